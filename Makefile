@@ -1,0 +1,107 @@
+# VirtuOS-NG top-level build.
+#
+#   make            build everything into build/ (build/bin, build/lib, build/tests)
+#   make test       install missing Debian packages, build, run every test
+#   make bench      run the micro-benchmarks (CSV + Markdown table in build/bench/)
+#   make run        a short demonstration
+#   make clean
+#
+# SAN=asan or SAN=tsan builds a sanitizer variant into build/asan or build/tsan.
+
+CC      ?= gcc
+SAN     ?=
+ifeq ($(SAN),asan)
+  BUILD    ?= build/asan
+  SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else ifeq ($(SAN),tsan)
+  BUILD    ?= build/tsan
+  SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
+else
+  BUILD    ?= build
+  SANFLAGS :=
+endif
+
+CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -fPIC -pthread \
+           -Ilibvirtuos $(SANFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS := -pthread $(SANFLAGS)
+
+CHANNEL_SRC   := $(sort $(wildcard libvirtuos/channel/*.c))
+CLIENT_SRC    := $(sort $(wildcard libvirtuos/client/*.c))
+INTERPOSE_SRC := $(sort $(wildcard libvirtuos/interpose/*.c))
+SERVICED_SRC  := $(sort $(wildcard service-domains/vos-serviced/*.c))
+VOSCTL_SRC    := $(sort $(wildcard tools/vosctl/*.c))
+UNIT_SRC      := $(sort $(wildcard tests/unit/test_*.c))
+TESTPROG_SRC  := $(sort $(wildcard tests/programs/*.c))
+BENCH_SRC     := $(sort $(wildcard benchmarks/micro/*.c))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+CHANNEL_OBJ   := $(call obj,$(CHANNEL_SRC))
+CLIENT_OBJ    := $(call obj,$(CLIENT_SRC))
+INTERPOSE_OBJ := $(call obj,$(INTERPOSE_SRC))
+SERVICED_OBJ  := $(call obj,$(SERVICED_SRC))
+VOSCTL_OBJ    := $(call obj,$(VOSCTL_SRC))
+
+# Xen transport libraries, linked only where the Xen transport is built.
+XEN_LIBS := $(if $(wildcard libvirtuos/channel/transport_xen.c),-lxengnttab -lxenevtchn -lxenstore,)
+
+LIBVIRTUOS := $(BUILD)/lib/libvirtuos.so
+SERVICED   := $(BUILD)/bin/vos-serviced
+VOSCTL     := $(BUILD)/bin/vosctl
+UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+TESTPROGS  := $(patsubst tests/programs/%.c,$(BUILD)/tests/programs/%,$(TESTPROG_SRC))
+BENCH_BIN  := $(patsubst benchmarks/micro/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+
+.PHONY: all test test-unit test-integration test-system bench run shell clean deps
+all: $(LIBVIRTUOS) $(SERVICED) $(VOSCTL) $(UNIT_BIN) $(TESTPROGS) $(BENCH_BIN)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBVIRTUOS): $(CHANNEL_OBJ) $(CLIENT_OBJ) $(INTERPOSE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -shared $(LDFLAGS) -o $@ $^ -ldl $(XEN_LIBS)
+
+$(SERVICED): $(SERVICED_OBJ) $(CHANNEL_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS)
+
+$(VOSCTL): $(VOSCTL_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(CHANNEL_OBJ) $(CLIENT_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(XEN_LIBS)
+
+$(BUILD)/tests/programs/%: $(BUILD)/obj/tests/programs/%.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
+
+$(BUILD)/bench/%: $(BUILD)/obj/benchmarks/micro/%.o $(CHANNEL_OBJ) $(CLIENT_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lurcu-common -lurcu $(XEN_LIBS)
+
+deps:
+	@tools/install-deps.sh
+
+test: deps
+	@tests/run-all.sh
+
+test-unit: deps
+	@tests/run-unit.sh
+
+test-integration: deps
+	@tests/integration/run.sh
+
+bench: deps
+	@benchmarks/run.sh
+
+run: deps all
+	@tools/demo.sh
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

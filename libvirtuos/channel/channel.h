@@ -1,0 +1,61 @@
+/*
+ * channel.h - a channel: header + request ring + ready ring + data slots
+ * over a transport (layout and rules in vos_proto.h).
+ *
+ * The geometry is read from shared memory once, validated, and kept in this
+ * private struct; later code uses only the private copy.
+ */
+#ifndef VOS_CHANNEL_H
+#define VOS_CHANNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "vos_proto.h"
+#include "ring.h"
+#include "transport.h"
+
+struct vos_channel {
+	struct vos_channel_hdr *hdr;   /* shared, untrusted */
+	struct vos_xport *xp;
+	uint32_t nslots, slot_size;    /* private, validated copies */
+	uint64_t size;
+	struct vos_ring req, ready;
+	uint8_t *data;                 /* slot 0's buffer */
+};
+
+/* Total bytes for a geometry, or 0 if the geometry is outside the limits. */
+uint64_t vos_channel_bytes(uint32_t nslots, uint32_t slot_size);
+/* Client: lay out a fresh channel in zeroed memory. 0 or -EINVAL. */
+int vos_channel_format(void *mem, uint64_t size, enum vos_service_kind kind,
+		       uint32_t nslots, uint32_t slot_size);
+/* Either side: validate the header of mapped memory and fill ch. 0 or -EPROTO/-EINVAL. */
+int vos_channel_open(struct vos_channel *ch, struct vos_xport *xp,
+		     enum vos_service_kind expect_kind);
+/* Data buffer of a slot (slot < ch->nslots). */
+static inline uint8_t *vos_channel_slot(const struct vos_channel *ch, uint32_t slot)
+{
+	return ch->data + (uint64_t)slot * ch->slot_size;
+}
+
+/* Client: enqueue a request, kick the service if a worker sleeps. 0 or -errno. */
+int vos_channel_submit(struct vos_channel *ch, const struct vos_entry *e);
+/* Service: enqueue a completion, kick the client if it sleeps. 0 or -errno. */
+int vos_channel_complete(struct vos_channel *ch, const struct vos_entry *e);
+
+/*
+ * Service worker: take the next request.  Spins `spin` iterations, then
+ * follows the sleep protocol (service_sleeping++, fence, re-check, block).
+ * Returns 0 with *out filled, -EPIPE when the client is gone, -EPROTO if the
+ * ring is corrupt, -EINTR if `*stop` became nonzero.
+ */
+int vos_channel_next_request(struct vos_channel *ch, struct vos_entry *out,
+			     unsigned spin, volatile int *stop);
+
+/* Check that [off, off+len) lies inside one slot buffer. */
+static inline int vos_slot_range_ok(const struct vos_channel *ch, int64_t off, int64_t len)
+{
+	return off >= 0 && len >= 0 && (uint64_t)off <= ch->slot_size &&
+	       (uint64_t)len <= ch->slot_size - (uint64_t)off;
+}
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * transport.h - how a channel's memory is shared and how one side kicks the
+ * other.  Two implementations: local (memfd + eventfd + Unix socket
+ * rendezvous, transport_local.c) and Xen (gntalloc/gntdev + event channels +
+ * xenstore, transport_xen.c).  Everything above this interface (rings,
+ * marshalling, fd table, service workers, recovery) is shared.
+ */
+#ifndef VOS_TRANSPORT_H
+#define VOS_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "vos_proto.h"
+
+struct vos_xport;
+
+struct vos_xport_ops {
+	const char *name;
+	/* Kick the peer (the caller has already checked its sleeping flag). 0 or -errno. */
+	int (*notify)(struct vos_xport *x);
+	/*
+	 * Block until the peer kicks us, timeout_ms passes (-1 = no timeout) or
+	 * the peer is gone.  Returns 1 kicked, 0 timeout, -EPIPE peer gone,
+	 * -EINTR interrupted by a signal, other -errno on error.  Consumes the kick.
+	 */
+	int (*wait)(struct vos_xport *x, int timeout_ms);
+	/* Nonzero while the peer is believed alive (no blocking). */
+	int (*peer_alive)(struct vos_xport *x);
+	/* Unmap, close everything.  Safe on a half-built transport. */
+	void (*close)(struct vos_xport *x);
+};
+
+struct vos_xport {
+	const struct vos_xport_ops *ops;
+	void *mem;              /* the mapped channel */
+	size_t size;
+};
+
+#endif

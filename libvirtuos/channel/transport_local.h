@@ -1,0 +1,88 @@
+/*
+ * transport_local.h - the local transport: the service "domain" is a process
+ * on the same Linux host.
+ *
+ *   memory        a memfd created and sized by the client, mapped by both
+ *   notification  two eventfds: to_service (client kicks service) and
+ *                 to_client (service kicks client)
+ *   rendezvous    a SOCK_SEQPACKET Unix socket at <rundir>/<service>.sock.
+ *                 The client connects and sends one struct vos_hello with
+ *                 SCM_RIGHTS [memfd, to_service, to_client].  The service
+ *                 answers with one struct vos_hello_reply.  The connection
+ *                 then stays open for the life of the channel: either side
+ *                 sees the other's death as POLLHUP on it.
+ *   placeholder   <rundir>/<service>.remote-fd, an empty file the client
+ *                 opens with O_PATH to reserve fd numbers for remote files.
+ */
+#ifndef VOS_TRANSPORT_LOCAL_H
+#define VOS_TRANSPORT_LOCAL_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include "transport.h"
+
+#define VOS_HELLO_MAGIC 0x6f6c6c6548534f56ULL /* "VOSHello" */
+
+enum vos_hello_kind {
+	VOS_HELLO_NEW       = 1,   /* a new client: start a fresh shadow */
+	VOS_HELLO_CLAIM     = 2,   /* a forked child: take the pending shadow named by token */
+	VOS_HELLO_FORK_LIVE = 3,   /* a spawned child (vfork/posix_spawn): fork the shadow whose channel token this is, now */
+};
+
+struct vos_hello {
+	uint64_t magic;          /* VOS_HELLO_MAGIC */
+	uint32_t version;        /* VOS_PROTO_VERSION */
+	uint32_t kind;           /* enum vos_hello_kind */
+	uint32_t umask;
+	uint32_t pad;
+	uint8_t token[VOS_TOKEN_LEN];
+};
+
+struct vos_hello_reply {
+	int32_t status;          /* 0 or -errno */
+	uint32_t pad;
+	uint8_t token[VOS_TOKEN_LEN];  /* the new channel's token (also in the header) */
+};
+
+/* Client side ------------------------------------------------------------ */
+
+/* Create a memfd of `size` bytes, map it, make the eventfds.  *out->mem is
+ * zeroed memory ready for vos_channel_format().  0 or -errno. */
+int vos_local_create(size_t size, struct vos_xport **out);
+/* Connect to <rundir>/<service>.sock, send the hello and the fds, wait (bounded)
+ * for the reply.  0 or -errno (the reply's status, or -ECONNREFUSED/-ENOENT/-ETIMEDOUT...). */
+int vos_local_connect(struct vos_xport *x, const char *rundir, const char *service,
+		      const struct vos_hello *hello, struct vos_hello_reply *reply);
+/* Descriptors the client must keep across exec/fork decisions (-1 if unused). */
+struct vos_local_fds { int sock, memfd, to_service, to_client; };
+void vos_local_get_fds(const struct vos_xport *x, struct vos_local_fds *fds);
+/* Rebuild a client transport from inherited descriptors (after exec). 0 or -errno. */
+int vos_local_adopt(const struct vos_local_fds *fds, struct vos_xport **out);
+/* Path of the placeholder file for a service. */
+int vos_local_placeholder_path(const char *rundir, const char *service, char *buf, size_t len);
+
+/* Service side ----------------------------------------------------------- */
+
+/* Everything one accepted client brings.  Can be passed to another process. */
+struct vos_local_conn {
+	int sock, memfd, to_service, to_client;
+	struct ucred cred;          /* from SO_PEERCRED, kernel-verified */
+	struct vos_hello hello;     /* validated magic/version/kind */
+};
+
+/* Create and bind <rundir>/<service>.sock (replacing a stale one) and the
+ * placeholder file.  Returns the listening fd or -errno. */
+int vos_local_listen(const char *rundir, const char *service);
+/* Accept one client and receive its hello.  0 or -errno; on error nothing is leaked. */
+int vos_local_accept(int listen_fd, struct vos_local_conn *conn);
+/* Send / receive a conn over a Unix socket (daemon -> shadow handoff). 0 or -errno. */
+int vos_local_conn_send(int sock, const struct vos_local_conn *conn);
+int vos_local_conn_recv(int sock, struct vos_local_conn *conn);
+void vos_local_conn_close(struct vos_local_conn *conn);
+/* Answer the client on conn->sock. 0 or -errno. */
+int vos_local_reply(const struct vos_local_conn *conn, const struct vos_hello_reply *reply);
+/* Map the client's memfd (size taken from fstat, checked against max_size) and
+ * build a service-side transport that owns the conn's fds. 0 or -errno. */
+int vos_local_attach(struct vos_local_conn *conn, size_t max_size, struct vos_xport **out);
+
+#endif

@@ -1,0 +1,211 @@
+/*
+ * vos_proto.h - the VirtuOS-NG channel protocol.
+ *
+ * One channel connects one client process (in the primary domain) with one
+ * service domain.  The client owns the memory: it allocates the channel (a
+ * memfd in local mode, granted pages in Xen mode) and the service maps it.
+ * Both sides map it at different addresses, so nothing in it is a pointer.
+ *
+ * Layout (all offsets from the start of the channel, all page aligned):
+ *
+ *   +-------------------------+ 0
+ *   | struct vos_channel_hdr  |  one page: identity, geometry, sleep flags,
+ *   |                         |  counters
+ *   +-------------------------+ req_ring_off
+ *   | struct vos_ring_hdr     |  request ring: client -> service
+ *   | vos_entry[nslots]       |
+ *   +-------------------------+ ready_ring_off
+ *   | struct vos_ring_hdr     |  ready (completion) ring: service -> client
+ *   | vos_entry[nslots]       |
+ *   +-------------------------+ data_off
+ *   | slot 0 data (slot_size) |  data area: one fixed buffer per slot
+ *   | slot 1 data             |
+ *   | ...                     |
+ *   +-------------------------+ total_size
+ *
+ * Slots.  A request occupies one slot from submission until its completion
+ * has been consumed.  The slot number selects the request's data buffer;
+ * the client never has more than nslots requests in flight, so neither ring
+ * (nslots entries each) can overflow in a correct system.  A request id is
+ * (generation << VOS_ID_SLOT_BITS) | slot; the generation changes every time
+ * the slot is reused, so a late or forged completion cannot be mistaken for
+ * the answer to a newer request.
+ *
+ * Rings.  Bounded multi-producer/multi-consumer queues in the style of
+ * Vyukov's bounded MPMC queue: each 64-byte entry carries a sequence number
+ * that says whether it is free for the producer of lap N or full for the
+ * consumer of lap N.  Any client thread may produce requests, any service
+ * worker may consume them, and the other way round for completions.  See
+ * ring.h for the operations.
+ *
+ * Marshalling.  Arguments are small integers in arg[0..5].  Anything a
+ * pointer would point to (paths, write data, struct flock, timespecs) is
+ * copied into the slot's data buffer and passed as an offset relative to the
+ * start of that buffer.  Strings are NUL terminated inside the buffer.
+ * Outputs (read data, struct stat, directory records, link targets) are
+ * written by the service at offset 0 of the slot's buffer.  The completion's
+ * arg[0] is the result: >= 0 on success, -errno on failure.
+ *
+ * Trust.  Everything in the channel can be written by the other side at any
+ * time.  A reader copies an entry or header field out once and validates the
+ * copy: slot numbers are range checked, generations matched, offsets and
+ * lengths checked against slot_size, strings checked for a NUL inside the
+ * buffer, loops that wait on the peer are bounded.  A broken peer can make
+ * calls fail; it must never crash or hang the other side.
+ *
+ * Wake-up.  A side that finds its ring empty spins for a budget, then sets
+ * its sleeping flag, issues a full fence, checks the ring once more, and
+ * only then blocks on its notification (eventfd or Xen event channel).  A
+ * producer, after enqueueing, fences and notifies only if the consumer's
+ * sleeping flag is set.  Every notification sent and every sleep is counted
+ * in the header.
+ *
+ * File descriptors.  Remote fds are named by the client's fd number: the
+ * client kernel allocates the number by holding a placeholder fd, and the
+ * service keeps a table from client fd number to its own fd.  VOS_FD_ROOT as
+ * a dirfd means "the path is relative to the export root"; the client turns
+ * every routed absolute or cwd-relative path into such a path.
+ */
+#ifndef VOS_PROTO_H
+#define VOS_PROTO_H
+
+#include <stdint.h>
+
+#define VOS_CHANNEL_MAGIC   0x314e414843534f56ULL /* "VOSCHAN1" little endian */
+#define VOS_PROTO_VERSION   1
+
+#define VOS_PAGE_SIZE       4096u
+#define VOS_CACHELINE       64u
+
+/* Geometry limits; a channel outside them is rejected by the service. */
+#define VOS_MIN_SLOTS       2u
+#define VOS_MAX_SLOTS       256u          /* power of two in [MIN, MAX]    */
+#define VOS_MIN_SLOT_SIZE   4096u
+#define VOS_MAX_SLOT_SIZE   (1u << 20)    /* multiple of VOS_PAGE_SIZE     */
+#define VOS_DEFAULT_SLOTS       32u
+#define VOS_DEFAULT_SLOT_SIZE   (16u * 1024u)
+
+#define VOS_ID_SLOT_BITS    8u
+#define VOS_ID_SLOT_MASK    ((1u << VOS_ID_SLOT_BITS) - 1u)
+#define VOS_ID(slot, gen)   (((uint32_t)(gen) << VOS_ID_SLOT_BITS) | (uint32_t)(slot))
+#define VOS_ID_SLOT(id)     ((id) & VOS_ID_SLOT_MASK)
+#define VOS_ID_GEN(id)      ((id) >> VOS_ID_SLOT_BITS)
+
+/* dirfd value meaning "relative to the export root" (same value as AT_FDCWD). */
+#define VOS_FD_ROOT         (-100)
+/* path offset meaning "no path": the operation applies to dirfd itself. */
+#define VOS_NO_PATH         (-1)
+
+/* One ring entry: exactly one cache line. */
+struct vos_entry {
+	_Atomic uint64_t seq;   /* ring bookkeeping, see ring.h */
+	uint32_t id;            /* VOS_ID(slot, generation) */
+	uint16_t op;            /* enum vos_op */
+	uint16_t flags;         /* VOS_F_* */
+	int64_t  arg[6];        /* request arguments / completion: arg[0] = result */
+};
+
+/* Ring control words, each on its own cache line, followed by the entries. */
+struct vos_ring_hdr {
+	_Alignas(64) _Atomic uint64_t enqueue_pos;
+	_Alignas(64) _Atomic uint64_t dequeue_pos;
+};
+
+enum vos_service_kind {
+	VOS_SVC_STORAGE = 1,
+	VOS_SVC_NETWORK = 2,
+};
+
+enum vos_service_state {
+	VOS_STATE_CONNECTING = 0,   /* client created the channel             */
+	VOS_STATE_READY      = 1,   /* a shadow serves it                     */
+	VOS_STATE_CLOSED     = 2,   /* the service will post no more answers  */
+};
+
+#define VOS_TOKEN_LEN 16
+
+struct vos_channel_hdr {
+	/* Written by the client before the service maps the channel. */
+	uint64_t magic;             /* VOS_CHANNEL_MAGIC */
+	uint32_t version;           /* VOS_PROTO_VERSION */
+	uint32_t service_kind;      /* enum vos_service_kind */
+	uint32_t nslots;            /* entries per ring == data slots */
+	uint32_t slot_size;         /* bytes per data slot */
+	uint64_t total_size;        /* whole channel in bytes */
+	uint64_t req_ring_off;
+	uint64_t ready_ring_off;
+	uint64_t data_off;
+	uint32_t client_pid;        /* informational; the service never trusts it */
+	uint32_t client_epoch;      /* bumped when a new image takes the channel over (exec) */
+
+	/* Written by the service. */
+	_Alignas(64) _Atomic uint32_t service_state;   /* enum vos_service_state */
+	uint32_t pad0;
+	_Atomic uint64_t heartbeat;                     /* ticks while the service lives */
+	uint8_t token[VOS_TOKEN_LEN];                   /* proves possession of this channel */
+
+	/* Sleep flags: each on its own line, written by its owner only. */
+	_Alignas(64) _Atomic uint32_t client_sleeping;  /* a client thread is blocked */
+	_Alignas(64) _Atomic uint32_t service_sleeping; /* number of blocked workers */
+
+	/* Counters (statistics only; never used for control decisions). */
+	_Alignas(64) _Atomic uint64_t requests;          /* enqueued by the client */
+	_Atomic uint64_t client_notifies;                /* client -> service kicks */
+	_Atomic uint64_t client_sleeps;                  /* times the client blocked */
+	_Alignas(64) _Atomic uint64_t completions;       /* enqueued by the service */
+	_Atomic uint64_t service_notifies;               /* service -> client kicks */
+	_Atomic uint64_t service_sleeps;                 /* times a worker blocked */
+	_Atomic uint64_t protocol_errors;                /* bad entries the service saw */
+};
+
+/* Flags in vos_entry.flags */
+#define VOS_F_NONE      0x0000u
+
+/*
+ * Operations.  "path@aN" = NUL-terminated string at slot offset arg[N];
+ * "out@0" = output written at offset 0 of the slot buffer.  fd and dirfd
+ * arguments are client fd numbers (dirfd may be VOS_FD_ROOT).  Unless noted
+ * the result is 0 or -errno.
+ */
+enum vos_op {
+	VOS_OP_NOP = 0,        /* -> 0; the null call */
+	VOS_OP_OPENAT,         /* dirfd, path@a1, flags, mode, newfd -> newfd */
+	VOS_OP_CLOSE,          /* fd */
+	VOS_OP_READ,           /* fd, len -> n, out@0 */
+	VOS_OP_PREAD,          /* fd, len, offset -> n, out@0 */
+	VOS_OP_WRITE,          /* fd, len, data@a2 -> n */
+	VOS_OP_PWRITE,         /* fd, len, data@a2, offset -> n */
+	VOS_OP_LSEEK,          /* fd, offset, whence -> new offset */
+	VOS_OP_FSTATAT,        /* dirfd, path@a1|VOS_NO_PATH, AT_* flags -> struct stat out@0 */
+	VOS_OP_STATX,          /* dirfd, path@a1|VOS_NO_PATH, AT_* flags, mask -> struct statx out@0 */
+	VOS_OP_FACCESSAT,      /* dirfd, path@a1, mode, AT_* flags */
+	VOS_OP_FSYNC,          /* fd, datasync (0 or 1) */
+	VOS_OP_FTRUNCATE,      /* fd, length */
+	VOS_OP_TRUNCATE,       /* dirfd, path@a1, length */
+	VOS_OP_UNLINKAT,       /* dirfd, path@a1, flags (AT_REMOVEDIR) */
+	VOS_OP_RENAMEAT2,      /* olddirfd, old@a1, newdirfd, new@a3, flags */
+	VOS_OP_MKDIRAT,        /* dirfd, path@a1, mode */
+	VOS_OP_FCHMOD,         /* fd, mode */
+	VOS_OP_FCHMODAT,       /* dirfd, path@a1, mode, flags */
+	VOS_OP_FCHOWN,         /* fd, uid, gid */
+	VOS_OP_FCHOWNAT,       /* dirfd, path@a1|VOS_NO_PATH, uid, gid, flags */
+	VOS_OP_UTIMENSAT,      /* dirfd, path@a1|VOS_NO_PATH, times@a2|VOS_NO_PATH (2 x struct timespec), flags */
+	VOS_OP_READLINKAT,     /* dirfd, path@a1, bufsiz -> n, out@0 (not NUL terminated) */
+	VOS_OP_SYMLINKAT,      /* target@a0, newdirfd, linkpath@a2 */
+	VOS_OP_LINKAT,         /* olddirfd, old@a1, newdirfd, new@a3, flags */
+	VOS_OP_FSTATFS,        /* fd -> struct statfs out@0 */
+	VOS_OP_STATFS,         /* dirfd, path@a1 -> struct statfs out@0 */
+	VOS_OP_FCNTL,          /* fd, cmd, intarg | struct flock@a2 -> result, struct flock out@0 for F_GETLK/F_OFD_GETLK */
+	VOS_OP_FLOCK,          /* fd, operation */
+	VOS_OP_DUP,            /* oldfd, newfd, O_CLOEXEC or 0 -> newfd; replaces whatever newfd was */
+	VOS_OP_GETDENTS64,     /* fd, len -> n, struct linux_dirent64 records out@0 */
+	VOS_OP_FDPATH,         /* fd -> length, export-relative path ("/a/b") out@0, NUL terminated */
+	VOS_OP_UMASK,          /* mask -> previous mask */
+	VOS_OP_FORK,           /* -> 0, token (VOS_TOKEN_LEN bytes) out@0: a pending child shadow */
+	VOS_OP_FORK_ABORT,     /* token@a0: the client's fork failed; drop the pending shadow */
+	VOS_OP_EXEC,           /* nfds, int32 fd list@a1: a new image holds exactly these fds; close the rest */
+	VOS_OP_FALLOCATE,      /* fd, mode, offset, len */
+	VOS_OP__COUNT
+};
+
+#endif /* VOS_PROTO_H */
