@@ -28,6 +28,13 @@ struct vos_xport_ops {
 	int (*peer_alive)(struct vos_xport *x);
 	/* Unmap, close everything.  Safe on a half-built transport. */
 	void (*close)(struct vos_xport *x);
+	/*
+	 * Optional (NULL if unsupported): wake one other thread of OUR side
+	 * that is blocked in wait() (a fellow service worker).  With it the
+	 * service counts its spinning workers and passes wake-ups on, so the
+	 * client kicks only when no worker spins (see vos_proto.h, Wake-up).
+	 */
+	int (*wake_local)(struct vos_xport *x);
 };
 
 struct vos_xport {

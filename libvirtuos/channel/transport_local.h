@@ -56,8 +56,11 @@ int vos_local_connect(struct vos_xport *x, const char *rundir, const char *servi
 /* Descriptors the client must keep across exec/fork decisions (-1 if unused). */
 struct vos_local_fds { int sock, memfd, to_service, to_client; };
 void vos_local_get_fds(const struct vos_xport *x, struct vos_local_fds *fds);
-/* Rebuild a client transport from inherited descriptors (after exec). 0 or -errno. */
+/* Rebuild a client transport from inherited descriptors (after exec). 0 or -errno.
+ * On success the transport owns the descriptors; on failure they stay the caller's. */
 int vos_local_adopt(const struct vos_local_fds *fds, struct vos_xport **out);
+/* Unmap and free a transport WITHOUT closing its descriptors (undo an adopt). */
+void vos_local_release(struct vos_xport *x);
 /* Path of the placeholder file for a service. */
 int vos_local_placeholder_path(const char *rundir, const char *service, char *buf, size_t len);
 
@@ -82,7 +85,10 @@ void vos_local_conn_close(struct vos_local_conn *conn);
 /* Answer the client on conn->sock. 0 or -errno. */
 int vos_local_reply(const struct vos_local_conn *conn, const struct vos_hello_reply *reply);
 /* Map the client's memfd (size taken from fstat, checked against max_size) and
- * build a service-side transport that owns the conn's fds. 0 or -errno. */
+ * build a service-side transport that owns the conn's fds. 0 or -errno.
+ * The memfd must carry F_SEAL_SHRINK (else -EPERM) and the two notification
+ * fds must be eventfds (else -EINVAL).  On success the conn's fds are set to
+ * -1 (the transport owns them); on failure conn is left untouched. */
 int vos_local_attach(struct vos_local_conn *conn, size_t max_size, struct vos_xport **out);
 
 #endif

@@ -58,7 +58,12 @@
  * only then blocks on its notification (eventfd or Xen event channel).  A
  * producer, after enqueueing, fences and notifies only if the consumer's
  * sleeping flag is set.  Every notification sent and every sleep is counted
- * in the header.
+ * in the header.  The service has several workers: the client kicks them
+ * only when some sleep and none spins (service_spinning == 0), so an idle
+ * worker asleep next to a spinning one costs no system call per request;
+ * a worker that takes a request while more are queued, none spins and some
+ * sleep wakes a sleeping one itself (transport op wake_local), so a request
+ * never waits behind a long-running one.
  *
  * File descriptors.  Remote fds are named by the client's fd number: the
  * client kernel allocates the number by holding a placeholder fd, and the
@@ -147,6 +152,7 @@ struct vos_channel_hdr {
 	/* Sleep flags: each on its own line, written by its owner only. */
 	_Alignas(64) _Atomic uint32_t client_sleeping;  /* a client thread is blocked */
 	_Alignas(64) _Atomic uint32_t service_sleeping; /* number of blocked workers */
+	_Atomic uint32_t service_spinning;              /* workers polling the request ring */
 
 	/* Counters (statistics only; never used for control decisions). */
 	_Alignas(64) _Atomic uint64_t requests;          /* enqueued by the client */

@@ -71,6 +71,10 @@ void vos_client_fds(const struct vos_client *c, int fds[4]);
  * generation, so answers meant for the old image are dropped.  NULL + errno
  * if the descriptors do not carry a live channel of this process. */
 struct vos_client *vos_client_adopt(const struct vos_client_config *cfg, const int fds[4]);
+/* The token in the header of the channel carried by fds (no adoption, nothing
+ * closed): what a spawned child needs for VOS_HELLO_FORK_LIVE after
+ * vos_client_adopt() refused its parent's channel with ESRCH.  0 or -errno. */
+int vos_client_peek_token(const int fds[4], uint8_t token[VOS_TOKEN_LEN]);
 
 /* Counters, read from the shared header (statistics only). */
 struct vos_client_stats {

@@ -1,0 +1,348 @@
+/*
+ * channel.c - channel geometry, validation and the wake-up protocol
+ * (layout and rules in vos_proto.h).
+ *
+ * Wake-up, the Dekker pattern on both sides:
+ *   producer: publish entry; fence; if (peer sleeping) notify
+ *   consumer: sleeping = 1;  fence; re-check ring; block
+ * With a full fence on both sides at least one of them sees the other's
+ * write, so an entry is never left in the ring with its consumer asleep.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+#include "channel.h"
+
+/*
+ * TSan cannot see that the client's mapping and the service's mapping are
+ * the same memory, so it misses the happens-before that runs through the
+ * client: worker A writes slot X's output and completes; the client takes
+ * the answer and reuses slot X; worker B takes the new request and writes
+ * slot X again.  Tell it about that edge on the service side, keyed on the
+ * slot buffer's address in our own mapping.  This is the protocol's
+ * guarantee for a correct client (a slot is reused only after its answer
+ * was consumed); a hostile client cannot hurt us through it since the
+ * service copies inputs out of the slot before using them.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define VOS_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define VOS_TSAN 1
+#endif
+#endif
+#ifdef VOS_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+static void slot_handoff(struct vos_channel *ch, uint32_t id, int release)
+{
+	uint32_t slot = VOS_ID_SLOT(id);
+
+	if (slot < ch->nslots) {
+		if (release)
+			__tsan_release(vos_channel_slot(ch, slot));
+		else
+			__tsan_acquire(vos_channel_slot(ch, slot));
+	}
+}
+#else
+static void slot_handoff(struct vos_channel *ch, uint32_t id, int release)
+{
+	(void)ch, (void)id, (void)release;
+}
+#endif
+
+/* How long submit/complete keep retrying a ring that looks full (ms). */
+#define VOS_FULL_RETRY_MS 1000
+/* How long a sleeping service worker blocks before re-checking *stop (ms). */
+#define VOS_WORKER_WAIT_MS 1000
+
+static uint64_t page_up(uint64_t n)
+{
+	return (n + VOS_PAGE_SIZE - 1) & ~(uint64_t)(VOS_PAGE_SIZE - 1);
+}
+
+static int geometry_ok(uint32_t nslots, uint32_t slot_size)
+{
+	return nslots >= VOS_MIN_SLOTS && nslots <= VOS_MAX_SLOTS &&
+	       (nslots & (nslots - 1)) == 0 &&
+	       slot_size >= VOS_MIN_SLOT_SIZE && slot_size <= VOS_MAX_SLOT_SIZE &&
+	       slot_size % VOS_PAGE_SIZE == 0;
+}
+
+struct layout {
+	uint64_t req_off, ready_off, data_off, total;
+};
+
+static void compute_layout(uint32_t nslots, uint32_t slot_size, struct layout *l)
+{
+	uint64_t ring = page_up(vos_ring_bytes(nslots));
+
+	l->req_off = VOS_PAGE_SIZE;
+	l->ready_off = l->req_off + ring;
+	l->data_off = l->ready_off + ring;
+	l->total = l->data_off + (uint64_t)nslots * slot_size;
+}
+
+_Static_assert(sizeof(struct vos_channel_hdr) <= VOS_PAGE_SIZE, "header fits its page");
+
+uint64_t vos_channel_bytes(uint32_t nslots, uint32_t slot_size)
+{
+	struct layout l;
+
+	if (!geometry_ok(nslots, slot_size))
+		return 0;
+	compute_layout(nslots, slot_size, &l);
+	return l.total;
+}
+
+int vos_channel_format(void *mem, uint64_t size, enum vos_service_kind kind,
+		       uint32_t nslots, uint32_t slot_size)
+{
+	struct vos_channel_hdr *h = mem;
+	struct layout l;
+
+	if (!mem || !geometry_ok(nslots, slot_size))
+		return -EINVAL;
+	if (kind != VOS_SVC_STORAGE && kind != VOS_SVC_NETWORK)
+		return -EINVAL;
+	compute_layout(nslots, slot_size, &l);
+	if (size < l.total)
+		return -EINVAL;
+
+	memset(h, 0, VOS_PAGE_SIZE);
+	h->magic = VOS_CHANNEL_MAGIC;
+	h->version = VOS_PROTO_VERSION;
+	h->service_kind = kind;
+	h->nslots = nslots;
+	h->slot_size = slot_size;
+	h->total_size = l.total;
+	h->req_ring_off = l.req_off;
+	h->ready_ring_off = l.ready_off;
+	h->data_off = l.data_off;
+	vos_ring_format((char *)mem + l.req_off, nslots);
+	vos_ring_format((char *)mem + l.ready_off, nslots);
+	/* Publish the formatted rings before anyone can see the channel. */
+	atomic_thread_fence(memory_order_release);
+	return 0;
+}
+
+int vos_channel_open(struct vos_channel *ch, struct vos_xport *xp,
+		     enum vos_service_kind expect_kind)
+{
+	volatile const struct vos_channel_hdr *h;
+	struct layout l;
+
+	if (!ch || !xp || !xp->mem || xp->size < VOS_PAGE_SIZE)
+		return -EINVAL;
+	h = xp->mem;
+
+	/* Read every field exactly once; validate only the copies. */
+	uint64_t magic = h->magic;
+	uint32_t version = h->version;
+	uint32_t kind = h->service_kind;
+	uint32_t nslots = h->nslots;
+	uint32_t slot_size = h->slot_size;
+	uint64_t total = h->total_size;
+	uint64_t req_off = h->req_ring_off;
+	uint64_t ready_off = h->ready_ring_off;
+	uint64_t data_off = h->data_off;
+
+	if (magic != VOS_CHANNEL_MAGIC || version != VOS_PROTO_VERSION)
+		return -EPROTO;
+	if (expect_kind && kind != (uint32_t)expect_kind)
+		return -EPROTO;
+	if (!geometry_ok(nslots, slot_size))
+		return -EPROTO;
+	compute_layout(nslots, slot_size, &l);
+	if (req_off != l.req_off || ready_off != l.ready_off || data_off != l.data_off ||
+	    total != l.total || total > xp->size)
+		return -EPROTO;
+
+	atomic_thread_fence(memory_order_acquire);
+	memset(ch, 0, sizeof(*ch));
+	ch->hdr = xp->mem;
+	ch->xp = xp;
+	ch->nslots = nslots;
+	ch->slot_size = slot_size;
+	ch->size = l.total;
+	vos_ring_attach(&ch->req, (char *)xp->mem + l.req_off, nslots);
+	vos_ring_attach(&ch->ready, (char *)xp->mem + l.ready_off, nslots);
+	ch->data = (uint8_t *)xp->mem + l.data_off;
+	return 0;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/*
+ * Enqueue, retrying while the ring looks full.  In a correct system a ring
+ * of nslots entries never holds more than nslots entries, but Vyukov's
+ * queue can report "full" for a moment while a consumer that already
+ * claimed an older position has not yet released its cell (e.g. it was
+ * preempted).  So retry, yielding, for a bounded time; a ring that stays
+ * full is the peer's fault and the caller gets -EAGAIN.
+ */
+static int enqueue_retry(struct vos_ring *r, const struct vos_entry *e)
+{
+	uint64_t deadline = 0;
+
+	for (unsigned i = 0;; i++) {
+		int err = vos_ring_enqueue(r, e);
+
+		if (err != -EAGAIN)
+			return err;
+		if (i < 64) {
+			vos_cpu_relax();
+			continue;
+		}
+		if (deadline == 0)
+			deadline = now_ms() + VOS_FULL_RETRY_MS;
+		else if ((i & 63) == 0 && now_ms() > deadline)
+			return -EAGAIN;
+		sched_yield();
+	}
+}
+
+int vos_channel_submit(struct vos_channel *ch, const struct vos_entry *e)
+{
+	struct vos_channel_hdr *h = ch->hdr;
+	int err = enqueue_retry(&ch->req, e);
+
+	if (err)
+		return err;
+	atomic_fetch_add_explicit(&h->requests, 1, memory_order_relaxed);
+	vos_full_fence();
+	/* A spinning worker will see the request (it re-checks the ring after
+	 * it stops spinning), and passes the wake-up on if more are queued. */
+	if (atomic_load_explicit(&h->service_sleeping, memory_order_relaxed) > 0 &&
+	    atomic_load_explicit(&h->service_spinning, memory_order_relaxed) == 0) {
+		atomic_fetch_add_explicit(&h->client_notifies, 1, memory_order_relaxed);
+		return ch->xp->ops->notify(ch->xp);
+	}
+	return 0;
+}
+
+int vos_channel_complete(struct vos_channel *ch, const struct vos_entry *e)
+{
+	struct vos_channel_hdr *h = ch->hdr;
+	int err;
+
+	slot_handoff(ch, e->id, 1);
+	err = enqueue_retry(&ch->ready, e);
+
+	if (err)
+		return err;
+	atomic_fetch_add_explicit(&h->completions, 1, memory_order_relaxed);
+	vos_full_fence();
+	if (atomic_load_explicit(&h->client_sleeping, memory_order_relaxed)) {
+		atomic_fetch_add_explicit(&h->service_notifies, 1, memory_order_relaxed);
+		return ch->xp->ops->notify(ch->xp);
+	}
+	return 0;
+}
+
+/* *stop is set by another thread: read it atomically (writers should use
+ * __atomic_store_n(stop, 1, __ATOMIC_RELAXED) or a plain store). */
+static int stopped(volatile int *stop)
+{
+	return stop && __atomic_load_n(stop, __ATOMIC_RELAXED);
+}
+
+static int next_request(struct vos_channel *ch, struct vos_entry *out,
+			unsigned spin, volatile int *stop);
+
+int vos_channel_next_request(struct vos_channel *ch, struct vos_entry *out,
+			     unsigned spin, volatile int *stop)
+{
+	int err = next_request(ch, out, spin, stop);
+
+	if (!err)
+		slot_handoff(ch, out->id, 0);
+	return err;
+}
+
+/*
+ * We took a request and stopped spinning.  If more requests wait, no worker
+ * spins and some sleep, wake one: a client that saw us spinning did not kick
+ * anyone, and a request must not wait behind ours (ours may block for long).
+ */
+static void pass_on_wakeup(struct vos_channel *ch)
+{
+	struct vos_channel_hdr *h = ch->hdr;
+
+	vos_full_fence();
+	if (vos_ring_maybe_nonempty(&ch->req) &&
+	    atomic_load_explicit(&h->service_spinning, memory_order_relaxed) == 0 &&
+	    atomic_load_explicit(&h->service_sleeping, memory_order_relaxed) > 0)
+		ch->xp->ops->wake_local(ch->xp);
+}
+
+/*
+ * service_spinning counts workers inside this function that are not
+ * asleep.  It is raised on entry and dropped before the re-check that
+ * precedes sleeping, or after taking a request; a worker is never counted
+ * neither as sleeping nor as spinning while it is still going to look at
+ * the ring.  Only transports that can wake a fellow worker take part.
+ */
+static int next_request(struct vos_channel *ch, struct vos_entry *out,
+			unsigned spin, volatile int *stop)
+{
+	struct vos_channel_hdr *h = ch->hdr;
+	int counted = ch->xp->ops->wake_local != NULL;
+	int err;
+
+	if (counted)
+		atomic_fetch_add_explicit(&h->service_spinning, 1, memory_order_seq_cst);
+	for (;;) {
+		err = vos_ring_dequeue(&ch->req, out);
+		if (err != -EAGAIN)
+			break;
+		if (stopped(stop)) {
+			err = -EINTR;
+			break;
+		}
+		for (unsigned i = 0; i < spin; i++) {
+			vos_cpu_relax();
+			if (vos_ring_maybe_nonempty(&ch->req))
+				break;
+		}
+		err = vos_ring_dequeue(&ch->req, out);
+		if (err != -EAGAIN)
+			break;
+
+		/* Sleeping before not-spinning: never invisible to a producer. */
+		atomic_fetch_add_explicit(&h->service_sleeping, 1, memory_order_seq_cst);
+		if (counted)
+			atomic_fetch_sub_explicit(&h->service_spinning, 1, memory_order_seq_cst);
+		vos_full_fence();
+		err = vos_ring_dequeue(&ch->req, out);
+		if (err != -EAGAIN) {
+			atomic_fetch_sub_explicit(&h->service_sleeping, 1, memory_order_relaxed);
+			goto out;
+		}
+		atomic_fetch_add_explicit(&h->service_sleeps, 1, memory_order_relaxed);
+		int w = ch->xp->ops->wait(ch->xp, VOS_WORKER_WAIT_MS);
+		atomic_fetch_sub_explicit(&h->service_sleeping, 1, memory_order_relaxed);
+		if (w == -EPIPE)
+			return -EPIPE;
+		if (w < 0 && w != -EINTR)
+			return w;
+		/* Kicked, timed out or interrupted: look at the ring and *stop again. */
+		if (counted)
+			atomic_fetch_add_explicit(&h->service_spinning, 1, memory_order_seq_cst);
+	}
+	if (counted)
+		atomic_fetch_sub_explicit(&h->service_spinning, 1, memory_order_seq_cst);
+out:
+	if (err == 0 && counted)
+		pass_on_wakeup(ch);
+	return err;
+}
