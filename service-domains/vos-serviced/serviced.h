@@ -1,0 +1,111 @@
+/*
+ * serviced.h - vos-serviced's internal interfaces (flow in README.md).
+ *
+ *   main.c     arguments, the daemon loop, the registry of shadows
+ *   ctl.c      messages between a shadow and the daemon
+ *   shadow.c   one process per client: credentials, channel, fork
+ *   worker.c   worker threads: take a request, execute, complete
+ *   ops.c      execute one request
+ *   resolve.c  path confinement inside the export root
+ *   fdtable.c  client fd number -> own fd
+ */
+#ifndef VOS_SERVICED_H
+#define VOS_SERVICED_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "channel/channel.h"
+#include "channel/transport_local.h"
+#include "fdtable.h"
+#include "resolve.h"
+
+/* Log line to stderr, "vos-serviced: " prefixed, one write() (safe after
+ * fork in a threaded process, unlike stdio). */
+void vos_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern int vos_verbose;
+#define vos_debug(...) do { if (vos_verbose) vos_log(__VA_ARGS__); } while (0)
+
+/* How long a pending shadow (forked for a client fork) waits for its claim. */
+#define VOS_PENDING_TIMEOUT_MS 10000
+
+/*
+ * Control messages, shadow -> daemon, over the shadow's SOCK_SEQPACKET
+ * control socket.  The daemon -> shadow direction carries only
+ * vos_local_conn handoffs (vos_local_conn_send).  A shadow closing its end
+ * (exit, death) is how the daemon learns it is gone.
+ */
+enum vos_ctl_type {
+	VOS_CTL_PENDING = 1,    /* + fd: a forked child shadow waits for a claim of token */
+	VOS_CTL_LIVE    = 2,    /* + fd: a forked child shadow serves channel token */
+	VOS_CTL_TOKEN   = 3,    /* the sender (just claimed) now serves channel token */
+	VOS_CTL_ABORT   = 4,    /* drop the sender's pending child registered as token */
+};
+
+struct vos_ctl_msg {
+	uint32_t type;
+	uint32_t pad;
+	uint8_t token[VOS_TOKEN_LEN];
+};
+
+/* Send m, with fd attached if fd >= 0.  0 or -errno. */
+int vos_ctl_send(int sock, const struct vos_ctl_msg *m, int fd);
+/* Receive one message without blocking; *fd = attached fd or -1.
+ * 0, -EAGAIN (nothing there), -ECONNRESET (peer gone) or -EPROTO. */
+int vos_ctl_recv(int sock, struct vos_ctl_msg *m, int *fd);
+
+/* Fill a token with random bytes.  0 or -errno. */
+int vos_random_token(uint8_t token[VOS_TOKEN_LEN]);
+
+struct vos_serviced_opts {
+	const char *root_dir;
+	const char *rundir;
+	unsigned workers;       /* worker threads per shadow */
+	unsigned spin;          /* spin budget before a worker sleeps */
+	unsigned pending_ms;    /* a pending shadow's wait for its claim */
+};
+
+/* One shadow process (there is exactly one per process). */
+struct vos_shadow {
+	struct vos_root root;          /* inherited from the daemon */
+	struct vos_fdtable fdt;
+	struct vos_xport *xp;          /* the client's channel */
+	struct vos_channel ch;
+	int ctl;                       /* control socket to the daemon */
+	int client_sock;               /* polled for hang-up only; owned by xp */
+	int wake;                      /* eventfd: a worker ended the shadow */
+	unsigned nworkers, spin, pending_ms;
+	uid_t uid;                     /* effective ids the shadow serves with */
+	gid_t gid;
+	int stop;                      /* for vos_channel_next_request; never set */
+};
+
+/* In the daemon's child: become the shadow of the client on conn.  ctl is
+ * this shadow's control socket, token the channel's token.  Never returns. */
+void vos_shadow_run(const struct vos_serviced_opts *o, const struct vos_root *root,
+		    struct vos_local_conn *conn, int ctl, const uint8_t token[VOS_TOKEN_LEN],
+		    pid_t daemon_pid) __attribute__((noreturn));
+
+/* VOS_OP_FORK, from a worker: fork a pending child shadow.  0 and *token, or -errno. */
+int vos_shadow_fork(struct vos_shadow *sh, uint8_t token[VOS_TOKEN_LEN]);
+/* VOS_OP_FORK_ABORT: drop the pending child registered as token. */
+int vos_shadow_fork_abort(struct vos_shadow *sh, const uint8_t token[VOS_TOKEN_LEN]);
+/* A worker cannot go on (client gone, broken ring): end the shadow. */
+void vos_shadow_end(struct vos_shadow *sh, int why);
+
+/* Start sh->nworkers worker threads.  0 or -errno. */
+int vos_workers_start(struct vos_shadow *sh);
+
+/* A worker's private memory: strings are copied here before use. */
+struct vos_opbuf {
+	char path[PATH_MAX];
+	char path2[PATH_MAX];
+	uint8_t *scratch;              /* slot_size bytes */
+};
+
+/* Execute one request (a private copy of the entry); returns arg[0] of the
+ * completion: the result or -errno. */
+int64_t vos_op_execute(struct vos_shadow *sh, const struct vos_entry *e, struct vos_opbuf *ob);
+
+#endif

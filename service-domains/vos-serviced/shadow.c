@@ -1,0 +1,508 @@
+/*
+ * shadow.c - one process per client process.
+ *
+ * A shadow carries its client's credentials (uid, gids, umask) and remote
+ * fds, and serves exactly one channel.  Its main thread is the control
+ * thread: it watches the control socket to the daemon, the client's
+ * connection socket (hang-up = client gone) and the workers' wake-up
+ * eventfd, and ticks the channel's heartbeat.  Worker threads (worker.c)
+ * serve the rings.
+ *
+ * Lifetimes:
+ *  - client gone (exit, SIGKILL, exec without the library): its socket hangs
+ *    up, the control thread _exits; the kernel closes every remote fd.
+ *  - daemon gone: the control socket hangs up, same.  Shadows the daemon
+ *    forked also have PR_SET_PDEATHSIG.
+ *  - fork: a worker executing VOS_OP_FORK forks the shadow; only that thread
+ *    lives on in the child, which waits (bounded) for the forked client to
+ *    claim it, then starts its own workers.  The fd table lock is held
+ *    across fork() so the child's copy is consistent.
+ *  - spawn (VOS_HELLO_FORK_LIVE): the daemon hands the new client's
+ *    connection to this shadow's control thread, which forks; the child
+ *    serves the new connection at once.
+ * A forked child registers with the daemon through a new control socket
+ * sent up on the parent's, before fork(), so the daemon knows the token
+ * before any client can present it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "serviced.h"
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77         /* Linux 6.5; older kernels say ENOPROTOOPT */
+#endif
+
+#define HEARTBEAT_MS 1000
+
+static struct vos_shadow S;     /* the one shadow of this process */
+
+static size_t max_channel_bytes(void)
+{
+	return (size_t)vos_channel_bytes(VOS_MAX_SLOTS, VOS_MAX_SLOT_SIZE);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+/* Close every descriptor above 2 except keep[] (sorted here). */
+static void close_all_but(int *keep, size_t n)
+{
+	unsigned next = 3;
+
+	qsort(keep, n, sizeof *keep, cmp_int);
+	for (size_t i = 0; i < n; i++) {
+		if (keep[i] < 0 || (unsigned)keep[i] < next)
+			continue;
+		if ((unsigned)keep[i] > next)
+			close_range(next, (unsigned)keep[i] - 1, 0);
+		next = (unsigned)keep[i] + 1;
+	}
+	close_range(next, ~0u, 0);
+}
+
+static void __attribute__((noreturn)) shadow_exit(const char *why)
+{
+	if (S.ch.hdr)
+		atomic_store_explicit(&S.ch.hdr->service_state, VOS_STATE_CLOSED,
+				      memory_order_release);
+	vos_debug("shadow %d ends: %s", (int)getpid(), why);
+	_exit(0);
+}
+
+void vos_shadow_end(struct vos_shadow *sh, int why)
+{
+	uint64_t one = 1;
+
+	vos_debug("shadow %d: worker stops (error %d)", (int)getpid(), why);
+	if (write(sh->wake, &one, sizeof one) < 0)
+		shadow_exit("cannot wake the control thread");
+}
+
+/* ---- credentials -------------------------------------------------------- */
+
+/* Parse "Name:\tn n n ..." into at most max ids; returns the count or -1. */
+static int parse_ids(const char *line, const char *name, unsigned *ids, int max)
+{
+	size_t len = strlen(name);
+	if (strncmp(line, name, len) != 0)
+		return -1;
+	const char *p = line + len;
+	int n = 0;
+	for (;;) {
+		char *end;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\n' || *p == '\0')
+			return n;
+		unsigned long v = strtoul(p, &end, 10);
+		if (end == p || v > UINT32_MAX)
+			return -1;
+		if (n < max)
+			ids[n++] = (unsigned)v;
+		p = end;
+	}
+}
+
+/*
+ * The client's supplementary groups, from /proc/<pid>/status.  The pid
+ * comes from SO_PEERCRED, but the process may have exited and the pid been
+ * reused; so the status must show the same effective uid/gid, and where the
+ * kernel gives a pidfd of the peer, that process must still be alive after
+ * the read.  Otherwise only the primary gid is used.
+ */
+static int client_groups(const struct vos_local_conn *conn, gid_t *groups, int max)
+{
+	char path[64], *line = NULL;
+	size_t cap = 0;
+	unsigned uids[4], gids[4];
+	int nu = -1, ng = -1, n = -1, pidfd = -1;
+	socklen_t len = sizeof pidfd;
+
+	if (getsockopt(conn->sock, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0)
+		pidfd = -1;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)conn->cred.pid);
+	FILE *f = fopen(path, "re");
+	if (f) {
+		while (getline(&line, &cap, f) > 0) {
+			if (nu < 0)
+				nu = parse_ids(line, "Uid:", uids, 4);
+			if (ng < 0)
+				ng = parse_ids(line, "Gid:", gids, 4);
+			if (n < 0)
+				n = parse_ids(line, "Groups:", (unsigned *)groups, max);
+		}
+		free(line);
+		fclose(f);
+	}
+	if (pidfd >= 0) {
+		if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
+			n = -1;
+		close(pidfd);
+	}
+	if (n < 0 || nu < 2 || ng < 2 || uids[1] != conn->cred.uid || gids[1] != conn->cred.gid) {
+		groups[0] = conn->cred.gid;
+		return 1;
+	}
+	return n;
+}
+
+static int take_credentials(const struct vos_local_conn *conn)
+{
+	uid_t uid = conn->cred.uid;
+	gid_t gid = conn->cred.gid;
+
+	if (geteuid() != 0) {
+		/* Cannot switch: serve only our own user. */
+		if (uid != geteuid())
+			return -EPERM;
+		S.uid = uid;
+		S.gid = getegid();
+		return 0;
+	}
+	gid_t *groups = malloc(NGROUPS_MAX * sizeof *groups);
+	if (!groups)
+		return -ENOMEM;
+	int n = client_groups(conn, groups, NGROUPS_MAX);
+	int err = 0;
+	if (setgroups((size_t)n, groups) < 0 || setresgid(gid, gid, gid) < 0 ||
+	    setresuid(uid, uid, uid) < 0)
+		err = -EPERM;
+	free(groups);
+	if (err)
+		return err;
+	/* The client must not ptrace its shadow (its daemon link is privileged). */
+	prctl(PR_SET_DUMPABLE, 0);
+	S.uid = uid;
+	S.gid = gid;
+	return 0;
+}
+
+/* ---- serving a channel -------------------------------------------------- */
+
+static void reply_status(const struct vos_local_conn *conn, int status)
+{
+	struct vos_hello_reply rep = { .status = status };
+	(void)vos_local_reply(conn, &rep);
+}
+
+/* Attach the client's channel, start the workers, answer the client.
+ * 0, or -errno after telling the client (the caller then exits). */
+static int serve(struct vos_local_conn *conn, const uint8_t token[VOS_TOKEN_LEN])
+{
+	/* attach() takes the fds (and sets conn's to -1); keep the numbers
+	 * to answer on the socket it now owns. */
+	struct vos_local_conn answer = *conn;
+	int err = vos_local_attach(conn, max_channel_bytes(), &S.xp);
+	if (err) {
+		reply_status(conn, err);
+		return err;
+	}
+	err = vos_channel_open(&S.ch, S.xp, VOS_SVC_STORAGE);
+	if (err) {
+		memset(&S.ch, 0, sizeof S.ch);
+		reply_status(&answer, err);
+		return err;
+	}
+	memcpy(S.ch.hdr->token, token, VOS_TOKEN_LEN);
+	S.client_sock = answer.sock;
+	err = vos_workers_start(&S);
+	if (err) {
+		reply_status(&answer, err);
+		return err;
+	}
+	atomic_store_explicit(&S.ch.hdr->service_state, VOS_STATE_READY, memory_order_release);
+
+	struct vos_hello_reply rep = { .status = 0 };
+	memcpy(rep.token, token, VOS_TOKEN_LEN);
+	return vos_local_reply(&answer, &rep);
+}
+
+static void fork_live(struct vos_local_conn *conn);
+
+static void __attribute__((noreturn)) control_loop(void)
+{
+	for (;;) {
+		struct pollfd p[3] = {
+			{ .fd = S.ctl, .events = POLLIN },
+			/* hang-up only: never POLLIN, stray data must not spin us */
+			{ .fd = S.client_sock, .events = POLLRDHUP },
+			{ .fd = S.wake, .events = POLLIN },
+		};
+		int n = poll(p, 3, HEARTBEAT_MS);
+		atomic_fetch_add_explicit(&S.ch.hdr->heartbeat, 1, memory_order_relaxed);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			shadow_exit("poll failed");
+		}
+		if (p[1].revents)
+			shadow_exit("client gone");
+		if (p[2].revents)
+			shadow_exit("channel unusable");
+		if (p[0].revents & POLLIN) {
+			struct vos_local_conn c;
+			int err = vos_local_conn_recv(S.ctl, &c);
+			if (err == -ECONNRESET)
+				shadow_exit("daemon gone");
+			if (err == 0)
+				fork_live(&c);
+		} else if (p[0].revents) {
+			shadow_exit("daemon gone");
+		}
+	}
+}
+
+/* ---- fork --------------------------------------------------------------- */
+
+/*
+ * In a child right after fork(): drop the parent's channel (without touching
+ * its shared state), close every descriptor but the table's, the root, the
+ * new control socket and (spawn) the new client's, recount the table.
+ */
+static void child_reset(int ctl, const struct vos_local_conn *conn)
+{
+	if (S.xp)
+		vos_local_release(S.xp);        /* unmap; the fds go below */
+	S.xp = NULL;
+	memset(&S.ch, 0, sizeof S.ch);
+
+	uint32_t n = vos_fdt_own_fds(&S.fdt, NULL, 0);
+	int *keep = malloc(((size_t)n + 8) * sizeof *keep);
+	if (!keep)
+		_exit(1);
+	vos_fdt_own_fds(&S.fdt, keep, n);
+	size_t k = n;
+	keep[k++] = S.root.fd;
+	keep[k++] = ctl;
+	if (conn) {
+		keep[k++] = conn->sock;
+		keep[k++] = conn->memfd;
+		keep[k++] = conn->to_service;
+		keep[k++] = conn->to_client;
+	}
+	close_all_but(keep, k);
+	free(keep);
+	vos_fdt_after_fork_child(&S.fdt);
+
+	S.ctl = ctl;
+	S.client_sock = -1;
+	S.wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (S.wake < 0)
+		_exit(1);
+}
+
+/* Register a child-to-be with the daemon: a new control socket pair whose
+ * daemon end travels with the message.  Returns 0 and *child_end. */
+static int register_child(uint32_t type, const uint8_t token[VOS_TOKEN_LEN], int *child_end)
+{
+	int sp[2];
+	struct vos_ctl_msg m = { .type = type };
+
+	memcpy(m.token, token, VOS_TOKEN_LEN);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+		return -errno;
+	int err = vos_ctl_send(S.ctl, &m, sp[0]);
+	close(sp[0]);
+	if (err) {
+		close(sp[1]);
+		return err;
+	}
+	*child_end = sp[1];
+	return 0;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The child of VOS_OP_FORK: wait for the forked client's claim, then serve. */
+static void __attribute__((noreturn)) pending_child(int ctl, const uint8_t token[VOS_TOKEN_LEN])
+{
+	child_reset(ctl, NULL);
+
+	uint64_t deadline = now_ms() + S.pending_ms;
+	struct pollfd p = { .fd = ctl, .events = POLLIN };
+	for (;;) {
+		uint64_t now = now_ms();
+		if (now >= deadline)
+			shadow_exit("pending shadow not claimed");
+		int n = poll(&p, 1, (int)(deadline - now));
+		if (n > 0)
+			break;
+		if (n < 0 && errno != EINTR)
+			shadow_exit("poll failed");
+	}
+	if (!(p.revents & POLLIN))
+		shadow_exit("pending shadow dropped");  /* aborted, or the daemon is gone */
+
+	struct vos_local_conn conn;
+	if (vos_local_conn_recv(ctl, &conn) < 0)
+		shadow_exit("bad claim handoff");
+	int status = 0;
+	if (conn.hello.kind != VOS_HELLO_CLAIM ||
+	    memcmp(conn.hello.token, token, VOS_TOKEN_LEN) != 0)
+		status = -EINVAL;
+	else if (conn.cred.uid != S.uid)
+		status = -EPERM;        /* the shadow keeps the parent's credentials */
+
+	/* The channel gets a token of its own, which only the new client sees. */
+	uint8_t chan[VOS_TOKEN_LEN];
+	struct vos_ctl_msg m = { .type = VOS_CTL_TOKEN };
+	if (!status)
+		status = vos_random_token(chan);
+	if (!status) {
+		memcpy(m.token, chan, VOS_TOKEN_LEN);
+		status = vos_ctl_send(S.ctl, &m, -1);
+	}
+	if (status) {
+		reply_status(&conn, status);
+		shadow_exit("claim refused");
+	}
+	umask((mode_t)(conn.hello.umask & 0777));
+	if (serve(&conn, chan))
+		shadow_exit("cannot serve the claimed channel");
+	vos_debug("shadow %d: forked, serves client pid %d", (int)getpid(), (int)conn.cred.pid);
+	control_loop();
+}
+
+int vos_shadow_fork(struct vos_shadow *sh, uint8_t token[VOS_TOKEN_LEN])
+{
+	int ctl, err = vos_random_token(token);
+	if (err)
+		return err;
+	err = register_child(VOS_CTL_PENDING, token, &ctl);
+	if (err)
+		return err;
+
+	vos_fdt_lock(&sh->fdt);
+	pid_t pid = fork();
+	if (pid == 0)
+		pending_child(ctl, token);
+	err = pid < 0 ? -errno : 0;
+	vos_fdt_unlock(&sh->fdt);
+	/* Closing our end makes the daemon drop the registration if fork failed. */
+	close(ctl);
+	return err;
+}
+
+int vos_shadow_fork_abort(struct vos_shadow *sh, const uint8_t token[VOS_TOKEN_LEN])
+{
+	struct vos_ctl_msg m = { .type = VOS_CTL_ABORT };
+
+	memcpy(m.token, token, VOS_TOKEN_LEN);
+	return vos_ctl_send(sh->ctl, &m, -1);
+}
+
+/* VOS_HELLO_FORK_LIVE: a spawned child of our client wants a copy of us. */
+static void fork_live(struct vos_local_conn *conn)
+{
+	uint8_t token[VOS_TOKEN_LEN];
+	int status, ctl = -1;
+
+	if (conn->hello.kind != VOS_HELLO_FORK_LIVE)
+		status = -EINVAL;
+	else if (conn->cred.uid != S.uid)
+		status = -EPERM;
+	else if (!(status = vos_random_token(token)))
+		status = register_child(VOS_CTL_LIVE, token, &ctl);
+
+	if (!status) {
+		vos_fdt_lock(&S.fdt);
+		pid_t pid = fork();
+		if (pid == 0) {
+			child_reset(ctl, conn);
+			umask((mode_t)(conn->hello.umask & 0777));
+			if (serve(conn, token))
+				shadow_exit("cannot serve the spawned client");
+			vos_debug("shadow %d: spawned, serves client pid %d",
+				  (int)getpid(), (int)conn->cred.pid);
+			control_loop();
+		}
+		status = pid < 0 ? -errno : 0;
+		vos_fdt_unlock(&S.fdt);
+		close(ctl);
+	}
+	if (status)
+		reply_status(conn, status);
+	vos_local_conn_close(conn);
+}
+
+/* ---- start -------------------------------------------------------------- */
+
+static void die_with_daemon(pid_t daemon_pid)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != daemon_pid)
+		_exit(0);
+}
+
+void vos_shadow_run(const struct vos_serviced_opts *o, const struct vos_root *root,
+		    struct vos_local_conn *conn, int ctl, const uint8_t token[VOS_TOKEN_LEN],
+		    pid_t daemon_pid)
+{
+	sigset_t none;
+
+	die_with_daemon(daemon_pid);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGCHLD, SIG_IGN);       /* forked shadows reap themselves */
+	signal(SIGINT, SIG_IGN);        /* the daemon decides when shadows end */
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);       /* EPIPE goes back to the client instead */
+	signal(SIGXFSZ, SIG_IGN);       /* likewise EFBIG */
+
+	memset(&S, 0, sizeof S);
+	S.root = *root;
+	S.ctl = ctl;
+	S.nworkers = o->workers;
+	S.spin = o->spin;
+	S.pending_ms = o->pending_ms;
+	S.client_sock = -1;
+
+	int keep[] = { root->fd, ctl, conn->sock, conn->memfd, conn->to_service, conn->to_client };
+	close_all_but(keep, sizeof keep / sizeof keep[0]);
+
+	int err = 0;
+	S.wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (S.wake < 0)
+		err = -errno;
+	if (!err)
+		err = vos_fdt_init(&S.fdt);
+	if (!err)
+		err = take_credentials(conn);
+	if (err) {
+		vos_log("client pid %d uid %d refused: %s", (int)conn->cred.pid,
+			(int)conn->cred.uid, strerror(-err));
+		reply_status(conn, err);
+		_exit(0);
+	}
+	/* Changing credentials cleared the parent-death signal: set it again. */
+	die_with_daemon(daemon_pid);
+	umask((mode_t)(conn->hello.umask & 0777));
+	if (serve(conn, token))
+		shadow_exit("cannot serve the channel");
+	vos_debug("shadow %d serves client pid %d (uid %d)", (int)getpid(),
+		  (int)conn->cred.pid, (int)conn->cred.uid);
+	control_loop();
+}
