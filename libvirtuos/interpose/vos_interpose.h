@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include "../client/client.h"
 
@@ -34,8 +35,34 @@ ssize_t vos_remote_getdents64(int fd, void *buf, size_t len);
  * VOS_FD_ROOT, and rpath, of size rpath_len, the path to send), 0 if it is
  * local, -1 + errno on error (e.g. EIO when the service is down,
  * ENAMETOOLONG).
+ * When 0 is returned and rpath[0] != '\0', the local call must use rpath
+ * (an absolute path) instead of path: the path was relative to a virtual
+ * cwd inside a routed directory, or left a routed directory by "..", so
+ * the kernel cannot walk it as written.
  */
 int vos_route(int dirfd, const char *path, struct vos_client **client,
 	      int *rdirfd, char *rpath, size_t rpath_len);
+
+/*
+ * stdio.c: a FILE on a remote fd (fopencookie; I/O through read/write/lseek/
+ * close, so through the wrappers).  fileno() returns fd; fclose() closes fd,
+ * as fclose(stdout) closes fd 1 natively.  mode as for fopen ("r", "w",
+ * "r+", ...; only the access part matters).  Fully buffered, except fd 2
+ * which is unbuffered like stderr.  For rebinding stdin/stdout/stderr when fd
+ * 0/1/2 is remote: stdout = vos_stdio_wrap_fd(1, "w").  NULL + errno.
+ * Note: stdio.c and dir.c call vos_init() and vos_route() from fopen() and
+ * opendir(), so init and routing must not use fopen()/opendir() themselves
+ * (use raw open/getdents or glibc's functions via dlsym).
+ */
+FILE *vos_stdio_wrap_fd(int fd, const char *mode);
+
+/*
+ * Optional, defined by whoever keeps streams from vos_stdio_wrap_fd
+ * (stdstreams.c); stdio.c calls it (weak reference) when such a stream is
+ * fclose()d: fp is locked by the calling thread, its fd still open, and
+ * glibc frees fp right after.  Forget fp, and stop pointing
+ * stdin/stdout/stderr at it.  (Common: coreutils fclose(stdout) at exit.)
+ */
+void vos_std_stream_closed(FILE *fp);
 
 #endif

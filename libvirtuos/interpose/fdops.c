@@ -1,0 +1,693 @@
+/*
+ * fdops.c - operations on fds: close, dup, fcntl, lseek, fstat, sync,
+ * truncate, attribute changes, locks; and the wrappers around glibc's local
+ * fd creators, which drop stale entries for the numbers they return.
+ *
+ * The kernel keeps doing what it can do with the placeholder: allocating
+ * numbers (dup, F_DUPFD), FD_CLOEXEC (F_GETFD/F_SETFD), closing.  The
+ * service does the rest, always for the same number.
+ *
+ * Channel descriptors ("internal" fds) are hidden from the program: close()
+ * of one fails with EBADF as if it were not open, and close_range/closefrom
+ * skip them, so programs that close every descriptor do not cut us off.
+ */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+#include <linux/close_range.h>
+#include "interpose_internal.h"
+
+/* ---- close ------------------------------------------------------------- */
+
+int vos_remote_close(int fd)
+{
+	struct vos_client *c;
+	int64_t res = 0;
+	int r, saved = errno;
+
+	if (fd <= 2)
+		vos_std_before_change(fd);
+	vos_fdlock_rd();
+	r = vos_fd_remote(fd, &c, NULL);
+	if (r == 1)
+		res = vos_rpc0(c, VOS_OP_CLOSE, fd, 0, 0, 0, 0);
+	/* Entry first, then the placeholder: while we hold the number nobody
+	 * else can be given it, so no new remote file can be mistaken for it. */
+	vos_fd_set(fd, 0);
+	real_close(fd);
+	vos_fdlock_unlock();
+	if (fd <= 2)
+		vos_std_after_change(fd);
+	/* A dead channel or a service that had forgotten the fd: the
+	 * placeholder was ours and is closed now. */
+	if (r != 1 || res == -EBADF)
+		res = 0;
+	errno = saved;
+	return (int)vos_ret(res);
+}
+
+VOS_EXPORT int close(int fd)
+{
+	uint32_t e;
+
+	vos_init();
+	e = vos_fd_entry(fd);
+	if (VOS_FDE_KIND(e) == VOS_FDK_INTERNAL) {
+		errno = EBADF;
+		return -1;
+	}
+	if (VOS_FDE_KIND(e) == VOS_FDK_REMOTE)
+		return vos_remote_close(fd);
+	return real_close(fd);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int do_close_range(unsigned first, unsigned last, int flags)
+{
+	int skip[4 * 64], nskip, limit;
+	unsigned from = first;
+
+	if (!real_close_range) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (first > last || (flags & CLOSE_RANGE_CLOEXEC))
+		return real_close_range(first, last, flags);
+	limit = vos_fd_scan_limit();
+	for (unsigned fd = first; fd <= last && fd < (unsigned)limit; fd++)
+		if (VOS_FDE_KIND(vos_fd_entry((int)fd)) == VOS_FDK_REMOTE)
+			vos_remote_close((int)fd);
+	/* Close the rest around our channel descriptors. */
+	nskip = vos_internal_fds(skip, (int)(sizeof(skip) / sizeof(skip[0])));
+	qsort(skip, (size_t)nskip, sizeof(int), cmp_int);
+	for (int i = 0; i < nskip; i++) {
+		unsigned s = (unsigned)skip[i];
+
+		if (s < from || s > last)
+			continue;
+		if (s > from && real_close_range(from, s - 1, flags) < 0)
+			return -1;
+		from = s + 1;
+	}
+	if (from <= last && real_close_range(from, last, flags) < 0)
+		return -1;
+	return 0;
+}
+
+VOS_EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+	vos_init();
+	return do_close_range(first, last, flags);
+}
+
+VOS_EXPORT void closefrom(int lowfd)
+{
+	vos_init();
+	if (lowfd < 0)
+		lowfd = 0;
+	do_close_range((unsigned)lowfd, ~0u, 0);
+}
+
+/* ---- dup family ----------------------------------------------------------- */
+
+/* Record newfd as a duplicate of remote oldfd (entry e) on the service.
+ * newfd already holds a kernel duplicate of the placeholder; on failure it
+ * is closed.  Called with the fd lock held. */
+static int remote_dup_to(struct vos_client *c, int oldfd, uint32_t e, int newfd, int cloexec)
+{
+	int64_t res = vos_rpc0(c, VOS_OP_DUP, oldfd, newfd, cloexec ? O_CLOEXEC : 0, 0, 0);
+
+	if (res != newfd) {
+		vos_fd_set(newfd, 0);
+		real_close(newfd);
+		errno = res < 0 ? (int)-res : EIO;
+		return -1;
+	}
+	vos_fd_set(newfd, e);
+	return newfd;
+}
+
+VOS_EXPORT int dup(int fd)
+{
+	struct vos_client *c;
+	int r = vos_fd_remote(fd, &c, NULL), nfd;
+
+	if (r < 0)
+		return -1;
+	if (r == 0) {
+		nfd = real_dup(fd);
+		if (nfd >= 0)
+			vos_fd_forget(nfd);
+		return nfd;
+	}
+	vos_fdlock_rd();
+	nfd = real_dup(fd);
+	if (nfd >= 0)
+		nfd = remote_dup_to(c, fd, vos_fd_entry(fd), nfd, 0);
+	vos_fdlock_unlock();
+	if (nfd >= 0 && nfd <= 2)
+		vos_std_after_change(nfd);
+	return nfd;
+}
+
+/* Drop the remote file at fd (about to be replaced by a local one). */
+static void drop_remote(int fd)
+{
+	struct vos_client *c;
+
+	if (vos_fd_remote(fd, &c, NULL) == 1)
+		vos_rpc0(c, VOS_OP_CLOSE, fd, 0, 0, 0, 0);
+	vos_fd_set(fd, 0);
+}
+
+static int do_dup3(int oldfd, int newfd, int flags, int is_dup3)
+{
+	struct vos_client *c;
+	uint32_t e_old, e_new;
+	int r, res;
+
+	vos_init();
+	e_new = vos_fd_entry(newfd);
+	if (VOS_FDE_KIND(e_new) == VOS_FDK_INTERNAL) {
+		/* Our channel lives there; moving it is not supported. */
+		errno = EBUSY;
+		return -1;
+	}
+	if (oldfd == newfd)
+		return is_dup3 ? real_dup3(oldfd, newfd, flags) : real_dup2(oldfd, newfd);
+	if (flags & ~O_CLOEXEC) {
+		errno = EINVAL;
+		return -1;
+	}
+	e_old = vos_fd_entry(oldfd);
+	r = vos_fd_remote(oldfd, &c, NULL);
+	if (r < 0)
+		return -1;
+	if (newfd <= 2)
+		vos_std_before_change(newfd);
+	vos_fdlock_rd();
+	if (r == 0) {
+		if (VOS_FDE_KIND(e_new) == VOS_FDK_REMOTE) {
+			/* Check oldfd first: once the service closed newfd's
+			 * file there is no way back. */
+			if (real_fcntl(oldfd, F_GETFD) < 0) {
+				vos_fdlock_unlock();
+				return -1;
+			}
+			drop_remote(newfd);
+		}
+		res = real_dup3(oldfd, newfd, flags);
+		if (res >= 0 && e_new != 0)
+			vos_fd_set(newfd, 0);
+	} else {
+		res = real_dup3(oldfd, newfd, flags);
+		if (res >= 0) {
+			/* A remote file of another service at newfd goes away;
+			 * one of the same service is replaced by DUP itself. */
+			if (VOS_FDE_KIND(e_new) == VOS_FDK_REMOTE &&
+			    VOS_FDE_SVC(e_new) != VOS_FDE_SVC(e_old))
+				drop_remote(newfd);
+			res = remote_dup_to(c, oldfd, e_old, newfd, flags & O_CLOEXEC);
+		}
+	}
+	vos_fdlock_unlock();
+	if (newfd <= 2)
+		vos_std_after_change(newfd);
+	return res;
+}
+
+VOS_EXPORT int dup2(int oldfd, int newfd)
+{
+	return do_dup3(oldfd, newfd, 0, 0);
+}
+
+VOS_EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+	return do_dup3(oldfd, newfd, flags, 1);
+}
+
+/* ---- fcntl ------------------------------------------------------------------ */
+
+static int remote_fcntl(struct vos_client *c, int fd, int cmd, void *arg)
+{
+	struct vos_req r = { .op = VOS_OP_FCNTL, .arg = { fd, cmd } };
+	struct vos_in in = { 2, arg, sizeof(struct flock) };
+	int nfd;
+
+	switch (cmd) {
+	case F_DUPFD:
+	case F_DUPFD_CLOEXEC:
+		vos_fdlock_rd();
+		nfd = real_fcntl(fd, cmd, arg);
+		if (nfd >= 0)
+			nfd = remote_dup_to(c, fd, vos_fd_entry(fd), nfd, cmd == F_DUPFD_CLOEXEC);
+		vos_fdlock_unlock();
+		if (nfd >= 0 && nfd <= 2)
+			vos_std_after_change(nfd);
+		return nfd;
+	case F_GETFD:
+	case F_SETFD:
+		return real_fcntl(fd, cmd, arg);
+	case F_GETFL:
+	case F_SETFL:
+		r.arg[2] = (int)(intptr_t)arg;
+		return (int)vos_ret(vos_rpc(c, &r, NULL, 0, NULL, 0, 0));
+	case F_GETLK:
+	case F_OFD_GETLK:
+		if (!arg) {
+			errno = EFAULT;
+			return -1;
+		}
+		return (int)vos_ret(vos_rpc(c, &r, &in, 1, arg, sizeof(struct flock), 1));
+	case F_SETLK:
+	case F_SETLKW:
+	case F_OFD_SETLK:
+	case F_OFD_SETLKW:
+		if (!arg) {
+			errno = EFAULT;
+			return -1;
+		}
+		return (int)vos_ret(vos_rpc(c, &r, &in, 1, NULL, 0, 0));
+	default:
+		/* Leases, owners, pipe sizes, seals, notify: meaningless or
+		 * unsupported on a remote regular file. */
+		errno = EINVAL;
+		return -1;
+	}
+}
+
+static int do_fcntl(int fd, int cmd, void *arg)
+{
+	struct vos_client *c;
+	int r = vos_fd_remote(fd, &c, NULL), res;
+
+	if (r == 0) {
+		res = real_fcntl(fd, cmd, arg);
+		if ((cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && res >= 0)
+			vos_fd_forget(res);
+		return res;
+	}
+	if (r < 0) {
+		/* The close-on-exec flag lives on the placeholder only. */
+		if (cmd == F_GETFD || cmd == F_SETFD)
+			return real_fcntl(fd, cmd, arg);
+		return -1;
+	}
+	return remote_fcntl(c, fd, cmd, arg);
+}
+
+VOS_EXPORT int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	/* Every fcntl argument is one machine word (int or pointer). */
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return do_fcntl(fd, cmd, arg);
+}
+
+VOS_EXPORT int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return do_fcntl(fd, cmd, arg);
+}
+
+VOS_EXPORT int flock(int fd, int op)
+{
+	struct vos_client *c;
+	int r = vos_fd_remote(fd, &c, NULL);
+
+	if (r == 0)
+		return real_flock(fd, op);
+	return r < 0 ? -1 : (int)vos_ret(vos_rpc0(c, VOS_OP_FLOCK, fd, op, 0, 0, 0));
+}
+
+/* lockf() as fcntl record locks (what glibc does, but through our fcntl). */
+VOS_EXPORT int lockf(int fd, int cmd, off_t len)
+{
+	struct flock fl = { .l_whence = SEEK_CUR, .l_start = 0, .l_len = len };
+	struct vos_client *c;
+	int r = vos_fd_remote(fd, &c, NULL);
+
+	if (r == 0)
+		return real_lockf(fd, cmd, len);
+	if (r < 0)
+		return -1;
+	switch (cmd) {
+	case F_TEST:
+		fl.l_type = F_RDLCK;
+		if (remote_fcntl(c, fd, F_GETLK, &fl) < 0)
+			return -1;
+		if (fl.l_type == F_UNLCK)
+			return 0;
+		errno = EACCES;
+		return -1;
+	case F_ULOCK:
+		fl.l_type = F_UNLCK;
+		return remote_fcntl(c, fd, F_SETLK, &fl);
+	case F_LOCK:
+		fl.l_type = F_WRLCK;
+		return remote_fcntl(c, fd, F_SETLKW, &fl);
+	case F_TLOCK:
+		fl.l_type = F_WRLCK;
+		return remote_fcntl(c, fd, F_SETLK, &fl);
+	default:
+		errno = EINVAL;
+		return -1;
+	}
+}
+
+VOS_EXPORT int lockf64(int fd, int cmd, off_t len)
+{
+	return lockf(fd, cmd, len);
+}
+
+/* ---- position, status, sync, size ------------------------------------------- */
+
+VOS_EXPORT off_t lseek(int fd, off_t off, int whence)
+{
+	struct vos_client *c;
+	int r = vos_fd_remote(fd, &c, NULL);
+
+	if (r == 0)
+		return real_lseek(fd, off, whence);
+	return r < 0 ? -1 : (off_t)vos_ret(vos_rpc0(c, VOS_OP_LSEEK, fd, off, whence, 0, 0));
+}
+
+VOS_EXPORT off_t lseek64(int fd, off_t off, int whence)
+{
+	return lseek(fd, off, whence);
+}
+
+int vos_remote_fstat(struct vos_client *c, int fd, struct stat *st)
+{
+	struct vos_req r = { .op = VOS_OP_FSTATAT, .arg = { fd, VOS_NO_PATH, AT_EMPTY_PATH } };
+
+	return (int)vos_ret(vos_rpc(c, &r, NULL, 0, st, sizeof(*st), 1));
+}
+
+VOS_EXPORT int fstat(int fd, struct stat *st)
+{
+	struct vos_client *c;
+	int r = vos_fd_remote(fd, &c, NULL);
+
+	if (r == 0)
+		return real_fstat(fd, st);
+	return r < 0 ? -1 : vos_remote_fstat(c, fd, st);
+}
+
+VOS_EXPORT int fstat64(int fd, struct stat64 *st)
+{
+	return fstat(fd, (struct stat *)st);
+}
+
+/* Pre-2.33 binaries call the versioned stat entry points. */
+VOS_EXPORT int __fxstat(int ver, int fd, struct stat *st)
+{
+	if (ver != 0 && ver != 1) {
+		errno = EINVAL;
+		return -1;
+	}
+	return fstat(fd, st);
+}
+
+VOS_EXPORT int __fxstat64(int ver, int fd, struct stat64 *st)
+{
+	return __fxstat(ver, fd, (struct stat *)st);
+}
+
+/* 0: fd is local; 1: the service did op; -1: failed (errno set). */
+static int fd_call(int fd, uint16_t op, int64_t a1, int64_t a2)
+{
+	struct vos_client *c;
+	int r = vos_fd_remote(fd, &c, NULL);
+
+	if (r <= 0)
+		return r;
+	return vos_ret(vos_rpc0(c, op, fd, a1, a2, 0, 0)) < 0 ? -1 : 1;
+}
+
+/* A wrapper that forwards (fd, a1, a2) as op for remote fds. */
+#define FD_WRAPPER(name, params, args, op, a1, a2) \
+	VOS_EXPORT int name params \
+	{ \
+		int r = fd_call(fd, op, a1, a2); \
+		if (r == 0) \
+			return real_##name args; \
+		return r < 0 ? -1 : 0; \
+	}
+
+FD_WRAPPER(fsync, (int fd), (fd), VOS_OP_FSYNC, 0, 0)
+FD_WRAPPER(fdatasync, (int fd), (fd), VOS_OP_FSYNC, 1, 0)
+/* syncfs on a remote fd syncs that file: the service will not sync a whole
+ * file system on one client's behalf. */
+FD_WRAPPER(syncfs, (int fd), (fd), VOS_OP_FSYNC, 0, 0)
+FD_WRAPPER(ftruncate, (int fd, off_t len), (fd, len), VOS_OP_FTRUNCATE, len, 0)
+FD_WRAPPER(fchmod, (int fd, mode_t mode), (fd, mode), VOS_OP_FCHMOD, mode, 0)
+
+VOS_EXPORT int ftruncate64(int fd, off_t len)
+{
+	return ftruncate(fd, len);
+}
+
+VOS_EXPORT int sync_file_range(int fd, off_t off, off_t len, unsigned flags)
+{
+	int r = fd_call(fd, VOS_OP_FSYNC, 1, 0);
+
+	if (r == 0)
+		return real_sync_file_range(fd, off, len, flags);
+	return r < 0 ? -1 : 0;
+}
+
+VOS_EXPORT int fchown(int fd, uid_t uid, gid_t gid)
+{
+	struct vos_client *c;
+	int r = vos_fd_remote(fd, &c, NULL);
+
+	if (r == 0)
+		return real_fchown(fd, uid, gid);
+	return r < 0 ? -1 : (int)vos_ret(vos_rpc0(c, VOS_OP_FCHOWN, fd, uid, gid, 0, 0));
+}
+
+VOS_EXPORT int futimens(int fd, const struct timespec times[2])
+{
+	struct vos_client *c;
+	int r = vos_fd_remote(fd, &c, NULL);
+
+	if (r == 0)
+		return real_futimens(fd, times);
+	return r < 0 ? -1 : vos_remote_utimens(c, fd, NULL, times, 0);
+}
+
+VOS_EXPORT int futimes(int fd, const struct timeval tv[2])
+{
+	struct timespec ts[2];
+
+	if (!tv)
+		return futimens(fd, NULL);
+	for (int i = 0; i < 2; i++) {
+		if (tv[i].tv_usec < 0 || tv[i].tv_usec >= 1000000) {
+			errno = EINVAL;
+			return -1;
+		}
+		ts[i].tv_sec = tv[i].tv_sec;
+		ts[i].tv_nsec = tv[i].tv_usec * 1000;
+	}
+	return futimens(fd, ts);
+}
+
+VOS_EXPORT int fstatfs(int fd, struct statfs *buf)
+{
+	struct vos_client *c;
+	struct vos_req r = { .op = VOS_OP_FSTATFS, .arg = { fd } };
+	int rem = vos_fd_remote(fd, &c, NULL);
+
+	if (rem == 0)
+		return real_fstatfs(fd, buf);
+	return rem < 0 ? -1 : (int)vos_ret(vos_rpc(c, &r, NULL, 0, buf, sizeof(*buf), 1));
+}
+
+VOS_EXPORT int fstatfs64(int fd, struct statfs64 *buf)
+{
+	return fstatfs(fd, (struct statfs *)buf);
+}
+
+VOS_EXPORT int fstatvfs(int fd, struct statvfs *buf)
+{
+	struct statfs f;
+
+	vos_init();
+	if (VOS_FDE_KIND(vos_fd_entry(fd)) != VOS_FDK_REMOTE)
+		return real_fstatvfs(fd, buf);
+	if (fstatfs(fd, &f) < 0)
+		return -1;
+	vos_statfs_to_statvfs(&f, buf);
+	return 0;
+}
+
+VOS_EXPORT int fstatvfs64(int fd, struct statvfs64 *buf)
+{
+	return fstatvfs(fd, (struct statvfs *)buf);
+}
+
+/* ---- terminal questions: a remote file is never a terminal ---------------------- */
+
+VOS_EXPORT int ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	vos_init();
+	if (VOS_FDE_KIND(vos_fd_entry(fd)) == VOS_FDK_REMOTE) {
+		errno = ENOTTY;
+		return -1;
+	}
+	return real_ioctl(fd, req, arg);
+}
+
+VOS_EXPORT int isatty(int fd)
+{
+	vos_init();
+	if (VOS_FDE_KIND(vos_fd_entry(fd)) == VOS_FDK_REMOTE) {
+		errno = ENOTTY;
+		return 0;
+	}
+	return real_isatty(fd);
+}
+
+VOS_EXPORT int tcgetattr(int fd, struct termios *t)
+{
+	vos_init();
+	if (VOS_FDE_KIND(vos_fd_entry(fd)) == VOS_FDK_REMOTE) {
+		errno = ENOTTY;
+		return -1;
+	}
+	return real_tcgetattr(fd, t);
+}
+
+/* ---- local fd creators: a fresh local number has no remote past ------------------ */
+
+static int fresh(int fd)
+{
+	if (fd >= 0)
+		vos_fd_forget(fd);
+	return fd;
+}
+
+static int fresh2(int r, const int fds[2])
+{
+	if (r == 0) {
+		vos_fd_forget(fds[0]);
+		vos_fd_forget(fds[1]);
+	}
+	return r;
+}
+
+VOS_EXPORT int pipe(int fds[2])
+{
+	vos_init();
+	return fresh2(real_pipe(fds), fds);
+}
+
+VOS_EXPORT int pipe2(int fds[2], int flags)
+{
+	vos_init();
+	return fresh2(real_pipe2(fds, flags), fds);
+}
+
+VOS_EXPORT int socketpair(int domain, int type, int proto, int fds[2])
+{
+	vos_init();
+	return fresh2(real_socketpair(domain, type, proto, fds), fds);
+}
+
+VOS_EXPORT int socket(int domain, int type, int proto)
+{
+	vos_init();
+	return fresh(real_socket(domain, type, proto));
+}
+
+VOS_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	vos_init();
+	return fresh(real_accept(fd, addr, len));
+}
+
+VOS_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	vos_init();
+	return fresh(real_accept4(fd, addr, len, flags));
+}
+
+VOS_EXPORT int eventfd(unsigned val, int flags)
+{
+	vos_init();
+	return fresh(real_eventfd(val, flags));
+}
+
+VOS_EXPORT int epoll_create(int size)
+{
+	vos_init();
+	return fresh(real_epoll_create(size));
+}
+
+VOS_EXPORT int epoll_create1(int flags)
+{
+	vos_init();
+	return fresh(real_epoll_create1(flags));
+}
+
+VOS_EXPORT int memfd_create(const char *name, unsigned flags)
+{
+	vos_init();
+	return fresh(real_memfd_create(name, flags));
+}
+
+VOS_EXPORT int signalfd(int fd, const sigset_t *mask, int flags)
+{
+	vos_init();
+	return fd == -1 ? fresh(real_signalfd(fd, mask, flags)) : real_signalfd(fd, mask, flags);
+}
+
+VOS_EXPORT int timerfd_create(int clock, int flags)
+{
+	vos_init();
+	return fresh(real_timerfd_create(clock, flags));
+}
+
+VOS_EXPORT int inotify_init(void)
+{
+	vos_init();
+	return fresh(real_inotify_init());
+}
+
+VOS_EXPORT int inotify_init1(int flags)
+{
+	vos_init();
+	return fresh(real_inotify_init1(flags));
+}

@@ -1,0 +1,117 @@
+/*
+ * fdtable.c - which fd numbers of this process are remote.
+ *
+ * A remote fd's number belongs to a placeholder (an O_PATH fd on
+ * <rundir>/<service>.remote-fd) that we hold open, so the kernel never hands
+ * the number to anything else while the entry says "remote".  The table is
+ * read on every wrapped fd call, by any thread and from signal handlers, so
+ * reads are lock-free: two levels of atomically published chunks that are
+ * never freed or moved.  Chunks come from mmap, which is async-signal-safe.
+ */
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "interpose_internal.h"
+
+#define CHUNK_BITS 10
+#define CHUNK_SIZE (1 << CHUNK_BITS)
+#define NCHUNKS    (VOS_FD_LIMIT / CHUNK_SIZE)
+
+static _Atomic(_Atomic uint32_t *) chunks[NCHUNKS];
+static _Atomic int scan_limit;
+
+static _Atomic uint32_t *chunk_of(int fd, int create)
+{
+	_Atomic uint32_t *c = atomic_load_explicit(&chunks[fd >> CHUNK_BITS], memory_order_acquire);
+	_Atomic uint32_t *expect = NULL;
+
+	if (c || !create)
+		return c;
+	/* The raw call: our mmap() wrapper would look at this very table. */
+	c = (void *)syscall(SYS_mmap, NULL, CHUNK_SIZE * sizeof(*c), PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (c == MAP_FAILED)
+		return NULL;
+	if (!atomic_compare_exchange_strong_explicit(&chunks[fd >> CHUNK_BITS], &expect, c,
+						     memory_order_acq_rel, memory_order_acquire)) {
+		syscall(SYS_munmap, (void *)c, CHUNK_SIZE * sizeof(*c));
+		c = expect;     /* another thread won */
+	}
+	return c;
+}
+
+uint32_t vos_fd_entry(int fd)
+{
+	_Atomic uint32_t *c;
+
+	if (fd < 0 || fd >= VOS_FD_LIMIT)
+		return 0;
+	c = chunk_of(fd, 0);
+	return c ? atomic_load_explicit(&c[fd & (CHUNK_SIZE - 1)], memory_order_acquire) : 0;
+}
+
+int vos_fd_set(int fd, uint32_t entry)
+{
+	_Atomic uint32_t *c;
+	int lim;
+
+	if (fd < 0 || fd >= VOS_FD_LIMIT)
+		return entry ? -EMFILE : 0;
+	c = chunk_of(fd, entry != 0);
+	if (!c)
+		return entry ? -EMFILE : 0;
+	atomic_store_explicit(&c[fd & (CHUNK_SIZE - 1)], entry, memory_order_release);
+	if (VOS_FDE_KIND(entry) == VOS_FDK_REMOTE) {
+		lim = atomic_load_explicit(&scan_limit, memory_order_relaxed);
+		while (lim <= fd && !atomic_compare_exchange_weak_explicit(
+				&scan_limit, &lim, fd + 1, memory_order_relaxed, memory_order_relaxed))
+			;
+	}
+	return 0;
+}
+
+void vos_fd_forget(int fd)
+{
+	if (vos_fd_entry(fd) != 0) {
+		vos_fd_set(fd, 0);
+		if (fd <= 2)
+			vos_std_after_change(fd);
+	}
+}
+
+int vos_fd_scan_limit(void)
+{
+	return atomic_load_explicit(&scan_limit, memory_order_relaxed);
+}
+
+int vos_fd_remote(int fd, struct vos_client **c, int *svc)
+{
+	uint32_t e;
+	struct vos_conn *conn;
+	int s;
+
+	vos_init();
+	e = vos_fd_entry(fd);
+	if (VOS_FDE_KIND(e) != VOS_FDK_REMOTE)
+		return 0;
+	s = (int)VOS_FDE_SVC(e);
+	if (s >= vos_nservices || VOS_FDE_GEN(e) == 0)
+		goto dead;
+	conn = atomic_load_explicit(&vos_services[s].conn, memory_order_acquire);
+	/* A newer connection means the one this fd lived on is gone. */
+	if (!conn || conn->gen != VOS_FDE_GEN(e) || vos_client_dead(conn->client))
+		goto dead;
+	*c = conn->client;
+	if (svc)
+		*svc = s;
+	return 1;
+dead:
+	errno = EIO;
+	return -1;
+}
+
+int vos_fd_is_remote(int fd)
+{
+	vos_init();
+	return VOS_FDE_KIND(vos_fd_entry(fd)) == VOS_FDK_REMOTE;
+}

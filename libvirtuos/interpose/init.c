@@ -1,0 +1,192 @@
+/*
+ * init.c - starting the library: configuration, environment, the new
+ * image's inheritance (channels, placeholders, cwd), statistics at exit.
+ *
+ * Other libraries' constructors may call open() or read() before ours ran,
+ * so every wrapper calls vos_init() first: after initialisation it is one
+ * atomic load.  Initialisation itself calls wrapped functions (through the
+ * client code and glibc); the initialising thread then passes through
+ * vos_init() and sees a partly built state, which is fine because the
+ * steps run in dependency order.
+ *
+ * Environment:
+ *   VOS_CONFIG           routing table file (default: route /storage storage)
+ *   VOS_RUNDIR           local transport rendezvous directory (/run/vos)
+ *   VOS_SPIN             client spin iterations before sleeping
+ *   VOS_SLOTS            requests in flight per channel (power of two, 2..256)
+ *   VOS_SLOT_SIZE        bytes per request buffer (multiple of 4096, 4 KiB..1 MiB)
+ *   VOS_CALL_TIMEOUT_MS  a call unanswered this long fails with EIO and the
+ *                        channel is declared dead
+ *   VOS_STATS=1          print each channel's counters to stderr at exit
+ * A bad value stops the program at startup (exit 127) with a message.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "interpose_internal.h"
+
+_Atomic int vos_inited;
+static VOS_TLS int in_init;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static char rundir[PATH_MAX];
+
+void vos_block_signals(sigset_t *old)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, old);
+}
+
+void vos_restore_signals(const sigset_t *old)
+{
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+static __attribute__((noreturn)) void env_error(const char *name, const char *val, const char *why)
+{
+	dprintf(2, "libvirtuos: %s=%s: %s\n", name, val, why);
+	_exit(127);
+}
+
+static unsigned long env_num(const char *name, unsigned long min, unsigned long max,
+			     unsigned long dflt)
+{
+	const char *v = getenv(name);
+	unsigned long n;
+	char *end;
+
+	if (!v || !*v)
+		return dflt;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || *end || v[0] == '-' || n < min || n > max) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "expected a number in [%lu, %lu]", min, max);
+		env_error(name, v, why);
+	}
+	return n;
+}
+
+/* A relative path is made absolute, in the environment too, so that
+ * children started from another directory find the same file. */
+static void absolute_env(const char *name, char *out, size_t size, const char *dflt)
+{
+	const char *v = getenv(name);
+	char cwd[PATH_MAX];
+	int n;
+
+	if (!v || !*v) {
+		snprintf(out, size, "%s", dflt);
+		return;
+	}
+	if (v[0] == '/') {
+		n = snprintf(out, size, "%s", v);
+	} else {
+		if (!real_getcwd(cwd, sizeof(cwd)))
+			env_error(name, v, "relative path and no working directory");
+		n = snprintf(out, size, "%s/%s", cwd, v);
+		if (n >= 0 && (size_t)n < size)
+			setenv(name, out, 1);
+	}
+	if (n < 0 || (size_t)n >= size)
+		env_error(name, v, "path too long");
+}
+
+static void load_env(void)
+{
+	static char config[PATH_MAX];
+	unsigned long slots;
+
+	absolute_env("VOS_RUNDIR", rundir, sizeof(rundir), "/run/vos");
+	if (getenv("VOS_CONFIG") && *getenv("VOS_CONFIG"))
+		absolute_env("VOS_CONFIG", config, sizeof(config), "");
+	vos_cfg.rundir = rundir;
+	vos_cfg.spin = (unsigned)env_num("VOS_SPIN", 0, 1000000000ul, 0);
+	slots = env_num("VOS_SLOTS", VOS_MIN_SLOTS, VOS_MAX_SLOTS, 0);
+	if (slots & (slots - 1))
+		env_error("VOS_SLOTS", getenv("VOS_SLOTS"), "must be a power of two");
+	vos_cfg.nslots = (uint32_t)slots;
+	vos_cfg.slot_size = (uint32_t)env_num("VOS_SLOT_SIZE", VOS_MIN_SLOT_SIZE,
+					      VOS_MAX_SLOT_SIZE, 0);
+	if (vos_cfg.slot_size % VOS_PAGE_SIZE)
+		env_error("VOS_SLOT_SIZE", getenv("VOS_SLOT_SIZE"), "must be a multiple of 4096");
+	vos_cfg.call_timeout_ms = (int)env_num("VOS_CALL_TIMEOUT_MS", 1, 86400000ul, 0);
+}
+
+static void find_placeholders(void)
+{
+	for (int i = 0; i < vos_nservices; i++) {
+		struct vos_service *s = &vos_services[i];
+
+		if (vos_local_placeholder_path(rundir, s->name, s->placeholder,
+					       sizeof(s->placeholder)) < 0)
+			env_error("VOS_RUNDIR", rundir, "path too long");
+		if (!real_realpath(s->placeholder, s->placeholder_real))
+			s->placeholder_real[0] = '\0';
+	}
+}
+
+static void do_init(void)
+{
+	in_init = 1;
+	vos_real_init();
+	load_env();
+	vos_routes_load();
+	find_placeholders();
+	vos_process_init();
+	vos_exec_adopt();
+	for (int fd = 0; fd <= 2; fd++)
+		if (vos_fd_is_remote(fd))
+			vos_std_after_change(fd);
+	atomic_store_explicit(&vos_inited, 1, memory_order_release);
+	in_init = 0;
+}
+
+VOS_EXPORT void vos_init(void)
+{
+	if (atomic_load_explicit(&vos_inited, memory_order_acquire) || in_init)
+		return;
+	pthread_once(&init_once, do_init);
+}
+
+static __attribute__((constructor)) void vos_constructor(void)
+{
+	vos_init();
+}
+
+/* VOS_STATS=1: one line per connected service, for demonstrations. */
+static __attribute__((destructor)) void vos_print_stats(void)
+{
+	const char *v = getenv("VOS_STATS");
+
+	if (!v || strcmp(v, "1") != 0 || !atomic_load(&vos_inited))
+		return;
+	fflush(NULL);   /* count the final flush of remote streams too */
+	for (int i = 0; i < vos_nservices; i++) {
+		struct vos_conn *conn = atomic_load(&vos_services[i].conn);
+		struct vos_client_stats st;
+		char line[512];
+		int n;
+
+		if (!conn)
+			continue;
+		vos_client_stats(conn->client, &st);
+		n = snprintf(line, sizeof(line),
+			     "libvirtuos: %s requests=%llu completions=%llu client_notifies=%llu "
+			     "service_notifies=%llu client_sleeps=%llu service_sleeps=%llu "
+			     "protocol_errors=%llu bad_completions=%llu\n",
+			     vos_services[i].name, (unsigned long long)st.requests,
+			     (unsigned long long)st.completions,
+			     (unsigned long long)st.client_notifies,
+			     (unsigned long long)st.service_notifies,
+			     (unsigned long long)st.client_sleeps,
+			     (unsigned long long)st.service_sleeps,
+			     (unsigned long long)st.protocol_errors,
+			     (unsigned long long)st.bad_completions);
+		if (n > 0)
+			(void)!write(2, line, (size_t)n);
+	}
+}

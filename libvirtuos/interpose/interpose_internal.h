@@ -1,0 +1,236 @@
+/*
+ * interpose_internal.h - what the core files of the preload library share
+ * (services, fd table, path routing, remote calls).  The stdio/dir files use
+ * only vos_interpose.h.
+ */
+#ifndef VOS_INTERPOSE_INTERNAL_H
+#define VOS_INTERPOSE_INTERNAL_H
+
+/* The wrappers define open(), read()... themselves: fortified inline
+ * versions from the glibc headers would clash with them. */
+#undef _FORTIFY_SOURCE
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "vos_interpose.h"
+#include "real.h"
+#include "../channel/transport_local.h"
+
+#define VOS_EXPORT __attribute__((visibility("default")))
+
+/* glibc declares some pointer parameters nonnull that the kernel accepts
+ * as NULL (utimensat's path); hide the pointer from the optimiser so a
+ * NULL check in the wrapper is kept. */
+#define VOS_OPAQUE(p) ({ __typeof__(p) p_ = (p); __asm__("" : "+r"(p_)); p_; })
+
+/* glibc's "buffer overflow detected" abort, for the __*_chk wrappers. */
+extern void __chk_fail(void) __attribute__((noreturn));
+#define VOS_TLS    __thread __attribute__((tls_model("initial-exec")))
+
+/* ---- services and their connections (service.c) ---------------------- */
+
+#define VOS_MAX_SERVICES 8
+#define VOS_MAX_ROUTES   16
+#define VOS_NAME_MAX     32
+
+/*
+ * One connection of a service.  Never freed while other threads may hold a
+ * pointer to it (a dead one stays allocated until the process ends or
+ * forks); only a forked child, which has a single thread, frees them.
+ */
+struct vos_conn {
+	struct vos_client *client;
+	uint32_t gen;                   /* generation recorded in fd entries */
+	int fds[4];                     /* channel descriptors (vos_client_fds) */
+	struct vos_conn *next_all;      /* list of every conn of this process */
+};
+
+struct vos_service {
+	char name[VOS_NAME_MAX];
+	enum vos_service_kind kind;
+	char placeholder[PATH_MAX];     /* <rundir>/<name>.remote-fd */
+	char placeholder_real[PATH_MAX];/* the same, symlinks resolved ("" if unknown) */
+	const char *prefix;             /* first route prefix of this service */
+	_Atomic(struct vos_conn *) conn;/* current connection, NULL if none */
+	uint32_t next_gen;              /* under lock */
+	pthread_mutex_t lock;           /* serialises connecting */
+};
+
+extern struct vos_service vos_services[VOS_MAX_SERVICES];
+extern int vos_nservices;
+extern struct vos_client_config vos_cfg;   /* rundir, tuning; service/kind per call */
+
+/* Index of the service called name, or -1. */
+int vos_service_find(const char *name);
+/* The live connection of a service, connecting a new one if there is none
+ * or the current one died.  NULL with errno = EIO if the service cannot be
+ * reached. */
+struct vos_conn *vos_service_connect(int svc);
+/* The current connection if it is alive, else NULL (never connects). */
+struct vos_conn *vos_service_live(int svc);
+/* Install conn as the service's connection (mark its fds internal). */
+void vos_service_install(int svc, struct vos_conn *conn);
+/* Move a client's channel descriptors to high numbers (returns the client
+ * to use from now on; c itself on failure). */
+struct vos_client *vos_client_relocate(const struct vos_client_config *cfg, struct vos_client *c);
+/* Build a conn around a connected client (gen given). NULL on ENOMEM. */
+struct vos_conn *vos_conn_new(struct vos_client *c, uint32_t gen);
+/* Channel descriptors of every connection (live or dead); returns the count. */
+int vos_internal_fds(int *out, int max);
+/* Forked child: forget every connection of the parent (single thread). */
+void vos_service_abandon_all(void);
+/* Next generation number for svc (under its lock or single-threaded). */
+uint32_t vos_service_next_gen(int svc);
+
+/* ---- fd table (fdtable.c) --------------------------------------------- */
+
+/*
+ * An entry is one 32-bit word:
+ *   bits 0-1  kind: 0 local/unknown, 1 remote, 2 internal (a channel fd)
+ *   bits 2-7  service index (remote)
+ *   bits 8-31 connection generation (remote); 0 = no channel ever (dead)
+ */
+#define VOS_FDK_LOCAL    0u
+#define VOS_FDK_REMOTE   1u
+#define VOS_FDK_INTERNAL 2u
+#define VOS_FDE_KIND(e)  ((e) & 3u)
+#define VOS_FDE_SVC(e)   (((e) >> 2) & 63u)
+#define VOS_FDE_GEN(e)   ((e) >> 8)
+#define VOS_FDE_REMOTE(svc, gen) (VOS_FDK_REMOTE | ((uint32_t)(svc) << 2) | ((uint32_t)(gen) << 8))
+#define VOS_GEN_MASK     0xffffffu
+#define VOS_FD_LIMIT     (1 << 20)
+
+uint32_t vos_fd_entry(int fd);
+/* 0 or -EMFILE (fd beyond the table). */
+int vos_fd_set(int fd, uint32_t entry);
+/* A local fd was created at this number: drop any stale remote entry. */
+void vos_fd_forget(int fd);
+/* Highest fd ever marked remote + 1 (a bound for scans). */
+int vos_fd_scan_limit(void);
+
+/*
+ * Classify fd for a call: 0 local (or internal), 1 remote (then *c and
+ * *svc are set), -1 remote but its channel is gone (errno = EIO).
+ */
+int vos_fd_remote(int fd, struct vos_client **c, int *svc);
+
+/* ---- path routing and the working directory (route.c) ---------------- */
+
+struct vos_path {
+	int routed;                     /* 1: remote call */
+	int svc;                        /* routed: service index */
+	uint32_t gen;                   /* routed: connection generation */
+	struct vos_client *client;      /* routed: live client */
+	int dirfd;                      /* routed: VOS_FD_ROOT or a remote fd; local: dirfd to use */
+	const char *path;               /* path to use (remote or local) */
+	char buf[PATH_MAX];
+};
+
+/* Parse the routing table (VOS_CONFIG or the default); exits on errors. */
+void vos_routes_load(void);
+/*
+ * Route (dirfd, path).  Returns 1 routed (channel connected), 0 local
+ * (p->dirfd/p->path are what to pass to glibc), -1 with errno set.
+ * `nofollow_empty`: path "" with AT_EMPTY_PATH on a remote dirfd is routed
+ * as VOS_NO_PATH (p->path == NULL).
+ */
+int vos_path_resolve(int dirfd, const char *path, int empty_path, struct vos_path *p);
+/* The route prefix a service's export appears under. */
+const char *vos_service_prefix(int svc);
+
+/* Virtual working directory (inside a routed prefix). */
+int vos_cwd_virtual(char *buf, size_t len);      /* 1 and copied, 0 if local, -1 ERANGE */
+void vos_cwd_set_virtual(const char *abs);       /* abs == NULL: back to local */
+void vos_cwd_set_local(void);
+/* Forked child: locks another thread may have held are free again. */
+void vos_route_after_fork_child(void);
+
+/* ---- remote calls (rpc.c) --------------------------------------------- */
+
+struct vos_in {
+	int arg;                        /* which request argument gets the offset */
+	const void *data;
+	size_t len;
+};
+
+/*
+ * Copy the inputs into a slot buffer, make the call, copy the output.
+ * out_fixed: the output is exactly outlen bytes (a struct) on success;
+ * otherwise the result is the output length and must be <= outlen.
+ * Returns the result (validated) or -errno.
+ */
+int64_t vos_rpc(struct vos_client *c, struct vos_req *r, const struct vos_in *in, int nin,
+		void *out, size_t outlen, int out_fixed);
+/* A call without data. */
+int64_t vos_rpc0(struct vos_client *c, uint16_t op, int64_t a0, int64_t a1, int64_t a2,
+		 int64_t a3, int64_t a4);
+/* Set errno from a -errno result and return -1, or return the result. */
+static inline long vos_ret(int64_t r)
+{
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	return (long)r;
+}
+
+/* ---- remote fd operations shared between files ----------------------- */
+
+/* Open a routed path into a fresh placeholder number.  fd or -1. */
+int vos_remote_openat(const struct vos_path *p, int flags, mode_t mode);
+/* Close a remote fd: service side, table entry, placeholder.  0 or -1. */
+int vos_remote_close(int fd);
+struct stat;
+struct statfs;
+struct statvfs;
+struct timespec;
+int vos_remote_fstat(struct vos_client *c, int fd, struct stat *st);
+/* UTIMENSAT on (dirfd, path), path NULL = dirfd itself; times NULL = now. */
+int vos_remote_utimens(struct vos_client *c, int dirfd, const char *path,
+		       const struct timespec *times, int flags);
+void vos_statfs_to_statvfs(const struct statfs *f, struct statvfs *v);
+/* The export-relative path of a remote fd (FDPATH), "/a/b".  0 or -1. */
+int vos_remote_fdpath(struct vos_client *c, int fd, char *buf, size_t size);
+/* The service's route prefix + an export-relative path.  0 or -1 (ENAMETOOLONG). */
+int vos_join_prefix(int svc, const char *rel, char *out, size_t size);
+ssize_t vos_remote_read(struct vos_client *c, int fd, void *buf, size_t len);
+ssize_t vos_remote_write(struct vos_client *c, int fd, const void *buf, size_t len);
+
+/* ---- process-wide state (init.c, process.c) --------------------------- */
+
+/* Held for reading by wrappers that change which numbers are remote, for
+ * writing around fork (so the service's snapshot matches the table). */
+void vos_fdlock_rd(void);
+void vos_fdlock_unlock(void);
+void vos_process_init(void);                     /* atfork registration */
+/* After exec: take over the channels and placeholders the old image left. */
+void vos_exec_adopt(void);
+
+/* Set once initialisation is complete (init.c). */
+extern _Atomic int vos_inited;
+
+/* Critical regions (signals.c): a signal arriving inside one has its
+ * handler run when the thread leaves the outermost region. */
+void vos_crit_enter(void);
+void vos_crit_leave(void);
+
+/* Block all signals; returns the old mask in *old. */
+void vos_block_signals(sigset_t *old);
+void vos_restore_signals(const sigset_t *old);
+
+/* ---- standard streams (stdstreams.c) ---------------------------------- */
+
+/* Before fd (0-2) changes: flush a stream bound to it. */
+void vos_std_before_change(int fd);
+/* After fd (0-2) changed: bind stdin/stdout/stderr to a cookie stream if it
+ * is remote now, or give back glibc's stream if it is local again. */
+void vos_std_after_change(int fd);
+void vos_std_after_fork_child(void);
+void vos_signals_after_fork_child(void);
+
+#endif

@@ -1,0 +1,596 @@
+/*
+ * io.c - the read/write family on remote fds.
+ *
+ * A transfer goes through the slot buffer in chunks of at most one slot;
+ * it stops at the first short transfer or error (an error after some bytes
+ * moved returns the bytes, like a short read).  readv/writev gather or
+ * scatter across iovecs within a chunk, so small vectors cost one call.
+ * Every count from the service is checked against what was asked.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <unistd.h>
+#include "interpose_internal.h"
+
+#define NO_OFFSET ((off_t)-1)
+
+/* Position in an iovec array. */
+struct iovpos {
+	const struct iovec *iov;
+	int cnt, i;
+	size_t off;
+};
+
+static void iov_advance(struct iovpos *p, size_t n)
+{
+	while (n > 0 && p->i < p->cnt) {
+		size_t left = p->iov[p->i].iov_len - p->off;
+
+		if (n < left) {
+			p->off += n;
+			return;
+		}
+		n -= left;
+		p->i++;
+		p->off = 0;
+	}
+}
+
+/* Copy up to n bytes between the iovecs (from position p, not moved) and buf. */
+static void iov_copy(const struct iovpos *p, uint8_t *buf, size_t n, int to_iov)
+{
+	int i = p->i;
+	size_t off = p->off;
+
+	while (n > 0 && i < p->cnt) {
+		size_t k = p->iov[i].iov_len - off;
+
+		if (k > n)
+			k = n;
+		if (to_iov)
+			memcpy((uint8_t *)p->iov[i].iov_base + off, buf, k);
+		else
+			memcpy(buf, (const uint8_t *)p->iov[i].iov_base + off, k);
+		buf += k;
+		n -= k;
+		i++;
+		off = 0;
+	}
+}
+
+/* Total length of an iovec array, or -1 (EINVAL) like the kernel. */
+static ssize_t iov_total(const struct iovec *iov, int cnt)
+{
+	size_t total = 0;
+
+	if (cnt < 0 || cnt > IOV_MAX)
+		return -1;
+	for (int i = 0; i < cnt; i++) {
+		if (iov[i].iov_len > (size_t)SSIZE_MAX - total)
+			return -1;
+		total += iov[i].iov_len;
+	}
+	return (ssize_t)total;
+}
+
+static ssize_t xfer_locked(struct vos_client *c, int fd, const struct iovec *iov, int cnt,
+			   off_t offset, int writing)
+{
+	size_t chunk = vos_client_slot_size(c), total = 0, want;
+	ssize_t len = iov_total(iov, cnt);
+	struct iovpos pos = { iov, cnt, 0, 0 };
+
+	if (len < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	do {
+		struct vos_req r = { .op = 0 };
+		struct vos_slot *s;
+		int64_t res;
+		int err;
+
+		want = (size_t)len - total < chunk ? (size_t)len - total : chunk;
+		err = vos_slot_acquire(c, &s);
+		if (err) {
+			res = err;
+			goto failed;
+		}
+		r.arg[0] = fd;
+		r.arg[1] = (int64_t)want;
+		if (writing) {
+			iov_copy(&pos, vos_slot_buf(s), want, 0);
+			r.arg[2] = 0;           /* data at offset 0 */
+			r.op = offset == NO_OFFSET ? VOS_OP_WRITE : VOS_OP_PWRITE;
+			r.arg[3] = offset + (off_t)total;
+		} else {
+			r.op = offset == NO_OFFSET ? VOS_OP_READ : VOS_OP_PREAD;
+			r.arg[2] = offset + (off_t)total;
+		}
+		res = vos_slot_call(s, &r);
+		if (res > (int64_t)want || res < -4095)
+			res = -EIO;
+		if (res > 0 && !writing)
+			iov_copy(&pos, vos_slot_buf(s), (size_t)res, 1);
+		vos_slot_release(s);
+failed:
+		if (res < 0) {
+			if (total > 0)
+				return (ssize_t)total;
+			errno = (int)-res;
+			return -1;
+		}
+		total += (size_t)res;
+		iov_advance(&pos, (size_t)res);
+		if ((size_t)res < want)
+			break;
+	} while (total < (size_t)len);
+	return (ssize_t)total;
+}
+
+static ssize_t xfer(struct vos_client *c, int fd, const struct iovec *iov, int cnt,
+		    off_t offset, int writing)
+{
+	ssize_t n;
+
+	vos_crit_enter();
+	n = xfer_locked(c, fd, iov, cnt, offset, writing);
+	vos_crit_leave();
+	return n;
+}
+
+ssize_t vos_remote_read(struct vos_client *c, int fd, void *buf, size_t len)
+{
+	struct iovec v = { buf, len };
+
+	return xfer(c, fd, &v, 1, NO_OFFSET, 0);
+}
+
+ssize_t vos_remote_write(struct vos_client *c, int fd, const void *buf, size_t len)
+{
+	struct iovec v = { (void *)buf, len };
+
+	return xfer(c, fd, &v, 1, NO_OFFSET, 1);
+}
+
+static int bad_offset(off_t off)
+{
+	if (off < 0) {
+		errno = EINVAL;
+		return 1;
+	}
+	return 0;
+}
+
+VOS_EXPORT ssize_t read(int fd, void *buf, size_t len)
+{
+	struct vos_client *c;
+	int r = vos_fd_remote(fd, &c, NULL);
+
+	if (r == 0)
+		return real_read(fd, buf, len);
+	return r < 0 ? -1 : vos_remote_read(c, fd, buf, len);
+}
+
+VOS_EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
+{
+	if (len > buflen)
+		__chk_fail();
+	return read(fd, buf, len);
+}
+
+VOS_EXPORT ssize_t write(int fd, const void *buf, size_t len)
+{
+	struct vos_client *c;
+	int r = vos_fd_remote(fd, &c, NULL);
+
+	if (r == 0)
+		return real_write(fd, buf, len);
+	return r < 0 ? -1 : vos_remote_write(c, fd, buf, len);
+}
+
+VOS_EXPORT ssize_t pread(int fd, void *buf, size_t len, off_t off)
+{
+	struct vos_client *c;
+	struct iovec v = { buf, len };
+	int r = vos_fd_remote(fd, &c, NULL);
+
+	if (r == 0)
+		return real_pread(fd, buf, len, off);
+	if (r < 0 || bad_offset(off))
+		return -1;
+	return xfer(c, fd, &v, 1, off, 0);
+}
+
+VOS_EXPORT ssize_t pread64(int fd, void *buf, size_t len, off_t off)
+{
+	return pread(fd, buf, len, off);
+}
+
+VOS_EXPORT ssize_t __pread_chk(int fd, void *buf, size_t len, off_t off, size_t buflen)
+{
+	if (len > buflen)
+		__chk_fail();
+	return pread(fd, buf, len, off);
+}
+
+VOS_EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t len, off_t off, size_t buflen)
+{
+	return __pread_chk(fd, buf, len, off, buflen);
+}
+
+VOS_EXPORT ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	struct vos_client *c;
+	struct iovec v = { (void *)buf, len };
+	int r = vos_fd_remote(fd, &c, NULL);
+
+	if (r == 0)
+		return real_pwrite(fd, buf, len, off);
+	if (r < 0 || bad_offset(off))
+		return -1;
+	return xfer(c, fd, &v, 1, off, 1);
+}
+
+VOS_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off)
+{
+	return pwrite(fd, buf, len, off);
+}
+
+VOS_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
+{
+	struct vos_client *c;
+	int r = vos_fd_remote(fd, &c, NULL);
+
+	if (r == 0)
+		return real_readv(fd, iov, cnt);
+	return r < 0 ? -1 : xfer(c, fd, iov, cnt, NO_OFFSET, 0);
+}
+
+VOS_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+	struct vos_client *c;
+	int r = vos_fd_remote(fd, &c, NULL);
+
+	if (r == 0)
+		return real_writev(fd, iov, cnt);
+	return r < 0 ? -1 : xfer(c, fd, iov, cnt, NO_OFFSET, 1);
+}
+
+VOS_EXPORT ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	struct vos_client *c;
+	int r = vos_fd_remote(fd, &c, NULL);
+
+	if (r == 0)
+		return real_preadv(fd, iov, cnt, off);
+	if (r < 0 || bad_offset(off))
+		return -1;
+	return xfer(c, fd, iov, cnt, off, 0);
+}
+
+VOS_EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	return preadv(fd, iov, cnt, off);
+}
+
+VOS_EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	struct vos_client *c;
+	int r = vos_fd_remote(fd, &c, NULL);
+
+	if (r == 0)
+		return real_pwritev(fd, iov, cnt, off);
+	if (r < 0 || bad_offset(off))
+		return -1;
+	return xfer(c, fd, iov, cnt, off, 1);
+}
+
+VOS_EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	return pwritev(fd, iov, cnt, off);
+}
+
+/*
+ * preadv2/pwritev2: offset -1 means the file position.  RWF_HIPRI and
+ * RWF_NOWAIT are hints the service may ignore; RWF_DSYNC/RWF_SYNC become an
+ * fsync after the write; RWF_APPEND is not supported on remote fds.
+ */
+#define RWF_KNOWN (RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT)
+
+static ssize_t rw2(struct vos_client *c, int fd, const struct iovec *iov, int cnt,
+		   off_t off, int flags, int writing)
+{
+	ssize_t n;
+
+	if (flags & ~RWF_KNOWN) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	if (off < -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	n = xfer(c, fd, iov, cnt, off == -1 ? NO_OFFSET : off, writing);
+	if (n > 0 && writing && (flags & (RWF_DSYNC | RWF_SYNC))) {
+		int64_t res = vos_rpc0(c, VOS_OP_FSYNC, fd, (flags & RWF_SYNC) ? 0 : 1, 0, 0, 0);
+
+		if (res < 0)
+			return vos_ret(res);
+	}
+	return n;
+}
+
+VOS_EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	struct vos_client *c;
+	int r = vos_fd_remote(fd, &c, NULL);
+
+	if (r == 0)
+		return real_preadv2(fd, iov, cnt, off, flags);
+	return r < 0 ? -1 : rw2(c, fd, iov, cnt, off, flags, 0);
+}
+
+VOS_EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	return preadv2(fd, iov, cnt, off, flags);
+}
+
+VOS_EXPORT ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	struct vos_client *c;
+	int r = vos_fd_remote(fd, &c, NULL);
+
+	if (r == 0)
+		return real_pwritev2(fd, iov, cnt, off, flags);
+	return r < 0 ? -1 : rw2(c, fd, iov, cnt, off, flags, 1);
+}
+
+VOS_EXPORT ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	return pwritev2(fd, iov, cnt, off, flags);
+}
+
+/* ---- directory records ------------------------------------------------ */
+
+struct dirent64_hdr {
+	uint64_t d_ino;
+	int64_t d_off;
+	uint16_t d_reclen;
+	uint8_t d_type;
+	char d_name[];
+};
+
+/* Records from the service must tile the buffer exactly, be 8-byte
+ * aligned (callers read d_ino in place) and carry a NUL-terminated name. */
+static int dirents_valid(const uint8_t *buf, size_t n)
+{
+	size_t off = 0, hdr = offsetof(struct dirent64_hdr, d_name);
+
+	while (off < n) {
+		struct dirent64_hdr d;
+
+		if (n - off < hdr)
+			return 0;
+		memcpy(&d, buf + off, hdr);
+		if (d.d_reclen <= hdr || d.d_reclen > n - off || d.d_reclen % 8)
+			return 0;
+		if (!memchr(buf + off + hdr, '\0', d.d_reclen - hdr))
+			return 0;
+		off += d.d_reclen;
+	}
+	return 1;
+}
+
+VOS_EXPORT ssize_t vos_remote_getdents64(int fd, void *buf, size_t len)
+{
+	struct vos_client *c;
+	struct vos_req r = { .op = VOS_OP_GETDENTS64 };
+	int rem = vos_fd_remote(fd, &c, NULL);
+	size_t want;
+	int64_t res;
+
+	if (rem == 0) {
+		if (!real_getdents64) {
+			errno = ENOSYS;
+			return -1;
+		}
+		return real_getdents64(fd, buf, len);
+	}
+	if (rem < 0)
+		return -1;
+	want = len < vos_client_slot_size(c) ? len : vos_client_slot_size(c);
+	r.arg[0] = fd;
+	r.arg[1] = (int64_t)want;
+	res = vos_rpc(c, &r, NULL, 0, buf, want, 0);
+	if (res > 0 && !dirents_valid(buf, (size_t)res))
+		res = -EIO;
+	return vos_ret(res);
+}
+
+VOS_EXPORT ssize_t getdents64(int fd, void *buf, size_t len)
+{
+	return vos_remote_getdents64(fd, buf, len);
+}
+
+/* ---- fd-to-fd copies: emulated with read/write when a side is remote --- */
+
+#define COPY_BUF 32768
+
+static int any_remote(int a, int b)
+{
+	vos_init();
+	return VOS_FDE_KIND(vos_fd_entry(a)) == VOS_FDK_REMOTE ||
+	       VOS_FDE_KIND(vos_fd_entry(b)) == VOS_FDK_REMOTE;
+}
+
+/*
+ * Copy up to len bytes from in to out through our own wrappers.  A NULL
+ * offset pointer means "use and move the file position".  Returns bytes
+ * copied or -1; on a short write the input position is moved back over
+ * what was read but not written.
+ */
+static ssize_t copy_emulated(int in, off_t *off_in, int out, off_t *off_out, size_t len)
+{
+	static const size_t bufsize = COPY_BUF;
+	uint8_t *buf = malloc(bufsize);
+	size_t total = 0;
+
+	if (!buf) {
+		errno = ENOMEM;
+		return -1;
+	}
+	while (total < len) {
+		size_t want = len - total < bufsize ? len - total : bufsize;
+		ssize_t n = off_in ? pread(in, buf, want, *off_in) : read(in, buf, want);
+		ssize_t w;
+
+		if (n <= 0) {
+			if (n < 0 && total == 0) {
+				free(buf);
+				return -1;
+			}
+			break;
+		}
+		w = off_out ? pwrite(out, buf, (size_t)n, *off_out) : write(out, buf, (size_t)n);
+		if (w < 0) {
+			int e = errno;
+
+			if (!off_in)
+				lseek(in, -n, SEEK_CUR);
+			free(buf);
+			if (total > 0)
+				return (ssize_t)total;
+			errno = e;
+			return -1;
+		}
+		if (off_in)
+			*off_in += w;
+		if (off_out)
+			*off_out += w;
+		total += (size_t)w;
+		if (w < n) {
+			if (!off_in)
+				lseek(in, w - n, SEEK_CUR);
+			break;
+		}
+	}
+	free(buf);
+	return (ssize_t)total;
+}
+
+VOS_EXPORT ssize_t sendfile(int out, int in, off_t *offset, size_t count)
+{
+	if (!any_remote(in, out))
+		return real_sendfile(out, in, offset, count);
+	return copy_emulated(in, offset, out, NULL, count);
+}
+
+VOS_EXPORT ssize_t sendfile64(int out, int in, off_t *offset, size_t count)
+{
+	return sendfile(out, in, offset, count);
+}
+
+VOS_EXPORT ssize_t copy_file_range(int in, off_t *off_in, int out, off_t *off_out,
+				   size_t len, unsigned flags)
+{
+	if (!any_remote(in, out)) {
+		if (!real_copy_file_range) {
+			errno = ENOSYS;
+			return -1;
+		}
+		return real_copy_file_range(in, off_in, out, off_out, len, flags);
+	}
+	if (flags) {
+		errno = EINVAL;
+		return -1;
+	}
+	return copy_emulated(in, off_in, out, off_out, len);
+}
+
+/* ---- hints and allocation --------------------------------------------- */
+
+VOS_EXPORT int posix_fadvise(int fd, off_t off, off_t len, int advice)
+{
+	struct vos_client *c;
+	int r = vos_fd_remote(fd, &c, NULL);
+
+	if (r == 0)
+		return real_posix_fadvise(fd, off, len, advice);
+	/* Advice is only a hint; the service's page cache manages itself. */
+	return r < 0 ? EIO : 0;
+}
+
+VOS_EXPORT int posix_fadvise64(int fd, off_t off, off_t len, int advice)
+{
+	return posix_fadvise(fd, off, len, advice);
+}
+
+VOS_EXPORT ssize_t readahead(int fd, off_t off, size_t count)
+{
+	struct vos_client *c;
+	int r = vos_fd_remote(fd, &c, NULL);
+
+	if (r == 0)
+		return real_readahead(fd, off, count);
+	return r < 0 ? -1 : 0;
+}
+
+VOS_EXPORT int fallocate(int fd, int mode, off_t off, off_t len)
+{
+	struct vos_client *c;
+	int r = vos_fd_remote(fd, &c, NULL);
+
+	if (r == 0)
+		return real_fallocate(fd, mode, off, len);
+	if (r < 0)
+		return -1;
+	return (int)vos_ret(vos_rpc0(c, VOS_OP_FALLOCATE, fd, mode, off, len, 0));
+}
+
+VOS_EXPORT int fallocate64(int fd, int mode, off_t off, off_t len)
+{
+	return fallocate(fd, mode, off, len);
+}
+
+VOS_EXPORT int posix_fallocate(int fd, off_t off, off_t len)
+{
+	struct vos_client *c;
+	int r = vos_fd_remote(fd, &c, NULL);
+	int64_t res;
+
+	if (r == 0)
+		return real_posix_fallocate(fd, off, len);
+	if (r < 0)
+		return EIO;
+	if (off < 0 || len <= 0)
+		return EINVAL;
+	res = vos_rpc0(c, VOS_OP_FALLOCATE, fd, 0, off, len, 0);
+	return res < 0 ? (int)-res : 0;
+}
+
+VOS_EXPORT int posix_fallocate64(int fd, off_t off, off_t len)
+{
+	return posix_fallocate(fd, off, len);
+}
+
+/* ---- mapping ----------------------------------------------------------- */
+
+/* Remote files cannot be mapped: the pages live in another domain. */
+VOS_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	vos_init();
+	if (!(flags & MAP_ANONYMOUS) && VOS_FDE_KIND(vos_fd_entry(fd)) == VOS_FDK_REMOTE) {
+		errno = ENODEV;
+		return MAP_FAILED;
+	}
+	return real_mmap(addr, len, prot, flags, fd, off);
+}
+
+VOS_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	return mmap(addr, len, prot, flags, fd, off);
+}

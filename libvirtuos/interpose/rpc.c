@@ -1,0 +1,79 @@
+/*
+ * rpc.c - one remote call: marshal inputs into the slot buffer, call,
+ * validate the result and copy the output out (see vos_proto.h).
+ *
+ * The service is untrusted: a result outside [-4095, max] or an output
+ * longer than asked for becomes EIO.  Outputs are copied out of shared
+ * memory exactly once.
+ */
+#include <string.h>
+#include "interpose_internal.h"
+
+#define MAX_ERRNO 4095
+
+/* Operations whose result is a value; every other one answers 0 or -errno. */
+static int returns_value(uint16_t op)
+{
+	switch (op) {
+	case VOS_OP_OPENAT: case VOS_OP_READ: case VOS_OP_PREAD: case VOS_OP_WRITE:
+	case VOS_OP_PWRITE: case VOS_OP_LSEEK: case VOS_OP_READLINKAT: case VOS_OP_FCNTL:
+	case VOS_OP_DUP: case VOS_OP_GETDENTS64: case VOS_OP_FDPATH: case VOS_OP_UMASK:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int64_t vos_rpc(struct vos_client *c, struct vos_req *r, const struct vos_in *in, int nin,
+		void *out, size_t outlen, int out_fixed)
+{
+	size_t size = vos_client_slot_size(c), off = 0;
+	struct vos_slot *s;
+	uint8_t *buf;
+	int64_t res;
+	int err;
+
+	for (int i = 0; i < nin; i++) {
+		if (in[i].len > size || off > size - in[i].len)
+			return -ENAMETOOLONG;   /* only paths can be that long */
+		off += (in[i].len + 7) & ~(size_t)7;
+	}
+	if (outlen > size)
+		return -EINVAL;
+	vos_crit_enter();
+	err = vos_slot_acquire(c, &s);
+	if (err) {
+		vos_crit_leave();
+		return err;
+	}
+	buf = vos_slot_buf(s);
+	off = 0;
+	for (int i = 0; i < nin; i++) {
+		memcpy(buf + off, in[i].data, in[i].len);
+		r->arg[in[i].arg] = (int64_t)off;
+		off += (in[i].len + 7) & ~(size_t)7;
+	}
+	res = vos_slot_call(s, r);
+	if (res < -MAX_ERRNO || (res > 0 && !returns_value(r->op))) {
+		res = -EIO;
+	} else if (res >= 0 && out) {
+		if (out_fixed) {
+			memcpy(out, buf, outlen);
+		} else if ((uint64_t)res > outlen) {
+			res = -EIO;
+		} else {
+			memcpy(out, buf, (size_t)res);
+		}
+	}
+	vos_slot_release(s);
+	vos_crit_leave();
+	return res;
+}
+
+int64_t vos_rpc0(struct vos_client *c, uint16_t op, int64_t a0, int64_t a1, int64_t a2,
+		 int64_t a3, int64_t a4)
+{
+	struct vos_req r = { .op = op, .arg = { a0, a1, a2, a3, a4, 0 } };
+
+	return vos_rpc(c, &r, NULL, 0, NULL, 0, 0);
+}

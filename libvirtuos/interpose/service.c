@@ -1,0 +1,188 @@
+/*
+ * service.c - the services named in the routing table and their channels.
+ *
+ * A process has at most one channel per service, connected on the first
+ * routed call (VOS_HELLO_NEW).  Every new channel gets a new generation;
+ * remote fds record the generation they were opened under, so once a
+ * channel dies, its fds fail with EIO forever, even after a later call has
+ * connected a fresh channel to a restarted service.
+ *
+ * A dead connection is not freed: another thread may still be inside a call
+ * on it (the call fails with EIO, but it reads the client struct).  Keeping
+ * it costs one mapping and four descriptors per service restart, until the
+ * process exits or forks (a forked child, single-threaded, frees them all).
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include "interpose_internal.h"
+
+struct vos_service vos_services[VOS_MAX_SERVICES];
+int vos_nservices;
+struct vos_client_config vos_cfg;
+
+static _Atomic(struct vos_conn *) all_conns;
+
+int vos_service_find(const char *name)
+{
+	for (int i = 0; i < vos_nservices; i++)
+		if (strcmp(vos_services[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * Channel descriptors are created at the lowest free numbers, which
+ * programs treat as theirs: shells `exec 3<file`, i.e. dup2 onto 3.  Move
+ * them up, just below the descriptor limit (at most ~1000, so no process
+ * grows a huge kernel fd table because of us): duplicate them there and
+ * re-adopt the channel from the duplicates.  The low copies are closed;
+ * the service sees nothing (the socket stays open through the copy).
+ * On any failure the channel stays where it is.
+ */
+#define HIGH_FD_MAX 960
+
+struct vos_client *vos_client_relocate(const struct vos_client_config *cfg, struct vos_client *c)
+{
+	struct rlimit rl;
+	int fds[4], high[4], base = HIGH_FD_MAX, low = 0;
+	struct vos_client *nc;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)HIGH_FD_MAX + 64)
+		base = rl.rlim_cur > 128 ? (int)rl.rlim_cur - 64 : 64;
+	vos_client_fds(c, fds);
+	for (int i = 0; i < 4; i++)
+		if (fds[i] >= 0 && fds[i] < base)
+			low = 1;
+	if (!low)
+		return c;
+	for (int i = 0; i < 4; i++) {
+		high[i] = fds[i] < 0 ? -1 : real_fcntl(fds[i], F_DUPFD_CLOEXEC, base);
+		if (fds[i] >= 0 && high[i] < 0) {
+			while (i-- > 0)
+				if (high[i] >= 0)
+					real_close(high[i]);
+			return c;
+		}
+	}
+	nc = vos_client_adopt(cfg, high);
+	if (!nc) {
+		for (int i = 0; i < 4; i++)
+			if (high[i] >= 0)
+				real_close(high[i]);
+		return c;
+	}
+	vos_client_abandon(c);
+	return nc;
+}
+
+struct vos_conn *vos_conn_new(struct vos_client *c, uint32_t gen)
+{
+	struct vos_conn *conn = calloc(1, sizeof(*conn));
+
+	if (!conn)
+		return NULL;
+	conn->client = c;
+	conn->gen = gen & VOS_GEN_MASK;
+	vos_client_fds(c, conn->fds);
+	return conn;
+}
+
+uint32_t vos_service_next_gen(int svc)
+{
+	struct vos_service *s = &vos_services[svc];
+
+	s->next_gen = (s->next_gen + 1) & VOS_GEN_MASK;
+	if (s->next_gen == 0)          /* 0 means "never had a channel" */
+		s->next_gen = 1;
+	return s->next_gen;
+}
+
+void vos_service_install(int svc, struct vos_conn *conn)
+{
+	struct vos_conn *head;
+
+	for (int i = 0; i < 4; i++)
+		if (conn->fds[i] >= 0)
+			vos_fd_set(conn->fds[i], VOS_FDK_INTERNAL);
+	head = atomic_load_explicit(&all_conns, memory_order_relaxed);
+	do
+		conn->next_all = head;
+	while (!atomic_compare_exchange_weak_explicit(&all_conns, &head, conn,
+						      memory_order_release, memory_order_relaxed));
+	atomic_store_explicit(&vos_services[svc].conn, conn, memory_order_release);
+}
+
+struct vos_conn *vos_service_live(int svc)
+{
+	struct vos_conn *conn = atomic_load_explicit(&vos_services[svc].conn, memory_order_acquire);
+
+	return conn && !vos_client_dead(conn->client) ? conn : NULL;
+}
+
+struct vos_conn *vos_service_connect(int svc)
+{
+	struct vos_service *s = &vos_services[svc];
+	struct vos_client_config cfg = vos_cfg;
+	struct vos_conn *conn;
+	struct vos_client *c;
+	sigset_t old;
+
+	conn = vos_service_live(svc);
+	if (conn)
+		return conn;
+	/* Signals stay blocked while we hold the lock: a handler that makes a
+	 * routed call on this thread would otherwise wait for itself. */
+	vos_block_signals(&old);
+	pthread_mutex_lock(&s->lock);
+	conn = vos_service_live(svc);
+	if (!conn) {
+		cfg.service = s->name;
+		cfg.kind = s->kind;
+		c = vos_client_connect(&cfg, VOS_HELLO_NEW, NULL);
+		if (c)
+			c = vos_client_relocate(&cfg, c);
+		if (c) {
+			conn = vos_conn_new(c, vos_service_next_gen(svc));
+			if (conn)
+				vos_service_install(svc, conn);
+			else
+				vos_client_close(c);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	vos_restore_signals(&old);
+	if (!conn)
+		errno = EIO;
+	return conn;
+}
+
+int vos_internal_fds(int *out, int max)
+{
+	int n = 0;
+
+	for (struct vos_conn *c = atomic_load(&all_conns); c; c = c->next_all)
+		for (int i = 0; i < 4; i++)
+			if (c->fds[i] >= 0 && n < max)
+				out[n++] = c->fds[i];
+	return n;
+}
+
+void vos_service_abandon_all(void)
+{
+	struct vos_conn *conn = atomic_exchange(&all_conns, NULL), *next;
+
+	for (int i = 0; i < vos_nservices; i++) {
+		atomic_store(&vos_services[i].conn, NULL);
+		pthread_mutex_init(&vos_services[i].lock, NULL);
+	}
+	for (; conn; conn = next) {
+		next = conn->next_all;
+		for (int i = 0; i < 4; i++)
+			if (conn->fds[i] >= 0)
+				vos_fd_set(conn->fds[i], 0);
+		vos_client_abandon(conn->client);
+		free(conn);
+	}
+}

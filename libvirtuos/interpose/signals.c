@@ -1,0 +1,259 @@
+/*
+ * signals.c - signal handlers that make remote calls.
+ *
+ * The client engine takes a mutex around its short bookkeeping steps and
+ * one waiting thread sleeps as "poller" on behalf of the others.  A signal
+ * handler that runs on a thread inside the engine and itself makes a
+ * remote call would wait for that thread: for the mutex it holds, or for
+ * the poller role it has.  The program's handlers are therefore installed
+ * behind a trampoline: a signal arriving while the thread is inside a
+ * critical region (a remote call, or holding the fd lock) is recorded and
+ * its handler runs as soon as the thread leaves the region, with the
+ * handler's mask applied as the kernel would.  Outside the regions the
+ * handler runs at once.  Entering a region costs a thread-local increment,
+ * so forwarded calls keep making no system call of their own.
+ *
+ * Consequences (documented limitations): a handler for a signal that
+ * arrived during a remote call runs after the call completes, so a remote
+ * call is never interrupted (no EINTR), like a native disk read; a
+ * long-blocking remote call (a waiting lock) delays handlers until it
+ * returns.  A deferred handler's ucontext is that of the place where it
+ * runs (the interrupted one is gone by then).  Faults (SIGSEGV,
+ * SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS) are never deferred.
+ */
+#include <dlfcn.h>
+#include <signal.h>
+#include <string.h>
+#include <ucontext.h>
+#include "interpose_internal.h"
+
+#ifndef _NSIG
+#define _NSIG 65
+#endif
+
+typedef void (*sa_fn)(int, siginfo_t *, void *);
+
+/* The program's view of each signal's disposition, when it is a function. */
+struct prog_action {
+	_Atomic(void *) fn;             /* NULL: not behind the trampoline */
+	_Atomic int flags;
+	_Atomic uint64_t mask;          /* the kernel's 64-bit signal set */
+};
+
+static struct prog_action actions[_NSIG];
+static pthread_mutex_t sigaction_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static VOS_TLS int depth;
+static VOS_TLS uint64_t pending;
+static VOS_TLS siginfo_t pending_info[_NSIG];
+
+static int is_fault(int sig)
+{
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE ||
+	       sig == SIGTRAP || sig == SIGSYS;
+}
+
+static uint64_t set_to_bits(const sigset_t *s)
+{
+	uint64_t b = 0;
+
+	memcpy(&b, s, sizeof(b));
+	return b;
+}
+
+static void bits_to_set(uint64_t b, sigset_t *s)
+{
+	memset(s, 0, sizeof(*s));
+	memcpy(s, &b, sizeof(b));
+}
+
+static void call_handler(int sig, siginfo_t *info, void *uc)
+{
+	void *fn = atomic_load(&actions[sig].fn);
+	int flags = atomic_load(&actions[sig].flags);
+
+	if (!fn)
+		return;
+	if (flags & SA_SIGINFO)
+		((sa_fn)fn)(sig, info, uc);
+	else
+		((void (*)(int))fn)(sig);
+}
+
+static void trampoline(int sig, siginfo_t *info, void *uc)
+{
+	if (depth > 0 && !is_fault(sig)) {
+		pending_info[sig] = *info;
+		pending |= 1ull << (sig - 1);
+		return;
+	}
+	call_handler(sig, info, uc);
+}
+
+/* Run the handlers of signals that arrived inside a region. */
+static void run_pending(void)
+{
+	int e = errno;
+
+	while (pending) {
+		int sig = __builtin_ctzll(pending) + 1;
+		siginfo_t info = pending_info[sig];
+		sigset_t mask, old;
+		ucontext_t uc;
+		int flags = atomic_load(&actions[sig].flags);
+
+		pending &= ~(1ull << (sig - 1));
+		if (!atomic_load(&actions[sig].fn)) {
+			/* The program went back to SIG_DFL/SIG_IGN meanwhile. */
+			raise(sig);
+			continue;
+		}
+		bits_to_set(atomic_load(&actions[sig].mask), &mask);
+		if (!(flags & SA_NODEFER))
+			sigaddset(&mask, sig);
+		pthread_sigmask(SIG_BLOCK, &mask, &old);
+		getcontext(&uc);        /* handlers may read it; never NULL */
+		call_handler(sig, &info, &uc);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	errno = e;
+}
+
+void vos_signals_after_fork_child(void)
+{
+	pthread_mutex_init(&sigaction_lock, NULL);
+}
+
+void vos_crit_enter(void)
+{
+	depth++;
+}
+
+void vos_crit_leave(void)
+{
+	if (--depth == 0 && pending)
+		run_pending();
+}
+
+static int do_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	struct sigaction k, prev;
+	sigset_t all, saved;
+	void *prev_fn;
+	int prev_flags, r;
+	uint64_t prev_mask;
+
+	vos_init();
+	if (sig <= 0 || sig >= _NSIG || is_fault(sig) || sig == SIGKILL || sig == SIGSTOP)
+		return real_sigaction(sig, act, old);
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &saved);
+	pthread_mutex_lock(&sigaction_lock);
+	prev_fn = atomic_load(&actions[sig].fn);
+	prev_flags = atomic_load(&actions[sig].flags);
+	prev_mask = atomic_load(&actions[sig].mask);
+	if (act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN) {
+		/* The table first: another thread may take the signal as soon
+		 * as the trampoline is installed. */
+		atomic_store(&actions[sig].flags, act->sa_flags);
+		atomic_store(&actions[sig].mask, set_to_bits(&act->sa_mask));
+		atomic_store(&actions[sig].fn, (void *)act->sa_handler);
+		k = *act;
+		k.sa_sigaction = trampoline;
+		k.sa_flags |= SA_SIGINFO;
+		r = real_sigaction(sig, &k, &prev);
+	} else {
+		r = real_sigaction(sig, act, &prev);
+		if (r == 0 && act)
+			atomic_store(&actions[sig].fn, NULL);
+	}
+	if (r < 0) {
+		atomic_store(&actions[sig].fn, prev_fn);
+		atomic_store(&actions[sig].flags, prev_flags);
+		atomic_store(&actions[sig].mask, prev_mask);
+	} else if (old) {
+		*old = prev;
+		if (prev.sa_sigaction == trampoline) {
+			/* Report the program's own handler, as it set it. */
+			old->sa_flags = prev_flags;
+			if (prev_flags & SA_SIGINFO)
+				old->sa_sigaction = (sa_fn)prev_fn;
+			else
+				old->sa_handler = (void (*)(int))prev_fn;
+		}
+	}
+	pthread_mutex_unlock(&sigaction_lock);
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	return r;
+}
+
+/*
+ * Before the library is initialised, and always for faults, sigaction goes
+ * straight to glibc.  Sanitizer runtimes call it from their own start-up
+ * (their interceptor calls the next sigaction, ours), when even entering
+ * instrumented code crashes: this path is kept uninstrumented.
+ */
+#define UNINSTRUMENTED __attribute__((no_sanitize_thread, no_sanitize_address, noinline))
+
+typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
+static sigaction_fn next_sigaction;
+
+static UNINSTRUMENTED int pass_through(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	sigaction_fn f = __atomic_load_n(&next_sigaction, __ATOMIC_RELAXED);
+
+	if (!f) {
+		*(void **)&f = dlsym(RTLD_NEXT, "sigaction");
+		__atomic_store_n(&next_sigaction, f, __ATOMIC_RELAXED);
+	}
+	return f(sig, act, old);
+}
+
+VOS_EXPORT UNINSTRUMENTED int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	if (!__atomic_load_n((int *)&vos_inited, __ATOMIC_ACQUIRE) ||
+	    sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE ||
+	    sig == SIGTRAP || sig == SIGSYS)
+		return pass_through(sig, act, old);
+	return do_sigaction(sig, act, old);
+}
+
+/* signal() and friends: glibc's call its internal sigaction. */
+static sighandler_t set_handler(int sig, sighandler_t handler, int flags, int mask_self)
+{
+	struct sigaction act, old;
+
+	if (handler == SIG_ERR || sig <= 0 || sig >= _NSIG) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
+	memset(&act, 0, sizeof(act));
+	act.sa_handler = handler;
+	sigemptyset(&act.sa_mask);
+	if (mask_self)
+		sigaddset(&act.sa_mask, sig);
+	act.sa_flags = flags;
+	if (do_sigaction(sig, &act, &old) < 0)
+		return SIG_ERR;
+	return old.sa_handler;
+}
+
+VOS_EXPORT sighandler_t signal(int sig, sighandler_t handler)
+{
+	return set_handler(sig, handler, SA_RESTART, 1);
+}
+
+VOS_EXPORT sighandler_t bsd_signal(int sig, sighandler_t handler)
+{
+	return set_handler(sig, handler, SA_RESTART, 1);
+}
+
+VOS_EXPORT sighandler_t sysv_signal(int sig, sighandler_t handler)
+{
+	return set_handler(sig, handler, SA_RESETHAND | SA_NODEFER, 0);
+}
+
+VOS_EXPORT sighandler_t __sysv_signal(int sig, sighandler_t handler)
+{
+	return set_handler(sig, handler, SA_RESETHAND | SA_NODEFER, 0);
+}
