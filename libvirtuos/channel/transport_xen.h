@@ -1,0 +1,187 @@
+/*
+ * transport_xen.h - the Xen transport: the client is a process in the primary
+ * domain (dom0), the service runs in a service domain (a DomU).
+ *
+ *   memory        the client allocates pages with gntalloc and grants them to
+ *                 the service domain, which maps them with gntdev
+ *   notification  one interdomain event channel; both directions kick on it
+ *   rendezvous    xenstore, in the style of Xen's split drivers (frontend =
+ *                 client in dom0, backend = service domain)
+ *   liveness      gntalloc/gntdev unmap notifications: when either process
+ *                 dies, its kernel clears that side's "live" byte in a shared
+ *                 page and kicks the event channel, so wait() returns -EPIPE
+ *                 within one event-channel hop.  The client also watches
+ *                 xenstore (its backend dir, @releaseDomain) for the service
+ *                 domain dying, which no unmap notification reports.  The
+ *                 service needs no xenstore watch: dom0 does not die alone.
+ *
+ * Grants.  One gntalloc file per channel; the client allocates, in order:
+ *   file offset 0          front page, granted READ-ONLY: identity of the
+ *                          channel (devid, backend domid, port, page count,
+ *                          client pid) and the client's live byte.  The
+ *                          service cannot change what the client re-reads
+ *                          after exec.
+ *   file offset 4096       back page, granted writable: the service's live byte.
+ *   file offset 8192       the channel itself (vos_proto.h layout), nr-pages
+ *                          pages, granted writable.
+ * The file keeps its own reference to every grant (no DEALLOC after mmap), so
+ * the grants survive exec as long as the descriptor does: that is what
+ * vos_xen_adopt() relies on.  libxengnttab's xengntshr_share_pages() drops
+ * that reference right after mmap, which is why this file talks to
+ * /dev/xen/gntalloc, /dev/xen/gntdev and /dev/xen/evtchn with their ioctls
+ * (public kernel headers from libxen-dev) and uses libxenstore only.
+ *
+ * Xenstore nodes (<devid> is unique per channel, decimal).
+ *   frontend dir  /local/domain/0/device/vos/<devid>/
+ *                 owner dom0, read: the service domain only
+ *     backend        path of the backend dir
+ *     backend-id     service domid
+ *     front-ref      grant ref of the front page
+ *     back-ref       grant ref of the back page
+ *     nr-pages       channel pages, 1..VOS_XEN_MAX_PAGES
+ *     ring-ref<i>    the channel's grant refs, comma-separated decimal, at most
+ *                    VOS_XEN_REFS_PER_NODE per node (a xenstore value holds at
+ *                    most 4 KiB); i = 0..ceil(nr-pages/REFS_PER_NODE)-1, in order
+ *     event-channel  the client's unbound port (dom0 side)
+ *     version        VOS_PROTO_VERSION
+ *     kind           enum vos_hello_kind
+ *     token          VOS_TOKEN_LEN bytes, lower-case hex
+ *     umask, pid, uid, gid   decimal (effective ids of the client process)
+ *     gids           supplementary groups, comma-separated decimal, may be empty
+ *     state          XenbusState: 3 Initialised (written with everything else
+ *                    in one transaction), 6 Closed
+ *   backend dir   /local/domain/<svc>/backend/vos/0/<devid>/
+ *                 created by the client; owner: the service domain, read: dom0
+ *     frontend       path of the frontend dir
+ *     frontend-id    0
+ *     state          1 Initialising (by the client), 2 InitWait (accepted),
+ *                    4 Connected (attached), 6 Closed
+ *     status         0 or -errno (the service's answer)
+ *     token          the channel's token, hex (with status 0)
+ * A DomU sees only its own backend dirs and the frontend dirs made for it.
+ * Values written by the other domain are parsed strictly: junk is -EPROTO.
+ *
+ * Processes.  Every transport remembers the pid that built it.  close() in
+ * any other process (a fork child) only drops that process's references: it
+ * never touches xenstore, grants or the peer.  A fork child must call close()
+ * on every transport it inherited (else its copy of the descriptors keeps the
+ * grants alive after the owner dies, and the peer never learns of the death).
+ *
+ * libxenstore: the client's transport keeps one xenstore connection with two
+ * watches, which makes libxenstore start one reader thread (all signals
+ * blocked) per client transport.  libxenstore calls the libc wrappers (open,
+ * socket, read, write, close); everything else here uses raw system calls.
+ */
+#ifndef VOS_TRANSPORT_XEN_H
+#define VOS_TRANSPORT_XEN_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include "transport.h"
+#include "transport_local.h"   /* struct vos_hello, struct vos_hello_reply */
+
+#define VOS_XEN_PRIMARY_DOMID   0u     /* clients live in dom0 */
+#define VOS_XEN_MAX_PAGES       2048u  /* channel pages (8 MiB) per transport */
+#define VOS_XEN_REFS_PER_NODE   256u   /* grant refs per ring-ref<i> node */
+#define VOS_XEN_MAX_GIDS        256u
+#define VOS_XEN_CONNECT_TIMEOUT_MS 5000
+
+/* XenbusState values used in the state nodes. */
+enum vos_xen_state {
+	VOS_XEN_INITIALISING = 1,
+	VOS_XEN_INITWAIT     = 2,
+	VOS_XEN_INITIALISED  = 3,
+	VOS_XEN_CONNECTED    = 4,
+	VOS_XEN_CLOSING      = 5,
+	VOS_XEN_CLOSED       = 6,
+};
+
+/* Nonzero if this domain has the Xen devices and a xenstore to talk to. */
+int vos_xen_present(void);
+
+/* Client side (dom0) ------------------------------------------------------ */
+
+/* Find the service domain by name (xenstore /local/domain/<id>/name), grant it
+ * `size` bytes (rounded up to pages) of zeroed memory and bind an unbound event
+ * channel for it.  *out->mem is ready for vos_channel_format().  0 or -errno
+ * (-ENOENT: no domain of that name; -E2BIG: size over VOS_XEN_MAX_PAGES;
+ * -ENOSPC: gntalloc's grant limit reached). */
+int vos_xen_create(const char *service, size_t size, struct vos_xport **out);
+/* Publish the frontend, create the backend dir and wait for the service's
+ * answer: VOS_XEN_CONNECT_TIMEOUT_MS for it to accept (backend InitWait), then
+ * as long again to attach and reply.  hello: magic/version are not sent
+ * (implicit), kind/umask/token are.  0 (reply filled) or -errno: the service's
+ * status, -ETIMEDOUT, -ECONNREFUSED (backend closed without a status),
+ * -EPROTO (malformed answer).  On error the caller closes the transport,
+ * which removes the nodes. */
+int vos_xen_connect(struct vos_xport *x, const struct vos_hello *hello,
+		    struct vos_hello_reply *reply);
+
+/* The descriptors that carry a client channel across exec.  The exec path
+ * clears close-on-exec on exactly these (they are close-on-exec otherwise);
+ * everything else is found again through the front page and xenstore. */
+struct vos_xen_fds { int gntalloc, evtchn; };
+void vos_xen_get_fds(const struct vos_xport *x, struct vos_xen_fds *fds);
+/* After exec: re-map the channel from inherited descriptors, reconnect to
+ * xenstore, restore close-on-exec.  On success the transport owns the fds; on
+ * failure they stay the caller's.  -ESRCH if the channel belongs to another
+ * process (a spawned child inherited its parent's descriptors), -EPIPE if its
+ * xenstore nodes are gone. */
+int vos_xen_adopt(const struct vos_xen_fds *fds, struct vos_xport **out);
+/* Copy the first len (<= 4096) bytes of the channel (its header page) carried
+ * by fds without adopting anything (what a spawned child needs to read its
+ * parent's token).  0 or -errno. */
+int vos_xen_peek_header(const struct vos_xen_fds *fds, void *buf, size_t len);
+/* Unmap and free an adopted transport WITHOUT closing its descriptors or
+ * touching xenstore (undo an adopt). */
+void vos_xen_release(struct vos_xport *x);
+/* dom0 housekeeping: remove the xenstore nodes of channels whose client
+ * process no longer exists (killed clients cannot clean up).  Returns the
+ * number of channels removed or -errno. */
+int vos_xen_reap_stale(void);
+
+/* Service side (service domain) ------------------------------------------ */
+
+struct vos_xen_listener;
+
+/* Everything one accepted frontend brings: plain values, no handles, so it can
+ * be used in a forked child or sent over a pipe.  uid/gid/gids/pid are what
+ * dom0 claims (dom0 is trusted); everything is range-checked. */
+struct vos_xen_conn {
+	uint32_t self_domid;         /* this (service) domain */
+	uint32_t front_domid;        /* always VOS_XEN_PRIMARY_DOMID */
+	uint64_t devid;
+	uint32_t front_ref, back_ref;
+	uint32_t port;               /* the client's event-channel port */
+	uint32_t nr_pages;
+	uint32_t refs[VOS_XEN_MAX_PAGES];
+	struct ucred cred;           /* pid, uid, gid of the client process */
+	uint32_t ngids;
+	uint32_t gids[VOS_XEN_MAX_GIDS];
+	struct vos_hello hello;      /* magic/version filled in, kind/umask/token */
+};
+
+/* Check that this domain is named `service` and watch its backend/vos dir.
+ * 0 or -errno (-ENOENT: this domain's name is not `service`). */
+int vos_xen_listen(const char *service, struct vos_xen_listener **out);
+/* Poll this fd for POLLIN, then call vos_xen_accept() until it returns -EAGAIN. */
+int vos_xen_listener_fd(const struct vos_xen_listener *l);
+/* Take the next new frontend: 0 (conn filled; the backend is marked InitWait
+ * so it is returned only once) or -EAGAIN when none is pending.  A malformed
+ * frontend is answered with -EPROTO (or the like) here and skipped
+ * (VOS_XEN_DEBUG=1 says why).  Any other -errno: xenstore failed; the
+ * listener is unusable. */
+int vos_xen_accept(struct vos_xen_listener *l, struct vos_xen_conn *conn);
+/* Stop watching and free.  In a fork child: only drop the child's copies. */
+void vos_xen_listener_close(struct vos_xen_listener *l);
+/* Answer the client (status and token in the backend dir; a nonzero status
+ * also closes the backend).  Needs no listener.  0 or -errno (-EPIPE: the
+ * client has gone). */
+int vos_xen_reply(const struct vos_xen_conn *conn, const struct vos_hello_reply *reply);
+/* Map the client's pages (at most max_size bytes), bind the event channel,
+ * set the backend Connected.  Opens its own handles, so it may run in a
+ * different process than accept.  The conn stays valid. 0 or -errno. */
+int vos_xen_attach(const struct vos_xen_conn *conn, size_t max_size, struct vos_xport **out);
+
+#endif
