@@ -42,8 +42,8 @@ INTERPOSE_OBJ := $(call obj,$(INTERPOSE_SRC))
 SERVICED_OBJ  := $(call obj,$(SERVICED_SRC))
 VOSCTL_OBJ    := $(call obj,$(VOSCTL_SRC))
 
-# Xen transport libraries, linked only where the Xen transport is built.
-XEN_LIBS := $(if $(wildcard libvirtuos/channel/transport_xen.c),-lxengnttab -lxenevtchn -lxenstore,)
+# The Xen transport talks to gntalloc/gntdev/evtchn with ioctls; only xenstore needs a library.
+XEN_LIBS := $(if $(wildcard libvirtuos/channel/transport_xen.c),-lxenstore,)
 
 LIBVIRTUOS := $(BUILD)/lib/libvirtuos.so
 SERVICED   := $(BUILD)/bin/vos-serviced
