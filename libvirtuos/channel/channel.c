@@ -270,37 +270,63 @@ int vos_channel_next_request(struct vos_channel *ch, struct vos_entry *out,
 }
 
 /*
- * We took a request and stopped spinning.  If more requests wait, no worker
- * spins and some sleep, wake one: a client that saw us spinning did not kick
- * anyone, and a request must not wait behind ours (ours may block for long).
+ * service_spinning counts the workers that will look at the request ring
+ * again without being kicked: those polling it and those executing a
+ * request they took (they come straight back).  A worker drops out only
+ * before it sleeps, or before an operation that may block for long
+ * (vos_channel_worker_idle).  The client kicks only when no worker counts,
+ * so a busy worker next to a sleeping one costs no system call per request.
+ * Which channel the calling worker thread is counted on is kept per thread.
+ * Only transports that can wake a fellow worker take part (wake_local).
+ */
+static __thread struct vos_channel *counted_on;
+
+static void count_awake(struct vos_channel *ch)
+{
+	if (counted_on != ch && ch->xp->ops->wake_local) {
+		atomic_fetch_add_explicit(&ch->hdr->service_spinning, 1, memory_order_seq_cst);
+		counted_on = ch;
+	}
+}
+
+static void uncount_awake(struct vos_channel *ch)
+{
+	if (counted_on == ch) {
+		atomic_fetch_sub_explicit(&ch->hdr->service_spinning, 1, memory_order_seq_cst);
+		counted_on = NULL;
+	}
+}
+
+/*
+ * Requests are queued and no other worker will look at the ring without a
+ * kick: wake a sleeping one, so that a request never waits behind one that
+ * may block (a client that saw us awake kicked nobody).
  */
 static void pass_on_wakeup(struct vos_channel *ch)
 {
 	struct vos_channel_hdr *h = ch->hdr;
+	uint32_t self = counted_on == ch;
 
 	vos_full_fence();
-	if (vos_ring_maybe_nonempty(&ch->req) &&
-	    atomic_load_explicit(&h->service_spinning, memory_order_relaxed) == 0 &&
+	if (ch->xp->ops->wake_local && vos_ring_maybe_nonempty(&ch->req) &&
+	    atomic_load_explicit(&h->service_spinning, memory_order_relaxed) <= self &&
 	    atomic_load_explicit(&h->service_sleeping, memory_order_relaxed) > 0)
 		ch->xp->ops->wake_local(ch->xp);
 }
 
-/*
- * service_spinning counts workers inside this function that are not
- * asleep.  It is raised on entry and dropped before the re-check that
- * precedes sleeping, or after taking a request; a worker is never counted
- * neither as sleeping nor as spinning while it is still going to look at
- * the ring.  Only transports that can wake a fellow worker take part.
- */
+void vos_channel_worker_idle(struct vos_channel *ch)
+{
+	uncount_awake(ch);
+	pass_on_wakeup(ch);
+}
+
 static int next_request(struct vos_channel *ch, struct vos_entry *out,
 			unsigned spin, volatile int *stop)
 {
 	struct vos_channel_hdr *h = ch->hdr;
-	int counted = ch->xp->ops->wake_local != NULL;
 	int err;
 
-	if (counted)
-		atomic_fetch_add_explicit(&h->service_spinning, 1, memory_order_seq_cst);
+	count_awake(ch);
 	for (;;) {
 		err = vos_ring_dequeue(&ch->req, out);
 		if (err != -EAGAIN)
@@ -318,15 +344,15 @@ static int next_request(struct vos_channel *ch, struct vos_entry *out,
 		if (err != -EAGAIN)
 			break;
 
-		/* Sleeping before not-spinning: never invisible to a producer. */
+		/* Sleeping before not-awake: never invisible to a producer. */
 		atomic_fetch_add_explicit(&h->service_sleeping, 1, memory_order_seq_cst);
-		if (counted)
-			atomic_fetch_sub_explicit(&h->service_spinning, 1, memory_order_seq_cst);
+		uncount_awake(ch);
 		vos_full_fence();
 		err = vos_ring_dequeue(&ch->req, out);
 		if (err != -EAGAIN) {
 			atomic_fetch_sub_explicit(&h->service_sleeping, 1, memory_order_relaxed);
-			goto out;
+			count_awake(ch);
+			break;
 		}
 		atomic_fetch_add_explicit(&h->service_sleeps, 1, memory_order_relaxed);
 		int w = ch->xp->ops->wait(ch->xp, VOS_WORKER_WAIT_MS);
@@ -336,13 +362,11 @@ static int next_request(struct vos_channel *ch, struct vos_entry *out,
 		if (w < 0 && w != -EINTR)
 			return w;
 		/* Kicked, timed out or interrupted: look at the ring and *stop again. */
-		if (counted)
-			atomic_fetch_add_explicit(&h->service_spinning, 1, memory_order_seq_cst);
+		count_awake(ch);
 	}
-	if (counted)
-		atomic_fetch_sub_explicit(&h->service_spinning, 1, memory_order_seq_cst);
-out:
-	if (err == 0 && counted)
+	if (err == 0)
 		pass_on_wakeup(ch);
+	else
+		uncount_awake(ch);
 	return err;
 }

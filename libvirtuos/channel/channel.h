@@ -51,6 +51,14 @@ int vos_channel_complete(struct vos_channel *ch, const struct vos_entry *e);
 int vos_channel_next_request(struct vos_channel *ch, struct vos_entry *out,
 			     unsigned spin, volatile int *stop);
 
+/*
+ * Service worker: the request just taken may block for long (a lock wait, a
+ * FIFO).  Stop counting this worker as one that will come back to the ring
+ * by itself, and wake a sleeping worker if requests are waiting.  The next
+ * vos_channel_next_request counts it again.
+ */
+void vos_channel_worker_idle(struct vos_channel *ch);
+
 /* Check that [off, off+len) lies inside one slot buffer. */
 static inline int vos_slot_range_ok(const struct vos_channel *ch, int64_t off, int64_t len)
 {

@@ -1,0 +1,89 @@
+#!/usr/bin/awk -f
+# summarize.awk - turn the RESULT lines of the micro-benchmarks into
+# results.csv (path in -v csv=) and a Markdown table on stdout.
+#
+#   RESULT <name> <unit> <native_med> <native_min> <native_max> <ours_med> <ours_min> <ours_max>
+#
+# ratio = ours / native (medians).  For times lower is better, for rates
+# higher is better; each metric's target says which way it must go.
+
+function describe(name,    t) {
+	if (name in desc)
+		return desc[name]
+	if (match(name, /_[0-9]+t$/)) {
+		t = substr(name, RSTART + 1, RLENGTH - 2)
+		if (index(name, "null_tput") == 1)
+			return "Null calls/s, " t " thread(s) in flight (vs getppid)"
+		if (index(name, "pread_tput") == 1)
+			return "4 KiB preads/s, " t " thread(s) (forwarded vs native)"
+	}
+	return name
+}
+
+function target_of(name,    t) {
+	if (name in target)
+		return target[name]
+	if (match(name, /_tput_[0-9]+t$/)) {
+		t = substr(name, RSTART + 6, RLENGTH - 7) + 0
+		return t >= 2 ? ">=1" : "-"
+	}
+	return "-"
+}
+
+function fmt(v) {
+	if (v == "-")
+		return v
+	v += 0
+	if (v >= 100 || v <= -100)
+		return sprintf("%.0f", v)
+	return sprintf("%.3g", v)
+}
+
+function met(ratio, tgt,    lim) {
+	if (tgt == "-" || ratio == "-")
+		return "n/a"
+	lim = substr(tgt, 3) + 0
+	if (substr(tgt, 1, 2) == "<=")
+		return ratio + 0 <= lim ? "yes" : "NO"
+	return ratio + 0 >= lim ? "yes" : "NO"
+}
+
+BEGIN {
+	desc["ring_1t"] = "Ring enqueue+dequeue, 1 thread (vs wfcqueue; info)"
+	desc["ring_1p1c"] = "Ring transfer, 1 producer + 1 consumer (vs wfcqueue)"
+	desc["ring_2p2c"] = "Ring transfer, 2 producers + 2 consumers (vs wfcqueue)"
+	desc["null_call"] = "Remote null call, 1 thread, spinning worker (vs getppid)"
+	desc["null_call_notifies"] = "Notifications per call, spinning worker"
+	desc["null_call_sleep"] = "Remote null call, spin 0 on both sides (vs getppid; info)"
+	desc["null_call_sleep_notifies"] = "Notifications per call, sleeping worker (spin 0)"
+	desc["pread_4k"] = "4 KiB cached pread, LD_PRELOAD path (vs native pread)"
+	target["ring_1p1c"] = "<=1"
+	target["ring_2p2c"] = "<=1"
+	target["null_call"] = "<=2"
+	target["pread_4k"] = "<=2.5"
+
+	print "name,native_median,ours_median,unit,ratio,target,met,native_min,native_max,ours_min,ours_max" > csv
+	print "| metric | native median (min–max) | ours median (min–max) | unit | ours/native | target | met? |"
+	print "|---|---|---|---|---|---|---|"
+}
+
+$1 == "RESULT" && NF == 9 {
+	name = $2; unit = $3
+	ratio = ($4 == "-" || $4 + 0 == 0) ? "-" : sprintf("%.3g", $7 / $4)
+	tgt = target_of(name)
+	m = met(ratio, tgt)
+	printf "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", name, fmt($4), fmt($7), unit, ratio, tgt, m,
+		fmt($5), fmt($6), fmt($8), fmt($9) > csv
+	nat = $4 == "-" ? "-" : fmt($4) " (" fmt($5) "–" fmt($6) ")"
+	printf "| %s | %s | %s (%s–%s) | %s | %s | %s | %s |\n", describe(name), nat,
+		fmt($7), fmt($8), fmt($9), unit, ratio, tgt == "-" ? "–" : tgt, m
+	rows++
+}
+
+END {
+	print ""
+	printf "Medians of %s repetitions; native and ours measured in the same run, interleaved.\n", reps
+	print "Nothing pinned: benchmark threads, service workers and the rest share the machine's cores, so expect noise."
+	if (!rows)
+		print "(no results)"
+}
