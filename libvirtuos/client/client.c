@@ -21,6 +21,9 @@
  * makes the client dead: every call in flight completes with -EIO, later
  * calls fail with -EIO at once.
  *
+ * The transport under the channel (local or Xen) is chosen per client by
+ * name; client_xport.c holds what differs between them.
+ *
  * This file ends up in the LD_PRELOAD library: no constructors, no stdio,
  * and raw system calls only (vos_sys.h), so it never re-enters the
  * interposed wrappers.
@@ -31,13 +34,12 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 #include "client.h"
+#include "client_xport.h"
 #include "../channel/channel.h"
-#include "../channel/transport_local.h"
 #include "../channel/vos_sys.h"
 
 #define DEFAULT_SPIN        2000u
@@ -62,6 +64,8 @@ struct vos_slot {
 struct vos_client {
 	struct vos_channel ch;
 	struct vos_xport *xp;
+	const struct vos_client_xport *xt;  /* which transport xp is */
+	pid_t owner;                /* the process that connected or adopted */
 	unsigned spin;
 	int timeout_ms;
 
@@ -414,7 +418,8 @@ static void free_client(struct vos_client *c, int destroy_sync)
 }
 
 /* Allocate the client around an opened channel; xp becomes owned by it. */
-static struct vos_client *new_client(const struct vos_client_config *cfg, struct vos_xport *xp)
+static struct vos_client *new_client(const struct vos_client_config *cfg,
+				     const struct vos_client_xport *xt, struct vos_xport *xp)
 {
 	struct vos_client *c = calloc(1, sizeof(*c));
 	pthread_condattr_t ca;
@@ -422,6 +427,8 @@ static struct vos_client *new_client(const struct vos_client_config *cfg, struct
 	if (!c)
 		return NULL;
 	c->xp = xp;
+	c->xt = xt;
+	c->owner = getpid();
 	c->spin = cfg->spin ? cfg->spin : DEFAULT_SPIN;
 	c->timeout_ms = cfg->call_timeout_ms > 0 ? cfg->call_timeout_ms : DEFAULT_TIMEOUT_MS;
 	pthread_mutex_init(&c->lock, NULL);
@@ -468,23 +475,24 @@ struct vos_client *vos_client_connect(const struct vos_client_config *cfg,
 	uint32_t nslots = cfg->nslots ? cfg->nslots : VOS_DEFAULT_SLOTS;
 	uint32_t slot_size = cfg->slot_size ? cfg->slot_size : VOS_DEFAULT_SLOT_SIZE;
 	uint64_t size = vos_channel_bytes(nslots, slot_size);
+	const struct vos_client_xport *xt = vos_client_xport_find(cfg->transport);
 	struct vos_hello hello;
 	struct vos_hello_reply reply;
 	struct vos_xport *xp = NULL;
 	struct vos_client *c;
 	int err;
 
-	if (!size || !cfg->rundir || !cfg->service || hello_kind < VOS_HELLO_NEW ||
+	if (!xt || !size || !cfg->service || hello_kind < VOS_HELLO_NEW ||
 	    hello_kind > VOS_HELLO_FORK_LIVE || (hello_kind != VOS_HELLO_NEW && !token)) {
 		errno = EINVAL;
 		return NULL;
 	}
-	err = vos_local_create(size, &xp);
+	err = xt->create(cfg, size, &xp);
 	if (err) {
 		errno = -err;
 		return NULL;
 	}
-	c = new_client(cfg, xp);
+	c = new_client(cfg, xt, xp);
 	if (!c) {
 		xp->ops->close(xp);
 		errno = ENOMEM;
@@ -507,7 +515,7 @@ struct vos_client *vos_client_connect(const struct vos_client_config *cfg,
 	hello.umask = current_umask();
 	if (token)
 		memcpy(hello.token, token, VOS_TOKEN_LEN);
-	err = vos_local_connect(xp, cfg->rundir, cfg->service, &hello, &reply);
+	err = xt->connect(xp, cfg, &hello, &reply);
 	if (err)
 		goto fail;
 	memcpy(c->token, reply.token, VOS_TOKEN_LEN);
@@ -526,38 +534,53 @@ void vos_client_close(struct vos_client *c)
 
 void vos_client_abandon(struct vos_client *c)
 {
-	/* In a forked child another (now vanished) thread of the parent may
-	 * have held c->lock at fork time: leave the sync objects alone. */
+	if (!c)
+		return;
+	if (c->xp && c->owner == getpid()) {
+		/* Another client object of this process has adopted the
+		 * channel (from duplicates of our descriptors): close only our
+		 * copies and mappings.  A transport close() here would end
+		 * the channel for everyone (Xen: remove its xenstore nodes). */
+		int fds[4];
+
+		c->xt->get_fds(c->xp, fds);
+		c->xt->release(c->xp);
+		c->xp = NULL;
+		for (int i = 0; i < 4; i++)
+			vos_sys_close(fds[i]);
+	}
+	/* In a fork child, close() drops only the child's references (the
+	 * transports' fork rule).  Another (now vanished) thread of the
+	 * parent may have held c->lock at fork time: leave the sync objects
+	 * alone. */
 	free_client(c, 0);
 }
 
 void vos_client_fds(const struct vos_client *c, int fds[4])
 {
-	struct vos_local_fds f;
-
-	vos_local_get_fds(c->xp, &f);
-	fds[0] = f.sock;
-	fds[1] = f.memfd;
-	fds[2] = f.to_service;
-	fds[3] = f.to_client;
+	c->xt->get_fds(c->xp, fds);
 }
 
 struct vos_client *vos_client_adopt(const struct vos_client_config *cfg, const int fds[4])
 {
-	struct vos_local_fds f = { fds[0], fds[1], fds[2], fds[3] };
+	const struct vos_client_xport *xt = vos_client_xport_find(cfg->transport);
 	struct vos_xport *xp;
 	struct vos_client *c;
 	struct vos_channel_hdr *h;
 	int err;
 
-	err = vos_local_adopt(&f, &xp);
+	if (!xt) {
+		errno = EINVAL;
+		return NULL;
+	}
+	err = xt->adopt(fds, &xp);
 	if (err) {
 		errno = -err;
 		return NULL;
 	}
-	c = new_client(cfg, xp);
+	c = new_client(cfg, xt, xp);
 	if (!c) {
-		vos_local_release(xp);
+		xt->release(xp);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -578,7 +601,7 @@ struct vos_client *vos_client_adopt(const struct vos_client_config *cfg, const i
 	return c;
 fail:
 	/* The descriptors stay the caller's on failure. */
-	vos_local_release(xp);
+	xt->release(xp);
 	c->xp = NULL;
 	free_client(c, 1);
 	errno = -err;
@@ -587,23 +610,22 @@ fail:
 
 int vos_client_peek_token(const int fds[4], uint8_t token[VOS_TOKEN_LEN])
 {
-	struct stat st;
-	const struct vos_channel_hdr *h;
-	int err = 0;
+	const struct vos_client_xport *xt = vos_client_xport_find(NULL);
+	struct vos_channel_hdr h;
+	int err;
 
-	if (fds[1] < 0)
-		return -EBADF;
-	if (vos_sys_fstat(fds[1], &st) < 0 || st.st_size < VOS_PAGE_SIZE)
+	_Static_assert(sizeof(h) <= VOS_PAGE_SIZE, "the header fits in its page");
+
+	if (!xt)
+		return -EINVAL;
+	/* A copy: the header is shared with the service, so read it once. */
+	err = xt->peek_header(fds, &h, sizeof(h));
+	if (err)
+		return err;
+	if (h.magic != VOS_CHANNEL_MAGIC || h.version != VOS_PROTO_VERSION)
 		return -EPROTO;
-	h = mmap(NULL, VOS_PAGE_SIZE, PROT_READ, MAP_SHARED, fds[1], 0);
-	if (h == MAP_FAILED)
-		return -errno;
-	if (h->magic != VOS_CHANNEL_MAGIC || h->version != VOS_PROTO_VERSION)
-		err = -EPROTO;
-	else
-		memcpy(token, h->token, VOS_TOKEN_LEN);
-	munmap((void *)h, VOS_PAGE_SIZE);
-	return err;
+	memcpy(token, h.token, VOS_TOKEN_LEN);
+	return 0;
 }
 
 void vos_client_stats(const struct vos_client *c, struct vos_client_stats *st)

@@ -29,8 +29,11 @@ struct vos_req {
 };
 
 struct vos_client_config {
-	const char *rundir;          /* local transport: where <service>.sock lives */
-	const char *service;         /* "storage" */
+	const char *transport;       /* "local" or "xen"; NULL = $VOS_TRANSPORT, and
+					"local" if that is unset or empty.  Any other
+					name: connect/adopt fail with EINVAL */
+	const char *rundir;          /* local: where <service>.sock lives (required) */
+	const char *service;         /* "storage"; xen: the service domain's name */
 	enum vos_service_kind kind;
 	uint32_t nslots, slot_size;  /* 0 = defaults */
 	unsigned spin;               /* spin iterations before sleeping; 0 = default */
@@ -60,20 +63,26 @@ int64_t vos_call0(struct vos_client *c, uint16_t op, int64_t a0, int64_t a1, int
 
 /* fork/exec support ------------------------------------------------------ */
 
-/* In a forked child: forget the parent's channel without touching its shared
- * state (unmap, close this process's copies of its descriptors). Frees c. */
+/* Forget the channel without touching its shared state (unmap, close this
+ * process's copies of its descriptors).  Frees c.  For a forked child (the
+ * parent's channel lives on), and for the process itself once another client
+ * object has adopted the channel from duplicates of its descriptors. */
 void vos_client_abandon(struct vos_client *c);
-/* The descriptors that carry this channel, -1 where unused: sock, memfd,
- * to_service, to_client (so the exec path can keep them open across exec). */
+/* The descriptors that carry this channel, -1 where unused, so the exec path
+ * can keep them open across exec.  local: sock, memfd, to_service, to_client;
+ * xen: -1, gntalloc, evtchn, -1. */
 void vos_client_fds(const struct vos_client *c, int fds[4]);
-/* After exec: take over the channel carried by inherited descriptors.  The
- * header's client_epoch is bumped and request ids restart from a random
- * generation, so answers meant for the old image are dropped.  NULL + errno
- * if the descriptors do not carry a live channel of this process. */
+/* After exec: take over the channel carried by inherited descriptors, with
+ * the transport cfg names (the same as the old image's).  The header's
+ * client_epoch is bumped and request ids restart from a random generation,
+ * so answers meant for the old image are dropped.  NULL + errno if the
+ * descriptors do not carry a live channel of this process (ESRCH: another
+ * process's); on failure the descriptors stay the caller's. */
 struct vos_client *vos_client_adopt(const struct vos_client_config *cfg, const int fds[4]);
 /* The token in the header of the channel carried by fds (no adoption, nothing
  * closed): what a spawned child needs for VOS_HELLO_FORK_LIVE after
- * vos_client_adopt() refused its parent's channel with ESRCH.  0 or -errno. */
+ * vos_client_adopt() refused its parent's channel with ESRCH.  The transport
+ * is $VOS_TRANSPORT's (as for a config whose transport is NULL).  0 or -errno. */
 int vos_client_peek_token(const int fds[4], uint8_t token[VOS_TOKEN_LEN]);
 
 /* Counters, read from the shared header (statistics only). */

@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include "test_service.h"
+#include "channel/transport_xen.h"
 
 #define CLIENT_THREADS 8
 #define CALLS_PER_THREAD 3000
@@ -246,6 +247,116 @@ static void adopt_takes_over_channel(void **state)
 	assert_int_equal(svc.status, 0);
 }
 
+/* The transport is a choice by name: cfg->transport, else $VOS_TRANSPORT,
+ * else "local"; an unknown name is an error, never a silent fallback. */
+static void transport_choice(void **state)
+{
+	struct test_svc svc;
+	int fds[4];
+	uint8_t tok[VOS_TOKEN_LEN];
+	(void)state;
+
+	unsetenv("VOS_TRANSPORT");
+	assert_int_equal(test_svc_start(&svc, SVC_NORMAL, 1), 0);
+	struct vos_client_config cfg = test_cfg(&svc);
+
+	static const char *const bad[] = { "bogus", "", "LOCAL", "xen " };
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cfg.transport = bad[i];
+		errno = 0;
+		assert_null(vos_client_connect(&cfg, VOS_HELLO_NEW, NULL));
+		assert_int_equal(errno, EINVAL);
+	}
+	cfg.transport = NULL;
+	assert_int_equal(setenv("VOS_TRANSPORT", "bogus", 1), 0);
+	errno = 0;
+	assert_null(vos_client_connect(&cfg, VOS_HELLO_NEW, NULL));
+	assert_int_equal(errno, EINVAL);
+	/* local needs its run directory */
+	cfg.transport = "local";
+	cfg.rundir = NULL;
+	errno = 0;
+	assert_null(vos_client_connect(&cfg, VOS_HELLO_NEW, NULL));
+	assert_int_equal(errno, EINVAL);
+
+	/* An empty VOS_TRANSPORT counts as unset: local. */
+	cfg = test_cfg(&svc);
+	assert_int_equal(setenv("VOS_TRANSPORT", "", 1), 0);
+	struct vos_client *c = vos_client_connect(&cfg, VOS_HELLO_NEW, NULL);
+	assert_non_null(c);
+	assert_int_equal(vos_call0(c, VOS_OP_NOP, 0, 0, 0), 0);
+	vos_client_fds(c, fds);
+
+	/* The descriptors of a local channel are no Xen channel; a refused
+	 * adoption leaves them open. */
+	cfg.transport = "xen";
+	errno = 0;
+	assert_null(vos_client_adopt(&cfg, fds));
+	assert_int_equal(errno, EPROTO);
+	cfg.transport = "bogus";
+	errno = 0;
+	assert_null(vos_client_adopt(&cfg, fds));
+	assert_int_equal(errno, EINVAL);
+	for (int i = 0; i < 4; i++)
+		assert_true(fcntl(fds[i], F_GETFD) >= 0);
+
+	/* peek_token reads the channel with $VOS_TRANSPORT's transport. */
+	assert_int_equal(setenv("VOS_TRANSPORT", "xen", 1), 0);
+	assert_int_equal(vos_client_peek_token(fds, tok), -EPROTO);
+	assert_int_equal(setenv("VOS_TRANSPORT", "bogus", 1), 0);
+	assert_int_equal(vos_client_peek_token(fds, tok), -EINVAL);
+	assert_int_equal(setenv("VOS_TRANSPORT", "local", 1), 0);
+	assert_int_equal(vos_client_peek_token(fds, tok), 0);
+	assert_memory_equal(tok, test_token, VOS_TOKEN_LEN);
+	unsetenv("VOS_TRANSPORT");
+	assert_int_equal(vos_client_peek_token(fds, tok), 0);
+
+	assert_int_equal(vos_call0(c, VOS_OP_NOP, 0, 0, 0), 0);
+	vos_client_close(c);
+	test_svc_stop(&svc);
+	assert_int_equal(svc.status, 0);
+
+	/* Without Xen (this host, usually) the Xen transport fails cleanly. */
+	if (!vos_xen_present()) {
+		cfg.transport = "xen";
+		errno = 0;
+		assert_null(vos_client_connect(&cfg, VOS_HELLO_NEW, NULL));
+		assert_true(errno != 0);
+	}
+}
+
+/* What the interposer does to move a channel to high descriptor numbers:
+ * adopt it from duplicates, then abandon the first client in the same
+ * process.  Only the first client's copies close; the channel lives on. */
+static void abandon_after_adopting_duplicates(void **state)
+{
+	struct test_svc svc;
+	int fds[4], dups[4];
+	(void)state;
+
+	assert_int_equal(test_svc_start(&svc, SVC_NORMAL, 1), 0);
+	struct vos_client_config cfg = test_cfg(&svc);
+	struct vos_client *c = vos_client_connect(&cfg, VOS_HELLO_NEW, NULL);
+	assert_non_null(c);
+	vos_client_fds(c, fds);
+	for (int i = 0; i < 4; i++) {
+		dups[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 100);
+		assert_true(dups[i] >= 100);
+	}
+	struct vos_client *c2 = vos_client_adopt(&cfg, dups);
+	assert_non_null(c2);
+	vos_client_abandon(c);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(fcntl(fds[i], F_GETFD), -1);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(vos_call0(c2, VOS_OP_NOP, 0, 0, 0), 0);
+	assert_false(vos_client_dead(c2));
+	vos_client_close(c2);
+	test_svc_stop(&svc);
+	assert_int_equal(svc.status, 0);
+	assert_int_equal(atomic_load(&svc.handled), 100);
+}
+
 static void *blocking_call(void *arg)
 {
 	struct inflight_res { struct vos_client *c; int64_t res; } *k = arg;
@@ -327,6 +438,8 @@ int main(void)
 		cmocka_unit_test(forked_service_round_trip),
 		cmocka_unit_test(connect_without_service_fails),
 		cmocka_unit_test(adopt_takes_over_channel),
+		cmocka_unit_test(transport_choice),
+		cmocka_unit_test(abandon_after_adopting_duplicates),
 		cmocka_unit_test(blocked_worker_does_not_stall_others),
 		cmocka_unit_test(signals_do_not_fail_calls),
 	};

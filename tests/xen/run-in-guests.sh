@@ -1,20 +1,23 @@
 #!/bin/bash
-# run-in-guests.sh - run the Xen transport tests (xen_channel_test) between a
-# dom0 process and a process in a PV DomU named "storage", under QEMU (TCG).
+# run-in-guests.sh - run the Xen transport tests (xen_channel_test, and
+# xen_client_test for the client call engine) between a dom0 process and a
+# process in a PV DomU named "storage", under QEMU (TCG).
 #
 # Usage: tests/xen/run-in-guests.sh [--out DIR] [--timeout SECONDS] [--asan] [--keep]
 #
 # Self-contained test guest set (no PCI passthrough, no disk: only the
 # transport is under test), built into DIR (default build/h8/xen-test):
-#   dom0  busybox + Xen toolstack + the test program; its init boots the DomU,
-#         waits for the server, runs "xen_channel_test all", "... exec" and
-#         "... domain-death" (destroying the DomU under a call in flight),
-#         prints the DomU's console log and powers off
+#   dom0  busybox + Xen toolstack + the test programs; its init boots the DomU,
+#         waits for the server, runs "xen_channel_test all", "... exec",
+#         "xen_client_test all", "... exec" and "xen_channel_test domain-death"
+#         (destroying the DomU under a call in flight), prints the DomU's
+#         console log and powers off
 #   DomU  busybox + the test program running "serve"
 # The hypervisor, the Debian kernel and its modules come from the project's
 # image build (build/xen, made by tools/xen/build-images.sh, which is run if
 # they are missing).  Prints the XT- lines of the serial console; exits 0 iff
-# they show "XT-RESULT PASS", "XT-OK exec" and both "XT-OK domain-death".
+# they show "XT-RESULT PASS", "XT-OK exec", both "XT-OK domain-death",
+# "XC-RESULT PASS" and both "XC-OK exec".
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -64,6 +67,14 @@ gcc -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -pthread $SANFLAGS -I"
 	"$ROOT/tests/xen/xen_channel_test.c" "$ROOT/libvirtuos/channel/channel.c" \
 	"$ROOT/libvirtuos/channel/ring.c" "$ROOT/libvirtuos/channel/transport_xen.c" \
 	-o "$OUT/xen_channel_test" -lxenstore
+# The client call engine (libvirtuos/client) over the Xen transport, dom0 only.
+echo "[h9] building xen_client_test"
+# shellcheck disable=SC2086
+gcc -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -pthread $SANFLAGS -I"$ROOT/libvirtuos" \
+	"$ROOT/tests/xen/xen_client_test.c" "$ROOT"/libvirtuos/client/*.c \
+	"$ROOT/libvirtuos/channel/channel.c" "$ROOT/libvirtuos/channel/ring.c" \
+	"$ROOT/libvirtuos/channel/transport_xen.c" "$ROOT/libvirtuos/channel/transport_local.c" \
+	-o "$OUT/xen_client_test" -lxenstore
 
 # ------------------------------------------------------------------ staging
 # Copy a host file to the same path in the stage, resolving symlinks.
@@ -153,6 +164,9 @@ TOOLS="$XB/xl $XB/xenstored $XB/xenconsoled $XB/xen-init-dom0 $XB/libxl-save-hel
 # shellcheck disable=SC2086
 put "$S" $TOOLS $(libs_of $TOOLS) /lib/x86_64-linux-gnu/libgcc_s.so.1
 put_modules "$S" xen-evtchn xenfs xen-privcmd xen-gntdev xen-gntalloc
+# shellcheck disable=SC2046
+put "$S" $(libs_of "$OUT/xen_client_test")
+cp "$OUT/xen_client_test" "$S/usr/bin/xen_client_test"
 mkdir -p "$S/etc/xen" "$S/var/lib/h8"
 : > "$S/etc/xen/xl.conf"
 cp "$OUT/vmlinuz" "$S/var/lib/h8/vmlinuz"
@@ -199,6 +213,10 @@ VOS_XEN_DEBUG=1 xen_channel_test all
 echo "XT-DOM0 all: status $?"
 xen_channel_test exec
 echo "XT-DOM0 exec: status $?"
+xen_client_test all
+echo "XT-DOM0 client all: status $?"
+xen_client_test exec
+echo "XT-DOM0 client exec: status $?"
 echo "XT-DOM0 xenstore after the tests:"
 xenstore-ls -p /local/domain/0/device 2>/dev/null || true
 # Last: destroy the service domain under a call in flight.
@@ -241,6 +259,7 @@ timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -smp 2 -m 2048 \
 rc=$?
 set -e
 echo "[h8] QEMU exited with $rc after $(( $(date +%s) - start ))s"
-grep -a -E '^(XT-|\(XEN\) .*(crash|Panic))' "$LOG" | sed 's/\r$//' || true
+grep -a -E '^(XT-|XC-|\(XEN\) .*(crash|Panic))' "$LOG" | sed 's/\r$//' || true
 grep -a -q 'XT-RESULT PASS' "$LOG" && grep -a -q 'XT-OK exec' "$LOG" &&
-	[ "$(grep -a -c 'XT-OK domain-death' "$LOG")" = 2 ]
+	[ "$(grep -a -c 'XT-OK domain-death' "$LOG")" = 2 ] &&
+	grep -a -q 'XC-RESULT PASS' "$LOG" && [ "$(grep -a -c 'XC-OK exec' "$LOG")" = 2 ]
