@@ -161,8 +161,11 @@ int vos_channel_open(struct vos_channel *ch, struct vos_xport *xp,
 	    total != l.total || total > xp->size)
 		return -EPROTO;
 
+	static _Atomic uint64_t instances;
+
 	atomic_thread_fence(memory_order_acquire);
 	memset(ch, 0, sizeof(*ch));
+	ch->instance = atomic_fetch_add_explicit(&instances, 1, memory_order_relaxed) + 1;
 	ch->hdr = xp->mem;
 	ch->xp = xp;
 	ch->nslots = nslots;
@@ -276,24 +279,27 @@ int vos_channel_next_request(struct vos_channel *ch, struct vos_entry *out,
  * before it sleeps, or before an operation that may block for long
  * (vos_channel_worker_idle).  The client kicks only when no worker counts,
  * so a busy worker next to a sleeping one costs no system call per request.
- * Which channel the calling worker thread is counted on is kept per thread.
+ * Which channel the calling worker thread is counted on is kept per thread,
+ * by the channel's instance number rather than its address: a shadow forked
+ * from a worker reopens a new channel in the same struct, and must not
+ * believe it is already counted there.
  * Only transports that can wake a fellow worker take part (wake_local).
  */
-static __thread struct vos_channel *counted_on;
+static __thread uint64_t counted_on;
 
 static void count_awake(struct vos_channel *ch)
 {
-	if (counted_on != ch && ch->xp->ops->wake_local) {
+	if (counted_on != ch->instance && ch->xp->ops->wake_local) {
 		atomic_fetch_add_explicit(&ch->hdr->service_spinning, 1, memory_order_seq_cst);
-		counted_on = ch;
+		counted_on = ch->instance;
 	}
 }
 
 static void uncount_awake(struct vos_channel *ch)
 {
-	if (counted_on == ch) {
+	if (counted_on == ch->instance) {
 		atomic_fetch_sub_explicit(&ch->hdr->service_spinning, 1, memory_order_seq_cst);
-		counted_on = NULL;
+		counted_on = 0;
 	}
 }
 
@@ -305,7 +311,7 @@ static void uncount_awake(struct vos_channel *ch)
 static void pass_on_wakeup(struct vos_channel *ch)
 {
 	struct vos_channel_hdr *h = ch->hdr;
-	uint32_t self = counted_on == ch;
+	uint32_t self = counted_on == ch->instance;
 
 	vos_full_fence();
 	if (ch->xp->ops->wake_local && vos_ring_maybe_nonempty(&ch->req) &&

@@ -21,6 +21,7 @@ struct vos_channel {
 	uint64_t size;
 	struct vos_ring req, ready;
 	uint8_t *data;                 /* slot 0's buffer */
+	uint64_t instance;             /* unique per vos_channel_open in this process tree */
 };
 
 /* Total bytes for a geometry, or 0 if the geometry is outside the limits. */
