@@ -13,7 +13,6 @@
  * openat/fdopendir and so works.)
  */
 #include <dirent.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -27,6 +26,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "vos_interpose.h"
+#include "real.h"
 
 /* The interposed functions must stay visible whatever the build's default. */
 #define EXPORT __attribute__((visibility("default")))
@@ -60,79 +60,22 @@ struct vos_dir {
 typedef int (*dirent_filter)(const struct dirent *);
 typedef int (*dirent_compar)(const struct dirent **, const struct dirent **);
 
-/* ------------------------------------------------------------------------ */
-/* glibc's own functions                                                    */
-
-static struct {
-	DIR *(*opendir)(const char *);
-	DIR *(*fdopendir)(int);
-	int (*closedir)(DIR *);
-	struct dirent *(*readdir)(DIR *);
-	struct dirent64 *(*readdir64)(DIR *);
-	int (*readdir_r)(DIR *, struct dirent *, struct dirent **);
-	int (*readdir64_r)(DIR *, struct dirent64 *, struct dirent64 **);
-	void (*rewinddir)(DIR *);
-	long (*telldir)(DIR *);
-	void (*seekdir)(DIR *, long);
-	int (*dirfd)(DIR *);
-	int (*scandir)(const char *, struct dirent ***, dirent_filter, dirent_compar);
-	int (*scandir64)(const char *, struct dirent64 ***,
-			 int (*)(const struct dirent64 *),
-			 int (*)(const struct dirent64 **, const struct dirent64 **));
-	int (*scandirat)(int, const char *, struct dirent ***, dirent_filter,
-			 dirent_compar);
-	int (*scandirat64)(int, const char *, struct dirent64 ***,
-			   int (*)(const struct dirent64 *),
-			   int (*)(const struct dirent64 **, const struct dirent64 **));
-} real;
-
-static pthread_once_t real_once = PTHREAD_ONCE_INIT;
-
-static void *next_symbol(const char *name)
-{
-	void *p = dlsym(RTLD_NEXT, name);
-
-	if (!p) {
-		/* These all exist in any glibc we run on. */
-		static const char msg[] = "libvirtuos: glibc symbol missing: ";
-		if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0 ||
-		    write(STDERR_FILENO, name, strlen(name)) < 0 ||
-		    write(STDERR_FILENO, "\n", 1) < 0) {
-			/* nothing more we can say */
-		}
-		_exit(127);
-	}
-	return p;
-}
-
 static void registry_atfork_prepare(void);
 static void registry_atfork_parent(void);
 static void registry_atfork_child(void);
 
-static void load_real(void)
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void register_atfork(void)
 {
-	real.opendir = next_symbol("opendir");
-	real.fdopendir = next_symbol("fdopendir");
-	real.closedir = next_symbol("closedir");
-	real.readdir = next_symbol("readdir");
-	real.readdir64 = next_symbol("readdir64");
-	real.readdir_r = next_symbol("readdir_r");
-	real.readdir64_r = next_symbol("readdir64_r");
-	real.rewinddir = next_symbol("rewinddir");
-	real.telldir = next_symbol("telldir");
-	real.seekdir = next_symbol("seekdir");
-	real.dirfd = next_symbol("dirfd");
-	real.scandir = next_symbol("scandir");
-	real.scandir64 = next_symbol("scandir64");
-	real.scandirat = next_symbol("scandirat");
-	real.scandirat64 = next_symbol("scandirat64");
-	pthread_atfork(registry_atfork_prepare, registry_atfork_parent,
-		       registry_atfork_child);
+	pthread_atfork(registry_atfork_prepare, registry_atfork_parent, registry_atfork_child);
 }
 
+/* glibc's own functions are real_opendir() etc. (real.h). */
 static void dir_init(void)
 {
-	pthread_once(&real_once, load_real);
+	vos_init();
+	pthread_once(&atfork_once, register_atfork);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -338,44 +281,34 @@ static struct vos_dir *dir_new_or_close(int fd)
 	return d;
 }
 
-/* 1 if (dirfd, path) is routed to a service, 0 if local, -1 + errno. */
-static int path_is_routed(int dirfd, const char *path)
-{
-	struct vos_client *client;
-	int rdirfd;
-	char rpath[PATH_MAX];
-
-	vos_init();
-	return vos_route(dirfd, path, &client, &rdirfd, rpath, sizeof rpath);
-}
-
 /* ------------------------------------------------------------------------ */
 /* The dirent API                                                           */
 
 EXPORT DIR *opendir(const char *path)
 {
+	char buf[PATH_MAX];
+	const char *local;
 	int r, fd;
 
 	dir_init();
-	r = path_is_routed(AT_FDCWD, path);
+	r = vos_path_local(AT_FDCWD, path, buf, &local);
 	if (r < 0)
 		return NULL;
 	if (r == 0)
-		return real.opendir(path);
+		return real_opendir(local);
 	fd = open_dir_fd(AT_FDCWD, path);
 	if (fd < 0)
 		return NULL;
 	if (!vos_fd_is_remote(fd))      /* not expected; glibc copes */
-		return real.fdopendir(fd);
+		return real_fdopendir(fd);
 	return (DIR *)dir_new_or_close(fd);
 }
 
 EXPORT DIR *fdopendir(int fd)
 {
 	dir_init();
-	vos_init();
 	if (!vos_fd_is_remote(fd))
-		return real.fdopendir(fd);
+		return real_fdopendir(fd);
 	return (DIR *)dir_from_fd(fd);
 }
 
@@ -386,7 +319,7 @@ EXPORT int closedir(DIR *dirp)
 	dir_init();
 	d = ours(dirp);
 	if (!d)
-		return real.closedir(dirp);
+		return real_closedir(dirp);
 	return dir_close(d);
 }
 
@@ -407,7 +340,7 @@ EXPORT struct dirent *readdir(DIR *dirp)
 	dir_init();
 	d = ours(dirp);
 	if (!d)
-		return real.readdir(dirp);
+		return real_readdir(dirp);
 	return dir_read(d);
 }
 
@@ -418,7 +351,7 @@ EXPORT struct dirent64 *readdir64(DIR *dirp)
 	dir_init();
 	d = ours(dirp);
 	if (!d)
-		return real.readdir64(dirp);
+		return real_readdir64(dirp);
 	return (struct dirent64 *)dir_read(d);
 }
 
@@ -460,7 +393,7 @@ EXPORT int readdir_r(DIR *dirp, struct dirent *entry, struct dirent **result)
 	dir_init();
 	d = ours(dirp);
 	if (!d)
-		return real.readdir_r(dirp, entry, result);
+		return real_readdir_r(dirp, entry, result);
 	return dir_next_copy(d, entry, result);
 }
 
@@ -471,7 +404,7 @@ EXPORT int readdir64_r(DIR *dirp, struct dirent64 *entry, struct dirent64 **resu
 	dir_init();
 	d = ours(dirp);
 	if (!d)
-		return real.readdir64_r(dirp, entry, result);
+		return real_readdir64_r(dirp, entry, result);
 	return dir_next_copy(d, (struct dirent *)entry, (struct dirent **)result);
 }
 
@@ -482,7 +415,7 @@ EXPORT void rewinddir(DIR *dirp)
 	dir_init();
 	d = ours(dirp);
 	if (!d) {
-		real.rewinddir(dirp);
+		real_rewinddir(dirp);
 		return;
 	}
 	pthread_mutex_lock(&d->lock);
@@ -500,7 +433,7 @@ EXPORT long telldir(DIR *dirp)
 	dir_init();
 	d = ours(dirp);
 	if (!d)
-		return real.telldir(dirp);
+		return real_telldir(dirp);
 	pthread_mutex_lock(&d->lock);
 	pos = d->filepos;
 	pthread_mutex_unlock(&d->lock);
@@ -516,7 +449,7 @@ EXPORT void seekdir(DIR *dirp, long pos)
 	dir_init();
 	d = ours(dirp);
 	if (!d) {
-		real.seekdir(dirp, pos);
+		real_seekdir(dirp, pos);
 		return;
 	}
 	pthread_mutex_lock(&d->lock);
@@ -533,7 +466,7 @@ EXPORT int dirfd(DIR *dirp)
 	dir_init();
 	d = ours(dirp);
 	if (!d)
-		return real.dirfd(dirp);
+		return real_dirfd(dirp);
 	return d->fd;
 }
 
@@ -619,7 +552,7 @@ static int scan_routed(int dirfd, const char *path, struct dirent ***namelist,
 		return -1;
 	if (!vos_fd_is_remote(fd)) {    /* not expected; let glibc do it */
 		close(fd);
-		return real.scandirat(dirfd, path, namelist, filter, compar);
+		return real_scandirat(dirfd, path, namelist, filter, compar);
 	}
 	d = dir_new_or_close(fd);
 	if (!d)
@@ -627,64 +560,48 @@ static int scan_routed(int dirfd, const char *path, struct dirent ***namelist,
 	return dir_scan(d, namelist, filter, compar);
 }
 
-EXPORT int scandir(const char *path, struct dirent ***namelist,
-	    dirent_filter filter, dirent_compar compar)
+/* Every scandir variant: glibc makes the 64-bit ones aliases on x86_64
+ * (same layout, asserted above), and scandir is scandirat(AT_FDCWD). */
+static int scan_at(int dirfd, const char *path, struct dirent ***namelist,
+		   dirent_filter filter, dirent_compar compar)
 {
+	char buf[PATH_MAX];
+	const char *local;
 	int r;
 
 	dir_init();
-	r = path_is_routed(AT_FDCWD, path);
+	r = vos_path_local(dirfd, path, buf, &local);
 	if (r < 0)
 		return -1;
 	if (r == 0)
-		return real.scandir(path, namelist, filter, compar);
-	return scan_routed(AT_FDCWD, path, namelist, filter, compar);
-}
-
-EXPORT int scandirat(int dirfd, const char *path, struct dirent ***namelist,
-	      dirent_filter filter, dirent_compar compar)
-{
-	int r;
-
-	dir_init();
-	r = path_is_routed(dirfd, path);
-	if (r < 0)
-		return -1;
-	if (r == 0)
-		return real.scandirat(dirfd, path, namelist, filter, compar);
+		return real_scandirat(dirfd, local, namelist, filter, compar);
 	return scan_routed(dirfd, path, namelist, filter, compar);
 }
 
-EXPORT int scandir64(const char *path, struct dirent64 ***namelist,
-	      int (*filter)(const struct dirent64 *),
-	      int (*compar)(const struct dirent64 **, const struct dirent64 **))
+EXPORT int scandir(const char *path, struct dirent ***namelist,
+		   dirent_filter filter, dirent_compar compar)
 {
-	int r;
+	return scan_at(AT_FDCWD, path, namelist, filter, compar);
+}
 
-	dir_init();
-	r = path_is_routed(AT_FDCWD, path);
-	if (r < 0)
-		return -1;
-	if (r == 0)
-		return real.scandir64(path, namelist, filter, compar);
-	/* Same layout (asserted above): only the pointer types differ, and
-	 * glibc itself makes scandir64 an alias of scandir on 64-bit. */
-	return scan_routed(AT_FDCWD, path, (struct dirent ***)namelist,
-			   (dirent_filter)filter, (dirent_compar)compar);
+EXPORT int scandirat(int dirfd, const char *path, struct dirent ***namelist,
+		     dirent_filter filter, dirent_compar compar)
+{
+	return scan_at(dirfd, path, namelist, filter, compar);
+}
+
+EXPORT int scandir64(const char *path, struct dirent64 ***namelist,
+		     int (*filter)(const struct dirent64 *),
+		     int (*compar)(const struct dirent64 **, const struct dirent64 **))
+{
+	return scan_at(AT_FDCWD, path, (struct dirent ***)namelist,
+		       (dirent_filter)filter, (dirent_compar)compar);
 }
 
 EXPORT int scandirat64(int dirfd, const char *path, struct dirent64 ***namelist,
-		int (*filter)(const struct dirent64 *),
-		int (*compar)(const struct dirent64 **, const struct dirent64 **))
+		       int (*filter)(const struct dirent64 *),
+		       int (*compar)(const struct dirent64 **, const struct dirent64 **))
 {
-	int r;
-
-	dir_init();
-	r = path_is_routed(dirfd, path);
-	if (r < 0)
-		return -1;
-	if (r == 0)
-		return real.scandirat64(dirfd, path, namelist, filter, compar);
-	return scan_routed(dirfd, path, (struct dirent ***)namelist,
-			   (dirent_filter)filter, (dirent_compar)compar);
+	return scan_at(dirfd, path, (struct dirent ***)namelist,
+		       (dirent_filter)filter, (dirent_compar)compar);
 }

@@ -34,8 +34,6 @@ int vos_remote_close(int fd)
 	int64_t res = 0;
 	int r, saved = errno;
 
-	if (fd <= 2)
-		vos_std_before_change(fd);
 	vos_fdlock_rd();
 	r = vos_fd_remote(fd, &c, NULL);
 	if (r == 1)
@@ -198,8 +196,6 @@ static int do_dup3(int oldfd, int newfd, int flags, int is_dup3)
 	r = vos_fd_remote(oldfd, &c, NULL);
 	if (r < 0)
 		return -1;
-	if (newfd <= 2)
-		vos_std_before_change(newfd);
 	vos_fdlock_rd();
 	if (r == 0) {
 		if (VOS_FDE_KIND(e_new) == VOS_FDK_REMOTE) {
@@ -323,16 +319,7 @@ VOS_EXPORT int fcntl(int fd, int cmd, ...)
 	return do_fcntl(fd, cmd, arg);
 }
 
-VOS_EXPORT int fcntl64(int fd, int cmd, ...)
-{
-	va_list ap;
-	void *arg;
-
-	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	return do_fcntl(fd, cmd, arg);
-}
+VOS_ALIAS(fcntl64, fcntl);
 
 VOS_EXPORT int flock(int fd, int op)
 {
@@ -379,10 +366,7 @@ VOS_EXPORT int lockf(int fd, int cmd, off_t len)
 	}
 }
 
-VOS_EXPORT int lockf64(int fd, int cmd, off_t len)
-{
-	return lockf(fd, cmd, len);
-}
+VOS_ALIAS(lockf64, lockf);
 
 /* ---- position, status, sync, size ------------------------------------------- */
 
@@ -396,10 +380,7 @@ VOS_EXPORT off_t lseek(int fd, off_t off, int whence)
 	return r < 0 ? -1 : (off_t)vos_ret(vos_rpc0(c, VOS_OP_LSEEK, fd, off, whence, 0, 0));
 }
 
-VOS_EXPORT off_t lseek64(int fd, off_t off, int whence)
-{
-	return lseek(fd, off, whence);
-}
+VOS_ALIAS(lseek64, lseek);
 
 int vos_remote_fstat(struct vos_client *c, int fd, struct stat *st)
 {
@@ -408,7 +389,7 @@ int vos_remote_fstat(struct vos_client *c, int fd, struct stat *st)
 	return (int)vos_ret(vos_rpc(c, &r, NULL, 0, st, sizeof(*st), 1));
 }
 
-VOS_EXPORT int fstat(int fd, struct stat *st)
+static int do_fstat(int fd, struct stat *st)
 {
 	struct vos_client *c;
 	int r = vos_fd_remote(fd, &c, NULL);
@@ -418,24 +399,30 @@ VOS_EXPORT int fstat(int fd, struct stat *st)
 	return r < 0 ? -1 : vos_remote_fstat(c, fd, st);
 }
 
-VOS_EXPORT int fstat64(int fd, struct stat64 *st)
+VOS_EXPORT int fstat(int fd, struct stat *st)
 {
-	return fstat(fd, (struct stat *)st);
+	return do_fstat(fd, st);
 }
 
-/* Pre-2.33 binaries call the versioned stat entry points. */
+VOS_EXPORT int fstat64(int fd, struct stat64 *st)
+{
+	return do_fstat(fd, (struct stat *)st);
+}
+
+/*
+ * Pre-2.33 binaries call the versioned stat entry points.  These call our
+ * code directly, never the public fstat(): TSan's fstat() interceptor calls
+ * the next __fxstat() (this one), so going back through fstat() would
+ * recurse until the stack overflows.
+ */
 VOS_EXPORT int __fxstat(int ver, int fd, struct stat *st)
 {
-	if (ver != 0 && ver != 1) {
-		errno = EINVAL;
-		return -1;
-	}
-	return fstat(fd, st);
+	return vos_stat_ver_ok(ver) ? do_fstat(fd, st) : -1;
 }
 
 VOS_EXPORT int __fxstat64(int ver, int fd, struct stat64 *st)
 {
-	return __fxstat(ver, fd, (struct stat *)st);
+	return vos_stat_ver_ok(ver) ? do_fstat(fd, (struct stat *)st) : -1;
 }
 
 /* 0: fd is local; 1: the service did op; -1: failed (errno set). */
@@ -466,11 +453,9 @@ FD_WRAPPER(fdatasync, (int fd), (fd), VOS_OP_FSYNC, 1, 0)
 FD_WRAPPER(syncfs, (int fd), (fd), VOS_OP_FSYNC, 0, 0)
 FD_WRAPPER(ftruncate, (int fd, off_t len), (fd, len), VOS_OP_FTRUNCATE, len, 0)
 FD_WRAPPER(fchmod, (int fd, mode_t mode), (fd, mode), VOS_OP_FCHMOD, mode, 0)
+FD_WRAPPER(fchown, (int fd, uid_t uid, gid_t gid), (fd, uid, gid), VOS_OP_FCHOWN, uid, gid)
 
-VOS_EXPORT int ftruncate64(int fd, off_t len)
-{
-	return ftruncate(fd, len);
-}
+VOS_ALIAS(ftruncate64, ftruncate);
 
 VOS_EXPORT int sync_file_range(int fd, off_t off, off_t len, unsigned flags)
 {
@@ -479,16 +464,6 @@ VOS_EXPORT int sync_file_range(int fd, off_t off, off_t len, unsigned flags)
 	if (r == 0)
 		return real_sync_file_range(fd, off, len, flags);
 	return r < 0 ? -1 : 0;
-}
-
-VOS_EXPORT int fchown(int fd, uid_t uid, gid_t gid)
-{
-	struct vos_client *c;
-	int r = vos_fd_remote(fd, &c, NULL);
-
-	if (r == 0)
-		return real_fchown(fd, uid, gid);
-	return r < 0 ? -1 : (int)vos_ret(vos_rpc0(c, VOS_OP_FCHOWN, fd, uid, gid, 0, 0));
 }
 
 VOS_EXPORT int futimens(int fd, const struct timespec times[2])
@@ -504,18 +479,9 @@ VOS_EXPORT int futimens(int fd, const struct timespec times[2])
 VOS_EXPORT int futimes(int fd, const struct timeval tv[2])
 {
 	struct timespec ts[2];
+	const struct timespec *t;
 
-	if (!tv)
-		return futimens(fd, NULL);
-	for (int i = 0; i < 2; i++) {
-		if (tv[i].tv_usec < 0 || tv[i].tv_usec >= 1000000) {
-			errno = EINVAL;
-			return -1;
-		}
-		ts[i].tv_sec = tv[i].tv_sec;
-		ts[i].tv_nsec = tv[i].tv_usec * 1000;
-	}
-	return futimens(fd, ts);
+	return vos_tv_to_ts(tv, ts, &t) < 0 ? -1 : futimens(fd, t);
 }
 
 VOS_EXPORT int fstatfs(int fd, struct statfs *buf)

@@ -28,7 +28,7 @@
 
 _Atomic int vos_inited;
 static VOS_TLS int in_init;
-static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static char rundir[PATH_MAX];
 
 void vos_block_signals(sigset_t *old)
@@ -131,8 +131,6 @@ static void find_placeholders(void)
 
 static void do_init(void)
 {
-	in_init = 1;
-	vos_real_init();
 	load_env();
 	vos_routes_load();
 	find_placeholders();
@@ -141,20 +139,42 @@ static void do_init(void)
 	for (int fd = 0; fd <= 2; fd++)
 		if (vos_fd_is_remote(fd))
 			vos_std_after_change(fd);
-	atomic_store_explicit(&vos_inited, 1, memory_order_release);
+}
+
+/*
+ * Sanitizer runtimes run their own start-up from the first library
+ * constructors or earlier and call wrapped functions (mmap, open, ...) then:
+ * before libc has set up environ, getenv() finds nothing.  Initialising then
+ * would latch the defaults (VOS_RUNDIR ignored), so without an environment
+ * only glibc's functions are looked up and the next call tries again; our
+ * constructor always initialises (environ is set by then, unless another
+ * library's constructor cleared it).
+ */
+static void init(int force)
+{
+	if (atomic_load_explicit(&vos_inited, memory_order_acquire) || in_init)
+		return;
+	in_init = 1;
+	vos_real_init();
+	if (environ || force) {
+		pthread_mutex_lock(&init_lock);
+		if (!atomic_load_explicit(&vos_inited, memory_order_relaxed)) {
+			do_init();
+			atomic_store_explicit(&vos_inited, 1, memory_order_release);
+		}
+		pthread_mutex_unlock(&init_lock);
+	}
 	in_init = 0;
 }
 
 VOS_EXPORT void vos_init(void)
 {
-	if (atomic_load_explicit(&vos_inited, memory_order_acquire) || in_init)
-		return;
-	pthread_once(&init_once, do_init);
+	init(0);
 }
 
 static __attribute__((constructor)) void vos_constructor(void)
 {
-	vos_init();
+	init(1);
 }
 
 /* VOS_STATS=1: one line per connected service, for demonstrations. */

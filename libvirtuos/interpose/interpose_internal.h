@@ -1,7 +1,7 @@
 /*
  * interpose_internal.h - what the core files of the preload library share
  * (services, fd table, path routing, remote calls).  The stdio/dir files use
- * only vos_interpose.h.
+ * only vos_interpose.h and real.h.
  */
 #ifndef VOS_INTERPOSE_INTERNAL_H
 #define VOS_INTERPOSE_INTERNAL_H
@@ -22,6 +22,11 @@
 #include "../channel/transport_local.h"
 
 #define VOS_EXPORT __attribute__((visibility("default")))
+/* name is another entry point of the same function (the *64 variants are
+ * the same on x86_64): one body, and no call through an interposable
+ * symbol. */
+#define VOS_ALIAS(name, target) \
+	VOS_EXPORT __typeof__(target) name __attribute__((alias(#target)))
 
 /* glibc declares some pointer parameters nonnull that the kernel accepts
  * as NULL (utimensat's path); hide the pointer from the optimiser so a
@@ -190,10 +195,16 @@ struct statfs;
 struct statvfs;
 struct timespec;
 int vos_remote_fstat(struct vos_client *c, int fd, struct stat *st);
+/* Version argument of the pre-2.33 __xstat family: 1, or 0 + EINVAL. */
+int vos_stat_ver_ok(int ver);
 /* UTIMENSAT on (dirfd, path), path NULL = dirfd itself; times NULL = now. */
 int vos_remote_utimens(struct vos_client *c, int dirfd, const char *path,
 		       const struct timespec *times, int flags);
 void vos_statfs_to_statvfs(const struct statfs *f, struct statvfs *v);
+struct timeval;
+/* struct timeval[2] -> struct timespec[2] in ts, *out = ts (NULL stays
+ * NULL).  0 or -1 (EINVAL for a bad tv_usec). */
+int vos_tv_to_ts(const struct timeval *tv, struct timespec *ts, const struct timespec **out);
 /* The export-relative path of a remote fd (FDPATH), "/a/b".  0 or -1. */
 int vos_remote_fdpath(struct vos_client *c, int fd, char *buf, size_t size);
 /* The service's route prefix + an export-relative path.  0 or -1 (ENAMETOOLONG). */
@@ -225,8 +236,6 @@ void vos_restore_signals(const sigset_t *old);
 
 /* ---- standard streams (stdstreams.c) ---------------------------------- */
 
-/* Before fd (0-2) changes: flush a stream bound to it. */
-void vos_std_before_change(int fd);
 /* After fd (0-2) changed: bind stdin/stdout/stderr to a cookie stream if it
  * is remote now, or give back glibc's stream if it is local again. */
 void vos_std_after_change(int fd);

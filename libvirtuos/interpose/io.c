@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "interpose_internal.h"
 
@@ -205,10 +206,7 @@ VOS_EXPORT ssize_t pread(int fd, void *buf, size_t len, off_t off)
 	return xfer(c, fd, &v, 1, off, 0);
 }
 
-VOS_EXPORT ssize_t pread64(int fd, void *buf, size_t len, off_t off)
-{
-	return pread(fd, buf, len, off);
-}
+VOS_ALIAS(pread64, pread);
 
 VOS_EXPORT ssize_t __pread_chk(int fd, void *buf, size_t len, off_t off, size_t buflen)
 {
@@ -217,10 +215,7 @@ VOS_EXPORT ssize_t __pread_chk(int fd, void *buf, size_t len, off_t off, size_t 
 	return pread(fd, buf, len, off);
 }
 
-VOS_EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t len, off_t off, size_t buflen)
-{
-	return __pread_chk(fd, buf, len, off, buflen);
-}
+VOS_ALIAS(__pread64_chk, __pread_chk);
 
 VOS_EXPORT ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 {
@@ -235,10 +230,7 @@ VOS_EXPORT ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 	return xfer(c, fd, &v, 1, off, 1);
 }
 
-VOS_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off)
-{
-	return pwrite(fd, buf, len, off);
-}
+VOS_ALIAS(pwrite64, pwrite);
 
 VOS_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
@@ -272,10 +264,7 @@ VOS_EXPORT ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off)
 	return xfer(c, fd, iov, cnt, off, 0);
 }
 
-VOS_EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int cnt, off_t off)
-{
-	return preadv(fd, iov, cnt, off);
-}
+VOS_ALIAS(preadv64, preadv);
 
 VOS_EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 {
@@ -289,10 +278,7 @@ VOS_EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 	return xfer(c, fd, iov, cnt, off, 1);
 }
 
-VOS_EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off_t off)
-{
-	return pwritev(fd, iov, cnt, off);
-}
+VOS_ALIAS(pwritev64, pwritev);
 
 /*
  * preadv2/pwritev2: offset -1 means the file position.  RWF_HIPRI and
@@ -334,10 +320,7 @@ VOS_EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int cnt, off_t off, 
 	return r < 0 ? -1 : rw2(c, fd, iov, cnt, off, flags, 0);
 }
 
-VOS_EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
-{
-	return preadv2(fd, iov, cnt, off, flags);
-}
+VOS_ALIAS(preadv64v2, preadv2);
 
 VOS_EXPORT ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
 {
@@ -349,10 +332,7 @@ VOS_EXPORT ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off,
 	return r < 0 ? -1 : rw2(c, fd, iov, cnt, off, flags, 1);
 }
 
-VOS_EXPORT ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
-{
-	return pwritev2(fd, iov, cnt, off, flags);
-}
+VOS_ALIAS(pwritev64v2, pwritev2);
 
 /* ---- directory records ------------------------------------------------ */
 
@@ -489,10 +469,7 @@ VOS_EXPORT ssize_t sendfile(int out, int in, off_t *offset, size_t count)
 	return copy_emulated(in, offset, out, NULL, count);
 }
 
-VOS_EXPORT ssize_t sendfile64(int out, int in, off_t *offset, size_t count)
-{
-	return sendfile(out, in, offset, count);
-}
+VOS_ALIAS(sendfile64, sendfile);
 
 VOS_EXPORT ssize_t copy_file_range(int in, off_t *off_in, int out, off_t *off_out,
 				   size_t len, unsigned flags)
@@ -524,10 +501,7 @@ VOS_EXPORT int posix_fadvise(int fd, off_t off, off_t len, int advice)
 	return r < 0 ? EIO : 0;
 }
 
-VOS_EXPORT int posix_fadvise64(int fd, off_t off, off_t len, int advice)
-{
-	return posix_fadvise(fd, off, len, advice);
-}
+VOS_ALIAS(posix_fadvise64, posix_fadvise);
 
 VOS_EXPORT ssize_t readahead(int fd, off_t off, size_t count)
 {
@@ -551,10 +525,7 @@ VOS_EXPORT int fallocate(int fd, int mode, off_t off, off_t len)
 	return (int)vos_ret(vos_rpc0(c, VOS_OP_FALLOCATE, fd, mode, off, len, 0));
 }
 
-VOS_EXPORT int fallocate64(int fd, int mode, off_t off, off_t len)
-{
-	return fallocate(fd, mode, off, len);
-}
+VOS_ALIAS(fallocate64, fallocate);
 
 VOS_EXPORT int posix_fallocate(int fd, off_t off, off_t len)
 {
@@ -572,25 +543,24 @@ VOS_EXPORT int posix_fallocate(int fd, off_t off, off_t len)
 	return res < 0 ? (int)-res : 0;
 }
 
-VOS_EXPORT int posix_fallocate64(int fd, off_t off, off_t len)
-{
-	return posix_fallocate(fd, off, len);
-}
+VOS_ALIAS(posix_fallocate64, posix_fallocate);
 
 /* ---- mapping ----------------------------------------------------------- */
 
-/* Remote files cannot be mapped: the pages live in another domain. */
+/*
+ * Remote files cannot be mapped: the pages live in another domain.
+ * Sanitizer runtimes map memory from their earliest start-up, before the
+ * library can be initialised (see init.c), so this wrapper never
+ * initialises: the fd table answers without it, and the mapping is the
+ * system call that glibc's mmap() makes.
+ */
 VOS_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	vos_init();
 	if (!(flags & MAP_ANONYMOUS) && VOS_FDE_KIND(vos_fd_entry(fd)) == VOS_FDK_REMOTE) {
 		errno = ENODEV;
 		return MAP_FAILED;
 	}
-	return real_mmap(addr, len, prot, flags, fd, off);
+	return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
 }
 
-VOS_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
-{
-	return mmap(addr, len, prot, flags, fd, off);
-}
+VOS_ALIAS(mmap64, mmap);

@@ -94,20 +94,14 @@ VOS_EXPORT int open(const char *path, int flags, ...)
 	return do_openat(AT_FDCWD, path, flags, OPEN_MODE(flags, flags));
 }
 
-VOS_EXPORT int open64(const char *path, int flags, ...)
-{
-	return do_openat(AT_FDCWD, path, flags, OPEN_MODE(flags, flags));
-}
+VOS_ALIAS(open64, open);
 
 VOS_EXPORT int openat(int dirfd, const char *path, int flags, ...)
 {
 	return do_openat(dirfd, path, flags, OPEN_MODE(flags, flags));
 }
 
-VOS_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
-{
-	return do_openat(dirfd, path, flags, OPEN_MODE(flags, flags));
-}
+VOS_ALIAS(openat64, openat);
 
 /* Fortified entry points (called without a mode: no O_CREAT). */
 VOS_EXPORT int __open_2(const char *path, int flags)
@@ -115,30 +109,21 @@ VOS_EXPORT int __open_2(const char *path, int flags)
 	return do_openat(AT_FDCWD, path, flags, 0);
 }
 
-VOS_EXPORT int __open64_2(const char *path, int flags)
-{
-	return do_openat(AT_FDCWD, path, flags, 0);
-}
+VOS_ALIAS(__open64_2, __open_2);
 
 VOS_EXPORT int __openat_2(int dirfd, const char *path, int flags)
 {
 	return do_openat(dirfd, path, flags, 0);
 }
 
-VOS_EXPORT int __openat64_2(int dirfd, const char *path, int flags)
-{
-	return do_openat(dirfd, path, flags, 0);
-}
+VOS_ALIAS(__openat64_2, __openat_2);
 
 VOS_EXPORT int creat(const char *path, mode_t mode)
 {
 	return do_openat(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode);
 }
 
-VOS_EXPORT int creat64(const char *path, mode_t mode)
-{
-	return creat(path, mode);
-}
+VOS_ALIAS(creat64, creat);
 
 /* ---- helpers for one-path requests -------------------------------------------- */
 
@@ -203,7 +188,7 @@ VOS_EXPORT int fstatat64(int dirfd, const char *path, struct stat64 *st, int fla
 }
 
 /* Pre-2.33 binaries: _STAT_VER 0 (kernel) or 1 (linux) on x86_64. */
-static int stat_ver_ok(int ver)
+int vos_stat_ver_ok(int ver)
 {
 	if (ver == 0 || ver == 1)
 		return 1;
@@ -211,34 +196,37 @@ static int stat_ver_ok(int ver)
 	return 0;
 }
 
+/* Like __fxstat (fdops.c), these never go back through a public symbol
+ * that a sanitizer's interceptor might turn into a call of themselves. */
 VOS_EXPORT int __xstat(int ver, const char *path, struct stat *st)
 {
-	return stat_ver_ok(ver) ? do_fstatat(AT_FDCWD, path, st, 0) : -1;
+	return vos_stat_ver_ok(ver) ? do_fstatat(AT_FDCWD, path, st, 0) : -1;
 }
 
 VOS_EXPORT int __lxstat(int ver, const char *path, struct stat *st)
 {
-	return stat_ver_ok(ver) ? do_fstatat(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW) : -1;
+	return vos_stat_ver_ok(ver) ? do_fstatat(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW) : -1;
 }
 
 VOS_EXPORT int __fxstatat(int ver, int dirfd, const char *path, struct stat *st, int flags)
 {
-	return stat_ver_ok(ver) ? do_fstatat(dirfd, path, st, flags) : -1;
+	return vos_stat_ver_ok(ver) ? do_fstatat(dirfd, path, st, flags) : -1;
 }
 
 VOS_EXPORT int __xstat64(int ver, const char *path, struct stat64 *st)
 {
-	return __xstat(ver, path, (struct stat *)st);
+	return vos_stat_ver_ok(ver) ? do_fstatat(AT_FDCWD, path, (struct stat *)st, 0) : -1;
 }
 
 VOS_EXPORT int __lxstat64(int ver, const char *path, struct stat64 *st)
 {
-	return __lxstat(ver, path, (struct stat *)st);
+	return vos_stat_ver_ok(ver) ? do_fstatat(AT_FDCWD, path, (struct stat *)st,
+						 AT_SYMLINK_NOFOLLOW) : -1;
 }
 
 VOS_EXPORT int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *st, int flags)
 {
-	return __fxstatat(ver, dirfd, path, (struct stat *)st, flags);
+	return vos_stat_ver_ok(ver) ? do_fstatat(dirfd, path, (struct stat *)st, flags) : -1;
 }
 
 VOS_EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx)
@@ -473,8 +461,7 @@ VOS_EXPORT int utimensat(int dirfd, const char *path, const struct timespec time
 	return vos_remote_utimens(p.client, p.dirfd, p.path, times, flags);
 }
 
-/* struct timeval[2] -> struct timespec[2]; NULL stays NULL.  0 or -1 (EINVAL). */
-static int tv_to_ts(const struct timeval *tv, struct timespec *ts, const struct timespec **out)
+int vos_tv_to_ts(const struct timeval *tv, struct timespec *ts, const struct timespec **out)
 {
 	*out = NULL;
 	if (!tv)
@@ -496,7 +483,7 @@ VOS_EXPORT int utimes(const char *path, const struct timeval tv[2])
 	struct timespec ts[2];
 	const struct timespec *t;
 
-	return tv_to_ts(tv, ts, &t) < 0 ? -1 : utimensat(AT_FDCWD, path, t, 0);
+	return vos_tv_to_ts(tv, ts, &t) < 0 ? -1 : utimensat(AT_FDCWD, path, t, 0);
 }
 
 VOS_EXPORT int lutimes(const char *path, const struct timeval tv[2])
@@ -504,7 +491,7 @@ VOS_EXPORT int lutimes(const char *path, const struct timeval tv[2])
 	struct timespec ts[2];
 	const struct timespec *t;
 
-	return tv_to_ts(tv, ts, &t) < 0 ? -1 : utimensat(AT_FDCWD, path, t, AT_SYMLINK_NOFOLLOW);
+	return vos_tv_to_ts(tv, ts, &t) < 0 ? -1 : utimensat(AT_FDCWD, path, t, AT_SYMLINK_NOFOLLOW);
 }
 
 VOS_EXPORT int futimesat(int dirfd, const char *path, const struct timeval tv[2])
@@ -512,7 +499,7 @@ VOS_EXPORT int futimesat(int dirfd, const char *path, const struct timeval tv[2]
 	struct timespec ts[2];
 	const struct timespec *t;
 
-	if (tv_to_ts(tv, ts, &t) < 0)
+	if (vos_tv_to_ts(tv, ts, &t) < 0)
 		return -1;
 	return path ? utimensat(dirfd, path, t, 0) : futimens(dirfd, t);
 }
@@ -612,10 +599,7 @@ VOS_EXPORT int truncate(const char *path, off_t len)
 	return (int)vos_ret(path_rpc(&p, VOS_OP_TRUNCATE, len, 0, 0, NULL, 0, 0));
 }
 
-VOS_EXPORT int truncate64(const char *path, off_t len)
-{
-	return truncate(path, len);
-}
+VOS_ALIAS(truncate64, truncate);
 
 VOS_EXPORT int statfs(const char *path, struct statfs *buf)
 {
@@ -765,10 +749,11 @@ VOS_EXPORT char *__realpath_chk(const char *path, char *resolved, size_t resolve
 /* ---- temporary files ----------------------------------------------------------------- */
 
 /*
- * glibc's mkstemp family opens through internal calls, so a routed template
- * is handled here: random names, O_CREAT|O_EXCL through our open().
+ * glibc's mkstemp family opens through internal calls, so a template glibc
+ * cannot use (see make_here) is handled here: random names, O_CREAT|O_EXCL
+ * through our open() or mkdir().
  */
-static int remote_tempname(char *tmpl, int suffixlen, int flags, int dir)
+static int make_tempname(char *tmpl, int suffixlen, int flags, int dir)
 {
 	static const char chars[] =
 		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -805,71 +790,62 @@ static int remote_tempname(char *tmpl, int suffixlen, int flags, int dir)
 	return -1;
 }
 
-static int template_routed(const char *tmpl)
+/* 1 if the template is routed, or local but not walkable by the kernel as
+ * written (vos_path_local), 0 if glibc can do it, -1 + errno. */
+static int make_here(const char *tmpl)
 {
 	struct vos_path p;
+	int r = vos_path_resolve(AT_FDCWD, tmpl, 0, &p);
 
-	return vos_path_resolve(AT_FDCWD, tmpl, 0, &p);
+	return r == 0 && p.path != tmpl ? 1 : r;
 }
 
 VOS_EXPORT int mkostemps(char *tmpl, int suffixlen, int flags)
 {
-	int r = template_routed(tmpl), fd;
+	int r = make_here(tmpl), fd;
 
 	if (r < 0)
 		return -1;
 	if (r == 1)
-		return remote_tempname(tmpl, suffixlen, flags, 0);
+		return make_tempname(tmpl, suffixlen, flags, 0);
 	fd = real_mkostemps(tmpl, suffixlen, flags);
 	if (fd >= 0)
 		vos_fd_forget(fd);
 	return fd;
 }
 
-VOS_EXPORT int mkostemps64(char *tmpl, int suffixlen, int flags)
-{
-	return mkostemps(tmpl, suffixlen, flags);
-}
+VOS_ALIAS(mkostemps64, mkostemps);
 
 VOS_EXPORT int mkstemp(char *tmpl)
 {
 	return mkostemps(tmpl, 0, 0);
 }
 
-VOS_EXPORT int mkstemp64(char *tmpl)
-{
-	return mkostemps(tmpl, 0, 0);
-}
+VOS_ALIAS(mkstemp64, mkstemp);
 
 VOS_EXPORT int mkostemp(char *tmpl, int flags)
 {
 	return mkostemps(tmpl, 0, flags);
 }
 
-VOS_EXPORT int mkostemp64(char *tmpl, int flags)
-{
-	return mkostemps(tmpl, 0, flags);
-}
+VOS_ALIAS(mkostemp64, mkostemp);
 
 VOS_EXPORT int mkstemps(char *tmpl, int suffixlen)
 {
 	return mkostemps(tmpl, suffixlen, 0);
 }
 
-VOS_EXPORT int mkstemps64(char *tmpl, int suffixlen)
-{
-	return mkostemps(tmpl, suffixlen, 0);
-}
+VOS_ALIAS(mkstemps64, mkstemps);
 
 VOS_EXPORT char *mkdtemp(char *tmpl)
 {
-	int r = template_routed(tmpl);
+	int r = make_here(tmpl);
 
 	if (r < 0)
 		return NULL;
 	if (r == 0)
 		return real_mkdtemp(tmpl);
-	return remote_tempname(tmpl, 0, 0, 1) < 0 ? NULL : tmpl;
+	return make_tempname(tmpl, 0, 0, 1) < 0 ? NULL : tmpl;
 }
 
 /* ---- extended attributes: the protocol has none, so remote files behave

@@ -48,6 +48,21 @@
 #include <unistd.h>
 #include "interpose_internal.h"
 
+#ifdef __SANITIZE_THREAD__
+#include <sanitizer/tsan_interface.h>
+/* Tell TSan a write-locked rwlock we are about to re-initialise is free. */
+static void tsan_forget_wrlock(void *lock)
+{
+	__tsan_mutex_pre_unlock(lock, 0);
+	__tsan_mutex_post_unlock(lock, 0);
+}
+#else
+static void tsan_forget_wrlock(void *lock)
+{
+	(void)lock;
+}
+#endif
+
 /* ---- the fd lock ------------------------------------------------------------- */
 
 static pthread_rwlock_t fdlock = PTHREAD_RWLOCK_INITIALIZER;
@@ -117,7 +132,10 @@ static void fork_child(void)
 {
 	sigset_t old = forking_mask;
 
-	/* Locks another thread of the parent may have held are free here. */
+	/* Locks another thread of the parent may have held are free here.
+	 * The fd lock, write-locked by this thread in fork_prepare, cannot be
+	 * unlocked: glibc checks the owner's thread id, which changed. */
+	tsan_forget_wrlock(&fdlock);
 	pthread_rwlock_init(&fdlock, NULL);
 	pthread_mutex_init(&environ_lock, NULL);
 	if (environ_users) {
@@ -507,32 +525,36 @@ VOS_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *c
 	return r;
 }
 
-VOS_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
-			   const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+typedef int spawn_fn(pid_t *, const char *, const posix_spawn_file_actions_t *,
+		     const posix_spawnattr_t *, char *const *, char *const *);
+
+/* The caller has called vos_init() (real is one of the real_* pointers). */
+static int spawn(spawn_fn *real, pid_t *pid, const char *file,
+		 const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
+		 char *const argv[], char *const envp[])
 {
 	struct handoff h;
 	char *const *env;
 	int r;
 
-	vos_init();
 	env = handoff_prepare(&h, envp);
-	r = real_posix_spawn(pid, path, fa, attr, argv, env);
+	r = real(pid, file, fa, attr, argv, env);
 	handoff_finish(&h);
 	return r;
+}
+
+VOS_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+			   const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	vos_init();
+	return spawn(real_posix_spawn, pid, path, fa, attr, argv, envp);
 }
 
 VOS_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
 			    const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	struct handoff h;
-	char *const *env;
-	int r;
-
 	vos_init();
-	env = handoff_prepare(&h, envp);
-	r = real_posix_spawnp(pid, file, fa, attr, argv, env);
-	handoff_finish(&h);
-	return r;
+	return spawn(real_posix_spawnp, pid, file, fa, attr, argv, envp);
 }
 
 /*

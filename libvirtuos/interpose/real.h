@@ -1,7 +1,8 @@
 /*
  * real.h - glibc's own functions behind the wrappers, found with
  * dlsym(RTLD_NEXT).  vos_real_init() fills them (vos_init() calls it first
- * thing); a function this glibc lacks stays NULL and its wrapper fails with
+ * thing).  A function this glibc lacks stays NULL; wrappers of functions
+ * that older glibcs lack (statx, close_range, _Fork, ...) then fail with
  * ENOSYS.
  */
 #ifndef VOS_REAL_H
@@ -10,6 +11,7 @@
 #include <dirent.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -100,7 +102,6 @@
 	X(char *, get_current_dir_name, (void)) \
 	X(char *, realpath, (const char *, char *)) \
 	X(int, ioctl, (int, unsigned long, ...)) \
-	X(void *, mmap, (void *, size_t, int, int, int, off_t)) \
 	X(int, pipe, (int *)) \
 	X(int, pipe2, (int *, int)) \
 	X(int, socket, (int, int, int)) \
@@ -147,7 +148,29 @@
 	X(ssize_t, flistxattr, (int, char *, size_t)) \
 	X(int, removexattr, (const char *, const char *)) \
 	X(int, lremovexattr, (const char *, const char *)) \
-	X(int, fremovexattr, (int, const char *))
+	X(int, fremovexattr, (int, const char *)) \
+	X(FILE *, fopen, (const char *, const char *)) \
+	X(FILE *, fopen64, (const char *, const char *)) \
+	X(FILE *, freopen, (const char *, const char *, FILE *)) \
+	X(FILE *, freopen64, (const char *, const char *, FILE *)) \
+	X(FILE *, fdopen, (int, const char *)) \
+	X(int, remove, (const char *)) \
+	X(int, vdprintf, (int, const char *, va_list)) \
+	X(int, __vdprintf_chk, (int, int, const char *, va_list)) \
+	X(DIR *, opendir, (const char *)) \
+	X(DIR *, fdopendir, (int)) \
+	X(int, closedir, (DIR *)) \
+	X(struct dirent *, readdir, (DIR *)) \
+	X(struct dirent64 *, readdir64, (DIR *)) \
+	X(int, readdir_r, (DIR *, struct dirent *, struct dirent **)) \
+	X(int, readdir64_r, (DIR *, struct dirent64 *, struct dirent64 **)) \
+	X(void, rewinddir, (DIR *)) \
+	X(long, telldir, (DIR *)) \
+	X(void, seekdir, (DIR *, long)) \
+	X(int, dirfd, (DIR *)) \
+	X(int, scandirat, (int, const char *, struct dirent ***, \
+			   int (*)(const struct dirent *), \
+			   int (*)(const struct dirent **, const struct dirent **)))
 
 #define X(ret, name, args) extern ret (*real_##name) args;
 VOS_REAL_FUNCS(X)

@@ -446,26 +446,15 @@ int vos_path_resolve(int dirfd, const char *path, int empty_path, struct vos_pat
 	return 1;
 }
 
-VOS_EXPORT int vos_route(int dirfd, const char *path, struct vos_client **client,
-			 int *rdirfd, char *rpath, size_t rpath_len)
+int vos_path_local(int dirfd, const char *path, char *buf, const char **local)
 {
 	struct vos_path p;
 	int r = vos_path_resolve(dirfd, path, 0, &p);
 
-	if (rpath_len)
-		rpath[0] = '\0';
-	if (r < 0)
-		return -1;
-	if (r == 0 && p.path == path)
-		return 0;
-	if (!p.path || strlen(p.path) >= rpath_len) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(rpath, p.path);
-	if (r == 1) {
-		*client = p.client;
-		*rdirfd = p.dirfd;
-	}
-	return r;
+	*local = path;
+	if (r != 0 || p.path == path)
+		return r;
+	strcpy(buf, p.path);    /* p.buf has PATH_MAX bytes too */
+	*local = buf;
+	return 0;
 }

@@ -172,10 +172,18 @@ static int do_sigaction(int sig, const struct sigaction *act, struct sigaction *
 		atomic_store(&actions[sig].flags, prev_flags);
 		atomic_store(&actions[sig].mask, prev_mask);
 	} else if (old) {
+		/*
+		 * The kernel's action, as the program set it: its own handler
+		 * instead of the trampoline, and SA_SIGINFO as it asked.  The
+		 * other flags are the kernel's (SA_RESTORER, which glibc adds,
+		 * and SA_RESTART as siginterrupt() may have changed it).  After
+		 * SA_RESETHAND the kernel keeps the flags we installed.
+		 */
 		*old = prev;
+		if (prev.sa_sigaction == trampoline ||
+		    (prev_fn && prev.sa_handler == SIG_DFL && (prev.sa_flags & SA_RESETHAND)))
+			old->sa_flags = (prev.sa_flags & ~SA_SIGINFO) | (prev_flags & SA_SIGINFO);
 		if (prev.sa_sigaction == trampoline) {
-			/* Report the program's own handler, as it set it. */
-			old->sa_flags = prev_flags;
 			if (prev_flags & SA_SIGINFO)
 				old->sa_sigaction = (sa_fn)prev_fn;
 			else
@@ -218,7 +226,13 @@ VOS_EXPORT UNINSTRUMENTED int sigaction(int sig, const struct sigaction *act, st
 	return do_sigaction(sig, act, old);
 }
 
-/* signal() and friends: glibc's call its internal sigaction. */
+/*
+ * signal() and friends: glibc's call its internal sigaction, so they are
+ * done here.  signal() restarts calls unless siginterrupt() said otherwise
+ * for that signal (glibc keeps that set internally, so we keep our own).
+ */
+static _Atomic uint64_t interrupting;
+
 static sighandler_t set_handler(int sig, sighandler_t handler, int flags, int mask_self)
 {
 	struct sigaction act, old;
@@ -238,14 +252,40 @@ static sighandler_t set_handler(int sig, sighandler_t handler, int flags, int ma
 	return old.sa_handler;
 }
 
+static int restart_flag(int sig)
+{
+	return sig > 0 && sig < _NSIG && (atomic_load(&interrupting) & (1ull << (sig - 1))) ?
+	       0 : SA_RESTART;
+}
+
 VOS_EXPORT sighandler_t signal(int sig, sighandler_t handler)
 {
-	return set_handler(sig, handler, SA_RESTART, 1);
+	return set_handler(sig, handler, restart_flag(sig), 1);
 }
 
 VOS_EXPORT sighandler_t bsd_signal(int sig, sighandler_t handler)
 {
-	return set_handler(sig, handler, SA_RESTART, 1);
+	return set_handler(sig, handler, restart_flag(sig), 1);
+}
+
+VOS_EXPORT int siginterrupt(int sig, int flag)
+{
+	struct sigaction act;
+
+	if (sig <= 0 || sig >= _NSIG) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (do_sigaction(sig, NULL, &act) < 0)
+		return -1;
+	if (flag) {
+		atomic_fetch_or(&interrupting, 1ull << (sig - 1));
+		act.sa_flags &= ~SA_RESTART;
+	} else {
+		atomic_fetch_and(&interrupting, ~(1ull << (sig - 1)));
+		act.sa_flags |= SA_RESTART;
+	}
+	return do_sigaction(sig, &act, NULL);
 }
 
 VOS_EXPORT sighandler_t sysv_signal(int sig, sighandler_t handler)

@@ -13,7 +13,6 @@
  * Also here, because they are stdio functions that make internal system
  * calls on a path or an fd: remove() and dprintf()/vdprintf().
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -25,83 +24,30 @@
 #include <string.h>
 #include <unistd.h>
 #include "vos_interpose.h"
+#include "real.h"
 
 /* The interposed functions must stay visible whatever the build's default. */
 #define EXPORT __attribute__((visibility("default")))
 
-/* stdstreams.c may define it (see vos_interpose.h); weak so that stdio.c
- * links without it. */
-extern void vos_std_stream_closed(FILE *fp) __attribute__((weak));
-
 /* glibc's checking variant behind vasprintf (used by __vdprintf_chk). */
 extern int __vasprintf_chk(char **, int, const char *, va_list);
-
-/* ------------------------------------------------------------------------ */
-/* glibc's own functions                                                    */
-
-static struct {
-	FILE *(*fopen)(const char *, const char *);
-	FILE *(*fopen64)(const char *, const char *);
-	FILE *(*freopen)(const char *, const char *, FILE *);
-	FILE *(*freopen64)(const char *, const char *, FILE *);
-	FILE *(*fdopen)(int, const char *);
-	int (*remove)(const char *);
-	int (*vdprintf)(int, const char *, va_list);
-	int (*vdprintf_chk)(int, int, const char *, va_list);
-} real;
-
-static pthread_once_t real_once = PTHREAD_ONCE_INIT;
-
-static void *next_symbol(const char *name)
-{
-	void *p = dlsym(RTLD_NEXT, name);
-
-	if (!p) {
-		/* Every one of these exists in any glibc we can run on: a
-		 * missing one means a broken environment, not a fallback. */
-		static const char msg[] = "libvirtuos: glibc symbol missing: ";
-		if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0 ||
-		    write(STDERR_FILENO, name, strlen(name)) < 0 ||
-		    write(STDERR_FILENO, "\n", 1) < 0) {
-			/* nothing more we can say */
-		}
-		_exit(127);
-	}
-	return p;
-}
 
 static void streams_atfork_prepare(void);
 static void streams_atfork_parent(void);
 static void streams_atfork_child(void);
 
-static void load_real(void)
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void register_atfork(void)
 {
-	real.fopen = next_symbol("fopen");
-	real.fopen64 = next_symbol("fopen64");
-	real.freopen = next_symbol("freopen");
-	real.freopen64 = next_symbol("freopen64");
-	real.fdopen = next_symbol("fdopen");
-	real.remove = next_symbol("remove");
-	real.vdprintf = next_symbol("vdprintf");
-	real.vdprintf_chk = next_symbol("__vdprintf_chk");
-	pthread_atfork(streams_atfork_prepare, streams_atfork_parent,
-		       streams_atfork_child);
+	pthread_atfork(streams_atfork_prepare, streams_atfork_parent, streams_atfork_child);
 }
 
+/* glibc's own functions are real_fopen() etc. (real.h). */
 static void stdio_init(void)
 {
 	vos_init();
-	pthread_once(&real_once, load_real);
-}
-
-/* 1 if path is routed to a service, 0 if local, -1 + errno. */
-static int path_is_routed(const char *path)
-{
-	struct vos_client *client;
-	int rdirfd;
-	char rpath[PATH_MAX];
-
-	return vos_route(AT_FDCWD, path, &client, &rdirfd, rpath, sizeof rpath);
+	pthread_once(&atfork_once, register_atfork);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -273,7 +219,7 @@ static int stream_close(void *cookie)
 	struct vos_stream *s = cookie;
 	int fd = s->fd;
 
-	if (s->std && vos_std_stream_closed)
+	if (s->std)
 		vos_std_stream_closed(s->fp);
 	stream_unregister(s);
 	free(s);
@@ -328,7 +274,7 @@ static FILE *stream_on_new_fd(int fd, const struct stream_mode *m)
 	if (vos_fd_is_remote(fd))
 		fp = stream_new(fd, m->cookie, false);
 	else
-		fp = real.fdopen(fd, m->cookie);
+		fp = real_fdopen(fd, m->cookie);
 	if (fp)
 		return fp;
 fail:
@@ -345,15 +291,17 @@ static FILE *open_stream(const char *path, const char *mode,
 			 FILE *(*real_fn)(const char *, const char *))
 {
 	struct stream_mode m;
+	char buf[PATH_MAX];
+	const char *local;
 	int r, fd;
 
 	if (!path || !mode)
 		return real_fn(path, mode);
-	r = path_is_routed(path);
+	r = vos_path_local(AT_FDCWD, path, buf, &local);
 	if (r < 0)
 		return NULL;
 	if (r == 0)
-		return real_fn(path, mode);
+		return real_fn(local, mode);
 	if (parse_mode(mode, &m) < 0)
 		return NULL;
 	if (strstr(mode, ",ccs=")) {
@@ -370,13 +318,13 @@ static FILE *open_stream(const char *path, const char *mode,
 EXPORT FILE *fopen(const char *path, const char *mode)
 {
 	stdio_init();
-	return open_stream(path, mode, real.fopen);
+	return open_stream(path, mode, real_fopen);
 }
 
 EXPORT FILE *fopen64(const char *path, const char *mode)
 {
 	stdio_init();
-	return open_stream(path, mode, real.fopen64);
+	return open_stream(path, mode, real_fopen64);
 }
 
 EXPORT FILE *fdopen(int fd, const char *mode)
@@ -387,7 +335,7 @@ EXPORT FILE *fdopen(int fd, const char *mode)
 
 	stdio_init();
 	if (!mode || !vos_fd_is_remote(fd))
-		return real.fdopen(fd, mode);
+		return real_fdopen(fd, mode);
 	if (parse_mode(mode, &m) < 0)
 		return NULL;
 	/* glibc's checks: the fd must allow the access the mode asks for, and
@@ -422,15 +370,20 @@ static void stream_detach(FILE *fp, struct vos_stream *s)
 		fp->_fileno = -1; /* glibc then treats it as closed */
 }
 
-/* 0, 1 or 2 if fp is what stdin, stdout or stderr currently is, else -1. */
-static int std_number(FILE *fp)
-{
-	return fp == stdin ? 0 : fp == stdout ? 1 : fp == stderr ? 2 : -1;
-}
-
 static FILE *std_stream(int n)
 {
 	return n == 0 ? stdin : n == 1 ? stdout : stderr;
+}
+
+/* n (0-2) if fp and the stdin/stdout/stderr variable for fd n are both
+ * streams that stdstreams.c switches for fd n (glibc's or our cookie
+ * stream; the variable may have been switched since the caller read it),
+ * else -1. */
+static int std_number(FILE *fp, int n)
+{
+	if (n < 0 || n > 2 || vos_std_stream_fd(fp) != n || vos_std_stream_fd(std_stream(n)) != n)
+		return -1;
+	return n;
 }
 
 static void rebind_std_stream(FILE *old, FILE *new)
@@ -474,9 +427,9 @@ static FILE *reopen_stream(const char *path, const char *mode, FILE *fp,
 	flockfile(fp);
 	fflush_unlocked(fp);    /* glibc ignores a failure here too */
 	oldfd = s ? s->fd : fileno_unlocked(fp);
-	std = std_number(fp);
-	if (std != oldfd)
-		std = -1;
+	std = std_number(fp, oldfd);
+	if (std >= 0 && std_stream(std) != fp)
+		fflush(std_stream(std));        /* the program sees one stream */
 	fd = open(path, m.oflags, 0666);
 	if (fd >= 0 && oldfd >= 0 && fd != oldfd) {
 		if (dup3(fd, oldfd, m.oflags & O_CLOEXEC) < 0) {
@@ -521,18 +474,20 @@ static FILE *freopen_common(const char *path, const char *mode, FILE *fp,
 			    FILE *(*real_fn)(const char *, const char *, FILE *))
 {
 	struct vos_stream *s;
+	char buf[PATH_MAX];
+	const char *local = path;
 	int routed = 0;
 
 	if (!fp || !mode)
 		return real_fn(path, mode, fp);
 	s = stream_find(fp);
 	if (path) {
-		routed = path_is_routed(path);
+		routed = vos_path_local(AT_FDCWD, path, buf, &local);
 		if (routed < 0)
 			routed = 1;     /* open() below fails the same way */
 	}
 	if (!s && !routed && !vos_fd_is_remote(fileno(fp)))
-		return real_fn(path, mode, fp);
+		return real_fn(local, mode, fp);
 	if (!path) {
 		/* A mode change on a remote stream: glibc reopens
 		 * /proc/self/fd/N, which means nothing for a remote fd.
@@ -547,13 +502,13 @@ static FILE *freopen_common(const char *path, const char *mode, FILE *fp,
 EXPORT FILE *freopen(const char *path, const char *mode, FILE *fp)
 {
 	stdio_init();
-	return freopen_common(path, mode, fp, real.freopen);
+	return freopen_common(path, mode, fp, real_freopen);
 }
 
 EXPORT FILE *freopen64(const char *path, const char *mode, FILE *fp)
 {
 	stdio_init();
-	return freopen_common(path, mode, fp, real.freopen64);
+	return freopen_common(path, mode, fp, real_freopen64);
 }
 
 EXPORT FILE *vos_stdio_wrap_fd(int fd, const char *mode)
@@ -598,16 +553,18 @@ __attribute__((destructor)) static void flush_streams(void)
 
 EXPORT int remove(const char *path)
 {
+	char buf[PATH_MAX];
+	const char *local;
 	int r;
 
 	stdio_init();
 	if (!path)
-		return real.remove(path);
-	r = path_is_routed(path);
+		return real_remove(path);
+	r = vos_path_local(AT_FDCWD, path, buf, &local);
 	if (r < 0)
 		return -1;
 	if (r == 0)
-		return real.remove(path);
+		return real_remove(local);
 	/* glibc: unlink, and rmdir if it was a directory (EISDIR on Linux). */
 	if (unlink(path) == 0)
 		return 0;
@@ -645,7 +602,7 @@ EXPORT int vdprintf(int fd, const char *fmt, va_list ap)
 
 	stdio_init();
 	if (!vos_fd_is_remote(fd))
-		return real.vdprintf(fd, fmt, ap);
+		return real_vdprintf(fd, fmt, ap);
 	n = vasprintf(&buf, fmt, ap);
 	return write_formatted(fd, buf, n);
 }
@@ -669,7 +626,7 @@ EXPORT int __vdprintf_chk(int fd, int flag, const char *fmt, va_list ap)
 
 	stdio_init();
 	if (!vos_fd_is_remote(fd))
-		return real.vdprintf_chk(fd, flag, fmt, ap);
+		return real___vdprintf_chk(fd, flag, fmt, ap);
 	n = __vasprintf_chk(&buf, flag, fmt, ap);
 	return write_formatted(fd, buf, n);
 }

@@ -6,17 +6,35 @@
  * startup, e.g. `cmd > /storage/f` in a preloaded shell, or made remote by
  * dup2/dup3/open), the stdin/stdout/stderr variable is pointed at a cookie
  * stream on that fd (vos_stdio_wrap_fd, stdio.c), which goes through our
- * wrappers.  When the fd becomes local again the stream is flushed and
- * glibc's FILE comes back.  One cookie stream per fd number is made and
- * kept for the life of the process (it names the fd, not a file).
+ * wrappers; when the fd becomes local again glibc's FILE comes back.  One
+ * cookie stream per fd number is kept (it names the fd, not a file).
  *
- * A program that assigned its own FILE to stdout is left alone: we only
- * switch between glibc's stream and ours.
+ * Natively dup2() and close() do not touch stdio: bytes still buffered in
+ * stdout are written to whatever fd 1 is when they are flushed.  So is it
+ * here.  Going remote, what glibc's stream buffers is moved into ours.
+ * Going local, our stream is flushed (its writes follow the fd) and glibc's
+ * comes back; if ours is busy or holds unread input, it simply stays.  No
+ * switch waits for a stream lock (another thread may sit in a stream for
+ * ever): if another thread is inside glibc's stream when fd 1 goes remote,
+ * the bytes it buffered are not moved and are lost (glibc writes them to
+ * the placeholder).  Input glibc's stdin has read ahead when fd 0 goes
+ * remote is not seen either.
+ *
+ * fclose(stdout) on our stream closes glibc's stdout too (see
+ * vos_std_stream_closed), so stdout stays a closed stream afterwards, as
+ * natively, even if fd 1 is opened again.  A program that assigned its
+ * own FILE to stdout is left alone: we only switch glibc's stream and ours.
  */
+#include <limits.h>
 #include <stdio.h>
 #include "interpose_internal.h"
 
-static FILE *orig[3], *ours[3];
+/* glibc's three streams (public ABI symbols; stdin/stdout/stderr start
+ * out pointing at them). */
+extern FILE _IO_2_1_stdin_, _IO_2_1_stdout_, _IO_2_1_stderr_;
+
+static FILE *const orig[3] = { &_IO_2_1_stdin_, &_IO_2_1_stdout_, &_IO_2_1_stderr_ };
+static FILE *ours[3];
 static pthread_mutex_t std_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 
 static FILE **var(int fd)
@@ -24,45 +42,105 @@ static FILE **var(int fd)
 	return fd == 0 ? &stdin : fd == 1 ? &stdout : &stderr;
 }
 
-void vos_std_before_change(int fd)
+/* Bytes glibc's stream buffers for output, moved to our stream. */
+static void move_pending(FILE *from, FILE *to)
 {
-	if (fd < 0 || fd > 2)
+	size_t n;
+
+	if (ftrylockfile(from) != 0)
 		return;
-	pthread_mutex_lock(&std_lock);
-	if (ours[fd] && *var(fd) == ours[fd] && fd > 0)
-		fflush(ours[fd]);
-	pthread_mutex_unlock(&std_lock);
+	if (ftrylockfile(to) == 0) {
+		n = (size_t)(from->_IO_write_ptr - from->_IO_write_base);
+		if (n > 0 && fwrite_unlocked(from->_IO_write_base, 1, n, to) == n)
+			from->_IO_write_ptr = from->_IO_write_base;
+		funlockfile(to);
+	}
+	funlockfile(from);
+}
+
+/*
+ * Can our stream for fd be replaced by glibc's without losing anything?
+ * Its output is flushed first (to fd's new file, as natively).  Not if
+ * another thread is inside it or input is still buffered: our stream then
+ * stays, which is fine, its I/O goes through the wrappers to whatever fd
+ * is.
+ */
+static int can_give_back(FILE *fp, int fd)
+{
+	int ok;
+
+	if (ftrylockfile(fp) != 0)
+		return 0;
+	if (fd > 0)
+		fflush_unlocked(fp);
+	ok = fp->_IO_read_ptr == fp->_IO_read_end && fp->_IO_write_ptr == fp->_IO_write_base;
+	funlockfile(fp);
+	return ok;
 }
 
 void vos_std_after_change(int fd)
 {
-	int remote;
+	int remote, e = errno;
 
 	if (fd < 0 || fd > 2)
 		return;
 	remote = vos_fd_is_remote(fd);
 	pthread_mutex_lock(&std_lock);
-	if (remote && (!ours[fd] || *var(fd) != ours[fd])) {
-		if (!orig[fd])
-			orig[fd] = *var(fd);
-		if (*var(fd) == orig[fd]) {
-			if (!ours[fd]) {
-				ours[fd] = vos_stdio_wrap_fd(fd, fd == 0 ? "r" : "w");
-				if (ours[fd] && fd == 2)
-					setvbuf(ours[fd], NULL, _IONBF, 0);
-			}
-			if (ours[fd]) {
-				if (fd > 0)
-					fflush(orig[fd]);   /* what was written before */
-				*var(fd) = ours[fd];
-			}
+	/* A closed glibc stream (fileno -1) stays closed, as natively. */
+	if (remote && *var(fd) == orig[fd] && fileno_unlocked(orig[fd]) == fd) {
+		if (!ours[fd])
+			ours[fd] = vos_stdio_wrap_fd(fd, fd == 0 ? "r" : "w");
+		if (ours[fd]) {
+			if (fd > 0)
+				move_pending(orig[fd], ours[fd]);
+			*var(fd) = ours[fd];
 		}
-	} else if (!remote && ours[fd] && *var(fd) == ours[fd]) {
-		if (fd > 0)
-			fflush(ours[fd]);
+	} else if (!remote && ours[fd] && *var(fd) == ours[fd] && can_give_back(ours[fd], fd)) {
 		*var(fd) = orig[fd];
 	}
 	pthread_mutex_unlock(&std_lock);
+	errno = e;
+}
+
+/*
+ * fp, one of ours, is being fclose()d (stdio.c; glibc frees it next).
+ * Natively there is one stdout FILE and fclose leaves it allocated but
+ * closed: later output fails with EBADF, a second fclose returns EOF.  Make
+ * glibc's stream that closed FILE and put it back in place of ours.  Its fd
+ * is set to one that cannot be open (above the kernel's fd limit), so
+ * glibc's close does not touch fd, which our stream's close releases.
+ */
+void vos_std_stream_closed(FILE *fp)
+{
+	int e = errno;
+
+	pthread_mutex_lock(&std_lock);
+	for (int fd = 0; fd <= 2; fd++) {
+		if (ours[fd] != fp)
+			continue;
+		ours[fd] = NULL;
+		if (fileno_unlocked(orig[fd]) == fd) {
+			orig[fd]->_fileno = INT_MAX;
+			fclose(orig[fd]);       /* glibc never frees its own three */
+		}
+		if (*var(fd) == fp)
+			*var(fd) = orig[fd];
+	}
+	pthread_mutex_unlock(&std_lock);
+	errno = e;
+}
+
+/* 0-2 if fp is a stream we switch for that fd (glibc's or ours), else -1. */
+int vos_std_stream_fd(FILE *fp)
+{
+	int n = -1;
+
+	pthread_mutex_lock(&std_lock);
+	for (int fd = 0; fd <= 2 && n < 0; fd++)
+		if (fp == orig[fd] || (fp && fp == ours[fd]))
+			n = fd;
+	pthread_mutex_unlock(&std_lock);
+	return n;
 }
 
 void vos_std_after_fork_child(void)

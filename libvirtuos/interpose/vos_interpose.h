@@ -7,7 +7,11 @@
  *
  * Inside the library, call the public functions (open, read, close, ...)
  * freely: they resolve to our own wrappers, which route correctly.  Use the
- * real_* pointers only where a wrapper must reach glibc itself.
+ * real_* pointers only where a wrapper must reach glibc itself.  Exception:
+ * an entry point that a sanitizer's interceptor of ANOTHER function calls
+ * (TSan's fstat() calls the next __fxstat()) must not call that function
+ * back, or the two recurse: such entry points (the __xstat family) and the
+ * *64 aliases (VOS_ALIAS) use our code directly.
  */
 #ifndef VOS_INTERPOSE_H
 #define VOS_INTERPOSE_H
@@ -30,18 +34,15 @@ int vos_fd_is_remote(int fd);
 ssize_t vos_remote_getdents64(int fd, void *buf, size_t len);
 
 /*
- * Route a (dirfd, path) pair.  Returns 1 if the call belongs to a service
- * (then *client is the channel to use, *rdirfd the remote dirfd or
- * VOS_FD_ROOT, and rpath, of size rpath_len, the path to send), 0 if it is
- * local, -1 + errno on error (e.g. EIO when the service is down,
- * ENAMETOOLONG).
- * When 0 is returned and rpath[0] != '\0', the local call must use rpath
- * (an absolute path) instead of path: the path was relative to a virtual
- * cwd inside a routed directory, or left a routed directory by "..", so
- * the kernel cannot walk it as written.
+ * Where (dirfd, path) goes, for wrappers that hand local paths to glibc's
+ * own function: 1 routed to a service, 0 local, -1 + errno (e.g. EIO when
+ * the service is down, ENAMETOOLONG).  When 0, *local is the path to give
+ * glibc: path itself, or buf (PATH_MAX bytes) holding an absolute path when
+ * path was relative to a virtual cwd inside a routed directory or left a
+ * routed directory by ".." ("/storage/.." is "/"): the kernel cannot walk
+ * such a path as written.
  */
-int vos_route(int dirfd, const char *path, struct vos_client **client,
-	      int *rdirfd, char *rpath, size_t rpath_len);
+int vos_path_local(int dirfd, const char *path, char *buf, const char **local);
 
 /*
  * stdio.c: a FILE on a remote fd (fopencookie; I/O through read/write/lseek/
@@ -50,19 +51,20 @@ int vos_route(int dirfd, const char *path, struct vos_client **client,
  * "r+", ...; only the access part matters).  Fully buffered, except fd 2
  * which is unbuffered like stderr.  For rebinding stdin/stdout/stderr when fd
  * 0/1/2 is remote: stdout = vos_stdio_wrap_fd(1, "w").  NULL + errno.
- * Note: stdio.c and dir.c call vos_init() and vos_route() from fopen() and
- * opendir(), so init and routing must not use fopen()/opendir() themselves
+ * Note: stdio.c and dir.c call vos_init() and vos_path_local() from fopen()
+ * and opendir(), so init and routing must not use fopen()/opendir() themselves
  * (use raw open/getdents or glibc's functions via dlsym).
  */
 FILE *vos_stdio_wrap_fd(int fd, const char *mode);
 
 /*
- * Optional, defined by whoever keeps streams from vos_stdio_wrap_fd
- * (stdstreams.c); stdio.c calls it (weak reference) when such a stream is
- * fclose()d: fp is locked by the calling thread, its fd still open, and
+ * stdstreams.c: stdio.c calls this when a stream made by vos_stdio_wrap_fd
+ * is fclose()d: fp is locked by the calling thread, its fd still open, and
  * glibc frees fp right after.  Forget fp, and stop pointing
  * stdin/stdout/stderr at it.  (Common: coreutils fclose(stdout) at exit.)
  */
 void vos_std_stream_closed(FILE *fp);
+/* 0-2 if fp is glibc's or our stream for that standard fd, else -1. */
+int vos_std_stream_fd(FILE *fp);
 
 #endif
