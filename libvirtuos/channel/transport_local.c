@@ -544,8 +544,7 @@ static int hello_ok(const struct vos_hello *h)
 
 int vos_local_accept(int listen_fd, struct vos_local_conn *conn)
 {
-	int sock, err, fds[3];
-	socklen_t len = sizeof(conn->cred);
+	int sock;
 
 	memset(conn, 0, sizeof(*conn));
 	conn->sock = conn->memfd = conn->to_service = conn->to_client = -1;
@@ -554,6 +553,16 @@ int vos_local_accept(int listen_fd, struct vos_local_conn *conn)
 	while (sock < 0 && errno == EINTR);
 	if (sock < 0)
 		return -errno;
+	return vos_local_accept_fd(sock, conn);
+}
+
+int vos_local_accept_fd(int sock, struct vos_local_conn *conn)
+{
+	int err, fds[3];
+	socklen_t len = sizeof(conn->cred);
+
+	memset(conn, 0, sizeof(*conn));
+	conn->sock = conn->memfd = conn->to_service = conn->to_client = -1;
 	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &conn->cred, &len) < 0) {
 		err = -errno;
 		vos_sys_close(sock);

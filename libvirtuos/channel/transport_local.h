@@ -78,6 +78,10 @@ struct vos_local_conn {
 int vos_local_listen(const char *rundir, const char *service);
 /* Accept one client and receive its hello.  0 or -errno; on error nothing is leaked. */
 int vos_local_accept(int listen_fd, struct vos_local_conn *conn);
+/* The same for a connection the caller accepted itself: takes sock (on error
+ * it is closed after a best-effort reply).  A non-blocking sock must already
+ * be readable (poll), else this fails with -ETIMEDOUT.  0 or -errno. */
+int vos_local_accept_fd(int sock, struct vos_local_conn *conn);
 /* Send / receive a conn over a Unix socket (daemon -> shadow handoff). 0 or -errno. */
 int vos_local_conn_send(int sock, const struct vos_local_conn *conn);
 int vos_local_conn_recv(int sock, struct vos_local_conn *conn);

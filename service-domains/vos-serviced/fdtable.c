@@ -101,7 +101,7 @@ static struct vos_file *set(struct vos_fdtable *t, uint32_t num, struct vos_file
 	return old;
 }
 
-int vos_fdt_install(struct vos_fdtable *t, int64_t num, int fd, int cloexec)
+int vos_fdt_install(struct vos_fdtable *t, int64_t num, int fd, int cloexec, int may_block)
 {
 	if (!num_ok(num))
 		return -EBADF;
@@ -110,6 +110,7 @@ int vos_fdt_install(struct vos_fdtable *t, int64_t num, int fd, int cloexec)
 		return -ENOMEM;
 	f->fd = fd;
 	f->refs = 1;
+	f->may_block = may_block;
 
 	pthread_mutex_lock(&t->lock);
 	int err = grow(t, (uint32_t)num);

@@ -23,6 +23,7 @@
 struct vos_file {
 	int fd;                 /* the shadow's own fd */
 	int refs;               /* table entries + users; atomic builtins */
+	int may_block;          /* not a regular file or directory: I/O may wait */
 };
 
 struct vos_fdent {
@@ -47,7 +48,7 @@ int vos_fdt_put(struct vos_file *f);
 
 /* Install own fd `fd` at num (replacing whatever was there). On success the
  * table owns fd.  0, -EBADF (num out of range) or -ENOMEM (fd not consumed). */
-int vos_fdt_install(struct vos_fdtable *t, int64_t num, int fd, int cloexec);
+int vos_fdt_install(struct vos_fdtable *t, int64_t num, int fd, int cloexec, int may_block);
 /* Remove num.  0, the close error, or -EBADF if num is not open. */
 int vos_fdt_remove(struct vos_fdtable *t, int64_t num);
 /* Make newnum refer to oldnum's file (replacing newnum).  0 or -errno. */

@@ -12,6 +12,12 @@
  * that ends closes it, which is how its entry goes away; the daemon reaps
  * shadows (it is a child subreaper, so shadows forked by shadows come back
  * to it when their parent shadow ends).
+ *
+ * Nothing a client does may stall the loop: connections are accepted
+ * without blocking and wait in the poll set ("half-open") until their hello
+ * arrives or their deadline passes; every socket the daemon writes to is
+ * non-blocking or fresh; per-user quotas keep one user from taking every
+ * registry entry or half-open place.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -35,6 +42,17 @@
 #define MAX_SHADOWS   4096
 #define MAX_WORKERS   64
 #define DEFAULT_SPIN  2000
+/* Registry entries one user (other than root) may hold, when the daemon
+ * serves several users (runs as root). */
+#define MAX_SHADOWS_PER_UID (MAX_SHADOWS / 4)
+/* Connections waiting for their hello: in all, per user, and for how long. */
+#define MAX_HALF_OPEN          256
+#define MAX_HALF_OPEN_PER_UID  32
+#define HELLO_TIMEOUT_MS       5000
+/* Out of descriptors: stop accepting for a moment instead of spinning. */
+#define ACCEPT_BACKOFF_MS      100
+/* Control messages read from one shadow per loop turn. */
+#define CTL_BATCH              64
 
 enum ent_state {
 	ENT_LIVE,       /* serves a channel; token = the channel's token */
@@ -47,6 +65,7 @@ struct entry {
 	uint64_t parent_id;     /* entry that registered it (0: the daemon) */
 	int ctl;                /* daemon end of the control socket */
 	pid_t pid;              /* > 0 for shadows this process forked */
+	uid_t uid;              /* the client user it serves (quota) */
 	enum ent_state state;
 	uint8_t token[VOS_TOKEN_LEN];
 };
@@ -55,24 +74,51 @@ static struct entry reg[MAX_SHADOWS];
 static unsigned nreg;
 static uint64_t next_id = 1;
 
+/* An accepted connection whose hello has not arrived yet. */
+struct half_open {
+	int sock;               /* non-blocking */
+	uid_t uid;
+	uint64_t deadline;      /* ms, CLOCK_MONOTONIC */
+};
+
+static struct half_open half[MAX_HALF_OPEN];
+static unsigned nhalf;
+static uint64_t accept_pause_until;     /* ms; 0 = accepting */
+
 static struct vos_serviced_opts opts = {
 	.workers = 2, .spin = DEFAULT_SPIN, .pending_ms = VOS_PENDING_TIMEOUT_MS,
+	.mount_point = "/storage",
 };
-static struct vos_root root = { .fd = -1 };
+static struct vos_root root = { .fd = -1, .walk_fd = -1 };
 static int listen_fd = -1, sig_fd = -1;
+static int have_view;
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vos-serviced --role storage --root DIR --rundir DIR\n"
-		"                    [--workers N] [--spin N] [--pending-timeout MS] [--verbose]\n"
+		"                    [--mount-point PATH] [--workers N] [--spin N]\n"
+		"                    [--pending-timeout MS] [--verbose]\n"
 		"\n"
 		"Serves forwarded system calls for the files under DIR (the export root).\n"
 		"Clients connect at RUNDIR/storage.sock; each gets a shadow process with\n"
 		"its credentials and N worker threads (default 2) that spin N iterations\n"
 		"(default %d) before sleeping.  A shadow forked for a client's fork waits\n"
 		"MS milliseconds (default %d) for the child to claim it.  Runs until\n"
-		"SIGTERM or SIGINT.\n",
+		"SIGTERM or SIGINT.\n"
+		"\n"
+		"PATH (absolute, default /storage) is where clients see DIR.  Run as root,\n"
+		"the daemon resolves paths in a private mount namespace where DIR is\n"
+		"mounted at PATH and nothing else exists, so an absolute symlink to\n"
+		"PATH/x means DIR/x and any other absolute target finds nothing.\n"
+		"Without root, absolute symlinks resolve from DIR.\n",
 		DEFAULT_SPIN, VOS_PENDING_TIMEOUT_MS);
 }
 
@@ -100,6 +146,7 @@ static void parse_args(int argc, char **argv)
 		{ "role", required_argument, NULL, 'r' },
 		{ "root", required_argument, NULL, 'R' },
 		{ "rundir", required_argument, NULL, 'd' },
+		{ "mount-point", required_argument, NULL, 'm' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "spin", required_argument, NULL, 's' },
 		{ "pending-timeout", required_argument, NULL, 'p' },
@@ -116,6 +163,10 @@ static void parse_args(int argc, char **argv)
 		case 'r': role = optarg; break;
 		case 'R': opts.root_dir = optarg; break;
 		case 'd': opts.rundir = optarg; break;
+		case 'm':
+			if (vos_mount_point_parse(optarg, opts.mount_point, sizeof opts.mount_point))
+				bad_usage("bad --mount-point '%s' (an absolute path without \"..\")", optarg);
+			break;
 		case 'w': opts.workers = parse_count(optarg, "bad --workers value '%s' (1..64)", 1, MAX_WORKERS); break;
 		case 's': opts.spin = parse_count(optarg, "bad --spin value '%s'", 0, 100000000); break;
 		case 'p': opts.pending_ms = parse_count(optarg, "bad --pending-timeout value '%s' (100..600000)", 100, 600000); break;
@@ -145,10 +196,23 @@ static void parse_args(int argc, char **argv)
 
 /* ---- registry ------------------------------------------------------------ */
 
-static struct entry *add_entry(int ctl, enum ent_state state, const uint8_t *token,
-			       pid_t pid, uint64_t parent_id)
+/* Nonzero if uid may hold another registry entry. */
+static int quota_ok(uid_t uid)
 {
 	if (nreg == MAX_SHADOWS)
+		return 0;
+	if (geteuid() != 0 || uid == 0)
+		return 1;       /* one user only, or root: the global limit */
+	unsigned n = 0;
+	for (unsigned i = 0; i < nreg; i++)
+		n += reg[i].uid == uid;
+	return n < MAX_SHADOWS_PER_UID;
+}
+
+static struct entry *add_entry(int ctl, enum ent_state state, const uint8_t *token,
+			       pid_t pid, uid_t uid, uint64_t parent_id)
+{
+	if (!quota_ok(uid))
 		return NULL;
 	/* Never block on a shadow: a full socket fails the one handoff. */
 	fcntl(ctl, F_SETFL, O_NONBLOCK);
@@ -158,6 +222,7 @@ static struct entry *add_entry(int ctl, enum ent_state state, const uint8_t *tok
 	e->parent_id = parent_id;
 	e->ctl = ctl;
 	e->pid = pid;
+	e->uid = uid;
 	e->state = state;
 	memcpy(e->token, token, VOS_TOKEN_LEN);
 	return e;
@@ -186,11 +251,12 @@ static int find_token(const uint8_t *token, enum ent_state state)
 	return -1;
 }
 
-/* Handle what arrived on entry i's control socket; drops the entry (and
- * returns 0) when the shadow is gone, else returns 1. */
+/* Handle what arrived on entry i's control socket (a batch at most: a
+ * shadow that keeps sending must not keep the loop here); drops the entry
+ * (and returns 0) when the shadow is gone, else returns 1. */
 static int ctl_input(unsigned i)
 {
-	for (;;) {
+	for (unsigned batch = 0; batch < CTL_BATCH; batch++) {
 		struct vos_ctl_msg m;
 		int fd;
 		int err = vos_ctl_recv(reg[i].ctl, &m, &fd);
@@ -207,8 +273,8 @@ static int ctl_input(unsigned i)
 		case VOS_CTL_PENDING:
 		case VOS_CTL_LIVE:
 			if (fd < 0 || !add_entry(fd, m.type == VOS_CTL_LIVE ? ENT_LIVE : ENT_PENDING,
-						 m.token, 0, sender)) {
-				vos_log("cannot register a forked shadow (table full?)");
+						 m.token, 0, reg[i].uid, sender)) {
+				vos_log("cannot register a forked shadow (table or quota full)");
 				if (fd >= 0)
 					close(fd);      /* the child sees a hang-up and ends */
 			}
@@ -235,6 +301,7 @@ static int ctl_input(unsigned i)
 		if (fd >= 0)
 			close(fd);
 	}
+	return 1;
 }
 
 /* Read every control socket without blocking (before a token lookup). */
@@ -272,7 +339,7 @@ static void new_shadow(struct vos_local_conn *conn)
 {
 	uint8_t token[VOS_TOKEN_LEN];
 	int sp[2];
-	int err = nreg == MAX_SHADOWS ? -EAGAIN : vos_random_token(token);
+	int err = !quota_ok(conn->cred.uid) ? -EAGAIN : vos_random_token(token);
 
 	if (err) {
 		refuse(conn, err);
@@ -294,7 +361,7 @@ static void new_shadow(struct vos_local_conn *conn)
 		close(sp[0]);
 		return;
 	}
-	add_entry(sp[0], ENT_LIVE, token, pid, 0);
+	add_entry(sp[0], ENT_LIVE, token, pid, conn->cred.uid, 0);
 	vos_debug("client pid %d uid %d: shadow %d", (int)conn->cred.pid, (int)conn->cred.uid, (int)pid);
 }
 
@@ -320,12 +387,15 @@ static void hand_over(struct vos_local_conn *conn, enum ent_state state)
 		  (unsigned long long)reg[i].id);
 }
 
-static void accept_one(void)
+/* A hello arrived (or the peer hung up) on half-open connection sock. */
+static void finish_hello(int sock)
 {
 	struct vos_local_conn conn;
 
-	if (vos_local_accept(listen_fd, &conn) < 0)
+	if (vos_local_accept_fd(sock, &conn) < 0)
 		return;         /* the client was told (if it could be) */
+	/* Shadows get the socket as a blocking one, as they always did. */
+	fcntl(conn.sock, F_SETFL, 0);
 	switch (conn.hello.kind) {
 	case VOS_HELLO_NEW:
 		new_shadow(&conn);
@@ -341,6 +411,71 @@ static void accept_one(void)
 		break;
 	}
 	vos_local_conn_close(&conn);
+}
+
+static void drop_half(unsigned i, int status)
+{
+	if (status) {
+		struct vos_hello_reply rep = { .status = status };
+		(void)send(half[i].sock, &rep, sizeof rep, MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
+	close(half[i].sock);
+	half[i] = half[--nhalf];
+}
+
+/* Take every waiting connection into the half-open set (never blocks). */
+static void accept_new(void)
+{
+	while (nhalf < MAX_HALF_OPEN) {
+		int sock = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (sock < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* The connection stays queued; retry later, don't spin. */
+				vos_log("accept: %s; pausing", strerror(errno));
+				accept_pause_until = now_ms() + ACCEPT_BACKOFF_MS;
+			}
+			return;
+		}
+		/* Clients send their hello right after connecting: usually it is
+		 * there already, and only silent connections count as half-open. */
+		struct pollfd pf = { .fd = sock, .events = POLLIN };
+		if (poll(&pf, 1, 0) > 0) {
+			finish_hello(sock);
+			continue;
+		}
+		struct ucred cred;
+		socklen_t len = sizeof cred;
+		if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+			close(sock);
+			continue;
+		}
+		unsigned mine = 0;
+		for (unsigned i = 0; i < nhalf; i++)
+			mine += half[i].uid == cred.uid;
+		half[nhalf] = (struct half_open){
+			.sock = sock, .uid = cred.uid, .deadline = now_ms() + HELLO_TIMEOUT_MS,
+		};
+		nhalf++;
+		if (mine >= MAX_HALF_OPEN_PER_UID && cred.uid != 0) {
+			vos_debug("uid %d: too many connections without a hello", (int)cred.uid);
+			drop_half(nhalf - 1, -EAGAIN);
+		}
+	}
+}
+
+/* Milliseconds until the next deadline (half-open or accept pause), -1: none. */
+static int poll_timeout(uint64_t now)
+{
+	uint64_t next = accept_pause_until ? accept_pause_until : UINT64_MAX;
+
+	for (unsigned i = 0; i < nhalf; i++)
+		if (half[i].deadline < next)
+			next = half[i].deadline;
+	if (next == UINT64_MAX)
+		return -1;
+	return next <= now ? 0 : (int)(next - now);
 }
 
 /* ---- main loop ----------------------------------------------------------- */
@@ -409,6 +544,38 @@ static void remove_socket(void)
 		unlink(path);
 }
 
+/* More descriptors: one control socket per shadow, plus connections. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* Resolve in a view where the export sits at the mount point (view.c). */
+static void setup_view(void)
+{
+	if (strcmp(opts.mount_point, "/") == 0)
+		return;         /* the export is the clients' "/": nothing to add */
+	if (geteuid() != 0) {
+		vos_log("warning: not root: absolute symlinks resolve from the export root");
+		return;
+	}
+	struct vos_root v;
+	int err = vos_view_setup(opts.rundir, opts.root_dir, opts.mount_point, &v);
+	if (err) {
+		vos_log("warning: cannot set up the view at %s (%s): absolute symlinks "
+			"resolve from the export root", opts.mount_point, strerror(-err));
+		return;
+	}
+	vos_root_close(&root);
+	root = v;
+	have_view = 1;
+}
+
 int main(int argc, char **argv)
 {
 	parse_args(argc, argv);
@@ -419,6 +586,7 @@ int main(int argc, char **argv)
 			opts.root_dir, strerror(-err));
 		return 2;
 	}
+	raise_fd_limit();
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		vos_log("warning: cannot become a child subreaper: %s", strerror(errno));
 	err = setup_signals();
@@ -426,9 +594,16 @@ int main(int argc, char **argv)
 		vos_log("cannot set up signals: %s", strerror(-err));
 		return 1;
 	}
+	/* Listen first: a second daemon on this run directory stops here,
+	 * before it touches the view directory. */
 	listen_fd = vos_local_listen(opts.rundir, "storage");
 	if (listen_fd < 0) {
 		vos_log("cannot listen in '%s': %s", opts.rundir, strerror(-listen_fd));
+		return 1;
+	}
+	if (fcntl(listen_fd, F_SETFL, O_NONBLOCK) < 0) {
+		vos_log("cannot make the socket non-blocking: %s", strerror(errno));
+		remove_socket();
 		return 1;
 	}
 	/* Any local user may connect: each shadow takes its client's
@@ -436,22 +611,36 @@ int main(int argc, char **argv)
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	if (!socket_path(path, sizeof path) || chmod(path, 0666) < 0)
 		vos_log("warning: cannot make the socket usable by all users");
-	vos_log("ready (root %s, %u workers per shadow, spin %u)", root.path,
-		opts.workers, opts.spin);
+	setup_view();
 
-	struct pollfd *p = malloc((MAX_SHADOWS + 2) * sizeof *p);
+	struct pollfd *p = malloc((MAX_SHADOWS + MAX_HALF_OPEN + 2) * sizeof *p);
 	if (!p) {
 		vos_log("out of memory");
+		vos_view_remove();
 		remove_socket();
 		return 1;
 	}
+	if (have_view)
+		vos_log("ready (root %s at %s, %u workers per shadow, spin %u)", opts.root_dir,
+			opts.mount_point, opts.workers, opts.spin);
+	else
+		vos_log("ready (root %s, %u workers per shadow, spin %u)", root.path,
+			opts.workers, opts.spin);
 	for (;;) {
+		uint64_t now = now_ms();
+		if (accept_pause_until && now >= accept_pause_until)
+			accept_pause_until = 0;
+		int accepting = !accept_pause_until && nhalf < MAX_HALF_OPEN;
+
 		p[0] = (struct pollfd){ .fd = sig_fd, .events = POLLIN };
-		p[1] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
-		unsigned n = nreg;
+		p[1] = (struct pollfd){ .fd = accepting ? listen_fd : -1, .events = POLLIN };
+		unsigned nh = nhalf, n = nreg;
+		struct pollfd *ph = p + 2, *pr = p + 2 + nh;
+		for (unsigned i = 0; i < nh; i++)
+			ph[i] = (struct pollfd){ .fd = half[i].sock, .events = POLLIN };
 		for (unsigned i = 0; i < n; i++)
-			p[2 + i] = (struct pollfd){ .fd = reg[i].ctl, .events = POLLIN };
-		if (poll(p, 2 + n, -1) < 0) {
+			pr[i] = (struct pollfd){ .fd = reg[i].ctl, .events = POLLIN };
+		if (poll(p, 2 + nh + n, poll_timeout(now)) < 0) {
 			if (errno == EINTR)
 				continue;
 			vos_log("poll: %s", strerror(errno));
@@ -460,22 +649,40 @@ int main(int argc, char **argv)
 		if ((p[0].revents & POLLIN) && signal_input())
 			break;
 		/* Control messages first: a registration must be known before a
-		 * client can present its token on the listening socket.  Walk
-		 * backwards by fd so entries moved by drop_entry are not skipped. */
+		 * client can present its token in a hello.  Walk backwards by fd
+		 * so entries moved by drop_entry are not skipped. */
 		for (unsigned i = n; i-- > 0;) {
-			if (!p[2 + i].revents)
+			if (!pr[i].revents)
 				continue;
 			for (unsigned k = 0; k < nreg; k++)
-				if (reg[k].ctl == p[2 + i].fd) {
+				if (reg[k].ctl == pr[i].fd) {
 					ctl_input(k);
 					break;
 				}
 		}
+		/* Hellos, and connections out of time.  Backwards: drop_half
+		 * moves the last entry (already seen) into the hole. */
+		now = now_ms();
+		for (unsigned i = nh; i-- > 0;) {
+			if (ph[i].revents) {
+				int sock = half[i].sock;
+				half[i] = half[--nhalf];        /* finish_hello owns it now */
+				finish_hello(sock);
+			} else if (now >= half[i].deadline) {
+				vos_debug("uid %d: no hello in time", (int)half[i].uid);
+				drop_half(i, -ETIMEDOUT);
+			}
+		}
 		if (p[1].revents & POLLIN)
-			accept_one();
+			accept_new();
 	}
 	vos_log("stopping (%u shadows)", nreg);
 	shutdown_all();
+	while (nhalf)
+		drop_half(nhalf - 1, 0);
+	/* The view first: once the socket is gone a new daemon may start and
+	 * attach its own view to the same directory. */
+	vos_view_remove();
 	remove_socket();
 	close(listen_fd);
 	vos_root_close(&root);

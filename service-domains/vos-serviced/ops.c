@@ -44,6 +44,17 @@ struct op {
 	struct vos_opbuf *ob;
 };
 
+/*
+ * The request may wait for long (a lock, a FIFO, a device, a disk flush):
+ * stop counting this worker as one that comes straight back to the ring,
+ * so that the client kicks a sleeping worker for its next request instead
+ * of leaving it queued behind this one (channel.h).
+ */
+static void may_wait(const struct op *o)
+{
+	vos_channel_worker_idle(&o->sh->ch);
+}
+
 static int64_t sysret(long r)
 {
 	return r < 0 ? -errno : r;
@@ -260,11 +271,15 @@ static int64_t op_openat(struct op *o)
 	err = get_dir(o, a[0], &d);
 	if (err)
 		return err;
+	if (!(flags & O_PATH))
+		may_wait(o);    /* a FIFO opens when its other end does */
 	int fd = vos_resolve_open(&o->sh->root, d.fd, o->ob->path, (uint64_t)flags, mode);
 	put_dir(&d);
 	if (fd < 0)
 		return fd;
-	err = vos_fdt_install(&o->sh->fdt, a[4], fd, cloexec);
+	struct stat st;
+	int may_block = fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode));
+	err = vos_fdt_install(&o->sh->fdt, a[4], fd, cloexec, may_block);
 	if (err) {
 		close(fd);
 		return err;
@@ -292,6 +307,8 @@ static int64_t op_rw(struct op *o)
 	int err = get_file(o, a[0], &f);
 	if (err)
 		return err;
+	if (f->may_block)
+		may_wait(o);
 	switch (o->e->op) {
 	case VOS_OP_READ:
 		r = sysret(read(f->fd, o->buf, (size_t)a[1]));
@@ -340,6 +357,7 @@ static int64_t op_fd_simple(struct op *o)
 		r = sysret(lseek(fd, (off_t)a[1], i1));
 		break;
 	case VOS_OP_FSYNC:
+		may_wait(o);
 		r = sysret(a[1] ? fdatasync(fd) : fsync(fd));
 		break;
 	case VOS_OP_FTRUNCATE:
@@ -359,6 +377,8 @@ static int64_t op_fd_simple(struct op *o)
 		break;
 	}
 	case VOS_OP_FLOCK:
+		if (!(i1 & LOCK_NB))
+			may_wait(o);
 		r = sysret(flock(fd, i1));
 		break;
 	case VOS_OP_FALLOCATE:
@@ -749,6 +769,8 @@ static int64_t op_fcntl(struct op *o)
 		r = sysret(fcntl(f->fd, F_SETFL, arg));
 		break;
 	default:
+		if (cmd == F_SETLKW || cmd == F_OFD_SETLKW)
+			may_wait(o);
 		r = sysret(fcntl(f->fd, cmd, &fl));
 		if (r == 0 && (cmd == F_GETLK || cmd == F_OFD_GETLK))
 			memcpy(o->buf, &fl, sizeof fl);
@@ -830,7 +852,12 @@ static int64_t op_exec(struct op *o)
 		return -EINVAL;
 	size_t n = (size_t)a[0];
 	memcpy(o->ob->scratch, o->buf + a[1], n * sizeof(int32_t));
+	/* Requests of the old image still running may write into slots the
+	 * new one reuses, or use fds about to be closed: let them finish. */
+	int raised = vos_exec_barrier_raise(o->sh, o->ob);
 	vos_fdt_keep_only(&o->sh->fdt, (const int32_t *)(void *)o->ob->scratch, (uint32_t)n);
+	if (raised)
+		vos_exec_barrier_lower(o->sh);
 	return 0;
 }
 

@@ -4,12 +4,14 @@
  * Rules:
  *  - A walk that starts at the root uses RESOLVE_IN_ROOT: ".." at the root
  *    stays at the root and absolute symlinks restart at the root, like a
- *    chroot, but without one.
+ *    chroot, but without one.  The root of the walk is the view root when
+ *    there is a view (the export sits at its mount point, and paths from
+ *    the client get the mount point as prefix), else the export root.
  *  - A walk relative to a client's directory fd first tries RESOLVE_BENEATH
  *    from that fd (cheap, and right even if the directory was renamed).  If
  *    the path leaves the directory (EXDEV: "..", an absolute symlink), the
- *    directory's export-relative path is joined with the path and the walk
- *    is redone from the root with RESOLVE_IN_ROOT.
+ *    directory's path from the walk root is joined with the path and the
+ *    walk is redone from there with RESOLVE_IN_ROOT.
  *  - RESOLVE_NO_MAGICLINKS everywhere: /proc-style links would jump
  *    anywhere.
  */
@@ -45,54 +47,143 @@ static int openat2_retry(int dirfd, const char *path, uint64_t flags,
 	return -EAGAIN;
 }
 
-int vos_root_open(struct vos_root *r, const char *dir)
+/* The real path of fd, as /proc/self/fd shows it, into buf (PATH_MAX).
+ * Length, or -errno. */
+static int fd_path(int fd, char *buf)
 {
 	char proc[64];
-	struct stat st;
 
-	r->fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (r->fd < 0)
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(proc, buf, PATH_MAX);
+	if (n < 0)
 		return -errno;
-	snprintf(proc, sizeof proc, "/proc/self/fd/%d", r->fd);
-	ssize_t n = readlink(proc, r->path, sizeof r->path);
-	if (n <= 0 || (size_t)n >= sizeof r->path || r->path[0] != '/' ||
-	    fstat(r->fd, &st) < 0) {
-		int e = n < 0 ? -errno : -ENAMETOOLONG;
-		close(r->fd);
-		r->fd = -1;
+	if ((size_t)n >= PATH_MAX)
+		return -ENAMETOOLONG;
+	buf[n] = '\0';
+	return (int)n;
+}
+
+/* Take walk_fd as the walk root: record its path. */
+static int set_walk_root(struct vos_root *r)
+{
+	int n = fd_path(r->walk_fd, r->path);
+	if (n < 0)
+		return n;
+	if (r->path[0] != '/')
+		return -ENOENT;
+	r->len = (size_t)n;
+	return 0;
+}
+
+int vos_root_open(struct vos_root *r, const char *dir)
+{
+	memset(r, 0, sizeof *r);
+	r->fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (r->fd < 0) {
+		int e = -errno;
+		r->fd = r->walk_fd = -1;
 		return e;
 	}
-	r->path[n] = '\0';
-	r->len = (size_t)n;
+	r->walk_fd = r->fd;
+	int err = set_walk_root(r);
+	if (err)
+		vos_root_close(r);
+	return err;
+}
+
+int vos_root_open_view(struct vos_root *r, int view_fd, const char *mnt)
+{
+	size_t mlen = strlen(mnt);
+
+	memset(r, 0, sizeof *r);
+	r->fd = -1;
+	if (mnt[0] != '/' || mlen >= sizeof r->mnt) {
+		r->walk_fd = -1;
+		return -EINVAL;
+	}
+	r->walk_fd = fcntl(view_fd, F_DUPFD_CLOEXEC, 0);
+	if (r->walk_fd < 0)
+		return -errno;
+	int err = set_walk_root(r);
+	if (!err) {
+		/* The view is ours: its directories are never symlinks. */
+		r->fd = openat2_retry(r->walk_fd, mnt, O_PATH | O_DIRECTORY, 0,
+				      RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
+		if (r->fd < 0)
+			err = r->fd;
+	}
+	if (err) {
+		vos_root_close(r);
+		return err;
+	}
+	/* "/" as mount point: the view is the export, nothing to prefix. */
+	r->mnt_len = strcmp(mnt, "/") == 0 ? 0 : mlen;
+	memcpy(r->mnt, mnt, r->mnt_len);
+	r->mnt[r->mnt_len] = '\0';
 	return 0;
 }
 
 void vos_root_close(struct vos_root *r)
 {
+	if (r->walk_fd >= 0 && r->walk_fd != r->fd)
+		close(r->walk_fd);
 	if (r->fd >= 0)
 		close(r->fd);
-	r->fd = -1;
+	r->fd = r->walk_fd = -1;
 }
 
-int vos_fd_relpath(const struct vos_root *r, int fd, char *buf, size_t size)
+int vos_mount_point_parse(const char *in, char *out, size_t size)
 {
-	char proc[64], link[PATH_MAX];
+	size_t n = 0;
+
+	if (in[0] != '/')
+		return -EINVAL;
+	for (const char *p = in; *p;) {
+		while (*p == '/')
+			p++;
+		size_t len = strcspn(p, "/");
+		if (len == 0 || (len == 1 && p[0] == '.')) {
+			p += len;
+			continue;
+		}
+		if (len == 2 && p[0] == '.' && p[1] == '.')
+			return -EINVAL;
+		if (n + 1 + len >= size)
+			return -ENAMETOOLONG;
+		out[n++] = '/';
+		memcpy(out + n, p, len);
+		n += len;
+		p += len;
+	}
+	if (n == 0) {
+		if (size < 2)
+			return -ENAMETOOLONG;
+		out[n++] = '/';
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/*
+ * The path of one of our fds relative to the walk root ("/storage/a" in a
+ * view, "/a" without one) into buf.  Length or -errno: -ENOENT if the file
+ * has no path any more or lies outside the walk root.
+ */
+static int walk_relpath(const struct vos_root *r, int fd, char *buf, size_t size)
+{
+	char link[PATH_MAX];
 	struct stat st;
 
-	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(proc, link, sizeof link);
+	int n = fd_path(fd, link);
 	if (n < 0)
-		return -errno;
-	if ((size_t)n >= sizeof link)
-		return -ENAMETOOLONG;
-	link[n] = '\0';
+		return n;
 	/* A removed file shows as "/x (deleted)": it has no path any more. */
 	if (link[0] != '/' || fstat(fd, &st) < 0 || st.st_nlink == 0)
 		return -ENOENT;
 
 	const char *rel;
 	if (r->len == 1) {
-		rel = link;             /* the root is "/" itself */
+		rel = link;             /* the walk root is "/" itself */
 	} else if (strncmp(link, r->path, r->len) == 0 &&
 		   (link[r->len] == '/' || link[r->len] == '\0')) {
 		rel = link + r->len;
@@ -108,27 +199,71 @@ int vos_fd_relpath(const struct vos_root *r, int fd, char *buf, size_t size)
 	return (int)len;
 }
 
+int vos_fd_relpath(const struct vos_root *r, int fd, char *buf, size_t size)
+{
+	char rel[PATH_MAX];
+	int n = walk_relpath(r, fd, rel, sizeof rel);
+	if (n < 0)
+		return n;
+
+	const char *p = rel;
+	if (r->mnt_len) {
+		/* Only what lies at or below the mount point has an export path. */
+		if (strncmp(rel, r->mnt, r->mnt_len) != 0 ||
+		    (rel[r->mnt_len] != '/' && rel[r->mnt_len] != '\0'))
+			return -ENOENT;
+		p = rel[r->mnt_len] ? rel + r->mnt_len : "/";
+	}
+	size_t len = strlen(p);
+	if (len >= size)
+		return -ENAMETOOLONG;
+	memcpy(buf, p, len + 1);
+	return (int)len;
+}
+
+/* Join a + "/" + b into buf (PATH_MAX).  0 or -ENAMETOOLONG. */
+static int join(char *buf, const char *a, size_t alen, const char *b)
+{
+	size_t blen = strlen(b);
+	if (alen + 1 + blen >= PATH_MAX)
+		return -ENAMETOOLONG;
+	memcpy(buf, a, alen);
+	buf[alen] = '/';
+	memcpy(buf + alen + 1, b, blen + 1);
+	return 0;
+}
+
 int vos_resolve_open(const struct vos_root *r, int dirfd, const char *path,
 		     uint64_t flags, uint64_t mode)
 {
-	if (dirfd < 0 || path[0] == '/')
-		return openat2_retry(r->fd, path, flags, mode, RESOLVE_IN_ROOT);
+	char joined[PATH_MAX];
+	int err;
+
+	if (path[0] == '\0')
+		return -ENOENT;
+	if (dirfd < 0 || path[0] == '/') {
+		if (!r->mnt_len)
+			return openat2_retry(r->walk_fd, path, flags, mode, RESOLVE_IN_ROOT);
+		/* An export-relative path is the mount point's. */
+		err = join(joined, r->mnt, r->mnt_len, path);
+		if (err)
+			return err;
+		return openat2_retry(r->walk_fd, joined, flags, mode, RESOLVE_IN_ROOT);
+	}
 
 	int fd = openat2_retry(dirfd, path, flags, mode, RESOLVE_BENEATH);
 	if (fd != -EXDEV)
 		return fd;
 
-	/* The path leaves dirfd: redo the walk from the root. */
-	char joined[PATH_MAX];
-	int n = vos_fd_relpath(r, dirfd, joined, sizeof joined);
+	/* The path leaves dirfd: redo the walk from the walk root. */
+	char dir[PATH_MAX];
+	int n = walk_relpath(r, dirfd, dir, sizeof dir);
 	if (n < 0)
 		return n;
-	size_t plen = strlen(path);
-	if ((size_t)n + 1 + plen >= sizeof joined)
-		return -ENAMETOOLONG;
-	joined[n] = '/';
-	memcpy(joined + n + 1, path, plen + 1);
-	return openat2_retry(r->fd, joined, flags, mode, RESOLVE_IN_ROOT);
+	err = join(joined, dir, (size_t)n, path);
+	if (err)
+		return err;
+	return openat2_retry(r->walk_fd, joined, flags, mode, RESOLVE_IN_ROOT);
 }
 
 int vos_path_trailing_slash(const char *path)

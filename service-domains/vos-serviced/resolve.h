@@ -1,7 +1,7 @@
 /*
  * resolve.h - path confinement: every path a client sends is resolved inside
- * the export root, so neither ".." nor a symlink (absolute or relative) can
- * reach a file outside it.  The kernel does the walking (openat2 with
+ * the export root (or the view holding it), so neither ".." nor a symlink
+ * (absolute or relative) can reach a file outside it.  The kernel does the walking (openat2 with
  * RESOLVE_IN_ROOT / RESOLVE_BENEATH); this file only decides where a walk
  * starts and which part of the path it covers.
  *
@@ -15,10 +15,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * Where paths are resolved.  Without a view, walks start at the export root
+ * itself.  With a view (main.c sets one up in a private mount namespace),
+ * walks start at the view root: an otherwise empty directory holding the
+ * export at its mount point (e.g. /storage).  Absolute symlinks then mean
+ * what they mean to the client ("/storage/a" is the export's "/a"), and any
+ * other absolute target finds nothing.  Clients still name files by
+ * export-relative paths; they are prefixed with the mount point here.
+ */
 struct vos_root {
-	int fd;                  /* O_PATH|O_DIRECTORY, open for the process's life */
+	int fd;                  /* the export root, the clients' "/" (O_PATH|O_DIRECTORY) */
+	int walk_fd;             /* where walks from the root start: the view root, or fd */
 	size_t len;              /* strlen(path) */
-	char path[PATH_MAX];     /* the root's real path, as /proc/self/fd shows it */
+	char path[PATH_MAX];     /* walk_fd's real path, as /proc/self/fd shows it */
+	size_t mnt_len;          /* strlen(mnt); 0 without a view */
+	char mnt[PATH_MAX];      /* the export's mount point in the view ("/storage") */
 };
 
 /* What the final component of a path is (for operations on that component). */
@@ -29,15 +41,27 @@ enum vos_last {
 	VOS_LAST_ROOT,           /* the path is only slashes: "/" */
 };
 
-/* Open the export root.  0 or -errno. */
+/* Open the export root (no view).  0 or -errno. */
 int vos_root_open(struct vos_root *r, const char *dir);
+/* Open a view: view_fd is the view root (duplicated, the caller keeps its
+ * own), mnt the export's mount point inside it, as vos_mount_point_parse()
+ * returns it; it must be a directory there.  0 or -errno. */
+int vos_root_open_view(struct vos_root *r, int view_fd, const char *mnt);
 void vos_root_close(struct vos_root *r);
 
 /*
- * Open `path` with openat2 flags/mode, confined to the root.  dirfd is one of
- * the service's own fds, or -1 for the root.  An absolute path always starts
- * at the root.  The final component is followed unless flags has O_NOFOLLOW.
- * Returns a new fd (O_CLOEXEC added) or -errno.
+ * Normalise a mount point: absolute, no "." or ".." components, no double or
+ * trailing slashes ("/a//b/./" -> "/a/b"; "/" stays "/").  0, -EINVAL (not
+ * absolute, or has "..") or -ENAMETOOLONG.
+ */
+int vos_mount_point_parse(const char *in, char *out, size_t size);
+
+/*
+ * Open `path` with openat2 flags/mode, confined to the root (the view, if
+ * there is one).  dirfd is one of the service's own fds, or -1 for the
+ * export root.  An absolute path always starts at the export root.  The
+ * final component is followed unless flags has O_NOFOLLOW.  Returns a new fd
+ * (O_CLOEXEC added) or -errno ("" is -ENOENT).
  */
 int vos_resolve_open(const struct vos_root *r, int dirfd, const char *path,
 		     uint64_t flags, uint64_t mode);

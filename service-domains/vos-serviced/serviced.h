@@ -7,12 +7,15 @@
  *   worker.c   worker threads: take a request, execute, complete
  *   ops.c      execute one request
  *   resolve.c  path confinement inside the export root
+ *   view.c     the view root: a private mount namespace holding the export
+ *              at its mount point
  *   fdtable.c  client fd number -> own fd
  */
 #ifndef VOS_SERVICED_H
 #define VOS_SERVICED_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -29,6 +32,8 @@ extern int vos_verbose;
 
 /* How long a pending shadow (forked for a client fork) waits for its claim. */
 #define VOS_PENDING_TIMEOUT_MS 10000
+/* How long VOS_OP_EXEC waits for the requests taken before it to finish. */
+#define VOS_EXEC_BARRIER_MS 5000
 
 /*
  * Control messages, shadow -> daemon, over the shadow's SOCK_SEQPACKET
@@ -61,9 +66,27 @@ int vos_random_token(uint8_t token[VOS_TOKEN_LEN]);
 struct vos_serviced_opts {
 	const char *root_dir;
 	const char *rundir;
+	char mount_point[PATH_MAX];     /* normalised; "/" = no view */
 	unsigned workers;       /* worker threads per shadow */
 	unsigned spin;          /* spin budget before a worker sleeps */
 	unsigned pending_ms;    /* a pending shadow's wait for its claim */
+};
+
+/*
+ * The EXEC barrier (worker.c).  A new image reuses the slots its old image
+ * may still have requests in; VOS_OP_EXEC must not answer before every
+ * request taken off the ring before it has completed.  The ring is FIFO, so
+ * those were all claimed before the EXEC was; a worker that is back at the
+ * top of its loop after the barrier went up holds none of them ("crossed").
+ * The EXEC worker raises the barrier, makes idle workers leave their wait
+ * (stop), and waits (bounded) until every other worker has crossed.
+ */
+struct vos_barrier {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;            /* any change below; broadcast */
+	uint64_t epoch;                 /* bumped when raised; read unlocked as a hint */
+	int raised;
+	unsigned uncrossed;             /* other workers yet to cross this epoch */
 };
 
 /* One shadow process (there is exactly one per process). */
@@ -78,7 +101,9 @@ struct vos_shadow {
 	unsigned nworkers, spin, pending_ms;
 	uid_t uid;                     /* effective ids the shadow serves with */
 	gid_t gid;
-	int stop;                      /* for vos_channel_next_request; never set */
+	int stop;                      /* for vos_channel_next_request: set while the
+					  EXEC barrier is up */
+	struct vos_barrier bar;
 };
 
 /* In the daemon's child: become the shadow of the client on conn.  ctl is
@@ -94,7 +119,7 @@ int vos_shadow_fork_abort(struct vos_shadow *sh, const uint8_t token[VOS_TOKEN_L
 /* A worker cannot go on (client gone, broken ring): end the shadow. */
 void vos_shadow_end(struct vos_shadow *sh, int why);
 
-/* Start sh->nworkers worker threads.  0 or -errno. */
+/* Start sh->nworkers worker threads (and a fresh barrier).  0 or -errno. */
 int vos_workers_start(struct vos_shadow *sh);
 
 /* A worker's private memory: strings are copied here before use. */
@@ -102,7 +127,22 @@ struct vos_opbuf {
 	char path[PATH_MAX];
 	char path2[PATH_MAX];
 	uint8_t *scratch;              /* slot_size bytes */
+	uint64_t epoch;                /* last barrier epoch this worker crossed */
 };
+
+/* VOS_OP_EXEC, from the worker running it: raise the barrier and wait (at
+ * most VOS_EXEC_BARRIER_MS) until the other workers crossed it.  Returns 1
+ * if raised (then call vos_exec_barrier_lower), 0 if another EXEC's barrier
+ * stayed up all that time. */
+int vos_exec_barrier_raise(struct vos_shadow *sh, struct vos_opbuf *ob);
+void vos_exec_barrier_lower(struct vos_shadow *sh);
+
+/* Set up the view root (view.c) in a private mount namespace and open root
+ * on it.  0, or -errno: the caller goes on without a view. */
+int vos_view_setup(const char *rundir, const char *export_dir, const char *mnt,
+		   struct vos_root *root);
+/* Unmount the view and remove its directory (at exit). */
+void vos_view_remove(void);
 
 /* Execute one request (a private copy of the entry); returns arg[0] of the
  * completion: the result or -errno. */

@@ -285,12 +285,13 @@ static void child_reset(int ctl, const struct vos_local_conn *conn)
 	memset(&S.ch, 0, sizeof S.ch);
 
 	uint32_t n = vos_fdt_own_fds(&S.fdt, NULL, 0);
-	int *keep = malloc(((size_t)n + 8) * sizeof *keep);
+	int *keep = malloc(((size_t)n + 9) * sizeof *keep);
 	if (!keep)
 		_exit(1);
 	vos_fdt_own_fds(&S.fdt, keep, n);
 	size_t k = n;
 	keep[k++] = S.root.fd;
+	keep[k++] = S.root.walk_fd;
 	keep[k++] = ctl;
 	if (conn) {
 		keep[k++] = conn->sock;
@@ -480,7 +481,8 @@ void vos_shadow_run(const struct vos_serviced_opts *o, const struct vos_root *ro
 	S.pending_ms = o->pending_ms;
 	S.client_sock = -1;
 
-	int keep[] = { root->fd, ctl, conn->sock, conn->memfd, conn->to_service, conn->to_client };
+	int keep[] = { root->fd, root->walk_fd, ctl, conn->sock, conn->memfd, conn->to_service,
+		       conn->to_client };
 	close_all_but(keep, sizeof keep / sizeof keep[0]);
 
 	int err = 0;

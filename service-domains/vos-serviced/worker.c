@@ -7,18 +7,143 @@
  * one worker while the others go on.  Workers never stop by themselves
  * except when the channel is unusable; the shadow ends by _exit from its
  * control thread, which ends every thread at once.
+ *
+ * The EXEC barrier (struct vos_barrier in serviced.h) is checked at the top
+ * of the loop: one atomic load while no barrier is up.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "serviced.h"
+
+/* How often a waiting EXEC kicks workers asleep on the ring. */
+#define BARRIER_KICK_MS 10
+
+/* Lock held: the caller holds no request; count it as crossed. */
+static void cross(struct vos_barrier *b, struct vos_opbuf *ob)
+{
+	if (ob->epoch == b->epoch)
+		return;
+	ob->epoch = b->epoch;
+	if (b->raised && b->uncrossed > 0 && --b->uncrossed == 0)
+		pthread_cond_broadcast(&b->cond);
+}
+
+/* Top of a worker's loop: cross a raised barrier, wait while it is up. */
+static void barrier_check(struct vos_shadow *sh, struct vos_opbuf *ob)
+{
+	struct vos_barrier *b = &sh->bar;
+
+	if (__atomic_load_n(&b->epoch, __ATOMIC_ACQUIRE) == ob->epoch)
+		return;
+	pthread_mutex_lock(&b->lock);
+	for (;;) {
+		cross(b, ob);           /* again after each wake: a new EXEC may have raised it */
+		if (!b->raised)
+			break;
+		pthread_cond_wait(&b->cond, &b->lock);
+	}
+	pthread_mutex_unlock(&b->lock);
+}
+
+static void deadline_after(struct timespec *ts, unsigned ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static int before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+int vos_exec_barrier_raise(struct vos_shadow *sh, struct vos_opbuf *ob)
+{
+	struct vos_barrier *b = &sh->bar;
+	struct timespec deadline, now, tick;
+
+	deadline_after(&deadline, VOS_EXEC_BARRIER_MS);
+	pthread_mutex_lock(&b->lock);
+	/* Another EXEC's barrier (only a broken client sends two at once):
+	 * this worker holds nothing that writes a slot, so it counts as
+	 * crossed for that one, then raises its own. */
+	while (b->raised) {
+		cross(b, ob);
+		if (pthread_cond_timedwait(&b->cond, &b->lock, &deadline) == ETIMEDOUT) {
+			pthread_mutex_unlock(&b->lock);
+			vos_log("exec barrier: another exec kept it raised");
+			return 0;
+		}
+	}
+	__atomic_store_n(&b->epoch, b->epoch + 1, __ATOMIC_RELEASE);
+	ob->epoch = b->epoch;
+	b->raised = 1;
+	b->uncrossed = sh->nworkers - 1;
+	__atomic_store_n(&sh->stop, 1, __ATOMIC_RELAXED);      /* idle workers come out */
+	while (b->uncrossed > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (!before(&now, &deadline))
+			break;
+		/* Wake workers asleep on the ring; one that went to sleep just
+		 * after a kick was consumed gets the next one. */
+		pthread_mutex_unlock(&b->lock);
+		if (sh->ch.xp->ops->wake_local)
+			sh->ch.xp->ops->wake_local(sh->ch.xp);
+		pthread_mutex_lock(&b->lock);
+		deadline_after(&tick, BARRIER_KICK_MS);
+		if (before(&deadline, &tick))
+			tick = deadline;
+		if (b->uncrossed > 0)
+			pthread_cond_timedwait(&b->cond, &b->lock, &tick);
+	}
+	if (b->uncrossed > 0)
+		vos_log("exec barrier: %u request(s) still running after %d ms",
+			b->uncrossed, VOS_EXEC_BARRIER_MS);
+	pthread_mutex_unlock(&b->lock);
+	return 1;
+}
+
+void vos_exec_barrier_lower(struct vos_shadow *sh)
+{
+	struct vos_barrier *b = &sh->bar;
+
+	pthread_mutex_lock(&b->lock);
+	b->raised = 0;
+	b->uncrossed = 0;
+	__atomic_store_n(&sh->stop, 0, __ATOMIC_RELAXED);
+	pthread_cond_broadcast(&b->cond);
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* A fresh barrier (also in a forked shadow, whose copy may be mid-use). */
+static int barrier_init(struct vos_shadow *sh)
+{
+	struct vos_barrier *b = &sh->bar;
+	pthread_condattr_t ca;
+
+	memset(b, 0, sizeof *b);
+	sh->stop = 0;
+	if (pthread_mutex_init(&b->lock, NULL) != 0)
+		return -ENOMEM;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	int err = pthread_cond_init(&b->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	return err ? -err : 0;
+}
 
 static void *worker_main(void *arg)
 {
 	struct vos_shadow *sh = arg;
-	struct vos_opbuf *ob = malloc(sizeof *ob);
+	struct vos_opbuf *ob = calloc(1, sizeof *ob);
 	uint8_t *scratch = malloc(sh->ch.slot_size);
 
 	if (!ob || !scratch) {
@@ -31,10 +156,12 @@ static void *worker_main(void *arg)
 
 	for (;;) {
 		struct vos_entry req, done;
+
+		barrier_check(sh, ob);
 		int err = vos_channel_next_request(&sh->ch, &req, sh->spin, &sh->stop);
 
 		if (err == -EINTR)
-			continue;
+			continue;       /* the EXEC barrier went up */
 		if (err) {
 			/* -EPIPE: the client is gone; -EPROTO: it broke the ring. */
 			vos_shadow_end(sh, err);
@@ -64,12 +191,15 @@ static void *worker_main(void *arg)
 int vos_workers_start(struct vos_shadow *sh)
 {
 	pthread_attr_t attr;
+	int err = barrier_init(sh);
 
+	if (err)
+		return err;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	for (unsigned i = 0; i < sh->nworkers; i++) {
 		pthread_t t;
-		int err = pthread_create(&t, &attr, worker_main, sh);
+		err = pthread_create(&t, &attr, worker_main, sh);
 		if (err) {
 			pthread_attr_destroy(&attr);
 			return -err;

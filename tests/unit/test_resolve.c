@@ -1,7 +1,9 @@
 /*
  * test_resolve.c - vos-serviced's path confinement (resolve.c): no path,
  * ".." or symlink leads out of the export root; parent/final-component
- * splitting; export-relative paths of fds.
+ * splitting; export-relative paths of fds; the same inside a view (the
+ * export at a mount point of an otherwise empty tree: here a plain
+ * directory tree, which is all resolve.c sees of the daemon's mounts).
  *
  * resolve.c is self-contained and compiled into this test directly.
  */
@@ -24,6 +26,7 @@
 static char base[PATH_MAX];     /* temp dir holding root/ and outside/ */
 static char rootdir[PATH_MAX];
 static struct vos_root R;
+static struct vos_root V;       /* view: base/view, export at /mnt/data */
 
 static void path_of(char *buf, const char *rel)
 {
@@ -88,6 +91,26 @@ static int setup(void **state)
 	ln("b", "root/a/tob");
 	path_of(rootdir, "root");
 	assert_int_equal(vos_root_open(&R, rootdir), 0);
+
+	/* The view: view/mnt/data is the export, nothing else holds files. */
+	mk("view");
+	mk("view/mnt");
+	mk("view/mnt/data");
+	mk("view/mnt/data/dir");
+	put("view/mnt/data/file", "in view");
+	put("view/mnt/data/dir/x", "x");
+	put("view/secret", "view root");              /* above the mount point */
+	ln("/mnt/data/file", "view/mnt/data/abs");    /* what a client's ln -s makes */
+	ln("/mnt/data/dir", "view/mnt/data/absdir");
+	ln("/etc/passwd", "view/mnt/data/host");      /* outside the mount point */
+	ln("../../../../../mnt/data/file", "view/mnt/data/dir/up");
+	ln("/mnt/./data/", "view/mnt/data/dir/top");
+	char v[PATH_MAX];
+	path_of(v, "view");
+	int vfd = open(v, O_PATH | O_DIRECTORY);
+	assert_true(vfd >= 0);
+	assert_int_equal(vos_root_open_view(&V, vfd, "/mnt/data"), 0);
+	close(vfd);
 	return 0;
 }
 
@@ -95,6 +118,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	vos_root_close(&R);
+	vos_root_close(&V);
 	char cmd[PATH_MAX + 16];
 	int n = snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
 	if (n < 0 || (size_t)n >= sizeof cmd)
@@ -320,6 +344,162 @@ static void test_root_open_errors(void **state)
 	assert_int_equal(vos_root_open(&r, p), -ENOTDIR);
 }
 
+static void expect_content(const struct vos_root *r, int dirfd, const char *path, const char *want)
+{
+	int fd = vos_resolve_open(r, dirfd, path, O_RDONLY, 0);
+	assert_true(fd >= 0);
+	assert_string_equal(content(fd), want);
+	close(fd);
+}
+
+static void test_view_paths(void **state)
+{
+	(void)state;
+	char buf[PATH_MAX];
+
+	/* Client paths are export-relative: "/file" is view/mnt/data/file. */
+	expect_content(&V, -1, "/file", "in view");
+	expect_content(&V, -1, "file", "in view");
+	expect_content(&V, -1, "dir/x", "x");
+	assert_int_equal(vos_resolve_open(&V, -1, "", O_RDONLY, 0), -ENOENT);
+	assert_int_equal(vos_resolve_open(&V, -1, "mnt/data/file", O_RDONLY, 0), -ENOENT);
+	/* The root is the mount point. */
+	int fd = vos_resolve_open(&V, -1, "/", O_PATH | O_DIRECTORY, 0);
+	assert_true(fd >= 0);
+	same_file(fd, "view/mnt/data");
+	assert_int_equal(vos_fd_relpath(&V, fd, buf, sizeof buf), 1);
+	assert_string_equal(buf, "/");
+	close(fd);
+	same_file(V.fd, "view/mnt/data");
+	same_file(V.walk_fd, "view");
+	assert_int_equal(V.mnt_len, strlen("/mnt/data"));
+}
+
+static void test_view_symlinks(void **state)
+{
+	(void)state;
+	/* Absolute targets mean what the client means. */
+	expect_content(&V, -1, "abs", "in view");
+	expect_content(&V, -1, "absdir/x", "x");
+	expect_content(&V, -1, "dir/up", "in view");
+	expect_content(&V, -1, "dir/top/file", "in view");
+	/* Anything else absolute finds only the view: never the host's file. */
+	assert_int_equal(vos_resolve_open(&V, -1, "host", O_RDONLY, 0), -ENOENT);
+	/* ".." at the mount point's top goes to the view root, then back in. */
+	expect_content(&V, -1, "../../../../secret", "view root");
+	expect_content(&V, -1, "../../mnt/data/file", "in view");
+	/* Relative to a dirfd: beneath it, then leaving it (redone from the view). */
+	int d = vos_resolve_open(&V, -1, "dir", O_PATH | O_DIRECTORY, 0);
+	assert_true(d >= 0);
+	expect_content(&V, d, "x", "x");
+	expect_content(&V, d, "../abs", "in view");
+	expect_content(&V, d, "up", "in view");
+	expect_content(&V, d, "/dir/x", "x");
+	assert_int_equal(vos_resolve_open(&V, d, "../host", O_RDONLY, 0), -ENOENT);
+	close(d);
+	/* Creating through an absolute symlink creates inside the export. */
+	ln("/mnt/data/made", "view/mnt/data/tomake");
+	int fd = vos_resolve_open(&V, -1, "tomake", O_WRONLY | O_CREAT, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+	char p[PATH_MAX];
+	path_of(p, "view/mnt/data/made");
+	assert_int_equal(access(p, F_OK), 0);
+}
+
+static void test_view_relpath_and_parent(void **state)
+{
+	(void)state;
+	char buf[PATH_MAX];
+	const char *b;
+	enum vos_last last;
+
+	/* Export-relative paths: the view and the mount point are stripped. */
+	int fd = vos_resolve_open(&V, -1, "absdir/x", O_RDONLY, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(vos_fd_relpath(&V, fd, buf, sizeof buf), 6);
+	assert_string_equal(buf, "/dir/x");
+	close(fd);
+	/* Above the mount point there is no export path. */
+	fd = vos_resolve_open(&V, -1, "..", O_PATH | O_DIRECTORY, 0);
+	assert_true(fd >= 0);
+	same_file(fd, "view/mnt");
+	assert_int_equal(vos_fd_relpath(&V, fd, buf, sizeof buf), -ENOENT);
+	/* ... but a walk from it still works (it lies inside the view). */
+	expect_content(&V, fd, "data/abs", "in view");
+	expect_content(&V, fd, "../../secret", "view root");
+	close(fd);
+	/* "/mnt/database" merely starts like the mount point. */
+	mk("view/mnt/database");
+	fd = vos_resolve_open(&V, -1, "../database", O_PATH | O_DIRECTORY, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(vos_fd_relpath(&V, fd, buf, sizeof buf), -ENOENT);
+	close(fd);
+
+	fd = vos_resolve_parent(&V, -1, "/", &b, &last);
+	assert_true(fd >= 0);
+	assert_int_equal(last, VOS_LAST_ROOT);
+	same_file(fd, "view/mnt/data");
+	close(fd);
+	fd = vos_resolve_parent(&V, -1, "x", &b, &last);
+	assert_true(fd >= 0);
+	same_file(fd, "view/mnt/data");
+	close(fd);
+	fd = vos_resolve_parent(&V, -1, "absdir/new", &b, &last);
+	assert_true(fd >= 0);
+	same_file(fd, "view/mnt/data/dir");
+	assert_string_equal(b, "new");
+	close(fd);
+}
+
+static void test_view_open_errors(void **state)
+{
+	(void)state;
+	struct vos_root r;
+	char v[PATH_MAX];
+	path_of(v, "view");
+	int vfd = open(v, O_PATH | O_DIRECTORY);
+	assert_true(vfd >= 0);
+	assert_int_equal(vos_root_open_view(&r, vfd, "/mnt/none"), -ENOENT);
+	assert_int_equal(vos_root_open_view(&r, vfd, "mnt/data"), -EINVAL);
+	assert_int_equal(vos_root_open_view(&r, vfd, "/mnt/data/file"), -ENOTDIR);
+	/* The mount point is ours: a symlink there is refused, not followed. */
+	assert_int_equal(vos_root_open_view(&r, vfd, "/mnt/data/absdir"), -ELOOP);
+	/* "/" as mount point: the view itself is the export. */
+	assert_int_equal(vos_root_open_view(&r, vfd, "/"), 0);
+	expect_content(&r, -1, "/secret", "view root");
+	assert_int_equal(r.mnt_len, 0);
+	vos_root_close(&r);
+	close(vfd);
+}
+
+static void expect_mount_point(const char *in, int err, const char *want)
+{
+	char out[PATH_MAX];
+	assert_int_equal(vos_mount_point_parse(in, out, sizeof out), err);
+	if (!err)
+		assert_string_equal(out, want);
+}
+
+static void test_mount_point_parse(void **state)
+{
+	(void)state;
+	expect_mount_point("/storage", 0, "/storage");
+	expect_mount_point("/storage/", 0, "/storage");
+	expect_mount_point("//a//b/./c/.", 0, "/a/b/c");
+	expect_mount_point("/", 0, "/");
+	expect_mount_point("///./", 0, "/");
+	expect_mount_point("/a/.b/..c", 0, "/a/.b/..c");
+	expect_mount_point("storage", -EINVAL, NULL);
+	expect_mount_point("", -EINVAL, NULL);
+	expect_mount_point("/a/../b", -EINVAL, NULL);
+	expect_mount_point("/..", -EINVAL, NULL);
+	char out[4];
+	assert_int_equal(vos_mount_point_parse("/abcd", out, sizeof out), -ENAMETOOLONG);
+	assert_int_equal(vos_mount_point_parse("/abc", out, sizeof out), -ENAMETOOLONG);
+	assert_int_equal(vos_mount_point_parse("/ab", out, sizeof out), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -333,6 +513,11 @@ int main(void)
 		cmocka_unit_test(test_trailing_slash),
 		cmocka_unit_test(test_relpath),
 		cmocka_unit_test(test_root_open_errors),
+		cmocka_unit_test(test_view_paths),
+		cmocka_unit_test(test_view_symlinks),
+		cmocka_unit_test(test_view_relpath_and_parent),
+		cmocka_unit_test(test_view_open_errors),
+		cmocka_unit_test(test_mount_point_parse),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -3,7 +3,9 @@
  * the client call engine (client.h): file I/O, directories, errno values
  * compared with the same calls made natively on an identical tree, path
  * confinement, protocol validation, fork/claim/spawn/exec of shadows,
- * credentials, and cleanup when a client or the daemon dies.
+ * credentials, and cleanup when a client or the daemon dies; the view
+ * (absolute symlinks as the client sees them, when run as root), the EXEC
+ * barrier, and connections that never send their hello.
  *
  * The daemon binary: $VOS_SERVICED, else ../bin/vos-serviced next to this
  * test's directory (build/<variant>/tests -> build/<variant>/bin).
@@ -24,8 +26,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,6 +48,11 @@
 static char daemon_bin[PATH_MAX];
 static char base[256], rootdir[300], rundir[300], nativedir[300], outside[300];
 static pid_t daemon_pid = -1;
+static pid_t extra_daemon = -1;  /* a second one some tests start (teardown stops it) */
+/* The daemon resolves in a view (it runs as root where mount namespaces
+ * work): absolute symlinks mean /storage/..., ".." above the root finds
+ * nothing.  Otherwise it resolves from the export root. */
+static int have_view;
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -280,53 +292,82 @@ static int gone(pid_t pid)
 
 /* ---- daemon -------------------------------------------------------------- */
 
-static void start_daemon(void)
+/* Start a daemon on run directory rd (extra: one more option and its value,
+ * or NULL); wait for its socket.  Returns its pid. */
+static pid_t spawn_daemon(const char *rd, const char *opt, const char *val)
 {
 	char sock[PATH_MAX];
-	in_dir(sock, rundir, "storage.sock");
+	in_dir(sock, rd, "storage.sock");
 	unlink(sock);
-	daemon_pid = fork();
-	assert_true(daemon_pid >= 0);
-	if (daemon_pid == 0) {
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
 		/* Shadows start threads after forking from a threaded process. */
 		const char *t = getenv("TSAN_OPTIONS");
 		char opts[512];
 		snprintf(opts, sizeof opts, "%s%sdie_after_fork=0", t ? t : "", t ? ":" : "");
 		setenv("TSAN_OPTIONS", opts, 1);
-		execl(daemon_bin, daemon_bin, "--role", "storage", "--root", rootdir,
-		      "--rundir", rundir, "--workers", "2", "--pending-timeout", "3000",
-		      (char *)NULL);
+		const char *argv[16] = {
+			daemon_bin, "--role", "storage", "--root", rootdir, "--rundir", rd,
+			"--workers", "2", "--pending-timeout", "3000",
+		};
+		int n = 11;
+		if (opt) {
+			argv[n++] = opt;
+			argv[n++] = val;
+		}
+		if (getenv("VOS_SERVICED_VERBOSE"))     /* for debugging a failure */
+			argv[n++] = "--verbose";
+		execv(daemon_bin, (char **)argv);
 		_exit(127);
 	}
+	/* Ready once a client gets an answer (the socket exists a moment
+	 * before it listens, and the view is set up after that). */
+	struct vos_client_config cfg = {
+		.rundir = rd, .service = "storage", .kind = VOS_SVC_STORAGE,
+		.call_timeout_ms = 20000,
+	};
 	struct stat st;
 	for (int tries = 0; tries < 1000; tries++) {
-		if (stat(sock, &st) == 0)
-			return;
-		int status;
-		if (waitpid(daemon_pid, &status, WNOHANG) == daemon_pid) {
-			daemon_pid = -1;
-			fail_msg("vos-serviced (%s) exited early, status 0x%x", daemon_bin, status);
+		if (stat(sock, &st) == 0) {
+			struct vos_client *c = vos_client_connect(&cfg, VOS_HELLO_NEW, NULL);
+			if (c) {
+				vos_client_close(c);
+				return pid;
+			}
 		}
+		int status;
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			fail_msg("vos-serviced (%s) exited early, status 0x%x", daemon_bin, status);
 		sleep_ms(10);
 	}
-	fail_msg("vos-serviced did not create %s", sock);
+	fail_msg("vos-serviced did not answer at %s", sock);
+	return -1;
+}
+
+static void start_daemon(void)
+{
+	daemon_pid = spawn_daemon(rundir, NULL, NULL);
+}
+
+/* SIGTERM, wait (bounded), SIGKILL if it has to come to that. */
+static void stop_pid(pid_t pid)
+{
+	kill(pid, SIGTERM);
+	for (int tries = 0; tries < 500; tries++) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return;
+		sleep_ms(10);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
 }
 
 static void stop_daemon(void)
 {
 	if (daemon_pid <= 0)
 		return;
-	kill(daemon_pid, SIGTERM);
-	for (int tries = 0; tries < 500; tries++) {
-		int status;
-		if (waitpid(daemon_pid, &status, WNOHANG) == daemon_pid) {
-			daemon_pid = -1;
-			return;
-		}
-		sleep_ms(10);
-	}
-	kill(daemon_pid, SIGKILL);
-	waitpid(daemon_pid, NULL, 0);
+	stop_pid(daemon_pid);
 	daemon_pid = -1;
 }
 
@@ -392,6 +433,8 @@ static int teardown(void **state)
 {
 	(void)state;
 	stop_daemon();
+	if (extra_daemon > 0)
+		stop_pid(extra_daemon);
 	reap_orphans();
 	char cmd[400];
 	xsnprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
@@ -778,13 +821,15 @@ static void test_escape(void **state)
 	(void)state;
 	struct vos_client *c = connect_new();
 	char p[PATH_MAX];
+	/* ".." above the root: the root itself, or (view) the empty view root. */
+	const char *top = have_view ? NULL : "inside";
 
 	/* ".." never leaves the root */
-	expect_secret(c, VOS_FD_ROOT, "../secret", "inside");
-	expect_secret(c, VOS_FD_ROOT, "/../../../../secret", "inside");
+	expect_secret(c, VOS_FD_ROOT, "../secret", top);
+	expect_secret(c, VOS_FD_ROOT, "/../../../../secret", top);
 	expect_secret(c, VOS_FD_ROOT, "../outside/secret", NULL);
 	assert_int_equal(r_open(c, VOS_FD_ROOT, "dir", O_RDONLY | O_DIRECTORY, 0, 301), 301);
-	expect_secret(c, 301, "../../secret", "inside");
+	expect_secret(c, 301, "../../secret", top);
 	expect_secret(c, 301, "../../outside/secret", NULL);
 
 	/* symlinks made through the service, absolute and relative */
@@ -794,13 +839,19 @@ static void test_escape(void **state)
 			      "esc_rel", 2, NULL, 0), 0);
 	assert_int_equal(call(c, VOS_OP_SYMLINKAT, 0, VOS_FD_ROOT, 0, 0, 0, "/secret", 0, "in_abs", 2,
 			      NULL, 0), 0);
+	assert_int_equal(call(c, VOS_OP_SYMLINKAT, 0, VOS_FD_ROOT, 0, 0, 0, "/storage/secret", 0,
+			      "in_store", 2, NULL, 0), 0);
 	assert_int_equal(call(c, VOS_OP_SYMLINKAT, 0, VOS_FD_ROOT, 0, 0, 0, "/", 0, "dir/to_root", 2,
 			      NULL, 0), 0);
 	expect_secret(c, VOS_FD_ROOT, "esc_abs", NULL);
 	expect_secret(c, VOS_FD_ROOT, "esc_rel", NULL);
-	expect_secret(c, VOS_FD_ROOT, "in_abs", "inside");
-	expect_secret(c, 301, "to_root/../secret", "inside");
+	/* "/secret" is the client's /secret: not in the view; the export's
+	 * without one.  "/storage/secret" the other way round. */
+	expect_secret(c, VOS_FD_ROOT, "in_abs", top);
+	expect_secret(c, VOS_FD_ROOT, "in_store", have_view ? "inside" : NULL);
+	expect_secret(c, 301, "to_root/../secret", top);
 	expect_secret(c, 301, "to_root/../outside/secret", NULL);
+	expect_secret(c, 301, "to_root/storage/secret", have_view ? "inside" : NULL);
 
 	/* creating through an escaping symlink creates inside (or fails) */
 	assert_int_equal(call(c, VOS_OP_SYMLINKAT, 0, VOS_FD_ROOT, 0, 0, 0, "../outside/created", 0,
@@ -821,15 +872,16 @@ static void test_escape(void **state)
 	/* a hard link to something outside cannot be named at all */
 	assert_int_equal(call(c, VOS_OP_LINKAT, VOS_FD_ROOT, 0, VOS_FD_ROOT, 0, AT_SYMLINK_FOLLOW,
 			      "esc_rel", 1, "hl", 3, NULL, 0), -ENOENT);
-	/* rename cannot move anything out */
+	/* rename cannot move anything out: into the (other, read-only) view
+	 * root at most, or onto the root itself */
 	assert_int_equal(call(c, VOS_OP_RENAMEAT2, VOS_FD_ROOT, 0, VOS_FD_ROOT, 0, 0, "in_abs", 1,
 			      "../../outside/moved", 3, NULL, 0), -ENOENT);
 	assert_int_equal(call(c, VOS_OP_RENAMEAT2, VOS_FD_ROOT, 0, VOS_FD_ROOT, 0, 0, "in_abs", 1,
-			      "../../moved", 3, NULL, 0), 0);
+			      "../../moved", 3, NULL, 0), have_view ? -EXDEV : 0);
 	in_dir(p, base, "moved");
 	assert_int_equal(access(p, F_OK), -1);
-	in_dir(p, rootdir, "moved");
-	assert_int_equal(lstat(p, &st), 0);         /* it landed in the root */
+	in_dir(p, rootdir, have_view ? "in_abs" : "moved");
+	assert_int_equal(lstat(p, &st), 0);         /* it is still (or landed) in the root */
 	assert_int_equal(r_close(c, 301), 0);
 	vos_client_close(c);
 }
@@ -1293,13 +1345,536 @@ static void test_sigterm_cleans_up(void **state)
 	char sock[PATH_MAX];
 	in_dir(sock, rundir, "storage.sock");
 	assert_int_equal(access(sock, F_OK), -1);
+	in_dir(sock, rundir, "storage.view");
+	assert_int_equal(access(sock, F_OK), -1);
 	assert_int_equal(vos_call0(c, VOS_OP_NOP, 0, 0, 0), -EIO);
 	vos_client_close(c);
 }
 
+/* Nonzero if pid (0: this process) has a mount at path (mountinfo field 5). */
+static int has_mount(pid_t pid, const char *path)
+{
+	char p[64], line[4096], real[PATH_MAX];
+	if (!realpath(path, real))
+		return 0;
+	if (pid)
+		xsnprintf(p, sizeof p, "/proc/%d/mountinfo", (int)pid);
+	else
+		xsnprintf(p, sizeof p, "/proc/self/mountinfo");
+	FILE *f = fopen(p, "r");
+	assert_non_null(f);
+	int found = 0;
+	while (fgets(line, sizeof line, f)) {
+		char mp[4096];
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 && strcmp(mp, real) == 0)
+			found = 1;
+	}
+	fclose(f);
+	return found;
+}
+
+/* Entries in a directory, "." and ".." excepted (-1: cannot open). */
+static int dir_entries(const char *path)
+{
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(d);
+	return n;
+}
+
+static int64_t r_symlink(struct vos_client *c, const char *target, const char *name)
+{
+	return call(c, VOS_OP_SYMLINKAT, 0, VOS_FD_ROOT, 0, 0, 0, target, 0, name, 2, NULL, 0);
+}
+
+static void test_view(void **state)
+{
+	(void)state;
+	if (!have_view)
+		skip();
+	char view[PATH_MAX], buf[256];
+	in_dir(view, rundir, "storage.view");
+
+	/* The view is mounted in the daemon's namespace only. */
+	assert_true(has_mount(daemon_pid, view));
+	assert_false(has_mount(0, view));
+	assert_int_equal(dir_entries(view), 0);
+
+	struct vos_client *c = connect_new();
+	/* ln -s /storage/va /storage/vb; cat /storage/vb/f */
+	assert_int_equal(call(c, VOS_OP_MKDIRAT, VOS_FD_ROOT, 0, 0755, 0, 0, "va", 1, NULL, 0, NULL, 0), 0);
+	assert_int_equal(r_open(c, VOS_FD_ROOT, "/va/f", O_CREAT | O_WRONLY, 0644, 320), 320);
+	assert_int_equal(r_write(c, 320, "in va"), 5);
+	assert_int_equal(r_close(c, 320), 0);
+	assert_int_equal(r_symlink(c, "/storage/va", "vb"), 0);
+	assert_int_equal(r_open(c, VOS_FD_ROOT, "vb/f", O_RDONLY, 0, 321), 321);
+	assert_int_equal(r_pread(c, 321, buf, 16, 0), 5);
+	assert_string_equal(buf, "in va");
+	/* the target is stored as the client wrote it */
+	char p[PATH_MAX];
+	in_dir(p, rootdir, "vb");
+	ssize_t n = readlink(p, buf, sizeof buf - 1);
+	assert_int_equal(n, 11);
+	buf[n] = '\0';
+	assert_string_equal(buf, "/storage/va");
+	/* FDPATH stays export-relative */
+	assert_int_equal(call(c, VOS_OP_FDPATH, 321, 0, 0, 0, 0, NULL, 0, NULL, 0, buf, 6), 5);
+	assert_string_equal(buf, "/va/f");
+	assert_int_equal(call(c, VOS_OP_FDPATH, VOS_FD_ROOT, 0, 0, 0, 0, NULL, 0, NULL, 0, buf, 2), 1);
+	assert_string_equal(buf, "/");
+	assert_int_equal(r_close(c, 321), 0);
+
+	/* Relative to a remote dirfd, through an absolute symlink. */
+	assert_int_equal(r_symlink(c, "/storage/file", "dir/vabs"), 0);
+	assert_int_equal(r_open(c, VOS_FD_ROOT, "dir", O_RDONLY | O_DIRECTORY, 0, 322), 322);
+	expect_secret(c, 322, "vabs", "file");
+	expect_secret(c, 322, "../vb/f", "in va");
+	expect_secret(c, 322, "../../storage/file", "file");
+	assert_int_equal(r_close(c, 322), 0);
+
+	/* Absolute symlinks elsewhere reach nothing, not the daemon's files. */
+	assert_int_equal(r_symlink(c, "/etc/passwd", "vpw"), 0);
+	assert_int_equal(r_symlink(c, "/storage/../etc/passwd", "vpw2"), 0);
+	struct stat st;
+	assert_int_equal(r_stat(c, VOS_FD_ROOT, "vpw", 0, &st), -ENOENT);
+	assert_int_equal(r_stat(c, VOS_FD_ROOT, "vpw2", 0, &st), -ENOENT);
+	assert_int_equal(r_open(c, VOS_FD_ROOT, "vpw", O_RDONLY, 0, 323), -ENOENT);
+	assert_int_equal(r_open(c, VOS_FD_ROOT, "/../etc/passwd", O_RDONLY, 0, 323), -ENOENT);
+	/* The way back in is the client's: /storage */
+	expect_secret(c, VOS_FD_ROOT, "/../storage/file", "file");
+
+	/* Above the root: the view root, read-only, holding only the mount point. */
+	assert_int_equal(r_open(c, VOS_FD_ROOT, "..", O_RDONLY | O_DIRECTORY, 0, 324), 324);
+	assert_int_equal(call(c, VOS_OP_FDPATH, 324, 0, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0), -ENOENT);
+	char dents[4096];
+	int64_t dn = call(c, VOS_OP_GETDENTS64, 324, sizeof dents, 0, 0, 0, NULL, 0, NULL, 0,
+			  dents, sizeof dents);
+	assert_true(dn > 0);
+	int names = 0, storage = 0;
+	for (int64_t off = 0; off < dn;) {
+		struct dirent64 *d = (struct dirent64 *)(void *)(dents + off);
+		names++;
+		storage |= strcmp(d->d_name, "storage") == 0;
+		off += d->d_reclen;
+	}
+	assert_int_equal(names, 3);
+	assert_true(storage);
+	assert_int_equal(call(c, VOS_OP_MKDIRAT, 324, 0, 0755, 0, 0, "x", 1, NULL, 0, NULL, 0), -EROFS);
+	assert_int_equal(r_open(c, VOS_FD_ROOT, "../x", O_CREAT | O_WRONLY, 0644, 325), -EROFS);
+	assert_int_equal(r_close(c, 324), 0);
+	vos_client_close(c);
+}
+
+static int run_status(const char *cmd)
+{
+	int st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_mount_point_option(void **state)
+{
+	(void)state;
+	char cmd[PATH_MAX + 200], rd[PATH_MAX], p[PATH_MAX];
+	xsnprintf(cmd, sizeof cmd, "'%s' --role storage --root / --rundir /tmp --mount-point storage 2>/dev/null",
+		  daemon_bin);
+	assert_int_equal(run_status(cmd), 2);
+	xsnprintf(cmd, sizeof cmd, "'%s' --role storage --root / --rundir /tmp --mount-point /a/../b 2>/dev/null",
+		  daemon_bin);
+	assert_int_equal(run_status(cmd), 2);
+	if (!have_view)
+		return;
+
+	/* Another mount point, spelled loosely: symlinks through it work,
+	 * through /storage they do not. */
+	in_dir(rd, base, "run2");
+	assert_int_equal(mkdir(rd, 0755), 0);
+	pid_t d2 = extra_daemon = spawn_daemon(rd, "--mount-point", "/mnt//data/./");
+	struct vos_client_config cfg = config();
+	cfg.rundir = rd;
+	struct vos_client *c = vos_client_connect(&cfg, VOS_HELLO_NEW, NULL);
+	assert_non_null(c);
+	assert_int_equal(r_symlink(c, "/mnt/data/file", "mp_in"), 0);
+	assert_int_equal(r_symlink(c, "/storage/file", "mp_out"), 0);
+	expect_secret(c, VOS_FD_ROOT, "mp_in", "file");
+	expect_secret(c, VOS_FD_ROOT, "mp_out", NULL);
+	expect_secret(c, VOS_FD_ROOT, "../../mnt/data/file", "file");
+	vos_client_close(c);
+	in_dir(p, rd, "storage.view");
+	assert_true(has_mount(d2, p));
+
+	/* At exit: the socket and the view directory go, the placeholder stays
+	 * (running clients hold it). */
+	stop_pid(d2);
+	extra_daemon = -1;
+	in_dir(p, rd, "storage.sock");
+	assert_int_equal(access(p, F_OK), -1);
+	in_dir(p, rd, "storage.view");
+	assert_int_equal(access(p, F_OK), -1);
+	in_dir(p, rd, "storage.remote-fd");
+	assert_int_equal(access(p, F_OK), 0);
+	in_dir(p, rootdir, "mp_in");
+	unlink(p);
+	in_dir(p, rootdir, "mp_out");
+	unlink(p);
+}
+
+/* As nobody: a daemon of its own warns and resolves from the export root. */
+static int nobody_daemon(void)
+{
+	char rd[PATH_MAX], log[PATH_MAX], line[512];
+	in_dir(rd, base, "run3");
+	in_dir(log, base, "run3/log");
+	int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return 1;
+	int saved = dup(2);
+	dup2(fd, 2);
+	close(fd);
+	pid_t d = spawn_daemon(rd, NULL, NULL);
+	dup2(saved, 2);
+	close(saved);
+	struct vos_client_config cfg = config();
+	cfg.rundir = rd;
+	struct vos_client *c = vos_client_connect(&cfg, VOS_HELLO_NEW, NULL);
+	int ret = 0;
+	if (!c)
+		ret = 2;
+	else if (r_symlink(c, "/secret", "public/nb_abs") != 0)
+		ret = 3;
+	else if (r_open(c, VOS_FD_ROOT, "public/nb_abs", O_RDONLY, 0, 3) != 3)
+		ret = 4;        /* "/secret" is the export root's */
+	if (c)
+		vos_client_close(c);
+	stop_pid(d);
+	FILE *f = fopen(log, "r");
+	int warned = 0;
+	while (f && fgets(line, sizeof line, f))
+		warned |= strstr(line, "vos-serviced: warning: not root: absolute symlinks "
+				 "resolve from the export root") != NULL;
+	if (f)
+		fclose(f);
+	if (!ret && !warned)
+		ret = 5;
+	return ret;
+}
+
+static void test_not_root_fallback(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	char rd[PATH_MAX];
+	in_dir(rd, base, "run3");
+	assert_int_equal(mkdir(rd, 0755), 0);
+	assert_int_equal(chown(rd, NOBODY, NOBODY), 0);
+	assert_int_equal(as_nobody(nobody_daemon), 0);
+	in_dir(rd, rootdir, "public/nb_abs");
+	unlink(rd);
+}
+
+/* Wait (bounded) until /proc/locks shows someone blocked on inode ino. */
+static int lock_waiter_on(ino_t ino)
+{
+	char line[512];
+	for (int tries = 0; tries < 1000; tries++) {
+		FILE *f = fopen("/proc/locks", "r");
+		assert_non_null(f);
+		int found = 0;
+		while (fgets(line, sizeof line, f)) {
+			char *w = strstr(line, "->");
+			unsigned long long i;
+			/* "N: -> FLOCK  ADVISORY  WRITE pid maj:min:ino start end" */
+			if (w && sscanf(w, "-> %*s %*s %*s %*s %*x:%*x:%llu", &i) == 1 && i == ino)
+				found = 1;
+		}
+		fclose(f);
+		if (found)
+			return 1;
+		sleep_ms(10);
+	}
+	return 0;
+}
+
+struct bar_thr {
+	struct vos_client *c;
+	_Atomic int *flag;              /* what the main thread has done so far */
+	int64_t result;
+	int saw;                        /* *flag when the call returned */
+};
+
+static void *flock_thread(void *arg)
+{
+	struct bar_thr *t = arg;
+	t->result = vos_call0(t->c, VOS_OP_FLOCK, 70, LOCK_EX, 0);
+	return NULL;
+}
+
+static void *nop_thread(void *arg)
+{
+	struct bar_thr *t = arg;
+	t->result = vos_call0(t->c, VOS_OP_NOP, 0, 0, 0);
+	t->saw = *t->flag;
+	return NULL;
+}
+
+static void *exec_thread(void *arg)
+{
+	struct bar_thr *t = arg;
+	struct vos_slot *s;
+	if (vos_slot_acquire(t->c, &s) != 0) {
+		t->result = -999;
+		return NULL;
+	}
+	int32_t keep[] = { 70 };
+	memcpy(vos_slot_buf(s), keep, sizeof keep);
+	struct vos_req r = { .op = VOS_OP_EXEC, .arg = { 1, 0 } };
+	t->result = vos_slot_call(s, &r);
+	t->saw = *t->flag;
+	vos_slot_release(s);
+	return NULL;
+}
+
+/*
+ * A request of the client blocks in the shadow (flock on a file we hold
+ * locked).  Another call goes through meanwhile (the blocked worker does
+ * not hold up the next request); an EXEC is answered only after the
+ * blocked request has completed (the barrier).  The flag says how far the
+ * main thread got: 1 = waited 500 ms, 2 = released the lock.
+ */
+static void test_exec_barrier(void **state)
+{
+	(void)state;
+	struct vos_client *c = connect_new();
+	char p[PATH_MAX];
+	struct stat st;
+	_Atomic int flag = 0;
+
+	assert_int_equal(r_open(c, VOS_FD_ROOT, "barrier", O_CREAT | O_RDWR, 0644, 70), 70);
+	assert_int_equal(r_open(c, VOS_FD_ROOT, "file", O_RDONLY, 0, 71), 71);
+	in_dir(p, rootdir, "barrier");
+	int nfd = open(p, O_RDONLY);
+	assert_true(nfd >= 0);
+	assert_int_equal(fstat(nfd, &st), 0);
+	assert_int_equal(flock(nfd, LOCK_EX), 0);
+
+	struct bar_thr a = { .c = c, .flag = &flag }, n = a, b = a;
+	pthread_t ta, tn, tb;
+	assert_int_equal(pthread_create(&ta, NULL, flock_thread, &a), 0);
+	assert_true(lock_waiter_on(st.st_ino));
+	/* The other worker answers a NOP at once (without this, only when a
+	 * sleeping worker's periodic wake-up finds the request, after 1 s). */
+	assert_int_equal(pthread_create(&tn, NULL, nop_thread, &n), 0);
+	sleep_ms(500);
+	flag = 1;
+	pthread_join(tn, NULL);
+	/* EXEC waits for the blocked request, which needs our unlock. */
+	assert_int_equal(pthread_create(&tb, NULL, exec_thread, &b), 0);
+	sleep_ms(300);
+	flag = 2;
+	assert_int_equal(flock(nfd, LOCK_UN), 0);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	close(nfd);
+	assert_int_equal(n.result, 0);
+	assert_int_equal(n.saw, 0);
+	assert_int_equal(a.result, 0);
+	assert_int_equal(b.result, 0);
+	assert_int_equal(b.saw, 2);
+	/* and EXEC did its work: 70 kept, 71 closed */
+	assert_int_equal(r_close(c, 71), -EBADF);
+	assert_int_equal(r_close(c, 70), 0);
+	/* the shadow serves on, and an exec with nothing in flight is quick */
+	assert_int_equal(vos_call0(c, VOS_OP_EXEC, 0, 0, 0), 0);
+	assert_int_equal(vos_call0(c, VOS_OP_NOP, 0, 0, 0), 0);
+	vos_client_close(c);
+	unlink(p);
+}
+
+static int raw_connect(const char *rd)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	xsnprintf(sa.sun_path, sizeof sa.sun_path, "%s/storage.sock", rd);
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The reply the daemon sends on a connection it drops (up to 10 s). */
+static int32_t refusal(int fd)
+{
+	struct timeval tv = { 10, 0 };
+	struct vos_hello_reply rep;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	ssize_t n = recv(fd, &rep, sizeof rep, 0);
+	return n == (ssize_t)sizeof rep ? rep.status : 1;
+}
+
+static void test_silent_connection(void **state)
+{
+	(void)state;
+	int silent[3];
+	for (int i = 0; i < 3; i++) {
+		silent[i] = raw_connect(rundir);
+		assert_true(silent[i] >= 0);
+	}
+	/* Three connections that never speak do not hold up a client: it
+	 * connects and gets answers while they are still open. */
+	struct vos_client *c = connect_new();
+	char buf[16];
+	assert_int_equal(vos_call0(c, VOS_OP_NOP, 0, 0, 0), 0);
+	assert_int_equal(r_open(c, VOS_FD_ROOT, "file", O_RDONLY, 0, 5), 5);
+	assert_int_equal(r_pread(c, 5, buf, 4, 0), 4);
+	/* and a forked child's claim is handed over too */
+	uint8_t token[VOS_TOKEN_LEN];
+	assert_int_equal(call(c, VOS_OP_FORK, 0, 0, 0, 0, 0, NULL, 0, NULL, 0, token, sizeof token), 0);
+	struct vos_client *c2 = connect_kind(VOS_HELLO_CLAIM, token);
+	assert_non_null(c2);
+	assert_int_equal(r_pread(c2, 5, buf, 4, 0), 4);
+	vos_client_close(c2);
+	vos_client_close(c);
+	/* In the end the daemon gives up on them, with a reason. */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(refusal(silent[i]), -ETIMEDOUT);
+		close(silent[i]);
+	}
+}
+
+/* As nobody: 32 silent connections are the most it may have waiting. */
+static int nobody_half_open(void)
+{
+	int fds[33], ret = 0;
+	for (int i = 0; i < 33; i++)
+		if ((fds[i] = raw_connect(rundir)) < 0)
+			return 1;
+	if (refusal(fds[32]) != -EAGAIN)
+		ret = 2;
+	/* the first 32 are still waiting for their hello */
+	for (int i = 0; i < 32 && !ret; i++) {
+		struct pollfd pf = { .fd = fds[i], .events = POLLIN };
+		if (poll(&pf, 1, 0) != 0)
+			ret = 3;
+	}
+	/* Signal the parent, which checks another user is served meanwhile. */
+	if (write(3, "x", 1) != 1)
+		ret = 4;
+	char ch;
+	if (read(4, &ch, 1) != 1)
+		ret = 5;
+	for (int i = 0; i < 33; i++)
+		close(fds[i]);
+	return ret;
+}
+
+/* As nobody: 48 processes connect at once (more than the half-open quota);
+ * all are served, since they send their hello right away. */
+static int nobody_burst(void)
+{
+	pid_t kids[48];
+	int go[2], ret = 0;
+	if (pipe(go) < 0)
+		return 1;
+	for (int i = 0; i < 48; i++) {
+		kids[i] = fork();
+		if (kids[i] == 0) {
+			/* connect together: wait until the parent closes the pipe */
+			char ch;
+			close(go[1]);
+			if (read(go[0], &ch, 1) != 0)
+				_exit(3);
+			struct vos_client_config cfg = config();
+			struct vos_client *c = vos_client_connect(&cfg, VOS_HELLO_NEW, NULL);
+			int ok = c && vos_call0(c, VOS_OP_NOP, 0, 0, 0) == 0;
+			if (c)
+				vos_client_close(c);
+			_exit(ok ? 0 : 1);
+		}
+		if (kids[i] < 0)
+			ret = 1;
+	}
+	close(go[0]);
+	close(go[1]);
+	for (int i = 0; i < 48; i++) {
+		int st;
+		if (kids[i] > 0 && (waitpid(kids[i], &st, 0) != kids[i] || !WIFEXITED(st) ||
+				    WEXITSTATUS(st) != 0))
+			ret = 2;
+	}
+	return ret;
+}
+
+static void test_connection_burst(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(as_nobody(nobody_burst), 0);
+}
+
+static void test_half_open_quota(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	int up[2], down[2];
+	assert_int_equal(pipe(up), 0);
+	assert_int_equal(pipe(down), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(up[1], 3);
+		dup2(down[0], 4);
+		if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
+			_exit(90);
+		_exit(nobody_half_open());
+	}
+	close(up[1]);
+	close(down[0]);
+	char ch;
+	int got = (int)read(up[0], &ch, 1);
+	int64_t served = -1;
+	if (got == 1) {
+		/* while nobody's quota is full, root is served */
+		struct vos_client *c = connect_kind(VOS_HELLO_NEW, NULL);
+		if (c) {
+			served = vos_call0(c, VOS_OP_NOP, 0, 0, 0);
+			vos_client_close(c);
+		}
+	}
+	/* Let the child go before asserting anything. */
+	assert_int_equal(write(down[1], "x", 1), 1);
+	close(up[0]);
+	close(down[1]);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(got, 1);
+	assert_int_equal(served, 0);
+}
+
+/* Whether this process could make a private mount namespace (as the
+ * daemon does), tried in a child. */
+static int can_make_mount_ns(void)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 ? 0 : 1);
+	int st;
+	return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
 int main(int argc, char **argv)
 {
-	(void)argc;
 	const char *env = getenv("VOS_SERVICED");
 	if (env && *env) {
 		snprintf(daemon_bin, sizeof daemon_bin, "%s", env);
@@ -1317,6 +1892,9 @@ int main(int argc, char **argv)
 	/* Shadows orphaned by the daemon-death test come to us, not to init
 	 * (which may not reap in a container). */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	have_view = geteuid() == 0 && can_make_mount_ns();
+	if (geteuid() == 0 && !have_view)
+		fprintf(stderr, "test_serviced: no mount namespaces here: view tests skipped\n");
 
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_daemon_args),
@@ -1331,9 +1909,18 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_token_needs_same_user),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_pending_timeout),
+		cmocka_unit_test(test_view),
+		cmocka_unit_test(test_mount_point_option),
+		cmocka_unit_test(test_not_root_fallback),
+		cmocka_unit_test(test_exec_barrier),
+		cmocka_unit_test(test_silent_connection),
+		cmocka_unit_test(test_half_open_quota),
+		cmocka_unit_test(test_connection_burst),
 		cmocka_unit_test(test_killed_client),
 		cmocka_unit_test(test_daemon_death),
 		cmocka_unit_test(test_sigterm_cleans_up),
 	};
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);        /* e.g. test_serviced 'test_view*' */
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
