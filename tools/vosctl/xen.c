@@ -2,7 +2,7 @@
  * xen.c - Xen-mode subcommands of vosctl: the guest set (Xen, dom0, storage
  * and network domains) under QEMU.
  *
- *   up [--shell | --exec CMD] [--timeout S] [--port N] [--disk FILE] [--no-build]
+ *   up [--shell | --exec CMD [--native]] [--timeout S] [--port N] [--disk FILE] [--no-build]
  *   down [--timeout S]
  *   status
  *   shell
@@ -387,14 +387,40 @@ static int parse_seconds(const char *s, int *out)
 	return parse_count(s, "number of seconds", out);
 }
 
+/* "vos-run 'CMD'": CMD as one single-quoted word for dom0's /sbin/vos-run,
+ * which runs it under libvirtuos with the Xen transport.  NULL: no memory. */
+static char *under_libvirtuos(const char *cmd)
+{
+	size_t n = strlen("vos-run ''") + 1;
+	for (const char *p = cmd; *p; p++)
+		n += *p == '\'' ? 4 : 1;       /* ' becomes '\'' */
+	char *s = malloc(n), *o = s;
+	if (!s)
+		return NULL;
+	o += sprintf(o, "vos-run '");
+	for (const char *p = cmd; *p; p++) {
+		if (*p == '\'') {
+			memcpy(o, "'\\''", 4);
+			o += 4;
+		} else {
+			*o++ = *p;
+		}
+	}
+	strcpy(o, "'");
+	return s;
+}
+
 static void up_usage(FILE *f)
 {
-	fputs("usage: vosctl up [--shell | --exec 'COMMAND'] [--timeout S] [--port N]\n"
+	fputs("usage: vosctl up [--shell | --exec 'COMMAND' [--native]] [--timeout S] [--port N]\n"
 	      "                 [--disk FILE] [--no-build]\n"
 	      "  Build the images if an input changed, boot Xen + dom0 + the storage and\n"
 	      "  network domains under QEMU, wait (at most S seconds, default 600) until\n"
 	      "  dom0 reports all domains up.\n"
-	      "  --exec CMD   run CMD in dom0, print its output, shut down, exit with its status\n"
+	      "  --exec CMD   run CMD in dom0 under libvirtuos (/storage served by the storage\n"
+	      "               domain over the Xen transport), print its output, shut down,\n"
+	      "               exit with its status\n"
+	      "  --native     with --exec: run CMD without libvirtuos (for comparisons)\n"
 	      "  --shell      attach this terminal to dom0's console (Ctrl-] detaches), then shut down\n"
 	      "  (neither)    leave the set running in the background: vosctl status/exec/down\n"
 	      "  --port N     host port forwarded to the network domain's port 80 (default 18080)\n"
@@ -411,11 +437,12 @@ static int cmd_up(int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' },
 		{ "disk", required_argument, NULL, 'd' },
 		{ "no-build", no_argument, NULL, 'n' },
+		{ "native", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *exec_cmd = NULL, *port = NULL, *disk = NULL;
-	int shell = 0, build = 1, timeout_s = BOOT_TIMEOUT_S, c, r;
+	int shell = 0, build = 1, native = 0, timeout_s = BOOT_TIMEOUT_S, c, r;
 	char *boot_argv[12];
 	int nb = 0;
 	long long t0;
@@ -430,11 +457,12 @@ static int cmd_up(int argc, char **argv)
 		case 'p': port = optarg; break;
 		case 'd': disk = optarg; break;
 		case 'n': build = 0; break;
+		case 'N': native = 1; break;
 		case 'h': up_usage(stdout); return 0;
 		default: up_usage(stderr); return VOSCTL_EXIT_USAGE;
 		}
 	}
-	if (optind < argc || (shell && exec_cmd)) {
+	if (optind < argc || (shell && exec_cmd) || (native && !exec_cmd)) {
 		up_usage(stderr);
 		return VOSCTL_EXIT_USAGE;
 	}
@@ -476,7 +504,9 @@ static int cmd_up(int argc, char **argv)
 	fprintf(stderr, "[up] all domains up after %.1f s\n", (double)(now_ms() - t0) / 1000);
 
 	if (exec_cmd) {
-		r = agent(exec_cmd, STDOUT_FILENO, CMD_TIMEOUT_S * 1000);
+		char *cmd = native ? strdup(exec_cmd) : under_libvirtuos(exec_cmd);
+		r = cmd ? agent(cmd, STDOUT_FILENO, CMD_TIMEOUT_S * 1000) : -ENOMEM;
+		free(cmd);
 		if (r < 0)
 			fprintf(stderr, "vosctl: running the command in dom0 failed: %s\n", strerror(-r));
 		stop_guest_set(DOWN_TIMEOUT_S);

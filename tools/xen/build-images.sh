@@ -33,7 +33,7 @@ XEN_GZ=/boot/xen-4.17-amd64.gz
 XEN_BIN=/usr/lib/xen-4.17/bin
 XEN_TOOLS="xl xenstored xenconsoled xen-init-dom0 xenconsole libxl-save-helper"
 # Unmodified programs the system test (and users) run in dom0.
-DOM0_PACKAGES=(coreutils findutils diffutils tar gzip sqlite3 dash)
+DOM0_PACKAGES=(coreutils findutils diffutils tar gzip sqlite3 dash strace)
 
 log() { echo "[images] $*"; }
 die() { echo "build-images: $*" >&2; exit 1; }
@@ -228,7 +228,7 @@ dom0_list() {
 	host_files /lib/x86_64-linux-gnu/libgcc_s.so.1
 	mapfile -t pkg_progs < <(package_programs "${DOM0_PACKAGES[@]}")
 	with_libs "${pkg_progs[@]}"
-	project_files bin/vos-serviced bin/vosctl lib/libvirtuos.so 'tests/programs/*'
+	project_files bin/vos-serviced bin/vosctl lib/libvirtuos.so 'tests/programs/*' 'bench/*'
 	for f in "$ROOT"/configs/*; do
 		[ -f "$f" ] && printf '%s\t/etc/virtuos/%s\n' "$f" "$(basename "$f")"
 	done
