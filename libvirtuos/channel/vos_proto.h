@@ -211,6 +211,15 @@ enum vos_op {
 	VOS_OP_FORK_ABORT,     /* token@a0: the client's fork failed; drop the pending shadow */
 	VOS_OP_EXEC,           /* nfds, int32 fd list@a1: a new image holds exactly these fds; close the rest */
 	VOS_OP_FALLOCATE,      /* fd, mode, offset, len */
+	VOS_OP_SETCREDS,       /* ruid, euid, rgid, egid, ngroups, gid_t list@a5: the client's
+				  ids now (sent after exec/spawn adoption and after every
+				  successful set*id call); euid/egid are the ids file access is
+				  checked with (the filesystem ids: the effective ones unless
+				  the client called setfsuid/setfsgid).  The service checks
+				  the claim (local: /proc of the connection's peer pid) and
+				  switches the shadow; -EPERM if it does not match or the
+				  service cannot switch.  Any error: the client must stop
+				  using the channel (the shadow may hold other ids). */
 	VOS_OP__COUNT
 };
 

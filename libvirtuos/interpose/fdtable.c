@@ -99,7 +99,7 @@ int vos_fd_remote(int fd, struct vos_client **c, int *svc)
 		goto dead;
 	conn = atomic_load_explicit(&vos_services[s].conn, memory_order_acquire);
 	/* A newer connection means the one this fd lived on is gone. */
-	if (!conn || conn->gen != VOS_FDE_GEN(e) || vos_client_dead(conn->client))
+	if (!conn || conn->gen != VOS_FDE_GEN(e) || !vos_conn_usable(conn))
 		goto dead;
 	*c = conn->client;
 	if (svc)

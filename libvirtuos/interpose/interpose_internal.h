@@ -52,8 +52,16 @@ struct vos_conn {
 	struct vos_client *client;
 	uint32_t gen;                   /* generation recorded in fd entries */
 	int fds[4];                     /* channel descriptors (vos_client_fds) */
+	_Atomic int revoked;            /* the shadow may hold other ids than ours (creds.c) */
 	struct vos_conn *next_all;      /* list of every conn of this process */
 };
+
+/* A conn calls may use: its client is alive and it was not revoked. */
+static inline int vos_conn_usable(const struct vos_conn *conn)
+{
+	return !atomic_load_explicit(&conn->revoked, memory_order_acquire) &&
+	       !vos_client_dead(conn->client);
+}
 
 struct vos_service {
 	char name[VOS_NAME_MAX];
@@ -91,6 +99,13 @@ int vos_internal_fds(int *out, int max);
 void vos_service_abandon_all(void);
 /* Next generation number for svc (under its lock or single-threaded). */
 uint32_t vos_service_next_gen(int svc);
+
+/* ---- credentials (creds.c) ------------------------------------------- */
+
+/* Tell conn's shadow our ids (VOS_OP_SETCREDS); if it does not take them,
+ * revoke conn (every later call on it fails with EIO) and say so on
+ * stderr, naming `why`.  0 or -errno.  Called after adopting a channel. */
+int vos_creds_send(struct vos_conn *conn, const char *why);
 
 /* ---- fd table (fdtable.c) --------------------------------------------- */
 

@@ -25,7 +25,8 @@
  * holds (VOS_OP_EXEC), so the close-on-exec ones are closed there too.
  * This only happens when the new image preloads libvirtuos (LD_PRELOAD
  * names it); otherwise the channel stays close-on-exec and any inherited
- * placeholder fails with EBADF (it is an O_PATH fd).
+ * placeholder fails with EBADF (it is an O_PATH fd).  The new image
+ * also tells the shadow its ids (creds.c): they may not be the old ones.
  *
  * posix_spawn, system, popen.  glibc starts these children with
  * clone(CLONE_VM|CLONE_VFORK) and execs past our wrappers, so the wrappers
@@ -108,7 +109,7 @@ static void fork_prepare(void)
 
 		forking.have[i] = 0;
 		forking.gen[i] = conn ? conn->gen : 0;
-		if (conn && !vos_client_dead(conn->client) &&
+		if (conn && vos_conn_usable(conn) &&
 		    vos_rpc(conn->client, &r, NULL, 0, forking.token[i], VOS_TOKEN_LEN, 1) == 0)
 			forking.have[i] = 1;
 	}
@@ -823,6 +824,16 @@ void vos_exec_adopt(void)
 		free(copy);
 	}
 	rebuild_fd_table();
+	/* The shadows still have the ids of the image (or parent) they
+	 * served; this one may run with others (a set-user-ID binary, ids
+	 * changed between fork and exec).  Told after EXEC, which waits for
+	 * requests of the old image still running. */
+	for (int i = 0; i < vos_nservices; i++) {
+		struct vos_conn *conn = vos_service_live(i);
+
+		if (conn)
+			vos_creds_send(conn, "exec");
+	}
 	/* The parent's virtual cwd (an absolute path; anything else is ignored). */
 	v = getenv(CWD_VAR);
 	if (v) {

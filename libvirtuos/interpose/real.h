@@ -129,6 +129,18 @@
 	X(int, system, (const char *)) \
 	X(FILE *, popen, (const char *, const char *)) \
 	X(mode_t, umask, (mode_t)) \
+	X(int, setuid, (uid_t)) \
+	X(int, seteuid, (uid_t)) \
+	X(int, setreuid, (uid_t, uid_t)) \
+	X(int, setresuid, (uid_t, uid_t, uid_t)) \
+	X(int, setgid, (gid_t)) \
+	X(int, setegid, (gid_t)) \
+	X(int, setregid, (gid_t, gid_t)) \
+	X(int, setresgid, (gid_t, gid_t, gid_t)) \
+	X(int, setgroups, (size_t, const gid_t *)) \
+	X(int, initgroups, (const char *, gid_t)) \
+	X(int, setfsuid, (uid_t)) \
+	X(int, setfsgid, (gid_t)) \
 	X(int, sigaction, (int, const struct sigaction *, struct sigaction *)) \
 	X(int, isatty, (int)) \
 	X(int, tcgetattr, (int, struct termios *)) \

@@ -118,7 +118,7 @@ struct vos_conn *vos_service_live(int svc)
 {
 	struct vos_conn *conn = atomic_load_explicit(&vos_services[svc].conn, memory_order_acquire);
 
-	return conn && !vos_client_dead(conn->client) ? conn : NULL;
+	return conn && vos_conn_usable(conn) ? conn : NULL;
 }
 
 struct vos_conn *vos_service_connect(int svc)

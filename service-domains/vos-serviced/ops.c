@@ -940,6 +940,8 @@ int64_t vos_op_execute(struct vos_shadow *sh, const struct vos_entry *e, struct 
 		return op_fork_abort(&o);
 	case VOS_OP_EXEC:
 		return op_exec(&o);
+	case VOS_OP_SETCREDS:
+		return vos_op_setcreds(sh, e->arg, o.buf, ob);
 	default:
 		return -ENOSYS;
 	}

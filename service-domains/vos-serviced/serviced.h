@@ -3,7 +3,8 @@
  *
  *   main.c     arguments, the daemon loop, the registry of shadows
  *   ctl.c      messages between a shadow and the daemon
- *   shadow.c   one process per client: credentials, channel, fork
+ *   shadow.c   one process per client: channel, fork
+ *   creds.c    the ids a shadow acts with; VOS_OP_SETCREDS
  *   worker.c   worker threads: take a request, execute, complete
  *   ops.c      execute one request
  *   resolve.c  path confinement inside the export root
@@ -99,8 +100,8 @@ struct vos_shadow {
 	int client_sock;               /* polled for hang-up only; owned by xp */
 	int wake;                      /* eventfd: a worker ended the shadow */
 	unsigned nworkers, spin, pending_ms;
-	uid_t uid;                     /* effective ids the shadow serves with */
-	gid_t gid;
+	uid_t uid;                     /* effective ids the shadow serves with; changed */
+	gid_t gid;                     /* by SETCREDS (atomic access off its worker) */
 	int stop;                      /* for vos_channel_next_request: set while the
 					  EXEC barrier is up */
 	struct vos_barrier bar;
@@ -147,5 +148,13 @@ void vos_view_remove(void);
 /* Execute one request (a private copy of the entry); returns arg[0] of the
  * completion: the result or -errno. */
 int64_t vos_op_execute(struct vos_shadow *sh, const struct vos_entry *e, struct vos_opbuf *ob);
+
+/* Take the ids of the client on conn (creds.c), in the shadow before it
+ * serves.  0 or -errno (-EPERM: a daemon not running as root serves only
+ * its own user). */
+int vos_creds_take(struct vos_shadow *sh, const struct vos_local_conn *conn);
+/* VOS_OP_SETCREDS with arguments a, slot buffer buf, from a worker. */
+int64_t vos_op_setcreds(struct vos_shadow *sh, const int64_t a[6], const uint8_t *buf,
+			struct vos_opbuf *ob);
 
 #endif

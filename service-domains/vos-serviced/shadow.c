@@ -1,8 +1,8 @@
 /*
  * shadow.c - one process per client process.
  *
- * A shadow carries its client's credentials (uid, gids, umask) and remote
- * fds, and serves exactly one channel.  Its main thread is the control
+ * A shadow carries its client's credentials (uid, gids, umask; creds.c) and
+ * remote fds, and serves exactly one channel.  Its main thread is the control
  * thread: it watches the control socket to the daemon, the client's
  * connection socket (hang-up = client gone) and the workers' wake-up
  * eventfd, and ticks the channel's heartbeat.  Worker threads (worker.c)
@@ -26,7 +26,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -37,15 +36,10 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "serviced.h"
-
-#ifndef SO_PEERPIDFD
-#define SO_PEERPIDFD 77         /* Linux 6.5; older kernels say ENOPROTOOPT */
-#endif
 
 #define HEARTBEAT_MS 1000
 
@@ -94,105 +88,6 @@ void vos_shadow_end(struct vos_shadow *sh, int why)
 	vos_debug("shadow %d: worker stops (error %d)", (int)getpid(), why);
 	if (write(sh->wake, &one, sizeof one) < 0)
 		shadow_exit("cannot wake the control thread");
-}
-
-/* ---- credentials -------------------------------------------------------- */
-
-/* Parse "Name:\tn n n ..." into at most max ids; returns the count or -1. */
-static int parse_ids(const char *line, const char *name, unsigned *ids, int max)
-{
-	size_t len = strlen(name);
-	if (strncmp(line, name, len) != 0)
-		return -1;
-	const char *p = line + len;
-	int n = 0;
-	for (;;) {
-		char *end;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p == '\n' || *p == '\0')
-			return n;
-		unsigned long v = strtoul(p, &end, 10);
-		if (end == p || v > UINT32_MAX)
-			return -1;
-		if (n < max)
-			ids[n++] = (unsigned)v;
-		p = end;
-	}
-}
-
-/*
- * The client's supplementary groups, from /proc/<pid>/status.  The pid
- * comes from SO_PEERCRED, but the process may have exited and the pid been
- * reused; so the status must show the same effective uid/gid, and where the
- * kernel gives a pidfd of the peer, that process must still be alive after
- * the read.  Otherwise only the primary gid is used.
- */
-static int client_groups(const struct vos_local_conn *conn, gid_t *groups, int max)
-{
-	char path[64], *line = NULL;
-	size_t cap = 0;
-	unsigned uids[4], gids[4];
-	int nu = -1, ng = -1, n = -1, pidfd = -1;
-	socklen_t len = sizeof pidfd;
-
-	if (getsockopt(conn->sock, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0)
-		pidfd = -1;
-	snprintf(path, sizeof path, "/proc/%d/status", (int)conn->cred.pid);
-	FILE *f = fopen(path, "re");
-	if (f) {
-		while (getline(&line, &cap, f) > 0) {
-			if (nu < 0)
-				nu = parse_ids(line, "Uid:", uids, 4);
-			if (ng < 0)
-				ng = parse_ids(line, "Gid:", gids, 4);
-			if (n < 0)
-				n = parse_ids(line, "Groups:", (unsigned *)groups, max);
-		}
-		free(line);
-		fclose(f);
-	}
-	if (pidfd >= 0) {
-		if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
-			n = -1;
-		close(pidfd);
-	}
-	if (n < 0 || nu < 2 || ng < 2 || uids[1] != conn->cred.uid || gids[1] != conn->cred.gid) {
-		groups[0] = conn->cred.gid;
-		return 1;
-	}
-	return n;
-}
-
-static int take_credentials(const struct vos_local_conn *conn)
-{
-	uid_t uid = conn->cred.uid;
-	gid_t gid = conn->cred.gid;
-
-	if (geteuid() != 0) {
-		/* Cannot switch: serve only our own user. */
-		if (uid != geteuid())
-			return -EPERM;
-		S.uid = uid;
-		S.gid = getegid();
-		return 0;
-	}
-	gid_t *groups = malloc(NGROUPS_MAX * sizeof *groups);
-	if (!groups)
-		return -ENOMEM;
-	int n = client_groups(conn, groups, NGROUPS_MAX);
-	int err = 0;
-	if (setgroups((size_t)n, groups) < 0 || setresgid(gid, gid, gid) < 0 ||
-	    setresuid(uid, uid, uid) < 0)
-		err = -EPERM;
-	free(groups);
-	if (err)
-		return err;
-	/* The client must not ptrace its shadow (its daemon link is privileged). */
-	prctl(PR_SET_DUMPABLE, 0);
-	S.uid = uid;
-	S.gid = gid;
-	return 0;
 }
 
 /* ---- serving a channel -------------------------------------------------- */
@@ -423,8 +318,8 @@ static void fork_live(struct vos_local_conn *conn)
 
 	if (conn->hello.kind != VOS_HELLO_FORK_LIVE)
 		status = -EINVAL;
-	else if (conn->cred.uid != S.uid)
-		status = -EPERM;
+	else if (conn->cred.uid != __atomic_load_n(&S.uid, __ATOMIC_RELAXED))
+		status = -EPERM;        /* S.uid: a worker may be in SETCREDS */
 	else if (!(status = vos_random_token(token)))
 		status = register_child(VOS_CTL_LIVE, token, &ctl);
 
@@ -492,7 +387,7 @@ void vos_shadow_run(const struct vos_serviced_opts *o, const struct vos_root *ro
 	if (!err)
 		err = vos_fdt_init(&S.fdt);
 	if (!err)
-		err = take_credentials(conn);
+		err = vos_creds_take(&S, conn);
 	if (err) {
 		vos_log("client pid %d uid %d refused: %s", (int)conn->cred.pid,
 			(int)conn->cred.uid, strerror(-err));

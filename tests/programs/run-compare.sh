@@ -24,6 +24,8 @@ done
 TMP=$(mktemp -d /tmp/vos-progs.XXXXXX)
 ROOT=$TMP/root RUN=$TMP/run NATIVE=$TMP/native
 mkdir -p "$ROOT/x" "$RUN" "$NATIVE"
+# Others must traverse it: setcreds opens files natively as nobody.
+chmod 755 "$TMP"
 PID=
 cleanup() {
 	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
@@ -49,7 +51,7 @@ fails=0
 pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1"; fails=$((fails + 1)); }
 
-for p in fdsem mt forkexec cloexec errnos sighandler signals stdio_dir stdstreams dotdot; do
+for p in fdsem mt forkexec cloexec errnos sighandler signals stdio_dir stdstreams dotdot setcreds; do
 	[ -x "$PROGS/$p" ] || { fail "$p (not built)"; continue; }
 	case "$p:${SAN_PRELOAD:-}" in
 	signals:*tsan*)

@@ -5,7 +5,7 @@
  * confinement, protocol validation, fork/claim/spawn/exec of shadows,
  * credentials, and cleanup when a client or the daemon dies; the view
  * (absolute symlinks as the client sees them, when run as root), the EXEC
- * barrier, and connections that never send their hello.
+ * barrier, connections that never send their hello, and SETCREDS.
  *
  * The daemon binary: $VOS_SERVICED, else ../bin/vos-serviced next to this
  * test's directory (build/<variant>/tests -> build/<variant>/bin).
@@ -1152,6 +1152,128 @@ static void test_token_needs_same_user(void **state)
 	vos_client_close(c);
 }
 
+/* VOS_OP_SETCREDS with the given ids and n groups (copied to slot offset
+ * 64 when n > 0), the list's offset being off. */
+static int64_t setcreds_at(struct vos_client *c, int64_t ruid, int64_t euid, int64_t rgid,
+			   int64_t egid, int64_t n, const gid_t *groups, int64_t off)
+{
+	struct vos_req r = { .op = VOS_OP_SETCREDS, .arg = { ruid, euid, rgid, egid, n, off } };
+	struct vos_slot *s;
+	if (vos_slot_acquire(c, &s) != 0)
+		return -999;
+	if (n > 0 && n <= 64)
+		memcpy((char *)vos_slot_buf(s) + 64, groups, (size_t)n * sizeof *groups);
+	int64_t res = vos_slot_call(s, &r);
+	vos_slot_release(s);
+	return res;
+}
+
+static int64_t setcreds(struct vos_client *c, int64_t ruid, int64_t euid, int64_t rgid,
+			int64_t egid, int n, const gid_t *groups)
+{
+	return setcreds_at(c, ruid, euid, rgid, egid, n, groups, 64);
+}
+
+static int64_t r_access(struct vos_client *c, const char *path, int flags)
+{
+	return call(c, VOS_OP_FACCESSAT, VOS_FD_ROOT, 0, R_OK, flags, 0, path, 1, NULL, 0, NULL, 0);
+}
+
+/* Runs as root in a child of the test, which changes its own ids. */
+static int setcreds_calls(void)
+{
+	struct vos_client_config cfg = config();
+	struct vos_client *c = vos_client_connect(&cfg, VOS_HELLO_NEW, NULL);
+	gid_t g[64], zero = 0, nobody = NOBODY;
+	int n = getgroups(64, g);
+	if (!c || n < 0)
+		return 1;
+	/* the truth, as root: accepted, nothing changes */
+	if (setcreds(c, 0, 0, 0, 0, n, g) != 0 || r_open(c, VOS_FD_ROOT, "private", O_RDONLY, 0, 3) != 3 ||
+	    r_close(c, 3) != 0)
+		return 2;
+	/* a lie (we are root): refused, the shadow stays root */
+	if (setcreds(c, NOBODY, NOBODY, NOBODY, NOBODY, 0, g) != -EPERM ||
+	    r_open(c, VOS_FD_ROOT, "private", O_RDONLY, 0, 3) != 3 || r_close(c, 3) != 0)
+		return 3;
+	/* malformed: a -1 id, a negative or huge count, a list past the slot,
+	 * a -1 group */
+	gid_t minus = (gid_t)-1;
+	if (setcreds(c, -1, 0, 0, 0, 0, g) != -EINVAL || setcreds(c, 0, 0, 0, 1LL << 32, 0, g) != -EINVAL ||
+	    setcreds_at(c, 0, 0, 0, 0, -1, g, 64) != -EINVAL ||
+	    setcreds_at(c, 0, 0, 0, 0, 1 << 20, g, 0) != -EINVAL ||
+	    setcreds_at(c, 0, 0, 0, 0, 2, g, (int64_t)vos_client_slot_size(c) - 4) != -EINVAL ||
+	    setcreds(c, 0, 0, 0, 0, 1, &minus) != -EINVAL)
+		return 4;
+
+	/* effective uid nobody, real root: the shadow follows */
+	if (setgroups(1, &nobody) < 0 || setresgid(0, NOBODY, 0) < 0 || setresuid(0, NOBODY, 0) < 0)
+		return 5;
+	/* not told yet: the shadow is still root (the hole the client closes) */
+	if (r_open(c, VOS_FD_ROOT, "private", O_RDONLY, 0, 3) != 3 || r_close(c, 3) != 0)
+		return 6;
+	if (setcreds(c, 0, NOBODY, 0, NOBODY, 1, &nobody) != 0)
+		return 7;
+	if (r_open(c, VOS_FD_ROOT, "private", O_RDONLY, 0, 3) != -EACCES)
+		return 8;
+	/* access() checks the real ids (root), AT_EACCESS the effective ones */
+	if (r_access(c, "private", 0) != 0 || r_access(c, "private", AT_EACCESS) != -EACCES)
+		return 9;
+	/* a lie about the groups alone */
+	if (setcreds(c, 0, NOBODY, 0, NOBODY, 1, &zero) != -EPERM ||
+	    r_open(c, VOS_FD_ROOT, "private", O_RDONLY, 0, 3) != -EACCES)
+		return 10;
+
+	/* back to root through the saved uid: the shadow too */
+	if (seteuid(0) < 0 || setegid(0) < 0 || setcreds(c, 0, 0, 0, 0, 1, &nobody) != 0 ||
+	    r_open(c, VOS_FD_ROOT, "private", O_RDONLY, 0, 3) != 3 || r_close(c, 3) != 0)
+		return 11;
+
+	/* everything dropped; claiming root back is refused */
+	if (setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
+	    setresuid(NOBODY, NOBODY, NOBODY) < 0)
+		return 12;
+	if (setcreds(c, 0, 0, 0, 0, 0, g) != -EPERM)
+		return 13;
+	if (setcreds(c, NOBODY, NOBODY, NOBODY, NOBODY, 0, g) != 0 ||
+	    r_open(c, VOS_FD_ROOT, "private", O_RDONLY, 0, 3) != -EACCES ||
+	    r_access(c, "private", 0) != -EACCES)
+		return 14;
+	if (setcreds(c, 0, 0, 0, 0, 0, g) != -EPERM ||
+	    r_open(c, VOS_FD_ROOT, "private", O_RDONLY, 0, 3) != -EACCES)
+		return 15;
+	/* a forked shadow (claimed by our forked child) keeps the new ids */
+	uint8_t token[VOS_TOKEN_LEN];
+	if (call(c, VOS_OP_FORK, 0, 0, 0, 0, 0, NULL, 0, NULL, 0, token, sizeof token) != 0)
+		return 16;
+	struct vos_client *c2 = vos_client_connect(&cfg, VOS_HELLO_CLAIM, token);
+	if (!c2 || r_open(c2, VOS_FD_ROOT, "private", O_RDONLY, 0, 3) != -EACCES)
+		return 17;
+	vos_client_close(c2);
+	vos_client_close(c);
+	return 0;
+}
+
+/*
+ * VOS_OP_SETCREDS (as root): the shadow takes the ids the client really has
+ * (real and effective, groups; checked against /proc), follows it back to
+ * root through the saved uid, and refuses any claim /proc does not confirm.
+ */
+static void test_setcreds(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(setcreds_calls());
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 struct thr {
 	struct vos_client *c;
 	int id;
@@ -1548,6 +1670,10 @@ static int nobody_daemon(void)
 		ret = 3;
 	else if (r_open(c, VOS_FD_ROOT, "public/nb_abs", O_RDONLY, 0, 3) != 3)
 		ret = 4;        /* "/secret" is the export root's */
+	else if (setcreds(c, NOBODY, NOBODY, NOBODY, NOBODY, 0, NULL) != 0)
+		ret = 6;        /* our ids, which the shadow has */
+	else if (setcreds(c, 0, 0, 0, 0, 0, NULL) != -EPERM)
+		ret = 7;
 	if (c)
 		vos_client_close(c);
 	stop_pid(d);
@@ -1907,6 +2033,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_fork_live_exec),
 		cmocka_unit_test(test_credentials),
 		cmocka_unit_test(test_token_needs_same_user),
+		cmocka_unit_test(test_setcreds),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_pending_timeout),
 		cmocka_unit_test(test_view),
