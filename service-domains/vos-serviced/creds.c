@@ -206,10 +206,10 @@ static int become(struct vos_shadow *sh, const struct ids *id)
 	return 0;
 }
 
-int vos_creds_take(struct vos_shadow *sh, const struct vos_local_conn *conn)
+int vos_creds_take(struct vos_shadow *sh, const struct vos_peer *conn)
 {
-	uid_t uid = conn->cred.uid;
-	gid_t gid = conn->cred.gid;
+	uid_t uid = vos_peer_cred(conn)->uid;
+	gid_t gid = vos_peer_cred(conn)->gid;
 
 	if (geteuid() != 0) {
 		/* Cannot switch: serve only our own user. */
@@ -224,7 +224,15 @@ int vos_creds_take(struct vos_shadow *sh, const struct vos_local_conn *conn)
 		return -ENOMEM;
 	/* /proc must show the process SO_PEERCRED describes (its effective
 	 * ids); otherwise only those and the primary group are known. */
-	if (peer_ids(conn->sock, id) < 0 || id->euid != uid || id->egid != gid) {
+	if (conn->xen) {
+		/* What dom0 published in xenstore (dom0 is trusted; the count
+		 * is range-checked): effective ids and groups. */
+		id->ruid = id->euid = id->fsuid = uid;
+		id->rgid = id->egid = id->fsgid = gid;
+		for (uint32_t i = 0; i < conn->x.ngids; i++)
+			id->groups[i] = conn->x.gids[i];
+		id->ngroups = (int)conn->x.ngids;
+	} else if (peer_ids(conn->local.sock, id) < 0 || id->euid != uid || id->egid != gid) {
 		id->ruid = id->fsuid = uid;
 		id->rgid = id->fsgid = gid;
 		id->groups[0] = gid;

@@ -2,7 +2,9 @@
  * main.c - vos-serviced: arguments, the daemon loop, the registry of shadows.
  *
  * The daemon never touches a channel.  It accepts connections on
- * <rundir>/<role>.sock and routes each one:
+ * <rundir>/<role>.sock (--transport local) or, in a Xen service domain, new
+ * frontends that dom0's programs publish in xenstore for this domain
+ * (--transport xen; peer.c hides the difference), and routes each one:
  *   VOS_HELLO_NEW        fork a new shadow (shadow.c) for the client
  *   VOS_HELLO_CLAIM      hand the connection to the pending shadow whose
  *                        token it names (a forked client's child)
@@ -91,6 +93,9 @@ static struct vos_serviced_opts opts = {
 };
 static struct vos_root root = { .fd = -1, .walk_fd = -1 };
 static int listen_fd = -1, sig_fd = -1;
+static struct vos_xen_listener *xen_listener;
+/* The connection being routed (static: a Xen one holds the grant refs). */
+static struct vos_peer incoming;
 static int have_view;
 
 static uint64_t now_ms(void)
@@ -104,6 +109,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vos-serviced --role storage --root DIR --rundir DIR\n"
+		"                    [--transport local|xen] [--name NAME]\n"
 		"                    [--mount-point PATH] [--workers N] [--spin N]\n"
 		"                    [--pending-timeout MS] [--verbose]\n"
 		"\n"
@@ -113,6 +119,11 @@ static void usage(FILE *f)
 		"(default %d) before sleeping.  A shadow forked for a client's fork waits\n"
 		"MS milliseconds (default %d) for the child to claim it.  Runs until\n"
 		"SIGTERM or SIGINT.\n"
+		"\n"
+		"--transport xen: run in a Xen service domain named NAME (default: the\n"
+		"role) and serve programs in dom0, which grant the channel's pages and\n"
+		"bind an event channel (rendezvous in xenstore); RUNDIR then holds only\n"
+		"the view.  Default: local (clients on this host, RUNDIR/storage.sock).\n"
 		"\n"
 		"PATH (absolute, default /storage) is where clients see DIR.  Run as root,\n"
 		"the daemon resolves paths in a private mount namespace where DIR is\n"
@@ -150,6 +161,8 @@ static void parse_args(int argc, char **argv)
 		{ "workers", required_argument, NULL, 'w' },
 		{ "spin", required_argument, NULL, 's' },
 		{ "pending-timeout", required_argument, NULL, 'p' },
+		{ "transport", required_argument, NULL, 't' },
+		{ "name", required_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -170,6 +183,12 @@ static void parse_args(int argc, char **argv)
 		case 'w': opts.workers = parse_count(optarg, "bad --workers value '%s' (1..64)", 1, MAX_WORKERS); break;
 		case 's': opts.spin = parse_count(optarg, "bad --spin value '%s'", 0, 100000000); break;
 		case 'p': opts.pending_ms = parse_count(optarg, "bad --pending-timeout value '%s' (100..600000)", 100, 600000); break;
+		case 't':
+			if (strcmp(optarg, "local") && strcmp(optarg, "xen"))
+				bad_usage("bad --transport '%s' (local or xen)", optarg);
+			opts.xen = !strcmp(optarg, "xen");
+			break;
+		case 'n': opts.name = optarg; break;
 		case 'v': vos_verbose = 1; break;
 		case 'h': usage(stdout); exit(0);
 		case ':': bad_usage("option %s needs a value", argv[optind - 1]);
@@ -182,6 +201,8 @@ static void parse_args(int argc, char **argv)
 		bad_usage("%s", "--role is required");
 	if (strcmp(role, "storage") != 0)
 		bad_usage("unsupported role '%s' (this build serves: storage)", role);
+	if (!opts.name)
+		opts.name = role;
 	if (!opts.root_dir)
 		bad_usage("%s", "--root is required");
 	if (!opts.rundir)
@@ -329,17 +350,17 @@ static void reap(void)
 
 /* ---- connections --------------------------------------------------------- */
 
-static void refuse(struct vos_local_conn *conn, int status)
+static void refuse(struct vos_peer *conn, int status)
 {
-	struct vos_hello_reply rep = { .status = status };
-	(void)vos_local_reply(conn, &rep);
+	vos_peer_refuse(conn, status);
 }
 
-static void new_shadow(struct vos_local_conn *conn)
+static void new_shadow(struct vos_peer *conn)
 {
+	const struct ucred *cred = vos_peer_cred(conn);
 	uint8_t token[VOS_TOKEN_LEN];
 	int sp[2];
-	int err = !quota_ok(conn->cred.uid) ? -EAGAIN : vos_random_token(token);
+	int err = !quota_ok(cred->uid) ? -EAGAIN : vos_random_token(token);
 
 	if (err) {
 		refuse(conn, err);
@@ -361,56 +382,78 @@ static void new_shadow(struct vos_local_conn *conn)
 		close(sp[0]);
 		return;
 	}
-	add_entry(sp[0], ENT_LIVE, token, pid, conn->cred.uid, 0);
-	vos_debug("client pid %d uid %d: shadow %d", (int)conn->cred.pid, (int)conn->cred.uid, (int)pid);
+	add_entry(sp[0], ENT_LIVE, token, pid, cred->uid, 0);
+	vos_debug("client pid %d uid %d: shadow %d", (int)cred->pid, (int)cred->uid, (int)pid);
 }
 
-static void hand_over(struct vos_local_conn *conn, enum ent_state state)
+static void hand_over(struct vos_peer *conn, enum ent_state state)
 {
-	int i = find_token(conn->hello.token, state);
+	const uint8_t *token = vos_peer_hello(conn)->token;
+	int i = find_token(token, state);
 	if (i < 0) {
 		drain_ctl();        /* the registration may be waiting unread */
-		i = find_token(conn->hello.token, state);
+		i = find_token(token, state);
 	}
 	if (i < 0) {
 		refuse(conn, -ENOENT);
 		return;
 	}
-	int err = vos_local_conn_send(reg[i].ctl, conn);
+	int err = vos_peer_send(reg[i].ctl, conn);
 	if (err) {
 		refuse(conn, err == -EPIPE || err == -ECONNRESET ? -ENOENT : err);
 		return;
 	}
 	if (state == ENT_PENDING)
 		reg[i].state = ENT_CLAIMING;
-	vos_debug("client pid %d: handed to shadow entry %llu", (int)conn->cred.pid,
+	vos_debug("client pid %d: handed to shadow entry %llu", (int)vos_peer_cred(conn)->pid,
 		  (unsigned long long)reg[i].id);
+}
+
+/* Route a connection whose hello has arrived (either transport). */
+static void route(struct vos_peer *conn)
+{
+	switch (vos_peer_hello(conn)->kind) {
+	case VOS_HELLO_NEW:
+		new_shadow(conn);
+		break;
+	case VOS_HELLO_CLAIM:
+		hand_over(conn, ENT_PENDING);
+		break;
+	case VOS_HELLO_FORK_LIVE:
+		hand_over(conn, ENT_LIVE);
+		break;
+	default:
+		refuse(conn, -EPROTO);
+		break;
+	}
+	vos_peer_close(conn);
 }
 
 /* A hello arrived (or the peer hung up) on half-open connection sock. */
 static void finish_hello(int sock)
 {
-	struct vos_local_conn conn;
-
-	if (vos_local_accept_fd(sock, &conn) < 0)
+	memset(&incoming, 0, sizeof incoming);
+	if (vos_local_accept_fd(sock, &incoming.local) < 0)
 		return;         /* the client was told (if it could be) */
 	/* Shadows get the socket as a blocking one, as they always did. */
-	fcntl(conn.sock, F_SETFL, 0);
-	switch (conn.hello.kind) {
-	case VOS_HELLO_NEW:
-		new_shadow(&conn);
-		break;
-	case VOS_HELLO_CLAIM:
-		hand_over(&conn, ENT_PENDING);
-		break;
-	case VOS_HELLO_FORK_LIVE:
-		hand_over(&conn, ENT_LIVE);
-		break;
-	default:
-		refuse(&conn, -EPROTO);
-		break;
+	fcntl(incoming.local.sock, F_SETFL, 0);
+	route(&incoming);
+}
+
+/* Xen: take every new frontend (each arrives with its hello).  -errno if
+ * the listener broke. */
+static int accept_xen(void)
+{
+	for (;;) {
+		memset(&incoming, 0, sizeof incoming);
+		incoming.xen = 1;
+		int err = vos_xen_accept(xen_listener, &incoming.x);
+		if (err == -EAGAIN)
+			return 0;
+		if (err)
+			return err;
+		route(&incoming);
 	}
-	vos_local_conn_close(&conn);
 }
 
 static void drop_half(unsigned i, int status)
@@ -540,8 +583,53 @@ static int socket_path(char *buf, size_t len)
 static void remove_socket(void)
 {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	if (socket_path(path, sizeof path))
+	if (!opts.xen && socket_path(path, sizeof path))
 		unlink(path);
+}
+
+/* Local: the socket in the run directory; Xen: the xenstore watch. */
+static int start_listening(void)
+{
+	if (opts.xen) {
+		if (!vos_xen_present()) {
+			vos_log("--transport xen: no Xen devices or xenstore in this domain");
+			return -1;
+		}
+		int err = vos_xen_listen(opts.name, &xen_listener);
+		if (err) {
+			vos_log("cannot listen as Xen domain '%s': %s%s", opts.name, strerror(-err),
+				err == -ENOENT ? " (this domain has another name)" : "");
+			return -1;
+		}
+		listen_fd = vos_xen_listener_fd(xen_listener);
+		return 0;
+	}
+	listen_fd = vos_local_listen(opts.rundir, "storage");
+	if (listen_fd < 0) {
+		vos_log("cannot listen in '%s': %s", opts.rundir, strerror(-listen_fd));
+		return -1;
+	}
+	if (fcntl(listen_fd, F_SETFL, O_NONBLOCK) < 0) {
+		vos_log("cannot make the socket non-blocking: %s", strerror(errno));
+		remove_socket();
+		return -1;
+	}
+	/* Any local user may connect: each shadow takes its client's
+	 * kernel-verified credentials, so access control stays the kernel's. */
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	if (!socket_path(path, sizeof path) || chmod(path, 0666) < 0)
+		vos_log("warning: cannot make the socket usable by all users");
+	return 0;
+}
+
+static void stop_listening(void)
+{
+	if (opts.xen) {
+		vos_xen_listener_close(xen_listener);
+		return;
+	}
+	remove_socket();
+	close(listen_fd);
 }
 
 /* More descriptors: one control socket per shadow, plus connections. */
@@ -596,35 +684,23 @@ int main(int argc, char **argv)
 	}
 	/* Listen first: a second daemon on this run directory stops here,
 	 * before it touches the view directory. */
-	listen_fd = vos_local_listen(opts.rundir, "storage");
-	if (listen_fd < 0) {
-		vos_log("cannot listen in '%s': %s", opts.rundir, strerror(-listen_fd));
+	if (start_listening() < 0)
 		return 1;
-	}
-	if (fcntl(listen_fd, F_SETFL, O_NONBLOCK) < 0) {
-		vos_log("cannot make the socket non-blocking: %s", strerror(errno));
-		remove_socket();
-		return 1;
-	}
-	/* Any local user may connect: each shadow takes its client's
-	 * kernel-verified credentials, so access control stays the kernel's. */
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	if (!socket_path(path, sizeof path) || chmod(path, 0666) < 0)
-		vos_log("warning: cannot make the socket usable by all users");
 	setup_view();
 
 	struct pollfd *p = malloc((MAX_SHADOWS + MAX_HALF_OPEN + 2) * sizeof *p);
 	if (!p) {
 		vos_log("out of memory");
 		vos_view_remove();
-		remove_socket();
+		stop_listening();
 		return 1;
 	}
+	const char *how = opts.xen ? "Xen transport" : "local transport";
 	if (have_view)
-		vos_log("ready (root %s at %s, %u workers per shadow, spin %u)", opts.root_dir,
-			opts.mount_point, opts.workers, opts.spin);
+		vos_log("ready (%s, root %s at %s, %u workers per shadow, spin %u)", how,
+			opts.root_dir, opts.mount_point, opts.workers, opts.spin);
 	else
-		vos_log("ready (root %s, %u workers per shadow, spin %u)", root.path,
+		vos_log("ready (%s, root %s, %u workers per shadow, spin %u)", how, root.path,
 			opts.workers, opts.spin);
 	for (;;) {
 		uint64_t now = now_ms();
@@ -673,8 +749,15 @@ int main(int argc, char **argv)
 				drop_half(i, -ETIMEDOUT);
 			}
 		}
-		if (p[1].revents & POLLIN)
+		if ((p[1].revents & POLLIN) && !opts.xen)
 			accept_new();
+		if ((p[1].revents & POLLIN) && opts.xen) {
+			int err = accept_xen();
+			if (err) {
+				vos_log("xenstore failed: %s", strerror(-err));
+				break;
+			}
+		}
 	}
 	vos_log("stopping (%u shadows)", nreg);
 	shutdown_all();
@@ -683,8 +766,7 @@ int main(int argc, char **argv)
 	/* The view first: once the socket is gone a new daemon may start and
 	 * attach its own view to the same directory. */
 	vos_view_remove();
-	remove_socket();
-	close(listen_fd);
+	stop_listening();
 	vos_root_close(&root);
 	free(p);
 	return 0;

@@ -5,6 +5,7 @@
  *   ctl.c      messages between a shadow and the daemon
  *   shadow.c   one process per client: channel, fork
  *   creds.c    the ids a shadow acts with; VOS_OP_SETCREDS
+ *   peer.c     a client's connection over either transport (local or Xen)
  *   worker.c   worker threads: take a request, execute, complete
  *   ops.c      execute one request
  *   resolve.c  path confinement inside the export root
@@ -22,6 +23,7 @@
 
 #include "channel/channel.h"
 #include "channel/transport_local.h"
+#include "channel/transport_xen.h"
 #include "fdtable.h"
 #include "resolve.h"
 
@@ -39,7 +41,7 @@ extern int vos_verbose;
 /*
  * Control messages, shadow -> daemon, over the shadow's SOCK_SEQPACKET
  * control socket.  The daemon -> shadow direction carries only
- * vos_local_conn handoffs (vos_local_conn_send).  A shadow closing its end
+ * client connection handoffs (vos_peer_send).  A shadow closing its end
  * (exit, death) is how the daemon learns it is gone.
  */
 enum vos_ctl_type {
@@ -65,6 +67,8 @@ int vos_ctl_recv(int sock, struct vos_ctl_msg *m, int *fd);
 int vos_random_token(uint8_t token[VOS_TOKEN_LEN]);
 
 struct vos_serviced_opts {
+	int xen;                /* clients in dom0 over the Xen transport */
+	const char *name;       /* Xen: this domain's name (default: the role) */
 	const char *root_dir;
 	const char *rundir;
 	char mount_point[PATH_MAX];     /* normalised; "/" = no view */
@@ -95,6 +99,7 @@ struct vos_shadow {
 	struct vos_root root;          /* inherited from the daemon */
 	struct vos_fdtable fdt;
 	struct vos_xport *xp;          /* the client's channel */
+	int xen;                       /* ... over the Xen transport */
 	struct vos_channel ch;
 	int ctl;                       /* control socket to the daemon */
 	int client_sock;               /* polled for hang-up only; owned by xp */
@@ -107,10 +112,44 @@ struct vos_shadow {
 	struct vos_barrier bar;
 };
 
+/*
+ * A client's connection, local or Xen (peer.c).  Local: the fds and the
+ * kernel-verified credentials of a Unix socket; Xen: what dom0 published in
+ * xenstore (plain values).  Large (the grant refs): keep it static.
+ */
+struct vos_peer {
+	int xen;
+	struct vos_local_conn local;
+	struct vos_local_conn answer;   /* local, after attach: where to reply */
+	int attached;
+	struct vos_xen_conn x;
+};
+
+const struct vos_hello *vos_peer_hello(const struct vos_peer *p);
+const struct ucred *vos_peer_cred(const struct vos_peer *p);
+/* Answer the client; refuse = answer with status only.  0 or -errno. */
+int vos_peer_reply(struct vos_peer *p, const struct vos_hello_reply *rep);
+void vos_peer_refuse(struct vos_peer *p, int status);
+/* Map the client's channel.  0 or -errno. */
+int vos_peer_attach(struct vos_peer *p, size_t max_size, struct vos_xport **out);
+/* A descriptor that hangs up when the client goes, or -1 (Xen: the channel
+ * itself reports it). */
+int vos_peer_hangup_fd(const struct vos_peer *p);
+/* The descriptors a connection holds before attach (0..4 of them). */
+int vos_peer_fds(const struct vos_peer *p, int fds[4]);
+/* Drop the connection (the daemon, after handing it on). */
+void vos_peer_close(struct vos_peer *p);
+/* In a fork child: drop an inherited transport of this kind without
+ * touching the peer. */
+void vos_peer_release_xport(const struct vos_peer *p, struct vos_xport *xp);
+/* Daemon -> shadow handoff over the control socket.  0 or -errno. */
+int vos_peer_send(int sock, const struct vos_peer *p);
+int vos_peer_recv(int sock, struct vos_peer *p);
+
 /* In the daemon's child: become the shadow of the client on conn.  ctl is
  * this shadow's control socket, token the channel's token.  Never returns. */
 void vos_shadow_run(const struct vos_serviced_opts *o, const struct vos_root *root,
-		    struct vos_local_conn *conn, int ctl, const uint8_t token[VOS_TOKEN_LEN],
+		    struct vos_peer *conn, int ctl, const uint8_t token[VOS_TOKEN_LEN],
 		    pid_t daemon_pid) __attribute__((noreturn));
 
 /* VOS_OP_FORK, from a worker: fork a pending child shadow.  0 and *token, or -errno. */
@@ -152,7 +191,7 @@ int64_t vos_op_execute(struct vos_shadow *sh, const struct vos_entry *e, struct 
 /* Take the ids of the client on conn (creds.c), in the shadow before it
  * serves.  0 or -errno (-EPERM: a daemon not running as root serves only
  * its own user). */
-int vos_creds_take(struct vos_shadow *sh, const struct vos_local_conn *conn);
+int vos_creds_take(struct vos_shadow *sh, const struct vos_peer *conn);
 /* VOS_OP_SETCREDS with arguments a, slot buffer buf, from a worker. */
 int64_t vos_op_setcreds(struct vos_shadow *sh, const int64_t a[6], const uint8_t *buf,
 			struct vos_opbuf *ob);

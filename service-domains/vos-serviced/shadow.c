@@ -92,45 +92,45 @@ void vos_shadow_end(struct vos_shadow *sh, int why)
 
 /* ---- serving a channel -------------------------------------------------- */
 
-static void reply_status(const struct vos_local_conn *conn, int status)
+static void reply_status(struct vos_peer *conn, int status)
 {
-	struct vos_hello_reply rep = { .status = status };
-	(void)vos_local_reply(conn, &rep);
+	vos_peer_refuse(conn, status);
 }
 
 /* Attach the client's channel, start the workers, answer the client.
  * 0, or -errno after telling the client (the caller then exits). */
-static int serve(struct vos_local_conn *conn, const uint8_t token[VOS_TOKEN_LEN])
+static int serve(struct vos_peer *conn, const uint8_t token[VOS_TOKEN_LEN])
 {
-	/* attach() takes the fds (and sets conn's to -1); keep the numbers
-	 * to answer on the socket it now owns. */
-	struct vos_local_conn answer = *conn;
-	int err = vos_local_attach(conn, max_channel_bytes(), &S.xp);
+	int err = vos_peer_attach(conn, max_channel_bytes(), &S.xp);
 	if (err) {
 		reply_status(conn, err);
 		return err;
 	}
+	S.xen = conn->xen;
 	err = vos_channel_open(&S.ch, S.xp, VOS_SVC_STORAGE);
 	if (err) {
 		memset(&S.ch, 0, sizeof S.ch);
-		reply_status(&answer, err);
+		reply_status(conn, err);
 		return err;
 	}
 	memcpy(S.ch.hdr->token, token, VOS_TOKEN_LEN);
-	S.client_sock = answer.sock;
+	S.client_sock = vos_peer_hangup_fd(conn);
 	err = vos_workers_start(&S);
 	if (err) {
-		reply_status(&answer, err);
+		reply_status(conn, err);
 		return err;
 	}
 	atomic_store_explicit(&S.ch.hdr->service_state, VOS_STATE_READY, memory_order_release);
 
 	struct vos_hello_reply rep = { .status = 0 };
 	memcpy(rep.token, token, VOS_TOKEN_LEN);
-	return vos_local_reply(&answer, &rep);
+	return vos_peer_reply(conn, &rep);
 }
 
-static void fork_live(struct vos_local_conn *conn);
+static void fork_live(struct vos_peer *conn);
+
+/* Handoffs from the daemon; static: a Xen connection is large. */
+static struct vos_peer handoff;
 
 static void __attribute__((noreturn)) control_loop(void)
 {
@@ -153,12 +153,11 @@ static void __attribute__((noreturn)) control_loop(void)
 		if (p[2].revents)
 			shadow_exit("channel unusable");
 		if (p[0].revents & POLLIN) {
-			struct vos_local_conn c;
-			int err = vos_local_conn_recv(S.ctl, &c);
+			int err = vos_peer_recv(S.ctl, &handoff);
 			if (err == -ECONNRESET)
 				shadow_exit("daemon gone");
 			if (err == 0)
-				fork_live(&c);
+				fork_live(&handoff);
 		} else if (p[0].revents) {
 			shadow_exit("daemon gone");
 		}
@@ -172,10 +171,10 @@ static void __attribute__((noreturn)) control_loop(void)
  * its shared state), close every descriptor but the table's, the root, the
  * new control socket and (spawn) the new client's, recount the table.
  */
-static void child_reset(int ctl, const struct vos_local_conn *conn)
+static void child_reset(int ctl, const struct vos_peer *conn)
 {
-	if (S.xp)
-		vos_local_release(S.xp);        /* unmap; the fds go below */
+	struct vos_peer kind = { .xen = S.xen };
+	vos_peer_release_xport(&kind, S.xp);    /* local: the fds go below */
 	S.xp = NULL;
 	memset(&S.ch, 0, sizeof S.ch);
 
@@ -188,12 +187,8 @@ static void child_reset(int ctl, const struct vos_local_conn *conn)
 	keep[k++] = S.root.fd;
 	keep[k++] = S.root.walk_fd;
 	keep[k++] = ctl;
-	if (conn) {
-		keep[k++] = conn->sock;
-		keep[k++] = conn->memfd;
-		keep[k++] = conn->to_service;
-		keep[k++] = conn->to_client;
-	}
+	if (conn)
+		k += (size_t)vos_peer_fds(conn, keep + k);
 	close_all_but(keep, k);
 	free(keep);
 	vos_fdt_after_fork_child(&S.fdt);
@@ -252,14 +247,14 @@ static void __attribute__((noreturn)) pending_child(int ctl, const uint8_t token
 	if (!(p.revents & POLLIN))
 		shadow_exit("pending shadow dropped");  /* aborted, or the daemon is gone */
 
-	struct vos_local_conn conn;
-	if (vos_local_conn_recv(ctl, &conn) < 0)
+	struct vos_peer *conn = &handoff;
+	if (vos_peer_recv(ctl, conn) < 0)
 		shadow_exit("bad claim handoff");
 	int status = 0;
-	if (conn.hello.kind != VOS_HELLO_CLAIM ||
-	    memcmp(conn.hello.token, token, VOS_TOKEN_LEN) != 0)
+	if (vos_peer_hello(conn)->kind != VOS_HELLO_CLAIM ||
+	    memcmp(vos_peer_hello(conn)->token, token, VOS_TOKEN_LEN) != 0)
 		status = -EINVAL;
-	else if (conn.cred.uid != S.uid)
+	else if (vos_peer_cred(conn)->uid != S.uid)
 		status = -EPERM;        /* the shadow keeps the parent's credentials */
 
 	/* The channel gets a token of its own, which only the new client sees. */
@@ -272,13 +267,14 @@ static void __attribute__((noreturn)) pending_child(int ctl, const uint8_t token
 		status = vos_ctl_send(S.ctl, &m, -1);
 	}
 	if (status) {
-		reply_status(&conn, status);
+		reply_status(conn, status);
 		shadow_exit("claim refused");
 	}
-	umask((mode_t)(conn.hello.umask & 0777));
-	if (serve(&conn, chan))
+	umask((mode_t)(vos_peer_hello(conn)->umask & 0777));
+	if (serve(conn, chan))
 		shadow_exit("cannot serve the claimed channel");
-	vos_debug("shadow %d: forked, serves client pid %d", (int)getpid(), (int)conn.cred.pid);
+	vos_debug("shadow %d: forked, serves client pid %d", (int)getpid(),
+		  (int)vos_peer_cred(conn)->pid);
 	control_loop();
 }
 
@@ -311,14 +307,14 @@ int vos_shadow_fork_abort(struct vos_shadow *sh, const uint8_t token[VOS_TOKEN_L
 }
 
 /* VOS_HELLO_FORK_LIVE: a spawned child of our client wants a copy of us. */
-static void fork_live(struct vos_local_conn *conn)
+static void fork_live(struct vos_peer *conn)
 {
 	uint8_t token[VOS_TOKEN_LEN];
 	int status, ctl = -1;
 
-	if (conn->hello.kind != VOS_HELLO_FORK_LIVE)
+	if (vos_peer_hello(conn)->kind != VOS_HELLO_FORK_LIVE)
 		status = -EINVAL;
-	else if (conn->cred.uid != __atomic_load_n(&S.uid, __ATOMIC_RELAXED))
+	else if (vos_peer_cred(conn)->uid != __atomic_load_n(&S.uid, __ATOMIC_RELAXED))
 		status = -EPERM;        /* S.uid: a worker may be in SETCREDS */
 	else if (!(status = vos_random_token(token)))
 		status = register_child(VOS_CTL_LIVE, token, &ctl);
@@ -328,11 +324,11 @@ static void fork_live(struct vos_local_conn *conn)
 		pid_t pid = fork();
 		if (pid == 0) {
 			child_reset(ctl, conn);
-			umask((mode_t)(conn->hello.umask & 0777));
+			umask((mode_t)(vos_peer_hello(conn)->umask & 0777));
 			if (serve(conn, token))
 				shadow_exit("cannot serve the spawned client");
 			vos_debug("shadow %d: spawned, serves client pid %d",
-				  (int)getpid(), (int)conn->cred.pid);
+				  (int)getpid(), (int)vos_peer_cred(conn)->pid);
 			control_loop();
 		}
 		status = pid < 0 ? -errno : 0;
@@ -341,7 +337,7 @@ static void fork_live(struct vos_local_conn *conn)
 	}
 	if (status)
 		reply_status(conn, status);
-	vos_local_conn_close(conn);
+	vos_peer_close(conn);
 }
 
 /* ---- start -------------------------------------------------------------- */
@@ -354,7 +350,7 @@ static void die_with_daemon(pid_t daemon_pid)
 }
 
 void vos_shadow_run(const struct vos_serviced_opts *o, const struct vos_root *root,
-		    struct vos_local_conn *conn, int ctl, const uint8_t token[VOS_TOKEN_LEN],
+		    struct vos_peer *conn, int ctl, const uint8_t token[VOS_TOKEN_LEN],
 		    pid_t daemon_pid)
 {
 	sigset_t none;
@@ -376,9 +372,9 @@ void vos_shadow_run(const struct vos_serviced_opts *o, const struct vos_root *ro
 	S.pending_ms = o->pending_ms;
 	S.client_sock = -1;
 
-	int keep[] = { root->fd, root->walk_fd, ctl, conn->sock, conn->memfd, conn->to_service,
-		       conn->to_client };
-	close_all_but(keep, sizeof keep / sizeof keep[0]);
+	int keep[7] = { root->fd, root->walk_fd, ctl };
+	size_t nkeep = 3 + (size_t)vos_peer_fds(conn, keep + 3);
+	close_all_but(keep, nkeep);
 
 	int err = 0;
 	S.wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -389,17 +385,17 @@ void vos_shadow_run(const struct vos_serviced_opts *o, const struct vos_root *ro
 	if (!err)
 		err = vos_creds_take(&S, conn);
 	if (err) {
-		vos_log("client pid %d uid %d refused: %s", (int)conn->cred.pid,
-			(int)conn->cred.uid, strerror(-err));
+		vos_log("client pid %d uid %d refused: %s", (int)vos_peer_cred(conn)->pid,
+			(int)vos_peer_cred(conn)->uid, strerror(-err));
 		reply_status(conn, err);
 		_exit(0);
 	}
 	/* Changing credentials cleared the parent-death signal: set it again. */
 	die_with_daemon(daemon_pid);
-	umask((mode_t)(conn->hello.umask & 0777));
+	umask((mode_t)(vos_peer_hello(conn)->umask & 0777));
 	if (serve(conn, token))
 		shadow_exit("cannot serve the channel");
 	vos_debug("shadow %d serves client pid %d (uid %d)", (int)getpid(),
-		  (int)conn->cred.pid, (int)conn->cred.uid);
+		  (int)vos_peer_cred(conn)->pid, (int)vos_peer_cred(conn)->uid);
 	control_loop();
 }
