@@ -3,7 +3,8 @@
 #   make            build everything into build/ (build/bin, build/lib, build/tests)
 #   make test       install missing Debian packages, build, run every test
 #   make bench      run the micro-benchmarks (CSV + Markdown table in build/bench/)
-#   make run        a short demonstration
+#   make run        a short local-mode demonstration
+#   make shell      boot the Xen guest set and give a dom0 shell
 #   make clean
 #
 # SAN=asan or SAN=tsan builds a sanitizer variant into build/asan or build/tsan.
@@ -100,6 +101,10 @@ bench: deps
 
 run: deps all
 	@tools/demo.sh
+
+# An interactive dom0 shell in the Xen guest set (boots it; `vos-run CMD` forwards).
+shell: deps all
+	@$(VOSCTL) up --shell
 
 clean:
 	rm -rf build
