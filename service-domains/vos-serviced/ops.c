@@ -826,7 +826,14 @@ static int64_t op_dup(struct op *o)
 static int64_t op_fork(struct op *o)
 {
 	uint8_t token[VOS_TOKEN_LEN];
+	/* Fork with the other workers parked at the top of their loop (the
+	 * EXEC barrier): none of them then holds a lock or is inside the
+	 * allocator, so the child, where only this thread lives on, inherits
+	 * no lock taken by a thread that does not exist there. */
+	int raised = vos_exec_barrier_raise(o->sh, o->ob);
 	int err = vos_shadow_fork(o->sh, token);
+	if (raised)
+		vos_exec_barrier_lower(o->sh);
 	if (err)
 		return err;
 	memcpy(o->buf, token, sizeof token);
