@@ -90,8 +90,7 @@ struct xen_xport {
 	bool published;                 /* client: xenstore nodes exist */
 	bool connected;                 /* client: the service has attached */
 	char fpath[PATH_LEN], bpath[PATH_LEN];
-	struct xs_handle *xs;
-	int xs_fd;                      /* client: watch pipe, -1 if none */
+	struct xs_handle *xs;           /* service: for good; client: NULL between calls */
 	uint32_t *refs;                 /* client: channel grant refs */
 	uint32_t front_ref, back_ref;
 	_Atomic int dead;               /* peer known gone */
@@ -534,15 +533,20 @@ static int mark_dead(struct xen_xport *t)
  * Only a definite answer counts as death; a failing xenstore does not. */
 static int backend_alive(struct xen_xport *t)
 {
-	int st = xs_state(t->xs, XBT_NULL, t->bpath);
+	int err, st, alive = 1;
+	struct xs_handle *xs = xs_connect(&err);
 
+	if (!xs)
+		return 1;
+	st = xs_state(xs, XBT_NULL, t->bpath);
 	if (st == -ENOENT || (st >= 0 && st != VOS_XEN_CONNECTED))
-		return 0;
+		alive = 0;
 	/* false with errno untouched means "not introduced": the domain is gone. */
 	errno = 0;
-	if (!xs_is_domain_introduced(t->xs, t->peer_domid) && errno == 0)
-		return 0;
-	return 1;
+	if (alive && !xs_is_domain_introduced(xs, t->peer_domid) && errno == 0)
+		alive = 0;
+	xs_close(xs);
+	return alive;
 }
 
 static int xen_notify(struct vos_xport *x)
@@ -558,40 +562,16 @@ static int xen_wait(struct vos_xport *x, int timeout_ms)
 {
 	struct xen_xport *t = to_xen(x);
 	uint64_t deadline = timeout_ms >= 0 ? now_ms() + (uint64_t)timeout_ms : 0;
-	int left = timeout_ms;
+	/* Only the client that published the nodes asks xenstore (see the header). */
+	bool check_domain = t->side == CLIENT && t->published && t->owner == getpid();
 
 	for (;;) {
-		struct pollfd p[2] = {
-			{ .fd = t->evtchn_fd, .events = POLLIN },
-			{ .fd = t->xs_fd, .events = POLLIN },
-		};
+		struct pollfd p = { .fd = t->evtchn_fd, .events = POLLIN };
+		int left = timeout_ms;
 		long n;
 
 		if (atomic_load(&t->dead) || !peer_live_byte(t))
 			return mark_dead(t);
-		n = vos_sys_poll(p, t->xs_fd >= 0 ? 2 : 1, left);
-		if (n < 0)
-			return (int)n;          /* -EINTR included */
-		if (n == 0)
-			return 0;
-		if (p[0].revents & POLLIN) {
-			int k = consume_kicks(t);
-
-			if (k > 0)
-				return peer_live_byte(t) ? 1 : mark_dead(t);
-			if (k != -EAGAIN)
-				return k;
-		}
-		if (p[0].revents & (POLLERR | POLLNVAL))
-			return -EBADF;
-		if (t->xs_fd >= 0 && (p[1].revents & POLLIN)) {
-			char **ev;
-
-			while ((ev = xs_check_watch(t->xs)) != NULL)
-				free(ev);
-			if (!backend_alive(t))
-				return mark_dead(t);
-		}
 		if (timeout_ms >= 0) {
 			uint64_t now = now_ms();
 
@@ -599,6 +579,26 @@ static int xen_wait(struct vos_xport *x, int timeout_ms)
 				return 0;
 			left = (int)(deadline - now);
 		}
+		if (check_domain && (left < 0 || left > VOS_XEN_DEATH_POLL_MS))
+			left = VOS_XEN_DEATH_POLL_MS;
+		n = vos_sys_poll(&p, 1, left);
+		if (n < 0)
+			return (int)n;          /* -EINTR included */
+		if (n == 0) {
+			if (check_domain && !backend_alive(t))
+				return mark_dead(t);
+			continue;               /* the deadline is checked above */
+		}
+		if (p.revents & POLLIN) {
+			int k = consume_kicks(t);
+
+			if (k > 0)
+				return peer_live_byte(t) ? 1 : mark_dead(t);
+			if (k != -EAGAIN)
+				return k;
+		}
+		if (p.revents & (POLLERR | POLLNVAL))
+			return -EBADF;
 	}
 }
 
@@ -608,8 +608,7 @@ static int xen_peer_alive(struct vos_xport *x)
 
 	if (atomic_load(&t->dead) || !peer_live_byte(t))
 		return 0;
-	if (t->side == CLIENT && t->published && t->xs && t->owner == getpid() &&
-	    !backend_alive(t)) {
+	if (t->side == CLIENT && t->published && t->owner == getpid() && !backend_alive(t)) {
 		atomic_store(&t->dead, 1);
 		return 0;
 	}
@@ -712,11 +711,15 @@ static void xen_close(struct vos_xport *x)
 	if (t->port_bound)
 		(void)evtchn_notify(t->evtchn_fd, t->port);
 
-	if (t->xs) {
-		if (t->side == CLIENT && t->published)
+	if (t->side == CLIENT && t->published) {
+		int err;
+
+		if (!t->xs)
+			t->xs = xs_connect(&err);
+		if (t->xs)
 			(void)xs_txn(t->xs, rm_nodes_body, t);
-		else if (t->side == SERVICE && t->bpath[0])
-			(void)xs_txn(t->xs, close_backend_body, t);
+	} else if (t->side == SERVICE && t->xs && t->bpath[0]) {
+		(void)xs_txn(t->xs, close_backend_body, t);
 	}
 	if (t->side == CLIENT)
 		unmap_all(t);
@@ -748,7 +751,7 @@ static struct xen_xport *xen_new(enum side side)
 	t->x.ops = &xen_ops;
 	t->side = side;
 	t->owner = getpid();
-	t->gnt_fd = t->evtchn_fd = t->xs_fd = -1;
+	t->gnt_fd = t->evtchn_fd = -1;
 	pthread_mutex_init(&t->kick_lock, NULL);
 	return t;
 }
@@ -1034,29 +1037,14 @@ static int check_answer(struct xen_xport *t, struct vos_hello_reply *reply, bool
 	return 1;
 }
 
-static int watch_backend(struct xen_xport *t)
-{
-	if (!xs_watch(t->xs, t->bpath, "vos-backend") ||
-	    !xs_watch(t->xs, "@releaseDomain", "vos-release")) {
-		dbg("watch %s: %s", t->bpath, strerror(errno));
-		return errno ? -errno : -EIO;
-	}
-	t->xs_fd = xs_fileno(t->xs);
-	return t->xs_fd < 0 ? -EIO : 0;
-}
-
-int vos_xen_connect(struct vos_xport *x, const struct vos_hello *hello,
-		    struct vos_hello_reply *reply)
+static int connect_with(struct xen_xport *t, const struct vos_hello *hello,
+			struct vos_hello_reply *reply)
 {
 	static _Atomic unsigned counter;
-	struct xen_xport *t = to_xen(x);
 	struct publish_args *a;
-	uint64_t deadline;
+	uint64_t deadline, delay = 1;
 	int err = -EEXIST;
 
-	if (!t || t->side != CLIENT || t->published || !hello || !reply ||
-	    hello->kind < VOS_HELLO_NEW || hello->kind > VOS_HELLO_FORK_LIVE)
-		return -EINVAL;
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
@@ -1080,17 +1068,12 @@ int vos_xen_connect(struct vos_xport *x, const struct vos_hello *hello,
 		return err;
 	t->published = true;
 
-	err = watch_backend(t);
-	if (err)
-		return err;
 	/* Two bounded phases: the service accepts within the timeout, then
 	 * attaches and answers within the timeout.  A busy service domain
 	 * (TCG, many xenstore round trips) needs the second budget. */
 	deadline = now_ms() + VOS_XEN_CONNECT_TIMEOUT_MS;
 	for (bool accepted = false, extended = false;;) {
-		struct pollfd p = { .fd = t->xs_fd, .events = POLLIN };
 		uint64_t now;
-		char **ev;
 		int r = check_answer(t, reply, &accepted);
 
 		if (accepted && !extended) {
@@ -1106,12 +1089,27 @@ int vos_xen_connect(struct vos_xport *x, const struct vos_hello *hello,
 		now = now_ms();
 		if (now >= deadline)
 			return -ETIMEDOUT;
-		r = (int)vos_sys_poll(&p, 1, (int)(deadline - now));
-		if (r < 0 && r != -EINTR)
-			return r;
-		while ((ev = xs_check_watch(t->xs)) != NULL)
-			free(ev);
+		/* Poll with back-off (no watch, see the header): 1, 2, 4 .. 32 ms. */
+		vos_sys_poll(NULL, 0, (int)(delay < deadline - now ? delay : deadline - now));
+		if (delay < 32)
+			delay *= 2;
 	}
+}
+
+int vos_xen_connect(struct vos_xport *x, const struct vos_hello *hello,
+		    struct vos_hello_reply *reply)
+{
+	struct xen_xport *t = to_xen(x);
+	int err;
+
+	if (!t || t->side != CLIENT || t->published || !t->xs || !hello || !reply ||
+	    hello->kind < VOS_HELLO_NEW || hello->kind > VOS_HELLO_FORK_LIVE)
+		return -EINVAL;
+	err = connect_with(t, hello, reply);
+	/* The client keeps no xenstore connection between calls (see the header). */
+	xs_close(t->xs);
+	t->xs = NULL;
+	return err;
 }
 
 void vos_xen_get_fds(const struct vos_xport *x, struct vos_xen_fds *fds)
@@ -1201,9 +1199,8 @@ int vos_xen_adopt(const struct vos_xen_fds *fds, struct vos_xport **out)
 		err = -EPIPE;
 	if (err)
 		goto fail;
-	err = watch_backend(t);
-	if (err)
-		goto fail;
+	xs_close(t->xs);
+	t->xs = NULL;
 
 	t->gnt_fd = fds->gntalloc;
 	t->evtchn_fd = fds->evtchn;

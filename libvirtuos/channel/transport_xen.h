@@ -10,10 +10,11 @@
  *   liveness      gntalloc/gntdev unmap notifications: when either process
  *                 dies, its kernel clears that side's "live" byte in a shared
  *                 page and kicks the event channel, so wait() returns -EPIPE
- *                 within one event-channel hop.  The client also watches
- *                 xenstore (its backend dir, @releaseDomain) for the service
- *                 domain dying, which no unmap notification reports.  The
- *                 service needs no xenstore watch: dom0 does not die alone.
+ *                 within one event-channel hop.  A service domain that dies
+ *                 as a whole runs no unmap notification, so a client asleep
+ *                 in wait() also re-reads its backend state and asks xenstore
+ *                 whether the domain still exists every
+ *                 VOS_XEN_DEATH_POLL_MS.  No xenstore watches (see below).
  *
  * Grants.  One gntalloc file per channel; the client allocates, in order:
  *   file offset 0          front page, granted READ-ONLY: identity of the
@@ -67,10 +68,20 @@
  * on every transport it inherited (else its copy of the descriptors keeps the
  * grants alive after the owner dies, and the peer never learns of the death).
  *
- * libxenstore: the client's transport keeps one xenstore connection with two
- * watches, which makes libxenstore start one reader thread (all signals
- * blocked) per client transport.  libxenstore calls the libc wrappers (open,
- * socket, read, write, close); everything else here uses raw system calls.
+ * libxenstore, client side: a connection is opened for each xenstore job
+ * (connect, the pid check of adopt, the sleeping client's death check,
+ * close) and closed after it, and no watch is ever set.  Two reasons:
+ *   - a watch makes libxenstore start a reader thread that calls read(),
+ *     which in a program under libvirtuos is our wrapper; while the library
+ *     initialises (exec adopt) that thread would wait for the very thread
+ *     that waits for its reply;
+ *   - a connection kept open holds a low descriptor number the program did
+ *     not open: it shifts the numbers the program gets, and a program that
+ *     closes or dup2()s over "its" descriptors would cut or hijack it.
+ * libxenstore calls the libc wrappers (open, socket, read, write, close);
+ * everything else here uses raw system calls.  The service side
+ * (vos-serviced, not interposed) keeps its connection and watches its
+ * backend dir to learn of new frontends.
  */
 #ifndef VOS_TRANSPORT_XEN_H
 #define VOS_TRANSPORT_XEN_H
@@ -86,6 +97,7 @@
 #define VOS_XEN_REFS_PER_NODE   256u   /* grant refs per ring-ref<i> node */
 #define VOS_XEN_MAX_GIDS        256u
 #define VOS_XEN_CONNECT_TIMEOUT_MS 5000
+#define VOS_XEN_DEATH_POLL_MS   500    /* a sleeping client's domain-death check */
 
 /* XenbusState values used in the state nodes. */
 enum vos_xen_state {

@@ -29,7 +29,7 @@ static int shared_fd = -1;
 struct result {
 	uint64_t sum;
 	size_t n;
-	char err[160];
+	char err[640];
 };
 
 static struct result results[MAX_THREADS];
@@ -120,8 +120,34 @@ static void *worker(void *arg)
 	}
 	r->n = off;
 	r->sum = fnv(0xcbf29ce484222325ull, back, bytes);
-	if (r->sum != expect && !r->err[0])
-		snprintf(r->err, sizeof(r->err), "checksum mismatch");
+	if (r->sum != expect && !r->err[0]) {
+		/* Say where, so that a failure points at its cause. */
+		size_t first = 0, last = 0, nbad = 0;
+
+		for (size_t i = 0; i < bytes; i++)
+			if (back[i] != buf[i]) {
+				if (!nbad++)
+					first = i;
+				last = i;
+			}
+		/* Read the bad bytes once more: wrong again means the file holds
+		 * them (write path), right means the first read went wrong. */
+		size_t m = bytes - first < 64 ? bytes - first : 64;
+		uint8_t again[64];
+		char got[129] = "", want[129] = "";
+		ssize_t k = pread(fd, again, m, (off_t)first);
+		const char *verdict = k != (ssize_t)m ? "failed" :
+				      memcmp(again, back + first, m) == 0 ? "same" :
+				      memcmp(again, buf + first, m) == 0 ? "right" : "other";
+
+		for (size_t i = 0; i < m; i++) {
+			snprintf(got + 2 * i, 3, "%02x", back[first + i]);
+			snprintf(want + 2 * i, 3, "%02x", buf[first + i]);
+		}
+		snprintf(r->err, sizeof(r->err),
+			 "checksum mismatch: %zu bytes differ in [%zu, %zu], got %s want %s, read again: %s",
+			 nbad, first, last, got, want, verdict);
+	}
 	if (close(fd) < 0)
 		fail(r, "close");
 	if (unlink(name) < 0)

@@ -253,7 +253,7 @@ start=$(date +%s)
 set +e
 timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -smp 2 -m 2048 \
 	-cpu max,-smap,-smep,-pku,-la57 -display none -vga none -no-reboot -nodefaults \
-	-kernel "$OUT/xen" -append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=1" \
+	-kernel "$OUT/xen" -append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=1 spec-ctrl=eager-fpu" \
 	-initrd "$OUT/vmlinuz console=hvc0 quiet,$OUT/dom0.cpio.gz" \
 	-serial "file:$LOG" </dev/null
 rc=$?
