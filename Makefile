@@ -3,6 +3,7 @@
 #   make            build everything into build/ (build/bin, build/lib, build/tests)
 #   make test       install missing Debian packages, build, run every test
 #   make bench      run the micro-benchmarks (CSV + Markdown table in build/bench/)
+#   make bench-xen  the same over the Xen transport in the guest set
 #   make run        a short local-mode demonstration
 #   make shell      boot the Xen guest set and give a dom0 shell
 #   make clean
@@ -53,7 +54,7 @@ UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TESTPROGS  := $(patsubst tests/programs/%.c,$(BUILD)/tests/programs/%,$(TESTPROG_SRC))
 BENCH_BIN  := $(patsubst benchmarks/micro/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all test test-unit test-integration test-system bench run shell clean deps
+.PHONY: all test test-unit test-integration test-system bench bench-xen run shell clean deps
 all: $(LIBVIRTUOS) $(SERVICED) $(VOSCTL) $(UNIT_BIN) $(TESTPROGS) $(BENCH_BIN)
 
 $(BUILD)/obj/%.o: %.c
@@ -98,6 +99,10 @@ test-integration: deps
 
 bench: deps
 	@benchmarks/run.sh
+
+# The same micro-benchmarks over the Xen transport, in the guest set (boots it).
+bench-xen: deps
+	@benchmarks/xen.sh
 
 run: deps all
 	@tools/demo.sh

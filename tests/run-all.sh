@@ -1,7 +1,9 @@
 #!/bin/sh
 # Everything `make test` runs: the build, the unit tests (plain, ASan+UBSan,
 # TSan), the integration tests (plain, then with the sanitizer builds of the
-# storage service and of libvirtuos.so), and the system test if there is one.
+# storage service and of libvirtuos.so), the channel and client-engine tests
+# over the Xen transport (a dom0 and a DomU of their own under QEMU), and the
+# system test (the whole guest set).
 #
 # Each step's output is shown as it runs; at the end a summary gives each
 # step's counts and the totals, closing with "N passed, M failed".  A step
@@ -12,7 +14,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
-ALL_STEPS="build unit integration integration-asan-daemon integration-tsan-daemon integration-asan-preload system"
+ALL_STEPS="build unit integration integration-asan-daemon integration-tsan-daemon integration-asan-preload xen-transport system"
 STEPS=${STEPS:-$ALL_STEPS}
 LOGS=$(mktemp -d "${TMPDIR:-/tmp}/vos-test.XXXXXX") || exit 1
 trap 'rm -rf "$LOGS"' EXIT
@@ -72,6 +74,7 @@ want integration-asan-daemon && run_step integration-asan-daemon tests/integrati
 want integration-tsan-daemon && run_step integration-tsan-daemon tests/integration/run.sh --mode tsan-daemon $TSAN_CASES
 # shellcheck disable=SC2086
 want integration-asan-preload && run_step integration-asan-preload tests/integration/run.sh --mode asan-preload $PRELOAD_CASES
+want xen-transport && run_step xen-transport tests/xen/run-in-guests.sh
 if want system && [ -x tests/system/run.sh ]; then
 	run_step system tests/system/run.sh
 elif want system && [ -f tests/system/run.sh ]; then

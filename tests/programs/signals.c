@@ -213,8 +213,10 @@ static void test_jump_out_of_io(void)
 			bad_mask |= 2;
 	setitimer(ITIMER_REAL, &off, NULL);
 	signal(SIGALRM, SIG_DFL);
-	printf("jumps %d, mask after jump ok %d, reads ok %d\n", jumps, !(bad_mask & 1),
-	       !(bad_mask & 2));
+	/* The timer may fire once more between the loop's end and the
+	 * setitimer() that stops it: 20 or 21 jumps are both right. */
+	printf("jumps %s, mask after jump ok %d, reads ok %d\n",
+	       jumps >= 20 ? "at least 20" : "too few", !(bad_mask & 1), !(bad_mask & 2));
 }
 
 /* Is pid asleep (state S) right now? */
