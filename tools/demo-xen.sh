@@ -50,8 +50,8 @@ unset VOS_STATS
 
 echo "demo-xen: boots Xen + dom0 + the storage and network domains under QEMU (TCG),"
 echo "runs the scenario in dom0 under libvirtuos and shuts down: 1-3 minutes."
-echo "Counter lines: requests/completions = forwarded calls; *_notifies = event-channel"
-echo "kicks; *_sleeps = times a side went to sleep waiting."
+echo "Counter lines (libvirtuos: PROGRAM[PID]: ...): requests/completions = forwarded calls;"
+echo "*_notifies = event-channel kicks; *_sleeps = times a side went to sleep waiting."
 echo
 set +e
 "$VOSCTL" up --port "$PORT" --exec "$SCENARIO"

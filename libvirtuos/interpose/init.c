@@ -20,6 +20,7 @@
  *   VOS_STATS=1          print each channel's counters to stderr at exit
  * A bad value stops the program at startup (exit 127) with a message.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,9 +213,11 @@ static __attribute__((destructor)) void vos_print_stats(void)
 			continue;
 		vos_client_stats(conn->client, &st);
 		n = snprintf(line, sizeof(line),
-			     "libvirtuos: %s requests=%llu completions=%llu client_notifies=%llu "
+			     "libvirtuos: %s[%d]: %s requests=%llu completions=%llu client_notifies=%llu "
 			     "service_notifies=%llu client_sleeps=%llu service_sleeps=%llu "
 			     "protocol_errors=%llu bad_completions=%llu\n",
+			     /* which program: a shell line runs several */
+			     program_invocation_short_name, (int)getpid(),
 			     vos_services[i].name, (unsigned long long)st.requests,
 			     (unsigned long long)st.completions,
 			     (unsigned long long)st.client_notifies,
