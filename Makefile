@@ -4,7 +4,8 @@
 #   make test       install missing Debian packages, build, run every test
 #   make bench      run the micro-benchmarks (CSV + Markdown table in build/bench/)
 #   make bench-xen  the same over the Xen transport in the guest set
-#   make run        a short local-mode demonstration
+#   make run        boot the Xen guest set, run the default scenario in dom0, shut down
+#   make run-local  a short local-mode demonstration (no QEMU)
 #   make shell      boot the Xen guest set and give a dom0 shell
 #   make clean
 #
@@ -32,6 +33,7 @@ CLIENT_SRC    := $(sort $(wildcard libvirtuos/client/*.c))
 INTERPOSE_SRC := $(sort $(wildcard libvirtuos/interpose/*.c))
 SERVICED_SRC  := $(sort $(wildcard service-domains/vos-serviced/*.c))
 VOSCTL_SRC    := $(sort $(wildcard tools/vosctl/*.c))
+REAP_SRC      := tools/vos-reap/vos-reap.c
 UNIT_SRC      := $(sort $(wildcard tests/unit/test_*.c))
 TESTPROG_SRC  := $(sort $(wildcard tests/programs/*.c))
 BENCH_SRC     := $(sort $(wildcard benchmarks/micro/*.c))
@@ -43,6 +45,7 @@ CLIENT_OBJ    := $(call obj,$(CLIENT_SRC))
 INTERPOSE_OBJ := $(call obj,$(INTERPOSE_SRC))
 SERVICED_OBJ  := $(call obj,$(SERVICED_SRC))
 VOSCTL_OBJ    := $(call obj,$(VOSCTL_SRC))
+REAP_OBJ      := $(call obj,$(REAP_SRC))
 
 # The Xen transport talks to gntalloc/gntdev/evtchn with ioctls; only xenstore needs a library.
 XEN_LIBS := $(if $(wildcard libvirtuos/channel/transport_xen.c),-lxenstore,)
@@ -50,12 +53,13 @@ XEN_LIBS := $(if $(wildcard libvirtuos/channel/transport_xen.c),-lxenstore,)
 LIBVIRTUOS := $(BUILD)/lib/libvirtuos.so
 SERVICED   := $(BUILD)/bin/vos-serviced
 VOSCTL     := $(BUILD)/bin/vosctl
+VOS_REAP   := $(BUILD)/bin/vos-reap
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TESTPROGS  := $(patsubst tests/programs/%.c,$(BUILD)/tests/programs/%,$(TESTPROG_SRC))
 BENCH_BIN  := $(patsubst benchmarks/micro/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all test test-unit test-integration test-system bench bench-xen run shell clean deps
-all: $(LIBVIRTUOS) $(SERVICED) $(VOSCTL) $(UNIT_BIN) $(TESTPROGS) $(BENCH_BIN)
+.PHONY: all test test-unit test-integration test-system bench bench-xen run run-local shell clean deps
+all: $(LIBVIRTUOS) $(SERVICED) $(VOSCTL) $(VOS_REAP) $(UNIT_BIN) $(TESTPROGS) $(BENCH_BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -72,6 +76,11 @@ $(SERVICED): $(SERVICED_OBJ) $(CHANNEL_OBJ)
 $(VOSCTL): $(VOSCTL_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
+
+# dom0's reaper of dead clients' xenstore nodes (the transport does the work).
+$(VOS_REAP): $(REAP_OBJ) $(CHANNEL_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(CHANNEL_OBJ) $(CLIENT_OBJ)
 	@mkdir -p $(dir $@)
@@ -104,7 +113,12 @@ bench: deps
 bench-xen: deps
 	@benchmarks/xen.sh
 
+# Boots the Xen guest set (QEMU), runs the default scenario in dom0 under
+# libvirtuos, shuts down.  VOS_PORT picks the host port of the network domain.
 run: deps all
+	@tools/demo-xen.sh
+
+run-local: deps all
 	@tools/demo.sh
 
 # An interactive dom0 shell in the Xen guest set (boots it; `vos-run CMD` forwards).

@@ -1,5 +1,5 @@
 #!/bin/sh
-# A short local-mode demonstration (`make run`): unmodified Debian programs
+# A short local-mode demonstration (`make run-local`): unmodified Debian programs
 # whose files live behind the storage service.  vosctl starts vos-serviced on
 # a scratch export directory, runs the program with libvirtuos.so preloaded
 # (its /storage paths are forwarded through the shared-memory channel), and

@@ -92,6 +92,25 @@ check "xl list shows network running" grep -Eq '^network[[:space:]]+[0-9]+[[:spa
 "$VOSCTL" status > "$OUT/status.txt" 2>&1
 check "vosctl status reports both domains" grep -q 'storage: running' "$OUT/status.txt"
 
+# --- vosctl status lists client channels (and not those of killed clients)
+# A dom0 program holding a /storage channel (exec keeps pid and channel: no fork
+# with a live channel), listed as connected; after kill -9 it must be gone
+# (status runs dom0's vos-reap first).  Separate from the forwarding checks.
+vx 'vos-run sh -c "exec 3</storage/boots; exec sleep 120" >/dev/null 2>&1 & echo $! > /tmp/status-client.pid; cat /tmp/status-client.pid' > "$OUT/status-client.pid" 2>&1
+cpid=$(tr -dc 0-9 < "$OUT/status-client.pid")
+listed=0
+for _ in 1 2 3 4 5; do   # the channel connects in the background
+	"$VOSCTL" status > "$OUT/status-client.txt" 2>&1
+	grep -Eq "^ *storage +[0-9]+ +[0-9]+ +${cpid:-none} +sleep .* connected$" "$OUT/status-client.txt" && { listed=1; break; }
+	sleep 2
+done
+cat "$OUT/status-client.txt"
+check "vosctl status lists a connected dom0 client (pid ${cpid:-?}, sleep, storage)" [ "$listed" = 1 ]
+vx "kill -9 ${cpid:-none}" >/dev/null 2>&1
+"$VOSCTL" status > "$OUT/status-killed.txt" 2>&1
+check "vosctl status no longer lists the killed client" \
+	bash -c "grep -q '^clients' '$OUT/status-killed.txt' && ! grep -Eq '^ *storage +[0-9]+ +[0-9]+ +${cpid:-none} ' '$OUT/status-killed.txt'"
+
 vx 'exit 7' >/dev/null 2>&1
 rc=$?
 check "vosctl exec returns the command's status (7, got $rc)" [ "$rc" = 7 ]

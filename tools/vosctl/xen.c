@@ -4,7 +4,7 @@
  *
  *   up [--shell | --exec CMD [--native]] [--timeout S] [--port N] [--disk FILE] [--no-build]
  *   down [--timeout S]
- *   status
+ *   status [--no-reap]        domains and the client channels they serve
  *   shell
  *   exec [--timeout S] [--] CMD...
  *   kill storage|network       xl destroy (like a crash)
@@ -547,15 +547,36 @@ static int require_running(void)
 	return -1;
 }
 
+static void status_usage(FILE *f)
+{
+	fputs("usage: vosctl status [--no-reap]\n"
+	      "  Whether the guest set runs; in dom0: the domains (xl list) and their\n"
+	      "  readiness, then every client channel of the Xen transport: the dom0\n"
+	      "  process (pid, program, uid, gid) that holds it, the service domain that\n"
+	      "  serves it and the channel's state (connected, ... or stale when the\n"
+	      "  process is gone).  Read from xenstore by dom0's /sbin/vos-clients.\n"
+	      "  First removes the channels of dead clients (dom0's vos-reap, which also\n"
+	      "  runs every 5 s on its own), so the list is exact at that moment.\n"
+	      "  --no-reap   list without removing (dead clients show as stale)\n"
+	      "Exit status: 0; 1 if the guest set is not running or dom0 does not answer.\n",
+	      f);
+}
+
 static int cmd_status(int argc, char **argv)
 {
 	char accel[32], port[32];
+	int reap = 1;
 	pid_t pid;
 	int r;
 
-	(void)argv;
-	if (argc != 1) {
-		fprintf(stderr, "usage: vosctl status\n");
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		status_usage(stdout);
+		return 0;
+	}
+	if (argc == 2 && !strcmp(argv[1], "--no-reap")) {
+		reap = 0;
+	} else if (argc != 1) {
+		status_usage(stderr);
 		return VOSCTL_EXIT_USAGE;
 	}
 	pid = qemu_pid();
@@ -568,13 +589,17 @@ static int cmd_status(int argc, char **argv)
 	printf("guest set: running (QEMU pid %ld, %s), network domain :80 at http://127.0.0.1:%s/\n",
 	       (long)pid, accel, port);
 	fflush(stdout);
-	r = agent("vos-domains status", STDOUT_FILENO, AGENT_SHORT_MS);
+	/* One agent round trip for everything (each costs about a second).  The
+	 * reap goes first so that a client killed a moment ago is not listed;
+	 * its failure is printed but does not hide the rest. */
+	r = agent(reap ? "vos-domains status; echo; vos-reap; vos-clients"
+		       : "vos-domains status; echo; vos-clients",
+		  STDOUT_FILENO, AGENT_SHORT_MS);
 	if (r < 0) {
 		fprintf(stderr, "vosctl: dom0 did not answer: %s\n", strerror(-r));
 		return 1;
 	}
-	printf("vos-serviced: runs in the storage domain in local mode until the Xen transport exists\n");
-	return r;
+	return r == 0 ? 0 : 1;
 }
 
 static int cmd_shell(int argc, char **argv)

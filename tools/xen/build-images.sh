@@ -16,7 +16,7 @@
 #   storage-disk.img  the storage domain's ext4 disk (created once, kept)
 #
 # Project binaries are taken from --bin-build (default build): bin/vos-serviced,
-# lib/libvirtuos.so, bin/vosctl and tests/programs/*, whichever exist.
+# lib/libvirtuos.so, bin/vosctl, bin/vos-reap and tests/programs/*, whichever exist.
 #
 # An image is rebuilt only when one of its inputs changed: each image has a
 # stamp holding a hash over every input file's path, size and mtime, the
@@ -32,8 +32,9 @@ DISK_MIB=256
 XEN_GZ=/boot/xen-4.17-amd64.gz
 XEN_BIN=/usr/lib/xen-4.17/bin
 XEN_TOOLS="xl xenstored xenconsoled xen-init-dom0 xenconsole libxl-save-helper"
-# Unmodified programs the system test (and users) run in dom0.
-DOM0_PACKAGES=(coreutils findutils diffutils tar gzip sqlite3 dash strace)
+# Unmodified programs the system test (and users) run in dom0; xenstore-utils
+# (xenstore-read, xenstore-list) is what /sbin/vos-clients lists channels with.
+DOM0_PACKAGES=(coreutils findutils diffutils tar gzip sqlite3 dash strace xenstore-utils)
 
 log() { echo "[images] $*"; }
 die() { echo "build-images: $*" >&2; exit 1; }
@@ -228,7 +229,7 @@ dom0_list() {
 	host_files /lib/x86_64-linux-gnu/libgcc_s.so.1
 	mapfile -t pkg_progs < <(package_programs "${DOM0_PACKAGES[@]}")
 	with_libs "${pkg_progs[@]}"
-	project_files bin/vos-serviced bin/vosctl lib/libvirtuos.so 'tests/programs/*' 'bench/*'
+	project_files bin/vos-serviced bin/vosctl bin/vos-reap lib/libvirtuos.so 'tests/programs/*' 'bench/*'
 	for f in "$ROOT"/configs/*; do
 		[ -f "$f" ] && printf '%s\t/etc/virtuos/%s\n' "$f" "$(basename "$f")"
 	done
