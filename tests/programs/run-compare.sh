@@ -79,32 +79,17 @@ else
 fi
 
 # The service dies and comes back.
-cat >"$TMP/expect.death" <<'EOT'
-open before: 3
-write before: 3
-pread after death: -1 EIO
-write after death: -1 EIO
-fstat after death: -1 EIO
-open after death: -1 EIO
-close after death: 0
-open after restart: 0
-write after restart: 3
-pread after restart: 3
-old dup still dead: -1 EIO
-close old dup: 0
-close new: 0
-EOT
 echo "$PID" >"$TMP/pid"
 timeout 120 env LD_PRELOAD="$PRELOAD" "$PROGS/svcdeath" /storage/x \
 	"kill \$(cat $TMP/pid); for i in \$(seq 100); do grep -qs '^[0-9]* ([^)]*) [RSD]' /proc/\$(cat $TMP/pid)/stat || break; sleep 0.05; done; rm -f $RUN/storage.sock" \
 	"$SERVICED --role storage --root $ROOT --rundir $RUN >>$TMP/serviced.log 2>&1 & echo \$! >$TMP/pid; for i in \$(seq 100); do [ -S $RUN/storage.sock ] && break; sleep 0.05; done" \
 	>"$TMP/death" 2>&1
 PID=$(cat "$TMP/pid")
-if cmp -s "$TMP/expect.death" "$TMP/death"; then
+if cmp -s "$(dirname "$0")/svcdeath.expected" "$TMP/death"; then
 	pass "service death and restart"
 else
 	fail "service death and restart"
-	diff "$TMP/expect.death" "$TMP/death"
+	diff "$(dirname "$0")/svcdeath.expected" "$TMP/death"
 fi
 
 [ $fails -eq 0 ] && echo "all passed" || echo "$fails failed"

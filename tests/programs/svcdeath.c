@@ -7,7 +7,8 @@
  * Expected under libvirtuos (DIR routed): calls on fds opened before the
  * death fail with EIO, close() of them succeeds, new opens fail with EIO
  * while the service is down and work after the restart; the old fds stay
- * dead (EIO) even then.
+ * dead (EIO) even then.  The exact expected output is svcdeath.expected
+ * (compared by run-compare.sh and by the system test over Xen).
  */
 #include <errno.h>
 #include <fcntl.h>
