@@ -1493,6 +1493,65 @@ int vos_xen_reap_stale(void)
 
 /* -------------------------------------------------------------- service side */
 
+/*
+ * A shadow serves its client with the client's ids (vos-serviced's creds.c),
+ * so in a shadow of a non-root client the effective uid is not 0 when it
+ * attaches or answers, and the storage domain's /dev/xen/{gntdev,evtchn,
+ * xenbus} are root's.  The daemon keeps saved uid 0 in its shadows, so these
+ * opens run with effective uid 0 for the duration of the open(s) only, and
+ * only in the calling thread: the raw setresuid system call changes the
+ * calling thread alone (glibc's wrapper would change every thread, and other
+ * workers may be serving requests meanwhile).  Only descriptors come out of
+ * it; what they may do is decided by Xen (grants, ports, xenstore
+ * permissions of this domain), not by the uid.
+ */
+struct svc_priv {
+	uid_t euid;
+	bool raised;
+};
+
+static void svc_raise(struct svc_priv *p)
+{
+	uid_t r, e, s;
+
+	p->raised = false;
+	if (syscall(SYS_getresuid, &r, &e, &s) == 0 && e != 0 && s == 0 &&
+	    syscall(SYS_setresuid, (uid_t)-1, (uid_t)0, (uid_t)-1) == 0) {
+		p->euid = e;
+		p->raised = true;
+	}
+}
+
+static void svc_lower(struct svc_priv *p)
+{
+	/* Cannot fail from euid 0; if it ever did, serving as root must not go on. */
+	if (p->raised && syscall(SYS_setresuid, (uid_t)-1, p->euid, (uid_t)-1) != 0)
+		abort();
+}
+
+static int svc_open_dev(const char *path)
+{
+	struct svc_priv p;
+	int fd;
+
+	svc_raise(&p);
+	fd = open_dev(path);
+	svc_lower(&p);
+	return fd;
+}
+
+static struct xs_handle *svc_xs_connect(int *err)
+{
+	struct svc_priv p;
+	struct xs_handle *xs;
+
+	svc_raise(&p);
+	xs = xs_connect(err);
+	svc_lower(&p);
+	return xs;
+}
+
+
 struct vos_xen_listener {
 	struct xs_handle *xs;
 	pid_t owner;
@@ -1838,7 +1897,7 @@ int vos_xen_reply(const struct vos_xen_conn *conn, const struct vos_hello_reply 
 		w.state = VOS_XEN_CLOSED;
 	else
 		w.token = reply->token;
-	xs = xs_connect(&err);
+	xs = svc_xs_connect(&err);
 	if (!xs)
 		return err;
 	err = xs_txn(xs, backend_write_body, &w);
@@ -1907,7 +1966,7 @@ int vos_xen_attach(const struct vos_xen_conn *conn, size_t max_size, struct vos_
 	t->devid = conn->devid;
 	backend_path(t->bpath, conn->self_domid, conn->devid);
 
-	t->gnt_fd = open_dev(DEV_GNTDEV);
+	t->gnt_fd = svc_open_dev(DEV_GNTDEV);
 	if (t->gnt_fd < 0) {
 		err = t->gnt_fd;
 		t->gnt_fd = -1;
@@ -1928,7 +1987,7 @@ int vos_xen_attach(const struct vos_xen_conn *conn, size_t max_size, struct vos_
 		goto fail;
 	}
 
-	t->evtchn_fd = open_dev(DEV_EVTCHN);
+	t->evtchn_fd = svc_open_dev(DEV_EVTCHN);
 	if (t->evtchn_fd < 0) {
 		err = t->evtchn_fd;
 		t->evtchn_fd = -1;
@@ -1961,7 +2020,7 @@ int vos_xen_attach(const struct vos_xen_conn *conn, size_t max_size, struct vos_
 	t->x.size = (size_t)conn->nr_pages * PAGE;
 	store_u8(&t->back->service_live, 1);
 
-	t->xs = xs_connect(&err);
+	t->xs = svc_xs_connect(&err);
 	if (!t->xs)
 		goto fail;
 	w.bdir = t->bpath;
