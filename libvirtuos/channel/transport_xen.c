@@ -1143,18 +1143,19 @@ static int job_lookup(const char *name, uint32_t *domid)
 	return err;
 }
 
-/* Publish the channel with this process's identity. */
-static int job_publish(const struct xen_xport *t, const struct vos_hello *hello)
+/* Publish the channel with this process's identity (xs: the direct path's
+ * connection, NULL through the broker). */
+static int job_publish(struct xs_handle *xs, const struct xen_xport *t,
+		       const struct vos_hello *hello)
 {
 	uint32_t n = (uint32_t)(t->x.size / PAGE);
 	struct vos_xsb_reply rep;
 	struct vos_xsb_req *r;
 	struct vos_xen_conn *c;
-	struct xs_handle *xs;
 	size_t len;
 	int err;
 
-	if (via_broker()) {
+	if (!xs) {
 		len = sizeof(*r) + (size_t)n * sizeof(uint32_t);
 		r = calloc(1, len);
 		if (!r)
@@ -1201,30 +1202,20 @@ static int job_publish(const struct xen_xport *t, const struct vos_hello *hello)
 			c->gids[i] = (uint32_t)g[i];
 		c->ngids = (uint32_t)ng;
 	}
-	xs = xs_connect(&err);
-	if (xs) {
-		err = vos_xen_job_publish(xs, c);
-		xs_close(xs);
-	}
+	err = vos_xen_job_publish(xs, c);
 	free(c);
 	return err;
 }
 
-static int job_answer(const struct xen_xport *t, bool *accepted, uint8_t token[VOS_TOKEN_LEN])
+static int job_answer(struct xs_handle *xs, const struct xen_xport *t, bool *accepted,
+		      uint8_t token[VOS_TOKEN_LEN])
 {
 	struct vos_xsb_req r;
 	struct vos_xsb_reply rep;
-	struct xs_handle *xs;
 	int err;
 
-	if (!via_broker()) {
-		xs = xs_connect(&err);
-		if (!xs)
-			return 0;               /* xenstore busy: ask again */
-		err = vos_xen_job_answer(xs, t->peer_domid, t->devid, accepted, token);
-		xs_close(xs);
-		return err;
-	}
+	if (xs)
+		return vos_xen_job_answer(xs, t->peer_domid, t->devid, accepted, token);
 	broker_req(&r, VOS_XSB_ANSWER, t);
 	err = broker_call(&r, sizeof(r), &rep);
 	if (err < 0)
@@ -1279,7 +1270,9 @@ static int job_simple(const struct xen_xport *t, uint32_t op)
 	return broker_call(&r, sizeof(r), &rep);
 }
 
-static int connect_with(struct xen_xport *t, const struct vos_hello *hello,
+/* xs: the direct path's connection for the whole connect (publish and every
+ * poll of the answer), NULL through the broker. */
+static int connect_with(struct xs_handle *xs, struct xen_xport *t, const struct vos_hello *hello,
 			struct vos_hello_reply *reply)
 {
 	static _Atomic unsigned counter;
@@ -1293,7 +1286,7 @@ static int connect_with(struct xen_xport *t, const struct vos_hello *hello,
 		frontend_path(t->fpath, t->devid);
 		backend_path(t->bpath, t->peer_domid, t->devid);
 		t->front->devid = t->devid;
-		err = job_publish(t, hello);
+		err = job_publish(xs, t, hello);
 		if (err != -EEXIST)
 			break;          /* published, or a real error */
 	}
@@ -1310,7 +1303,7 @@ static int connect_with(struct xen_xport *t, const struct vos_hello *hello,
 		int r;
 
 		memset(reply, 0, sizeof(*reply));
-		r = job_answer(t, &accepted, reply->token);
+		r = job_answer(xs, t, &accepted, reply->token);
 		if (accepted && !extended) {
 			deadline = now_ms() + VOS_XEN_CONNECT_TIMEOUT_MS;
 			extended = true;
@@ -1339,11 +1332,22 @@ int vos_xen_connect(struct vos_xport *x, const struct vos_hello *hello,
 		    struct vos_hello_reply *reply)
 {
 	struct xen_xport *t = to_xen(x);
+	struct xs_handle *xs = NULL;
+	int err;
 
 	if (!t || t->side != CLIENT || t->published || !t->front || !hello || !reply ||
 	    hello->kind < VOS_HELLO_NEW || hello->kind > VOS_HELLO_FORK_LIVE)
 		return -EINVAL;
-	return connect_with(t, hello, reply);
+	if (!via_broker()) {
+		xs = xs_connect(&err);
+		if (!xs)
+			return err;
+	}
+	err = connect_with(xs, t, hello, reply);
+	/* The client keeps no xenstore connection between calls (see the header). */
+	if (xs)
+		xs_close(xs);
+	return err;
 }
 
 void vos_xen_get_fds(const struct vos_xport *x, struct vos_xen_fds *fds)
