@@ -34,6 +34,7 @@ INTERPOSE_SRC := $(sort $(wildcard libvirtuos/interpose/*.c))
 SERVICED_SRC  := $(sort $(wildcard service-domains/vos-serviced/*.c))
 VOSCTL_SRC    := $(sort $(wildcard tools/vosctl/*.c))
 REAP_SRC      := tools/vos-reap/vos-reap.c
+XSBROKER_SRC  := $(sort $(wildcard primary-domain/vos-xsbroker/*.c))
 UNIT_SRC      := $(sort $(wildcard tests/unit/test_*.c))
 TESTPROG_SRC  := $(sort $(wildcard tests/programs/*.c))
 BENCH_SRC     := $(sort $(wildcard benchmarks/micro/*.c))
@@ -46,6 +47,7 @@ INTERPOSE_OBJ := $(call obj,$(INTERPOSE_SRC))
 SERVICED_OBJ  := $(call obj,$(SERVICED_SRC))
 VOSCTL_OBJ    := $(call obj,$(VOSCTL_SRC))
 REAP_OBJ      := $(call obj,$(REAP_SRC))
+XSBROKER_OBJ  := $(call obj,$(XSBROKER_SRC))
 
 # The Xen transport talks to gntalloc/gntdev/evtchn with ioctls; only xenstore needs a library.
 XEN_LIBS := $(if $(wildcard libvirtuos/channel/transport_xen.c),-lxenstore,)
@@ -54,12 +56,13 @@ LIBVIRTUOS := $(BUILD)/lib/libvirtuos.so
 SERVICED   := $(BUILD)/bin/vos-serviced
 VOSCTL     := $(BUILD)/bin/vosctl
 VOS_REAP   := $(BUILD)/bin/vos-reap
+XSBROKER   := $(BUILD)/bin/vos-xsbroker
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TESTPROGS  := $(patsubst tests/programs/%.c,$(BUILD)/tests/programs/%,$(TESTPROG_SRC))
 BENCH_BIN  := $(patsubst benchmarks/micro/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 .PHONY: all test test-unit test-integration test-system bench bench-xen run run-local shell clean deps
-all: $(LIBVIRTUOS) $(SERVICED) $(VOSCTL) $(VOS_REAP) $(UNIT_BIN) $(TESTPROGS) $(BENCH_BIN)
+all: $(LIBVIRTUOS) $(SERVICED) $(VOSCTL) $(VOS_REAP) $(XSBROKER) $(UNIT_BIN) $(TESTPROGS) $(BENCH_BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -70,6 +73,11 @@ $(LIBVIRTUOS): $(CHANNEL_OBJ) $(CLIENT_OBJ) $(INTERPOSE_OBJ)
 	$(CC) -shared $(LDFLAGS) -o $@ $^ -ldl $(XEN_LIBS)
 
 $(SERVICED): $(SERVICED_OBJ) $(CHANNEL_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS)
+
+# dom0's xenstore broker runs the transport's own xenstore jobs (xen_jobs.h).
+$(XSBROKER): $(XSBROKER_OBJ) $(CHANNEL_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS)
 

@@ -33,6 +33,8 @@
 #include <xen/sys/gntdev.h>
 #include "transport_xen.h"
 #include "vos_sys.h"
+#include "xen_broker.h"
+#include "xen_jobs.h"
 
 #define PAGE            VOS_PAGE_SIZE
 #define FRONT_OFF       0u              /* gntalloc file offsets, see the header */
@@ -531,22 +533,13 @@ static int mark_dead(struct xen_xport *t)
 
 /* Client: the backend is Connected and the service domain still exists.
  * Only a definite answer counts as death; a failing xenstore does not. */
+static int job_lookup(const char *name, uint32_t *domid);
+static int job_alive(const struct xen_xport *t);
+static int job_simple(const struct xen_xport *t, uint32_t op);
+
 static int backend_alive(struct xen_xport *t)
 {
-	int err, st, alive = 1;
-	struct xs_handle *xs = xs_connect(&err);
-
-	if (!xs)
-		return 1;
-	st = xs_state(xs, XBT_NULL, t->bpath);
-	if (st == -ENOENT || (st >= 0 && st != VOS_XEN_CONNECTED))
-		alive = 0;
-	/* false with errno untouched means "not introduced": the domain is gone. */
-	errno = 0;
-	if (alive && !xs_is_domain_introduced(xs, t->peer_domid) && errno == 0)
-		alive = 0;
-	xs_close(xs);
-	return alive;
+	return job_alive(t);
 }
 
 static int xen_notify(struct vos_xport *x)
@@ -613,18 +606,6 @@ static int xen_peer_alive(struct vos_xport *x)
 		return 0;
 	}
 	return 1;
-}
-
-/* Client: remove the frontend and backend dirs. */
-static int rm_nodes_body(struct xs_handle *xs, xs_transaction_t txn, void *arg)
-{
-	struct xen_xport *t = arg;
-
-	if (!xs_rm(xs, txn, t->fpath) && errno != ENOENT)
-		return -errno;
-	if (!xs_rm(xs, txn, t->bpath) && errno != ENOENT)
-		return -errno;
-	return 0;
 }
 
 /* Service: mark the backend Closed, or remove it when the client is gone
@@ -712,12 +693,7 @@ static void xen_close(struct vos_xport *x)
 		(void)evtchn_notify(t->evtchn_fd, t->port);
 
 	if (t->side == CLIENT && t->published) {
-		int err;
-
-		if (!t->xs)
-			t->xs = xs_connect(&err);
-		if (t->xs)
-			(void)xs_txn(t->xs, rm_nodes_body, t);
+		(void)job_simple(t, VOS_XSB_REMOVE);    /* the nodes */
 	} else if (t->side == SERVICE && t->xs && t->bpath[0]) {
 		(void)xs_txn(t->xs, close_backend_body, t);
 	}
@@ -836,10 +812,7 @@ int vos_xen_create(const char *service, size_t size, struct vos_xport **out)
 		err = -ENOMEM;
 		goto fail;
 	}
-	t->xs = xs_connect(&err);
-	if (!t->xs)
-		goto fail;
-	err = find_domain(t->xs, service, &t->peer_domid);
+	err = job_lookup(service, &t->peer_domid);
 	if (err)
 		goto fail;
 
@@ -892,15 +865,17 @@ fail:
 	return err;
 }
 
+/* ------------------------------------------------- client xenstore jobs */
+
 struct publish_args {
-	struct xen_xport *t;
-	const struct vos_hello *hello;
+	const struct vos_xen_conn *c;
+	char fpath[PATH_LEN], bpath[PATH_LEN];
 	char gids[VOS_XEN_MAX_GIDS * 11 + 1];
 };
 
-static int put_refs(struct xs_handle *xs, xs_transaction_t txn, struct xen_xport *t)
+static int put_refs(struct xs_handle *xs, xs_transaction_t txn, const struct publish_args *a)
 {
-	uint32_t n = (uint32_t)(t->x.size / PAGE);
+	uint32_t n = a->c->nr_pages;
 	char val[VOS_XEN_REFS_PER_NODE * 11 + 1];
 
 	for (uint32_t chunk = 0; chunk * VOS_XEN_REFS_PER_NODE < n; chunk++) {
@@ -910,9 +885,9 @@ static int put_refs(struct xs_handle *xs, xs_transaction_t txn, struct xen_xport
 		for (uint32_t i = chunk * VOS_XEN_REFS_PER_NODE;
 		     i < n && i < (chunk + 1) * VOS_XEN_REFS_PER_NODE; i++)
 			len += (size_t)snprintf(val + len, sizeof(val) - len, "%s%" PRIu32,
-						len ? "," : "", t->refs[i]);
+						len ? "," : "", a->c->refs[i]);
 		snprintf(node, sizeof(node), "ring-ref%" PRIu32, chunk);
-		if (path_join(path, t->fpath, node))
+		if (path_join(path, a->fpath, node))
 			return -ENAMETOOLONG;
 		if (!xs_write(xs, txn, path, val, (unsigned)len))
 			return errno ? -errno : -EIO;
@@ -923,13 +898,13 @@ static int put_refs(struct xs_handle *xs, xs_transaction_t txn, struct xen_xport
 static int publish_body(struct xs_handle *xs, xs_transaction_t txn, void *arg)
 {
 	struct publish_args *a = arg;
-	struct xen_xport *t = a->t;
+	const struct vos_xen_conn *c = a->c;
 	struct xs_permissions fperm[2] = {
 		{ .id = VOS_XEN_PRIMARY_DOMID, .perms = XS_PERM_NONE },
-		{ .id = t->peer_domid, .perms = XS_PERM_READ },
+		{ .id = c->self_domid, .perms = XS_PERM_READ },
 	};
 	struct xs_permissions bperm[2] = {
-		{ .id = t->peer_domid, .perms = XS_PERM_NONE },
+		{ .id = c->self_domid, .perms = XS_PERM_NONE },
 		{ .id = VOS_XEN_PRIMARY_DOMID, .perms = XS_PERM_READ },
 	};
 	char tok[2 * VOS_TOKEN_LEN + 1];
@@ -938,75 +913,93 @@ static int publish_body(struct xs_handle *xs, xs_transaction_t txn, void *arg)
 	int err = 0;
 
 	/* A stale dir of a dead process with the same devid: pick another. */
-	old = xs_read(xs, txn, t->fpath, &len);
+	old = xs_read(xs, txn, a->fpath, &len);
 	if (old) {
 		free(old);
 		return -EEXIST;
 	}
 	/* A backend dir left over with this devid could hold a stale answer. */
-	if (!xs_rm(xs, txn, t->bpath) && errno != ENOENT)
+	if (!xs_rm(xs, txn, a->bpath) && errno != ENOENT)
 		return -errno;
 	/* Dirs first, then their permissions, then the children: nodes created
 	 * under a dir inherit its permissions. */
-	if (!xs_mkdir(xs, txn, t->fpath) || !xs_set_permissions(xs, txn, t->fpath, fperm, 2) ||
-	    !xs_mkdir(xs, txn, t->bpath) || !xs_set_permissions(xs, txn, t->bpath, bperm, 2)) {
-		dbg("mkdir/set_permissions %s: %s", t->fpath, strerror(errno));
+	if (!xs_mkdir(xs, txn, a->fpath) || !xs_set_permissions(xs, txn, a->fpath, fperm, 2) ||
+	    !xs_mkdir(xs, txn, a->bpath) || !xs_set_permissions(xs, txn, a->bpath, bperm, 2)) {
+		dbg("mkdir/set_permissions %s: %s", a->fpath, strerror(errno));
 		return errno ? -errno : -EIO;
 	}
 
-	format_token(a->hello->token, tok);
-	err = err ? err : xs_put_raw(xs, txn, t->fpath, "backend", t->bpath);
-	err = err ? err : xs_put(xs, txn, t->fpath, "backend-id", "%" PRIu32, t->peer_domid);
-	err = err ? err : xs_put(xs, txn, t->fpath, "front-ref", "%" PRIu32, t->front_ref);
-	err = err ? err : xs_put(xs, txn, t->fpath, "back-ref", "%" PRIu32, t->back_ref);
-	err = err ? err : xs_put(xs, txn, t->fpath, "nr-pages", "%zu", t->x.size / PAGE);
-	err = err ? err : put_refs(xs, txn, t);
-	err = err ? err : xs_put(xs, txn, t->fpath, "event-channel", "%" PRIu32, t->port);
-	err = err ? err : xs_put(xs, txn, t->fpath, "version", "%u", VOS_PROTO_VERSION);
-	err = err ? err : xs_put(xs, txn, t->fpath, "kind", "%" PRIu32, a->hello->kind);
-	err = err ? err : xs_put_raw(xs, txn, t->fpath, "token", tok);
-	err = err ? err : xs_put(xs, txn, t->fpath, "umask", "%" PRIu32, a->hello->umask & 0777);
-	err = err ? err : xs_put(xs, txn, t->fpath, "pid", "%d", (int)getpid());
-	err = err ? err : xs_put(xs, txn, t->fpath, "uid", "%u", (unsigned)geteuid());
-	err = err ? err : xs_put(xs, txn, t->fpath, "gid", "%u", (unsigned)getegid());
-	err = err ? err : xs_put_raw(xs, txn, t->fpath, "gids", a->gids);
-	err = err ? err : xs_put(xs, txn, t->fpath, "state", "%d", VOS_XEN_INITIALISED);
+	format_token(c->hello.token, tok);
+	err = err ? err : xs_put_raw(xs, txn, a->fpath, "backend", a->bpath);
+	err = err ? err : xs_put(xs, txn, a->fpath, "backend-id", "%" PRIu32, c->self_domid);
+	err = err ? err : xs_put(xs, txn, a->fpath, "front-ref", "%" PRIu32, c->front_ref);
+	err = err ? err : xs_put(xs, txn, a->fpath, "back-ref", "%" PRIu32, c->back_ref);
+	err = err ? err : xs_put(xs, txn, a->fpath, "nr-pages", "%" PRIu32, c->nr_pages);
+	err = err ? err : put_refs(xs, txn, a);
+	err = err ? err : xs_put(xs, txn, a->fpath, "event-channel", "%" PRIu32, c->port);
+	err = err ? err : xs_put(xs, txn, a->fpath, "version", "%u", VOS_PROTO_VERSION);
+	err = err ? err : xs_put(xs, txn, a->fpath, "kind", "%" PRIu32, c->hello.kind);
+	err = err ? err : xs_put_raw(xs, txn, a->fpath, "token", tok);
+	err = err ? err : xs_put(xs, txn, a->fpath, "umask", "%" PRIu32, c->hello.umask & 0777);
+	err = err ? err : xs_put(xs, txn, a->fpath, "pid", "%d", (int)c->cred.pid);
+	err = err ? err : xs_put(xs, txn, a->fpath, "uid", "%u", (unsigned)c->cred.uid);
+	err = err ? err : xs_put(xs, txn, a->fpath, "gid", "%u", (unsigned)c->cred.gid);
+	err = err ? err : xs_put_raw(xs, txn, a->fpath, "gids", a->gids);
+	err = err ? err : xs_put(xs, txn, a->fpath, "state", "%d", VOS_XEN_INITIALISED);
 
-	err = err ? err : xs_put_raw(xs, txn, t->bpath, "frontend", t->fpath);
-	err = err ? err : xs_put(xs, txn, t->bpath, "frontend-id", "%u", VOS_XEN_PRIMARY_DOMID);
-	err = err ? err : xs_put(xs, txn, t->bpath, "state", "%d", VOS_XEN_INITIALISING);
+	err = err ? err : xs_put_raw(xs, txn, a->bpath, "frontend", a->fpath);
+	err = err ? err : xs_put(xs, txn, a->bpath, "frontend-id", "%u", VOS_XEN_PRIMARY_DOMID);
+	err = err ? err : xs_put(xs, txn, a->bpath, "state", "%d", VOS_XEN_INITIALISING);
 	return err;
 }
 
-static int format_gids(char *buf, size_t len)
+int vos_xen_job_lookup(struct xs_handle *xs, const char *name, uint32_t *domid)
 {
-	gid_t g[VOS_XEN_MAX_GIDS];
-	int n = getgroups(VOS_XEN_MAX_GIDS, g);
-	size_t off = 0;
-
-	if (n < 0)
-		return errno == EINVAL ? -E2BIG : -errno;
-	buf[0] = '\0';
-	for (int i = 0; i < n; i++)
-		off += (size_t)snprintf(buf + off, len - off, "%s%u", i ? "," : "", (unsigned)g[i]);
-	return 0;
+	if (!name_ok(name))
+		return -EINVAL;
+	return find_domain(xs, name, domid);
 }
 
-/* Outcome of the backend so far: 1 done (ok), 0 keep waiting, < 0 error.
- * *accepted becomes true once the service has taken the frontend. */
-static int check_answer(struct xen_xport *t, struct vos_hello_reply *reply, bool *accepted)
+int vos_xen_job_publish(struct xs_handle *xs, const struct vos_xen_conn *c)
 {
+	struct publish_args *a;
+	size_t off = 0;
+	int err;
+
+	if (!c || c->nr_pages == 0 || c->nr_pages > VOS_XEN_MAX_PAGES ||
+	    c->ngids > VOS_XEN_MAX_GIDS || c->self_domid == 0 ||
+	    c->self_domid >= DOMID_FIRST_RESERVED)
+		return -EINVAL;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->c = c;
+	frontend_path(a->fpath, c->devid);
+	backend_path(a->bpath, c->self_domid, c->devid);
+	for (uint32_t i = 0; i < c->ngids; i++)
+		off += (size_t)snprintf(a->gids + off, sizeof(a->gids) - off, "%s%" PRIu32,
+					i ? "," : "", c->gids[i]);
+	err = xs_txn(xs, publish_body, a);
+	free(a);
+	return err;
+}
+
+int vos_xen_job_answer(struct xs_handle *xs, uint32_t domid, uint64_t devid,
+		       bool *accepted, uint8_t token[VOS_TOKEN_LEN])
+{
+	char bpath[PATH_LEN];
 	int st, status, err;
 	char *v;
 
-	st = xs_state(t->xs, XBT_NULL, t->bpath);
+	backend_path(bpath, domid, devid);
+	st = xs_state(xs, XBT_NULL, bpath);
 	if (st > VOS_XEN_INITIALISING)
 		*accepted = true;
 	if (st == -ENOENT)
 		return -ECONNREFUSED;   /* the service removed our backend */
 	if (st < 0)
 		return st == -EPROTO ? -EPROTO : 0;
-	v = xs_get(t->xs, XBT_NULL, t->bpath, "status", &err);
+	v = xs_get(xs, XBT_NULL, bpath, "status", &err);
 	if (!v) {
 		if (err != -ENOENT)
 			return err == -EPROTO ? -EPROTO : 0;
@@ -1022,48 +1015,281 @@ static int check_answer(struct xen_xport *t, struct vos_hello_reply *reply, bool
 		return -ECONNREFUSED;
 	if (st != VOS_XEN_CONNECTED)
 		return 0;               /* answered, not yet attached */
-	v = xs_get(t->xs, XBT_NULL, t->bpath, "token", &err);
+	v = xs_get(xs, XBT_NULL, bpath, "token", &err);
 	if (!v)
 		return err == -ENOENT ? -EPROTO : err;
-	memset(reply, 0, sizeof(*reply));
-	err = parse_token(v, reply->token);
+	err = parse_token(v, token);
 	free(v);
-	if (err)
-		return err;
-	/* Attach sets the live byte before Connected. */
-	if (!load_u8(&t->back->service_live))
-		return -EPROTO;
-	reply->status = 0;
+	return err ? err : 1;
+}
+
+int vos_xen_job_alive(struct xs_handle *xs, uint32_t domid, uint64_t devid)
+{
+	char bpath[PATH_LEN];
+	int st;
+
+	backend_path(bpath, domid, devid);
+	st = xs_state(xs, XBT_NULL, bpath);
+	if (st == -ENOENT || (st >= 0 && st != VOS_XEN_CONNECTED))
+		return 0;
+	/* false with errno untouched means "not introduced": the domain is gone. */
+	errno = 0;
+	if (!xs_is_domain_introduced(xs, domid) && errno == 0)
+		return 0;
 	return 1;
 }
 
-static int connect_with(struct xen_xport *t, const struct vos_hello *hello,
+struct rm_args {
+	char fpath[PATH_LEN], bpath[PATH_LEN];
+};
+
+static int rm_nodes_body(struct xs_handle *xs, xs_transaction_t txn, void *arg)
+{
+	struct rm_args *a = arg;
+
+	if (!xs_rm(xs, txn, a->fpath) && errno != ENOENT)
+		return -errno;
+	if (!xs_rm(xs, txn, a->bpath) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int vos_xen_job_remove(struct xs_handle *xs, uint32_t domid, uint64_t devid)
+{
+	struct rm_args a;
+
+	frontend_path(a.fpath, devid);
+	backend_path(a.bpath, domid, devid);
+	return xs_txn(xs, rm_nodes_body, &a);
+}
+
+int vos_xen_job_owner(struct xs_handle *xs, uint32_t domid, uint64_t devid, pid_t pid)
+{
+	char fpath[PATH_LEN];
+	uint64_t v;
+	int err;
+
+	frontend_path(fpath, devid);
+	err = xs_get_u64(xs, XBT_NULL, fpath, "pid", INT_MAX, &v);
+	if (!err && v != (uint64_t)pid)
+		err = -ESRCH;
+	if (!err)
+		err = xs_get_u64(xs, XBT_NULL, fpath, "backend-id", DOMID_FIRST_RESERVED - 1, &v);
+	if (!err && v != domid)
+		err = -EPROTO;
+	return err == -ENOENT ? -EPIPE : err;
+}
+
+/* ------------------------------------- the jobs, directly or via the broker */
+
+/*
+ * A process in dom0 may use xenstore itself only as root.  Everyone else asks
+ * vos-xsbroker (xen_broker.h), which runs the same jobs above after checking
+ * who the caller is.  Root goes direct: it does not depend on the broker
+ * running (a real Xen host, the Xen tests) and saves a hop per job.
+ * VOS_XEN_BROKER=1 forces the broker (tests), =0 forces direct.
+ */
+static bool via_broker(void)
+{
+	const char *e = getenv("VOS_XEN_BROKER");
+
+	if (e && e[0])
+		return strcmp(e, "0") != 0;
+	return geteuid() != 0;
+}
+
+static void broker_req(struct vos_xsb_req *r, uint32_t op, const struct xen_xport *t)
+{
+	memset(r, 0, sizeof(*r));
+	r->magic = VOS_XSB_MAGIC;
+	r->op = op;
+	r->domid = t->peer_domid;
+	r->devid = t->devid;
+}
+
+static int broker_call(const struct vos_xsb_req *r, size_t len, struct vos_xsb_reply *rep)
+{
+	int err = vos_xsb_call(NULL, r, len, rep);
+
+	if (err < 0)
+		dbg("broker op %" PRIu32 ": %s", r->op, strerror(-err));
+	return err;
+}
+
+static int job_lookup(const char *name, uint32_t *domid)
+{
+	struct vos_xsb_req r;
+	struct vos_xsb_reply rep;
+	struct xs_handle *xs;
+	int err;
+
+	if (!via_broker()) {
+		xs = xs_connect(&err);
+		if (!xs)
+			return err;
+		err = vos_xen_job_lookup(xs, name, domid);
+		xs_close(xs);
+		return err;
+	}
+	memset(&r, 0, sizeof(r));
+	r.magic = VOS_XSB_MAGIC;
+	r.op = VOS_XSB_LOOKUP;
+	if (strlen(name) > VOS_XSB_NAME_MAX)
+		return -EINVAL;
+	memcpy(r.name, name, strlen(name));
+	err = broker_call(&r, sizeof(r), &rep);
+	if (!err)
+		*domid = rep.domid;
+	return err;
+}
+
+/* Publish the channel with this process's identity (xs: the direct path's
+ * connection, NULL through the broker). */
+static int job_publish(struct xs_handle *xs, const struct xen_xport *t,
+		       const struct vos_hello *hello)
+{
+	uint32_t n = (uint32_t)(t->x.size / PAGE);
+	struct vos_xsb_reply rep;
+	struct vos_xsb_req *r;
+	struct vos_xen_conn *c;
+	size_t len;
+	int err;
+
+	if (!xs) {
+		len = sizeof(*r) + (size_t)n * sizeof(uint32_t);
+		r = calloc(1, len);
+		if (!r)
+			return -ENOMEM;
+		broker_req(r, VOS_XSB_PUBLISH, t);
+		r->nr_pages = n;
+		r->front_ref = t->front_ref;
+		r->back_ref = t->back_ref;
+		r->port = t->port;
+		r->kind = hello->kind;
+		r->umask = hello->umask & 0777;
+		memcpy(r->token, hello->token, VOS_TOKEN_LEN);
+		memcpy(r->refs, t->refs, (size_t)n * sizeof(uint32_t));
+		/* Who we are is the broker's to find out (SO_PEERCRED). */
+		err = broker_call(r, len, &rep);
+		free(r);
+		return err;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->self_domid = t->peer_domid;
+	c->front_domid = VOS_XEN_PRIMARY_DOMID;
+	c->devid = t->devid;
+	c->front_ref = t->front_ref;
+	c->back_ref = t->back_ref;
+	c->port = t->port;
+	c->nr_pages = n;
+	memcpy(c->refs, t->refs, (size_t)n * sizeof(uint32_t));
+	c->cred.pid = getpid();
+	c->cred.uid = geteuid();
+	c->cred.gid = getegid();
+	c->hello = *hello;
+	{
+		gid_t g[VOS_XEN_MAX_GIDS];
+		int ng = getgroups(VOS_XEN_MAX_GIDS, g);
+
+		if (ng < 0) {
+			err = errno == EINVAL ? -E2BIG : -errno;
+			free(c);
+			return err;
+		}
+		for (int i = 0; i < ng; i++)
+			c->gids[i] = (uint32_t)g[i];
+		c->ngids = (uint32_t)ng;
+	}
+	err = vos_xen_job_publish(xs, c);
+	free(c);
+	return err;
+}
+
+static int job_answer(struct xs_handle *xs, const struct xen_xport *t, bool *accepted,
+		      uint8_t token[VOS_TOKEN_LEN])
+{
+	struct vos_xsb_req r;
+	struct vos_xsb_reply rep;
+	int err;
+
+	if (xs)
+		return vos_xen_job_answer(xs, t->peer_domid, t->devid, accepted, token);
+	broker_req(&r, VOS_XSB_ANSWER, t);
+	err = broker_call(&r, sizeof(r), &rep);
+	if (err < 0)
+		return err;
+	if (rep.accepted)
+		*accepted = true;
+	if (err == 1)
+		memcpy(token, rep.token, VOS_TOKEN_LEN);
+	return err;
+}
+
+/* The client's death check: only a definite answer counts as death. */
+static int job_alive(const struct xen_xport *t)
+{
+	struct vos_xsb_req r;
+	struct vos_xsb_reply rep;
+	struct xs_handle *xs;
+	int err;
+
+	if (!via_broker()) {
+		xs = xs_connect(&err);
+		if (!xs)
+			return 1;
+		err = vos_xen_job_alive(xs, t->peer_domid, t->devid);
+		xs_close(xs);
+		return err;
+	}
+	broker_req(&r, VOS_XSB_ALIVE, t);
+	err = broker_call(&r, sizeof(r), &rep);
+	return err == 0 ? 0 : 1;
+}
+
+static int job_simple(const struct xen_xport *t, uint32_t op)
+{
+	struct vos_xsb_req r;
+	struct vos_xsb_reply rep;
+	struct xs_handle *xs;
+	int err;
+
+	if (!via_broker()) {
+		xs = xs_connect(&err);
+		if (!xs)
+			return err;
+		if (op == VOS_XSB_REMOVE)
+			err = vos_xen_job_remove(xs, t->peer_domid, t->devid);
+		else
+			err = vos_xen_job_owner(xs, t->peer_domid, t->devid, getpid());
+		xs_close(xs);
+		return err;
+	}
+	broker_req(&r, op, t);
+	return broker_call(&r, sizeof(r), &rep);
+}
+
+/* xs: the direct path's connection for the whole connect (publish and every
+ * poll of the answer), NULL through the broker. */
+static int connect_with(struct xs_handle *xs, struct xen_xport *t, const struct vos_hello *hello,
 			struct vos_hello_reply *reply)
 {
 	static _Atomic unsigned counter;
-	struct publish_args *a;
 	uint64_t deadline, delay = 1;
 	int err = -EEXIST;
 
-	a = calloc(1, sizeof(*a));
-	if (!a)
-		return -ENOMEM;
-	a->t = t;
-	a->hello = hello;
-	err = format_gids(a->gids, sizeof(a->gids));
-	for (int i = 0; !err && i < DEVID_RETRIES; i++) {
-		t->devid = (uint64_t)getpid() * 1000u + atomic_fetch_add(&counter, 1) % 1000u;
+	for (int i = 0; i < DEVID_RETRIES; i++) {
+		/* devid / 1000 is our pid: the broker insists on it. */
+		t->devid = (uint64_t)getpid() * VOS_XSB_DEVIDS_PER_PID +
+			   atomic_fetch_add(&counter, 1) % VOS_XSB_DEVIDS_PER_PID;
 		frontend_path(t->fpath, t->devid);
 		backend_path(t->bpath, t->peer_domid, t->devid);
 		t->front->devid = t->devid;
-		err = xs_txn(t->xs, publish_body, a);
+		err = job_publish(xs, t, hello);
 		if (err != -EEXIST)
 			break;          /* published, or a real error */
-		err = 0;
-		if (i == DEVID_RETRIES - 1)
-			err = -EEXIST;
 	}
-	free(a);
 	if (err)
 		return err;
 	t->published = true;
@@ -1074,13 +1300,19 @@ static int connect_with(struct xen_xport *t, const struct vos_hello *hello,
 	deadline = now_ms() + VOS_XEN_CONNECT_TIMEOUT_MS;
 	for (bool accepted = false, extended = false;;) {
 		uint64_t now;
-		int r = check_answer(t, reply, &accepted);
+		int r;
 
+		memset(reply, 0, sizeof(*reply));
+		r = job_answer(xs, t, &accepted, reply->token);
 		if (accepted && !extended) {
 			deadline = now_ms() + VOS_XEN_CONNECT_TIMEOUT_MS;
 			extended = true;
 		}
 		if (r > 0) {
+			/* Attach sets the live byte before Connected. */
+			if (!load_u8(&t->back->service_live))
+				return -EPROTO;
+			reply->status = 0;
 			t->connected = true;
 			return 0;
 		}
@@ -1100,15 +1332,21 @@ int vos_xen_connect(struct vos_xport *x, const struct vos_hello *hello,
 		    struct vos_hello_reply *reply)
 {
 	struct xen_xport *t = to_xen(x);
+	struct xs_handle *xs = NULL;
 	int err;
 
-	if (!t || t->side != CLIENT || t->published || !t->xs || !hello || !reply ||
+	if (!t || t->side != CLIENT || t->published || !t->front || !hello || !reply ||
 	    hello->kind < VOS_HELLO_NEW || hello->kind > VOS_HELLO_FORK_LIVE)
 		return -EINVAL;
-	err = connect_with(t, hello, reply);
+	if (!via_broker()) {
+		xs = xs_connect(&err);
+		if (!xs)
+			return err;
+	}
+	err = connect_with(xs, t, hello, reply);
 	/* The client keeps no xenstore connection between calls (see the header). */
-	xs_close(t->xs);
-	t->xs = NULL;
+	if (xs)
+		xs_close(xs);
 	return err;
 }
 
@@ -1146,8 +1384,6 @@ int vos_xen_peek_header(const struct vos_xen_fds *fds, void *buf, size_t len)
 int vos_xen_adopt(const struct vos_xen_fds *fds, struct vos_xport **out)
 {
 	struct xen_xport *t;
-	uint64_t pid;
-	uint64_t dom;
 	int err;
 
 	if (!fds || fds->gntalloc < 0 || fds->evtchn < 0)
@@ -1184,23 +1420,10 @@ int vos_xen_adopt(const struct vos_xen_fds *fds, struct vos_xport **out)
 	frontend_path(t->fpath, t->devid);
 	backend_path(t->bpath, t->peer_domid, t->devid);
 
-	t->xs = xs_connect(&err);
-	if (!t->xs)
-		goto fail;
 	/* The frontend must still be ours. */
-	err = xs_get_u64(t->xs, XBT_NULL, t->fpath, "pid", INT_MAX, &pid);
-	if (!err && pid != (uint64_t)getpid())
-		err = -ESRCH;
-	if (!err)
-		err = xs_get_u64(t->xs, XBT_NULL, t->fpath, "backend-id", DOMID_FIRST_RESERVED - 1, &dom);
-	if (!err && dom != t->peer_domid)
-		err = -EPROTO;
-	if (err == -ENOENT)
-		err = -EPIPE;
+	err = job_simple(t, VOS_XSB_OWNER);
 	if (err)
 		goto fail;
-	xs_close(t->xs);
-	t->xs = NULL;
 
 	t->gnt_fd = fds->gntalloc;
 	t->evtchn_fd = fds->evtchn;
@@ -1273,6 +1496,65 @@ int vos_xen_reap_stale(void)
 }
 
 /* -------------------------------------------------------------- service side */
+
+/*
+ * A shadow serves its client with the client's ids (vos-serviced's creds.c),
+ * so in a shadow of a non-root client the effective uid is not 0 when it
+ * attaches or answers, and the storage domain's /dev/xen/{gntdev,evtchn,
+ * xenbus} are root's.  The daemon keeps saved uid 0 in its shadows, so these
+ * opens run with effective uid 0 for the duration of the open(s) only, and
+ * only in the calling thread: the raw setresuid system call changes the
+ * calling thread alone (glibc's wrapper would change every thread, and other
+ * workers may be serving requests meanwhile).  Only descriptors come out of
+ * it; what they may do is decided by Xen (grants, ports, xenstore
+ * permissions of this domain), not by the uid.
+ */
+struct svc_priv {
+	uid_t euid;
+	bool raised;
+};
+
+static void svc_raise(struct svc_priv *p)
+{
+	uid_t r, e, s;
+
+	p->raised = false;
+	if (syscall(SYS_getresuid, &r, &e, &s) == 0 && e != 0 && s == 0 &&
+	    syscall(SYS_setresuid, (uid_t)-1, (uid_t)0, (uid_t)-1) == 0) {
+		p->euid = e;
+		p->raised = true;
+	}
+}
+
+static void svc_lower(struct svc_priv *p)
+{
+	/* Cannot fail from euid 0; if it ever did, serving as root must not go on. */
+	if (p->raised && syscall(SYS_setresuid, (uid_t)-1, p->euid, (uid_t)-1) != 0)
+		abort();
+}
+
+static int svc_open_dev(const char *path)
+{
+	struct svc_priv p;
+	int fd;
+
+	svc_raise(&p);
+	fd = open_dev(path);
+	svc_lower(&p);
+	return fd;
+}
+
+static struct xs_handle *svc_xs_connect(int *err)
+{
+	struct svc_priv p;
+	struct xs_handle *xs;
+
+	svc_raise(&p);
+	xs = xs_connect(err);
+	svc_lower(&p);
+	return xs;
+}
+
 
 struct vos_xen_listener {
 	struct xs_handle *xs;
@@ -1619,7 +1901,7 @@ int vos_xen_reply(const struct vos_xen_conn *conn, const struct vos_hello_reply 
 		w.state = VOS_XEN_CLOSED;
 	else
 		w.token = reply->token;
-	xs = xs_connect(&err);
+	xs = svc_xs_connect(&err);
 	if (!xs)
 		return err;
 	err = xs_txn(xs, backend_write_body, &w);
@@ -1688,7 +1970,7 @@ int vos_xen_attach(const struct vos_xen_conn *conn, size_t max_size, struct vos_
 	t->devid = conn->devid;
 	backend_path(t->bpath, conn->self_domid, conn->devid);
 
-	t->gnt_fd = open_dev(DEV_GNTDEV);
+	t->gnt_fd = svc_open_dev(DEV_GNTDEV);
 	if (t->gnt_fd < 0) {
 		err = t->gnt_fd;
 		t->gnt_fd = -1;
@@ -1709,7 +1991,7 @@ int vos_xen_attach(const struct vos_xen_conn *conn, size_t max_size, struct vos_
 		goto fail;
 	}
 
-	t->evtchn_fd = open_dev(DEV_EVTCHN);
+	t->evtchn_fd = svc_open_dev(DEV_EVTCHN);
 	if (t->evtchn_fd < 0) {
 		err = t->evtchn_fd;
 		t->evtchn_fd = -1;
@@ -1742,7 +2024,7 @@ int vos_xen_attach(const struct vos_xen_conn *conn, size_t max_size, struct vos_
 	t->x.size = (size_t)conn->nr_pages * PAGE;
 	store_u8(&t->back->service_live, 1);
 
-	t->xs = xs_connect(&err);
+	t->xs = svc_xs_connect(&err);
 	if (!t->xs)
 		goto fail;
 	w.bdir = t->bpath;

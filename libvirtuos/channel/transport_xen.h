@@ -47,7 +47,8 @@
  *     version        VOS_PROTO_VERSION
  *     kind           enum vos_hello_kind
  *     token          VOS_TOKEN_LEN bytes, lower-case hex
- *     umask, pid, uid, gid   decimal (effective ids of the client process)
+ *     umask, pid, uid, gid   decimal (effective ids of the client process,
+ *                    as the kernel reports them when the broker writes them)
  *     gids           supplementary groups, comma-separated decimal, may be empty
  *     state          XenbusState: 3 Initialised (written with everything else
  *                    in one transaction), 6 Closed
@@ -67,6 +68,22 @@
  * never touches xenstore, grants or the peer.  A fork child must call close()
  * on every transport it inherited (else its copy of the descriptors keeps the
  * grants alive after the owner dies, and the peer never learns of the death).
+ *
+ * Who writes the client's nodes.  In dom0 only root may use xenstore, but a
+ * program under libvirtuos may have dropped its ids (setresuid, then fork or
+ * exec) and still needs new channels.  The client's xenstore jobs (look up
+ * the service domain, publish, read the answer, the death check, the pid
+ * check of adopt, remove; xen_jobs.h) are therefore done either directly
+ * (root) or by dom0's broker vos-xsbroker (not root, or VOS_XEN_BROKER=1;
+ * xen_broker.h), which runs the very same job code.  The broker takes pid,
+ * uid, gid and groups from the kernel (SO_PEERCRED, /proc/<pid>/status),
+ * not from the client, and lets a process touch only its own channels
+ * (devid / 1000 == its pid, and the frontend's pid node says so), so the
+ * service domain can go on trusting the identity in a frontend.  The pages
+ * and the event channel stay the client's own (gntalloc and evtchn are open
+ * to every dom0 user, see dom0's rcS).  Root does not go through the broker:
+ * it keeps working without one (a real Xen host, tests/xen) and saves a hop
+ * per job.
  *
  * libxenstore, client side: a connection is opened for each xenstore job
  * (connect, the pid check of adopt, the sleeping client's death check,

@@ -16,7 +16,8 @@
 #   storage-disk.img  the storage domain's ext4 disk (created once, kept)
 #
 # Project binaries are taken from --bin-build (default build): bin/vos-serviced,
-# lib/libvirtuos.so, bin/vosctl, bin/vos-reap and tests/programs/*, whichever exist.
+# lib/libvirtuos.so, bin/vosctl, bin/vos-reap and bin/vos-xsbroker (dom0) and tests/programs/*,
+# whichever exist.
 #
 # An image is rebuilt only when one of its inputs changed: each image has a
 # stamp holding a hash over every input file's path, size and mtime, the
@@ -229,7 +230,7 @@ dom0_list() {
 	host_files /lib/x86_64-linux-gnu/libgcc_s.so.1
 	mapfile -t pkg_progs < <(package_programs "${DOM0_PACKAGES[@]}")
 	with_libs "${pkg_progs[@]}"
-	project_files bin/vos-serviced bin/vosctl bin/vos-reap lib/libvirtuos.so 'tests/programs/*' 'bench/*'
+	project_files bin/vos-serviced bin/vosctl bin/vos-reap bin/vos-xsbroker lib/libvirtuos.so 'tests/programs/*' 'bench/*'
 	for f in "$ROOT"/configs/*; do
 		[ -f "$f" ] && printf '%s\t/etc/virtuos/%s\n' "$f" "$(basename "$f")"
 	done
