@@ -200,13 +200,17 @@ static void test_jump_out_of_io(void)
 
 	printf("== siglongjmp out of handlers during I/O\n");
 	set(SIGALRM, on_jump, 0);
-	setitimer(ITIMER_REAL, &it, NULL);
+	/* The timer starts only once jmp is this function's: a tick between
+	 * setitimer() and sigsetjmp() would jump into the previous test's dead
+	 * frame (it did, on a slow TCG guest). */
 	if (sigsetjmp(jmp, 1) != 0) {
 		sigset_t cur;
 
 		sigprocmask(SIG_SETMASK, NULL, &cur);
 		bad_mask |= sigismember(&cur, SIGALRM);
 		jumps++;
+	} else {
+		setitimer(ITIMER_REAL, &it, NULL);
 	}
 	while (jumps < 20)
 		if (pread(dfd, b, 4, 0) != 4)
