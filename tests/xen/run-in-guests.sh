@@ -64,16 +64,14 @@ cp "$BASE/vmlinuz" "$OUT/vmlinuz"
 echo "[h8] building xen_channel_test"
 # shellcheck disable=SC2086
 gcc -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -pthread $SANFLAGS -I"$ROOT/libvirtuos" \
-	"$ROOT/tests/xen/xen_channel_test.c" "$ROOT/libvirtuos/channel/channel.c" \
-	"$ROOT/libvirtuos/channel/ring.c" "$ROOT/libvirtuos/channel/transport_xen.c" \
+	"$ROOT/tests/xen/xen_channel_test.c" "$ROOT"/libvirtuos/channel/*.c \
 	-o "$OUT/xen_channel_test" -lxenstore
 # The client call engine (libvirtuos/client) over the Xen transport, dom0 only.
 echo "[h9] building xen_client_test"
 # shellcheck disable=SC2086
 gcc -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -pthread $SANFLAGS -I"$ROOT/libvirtuos" \
 	"$ROOT/tests/xen/xen_client_test.c" "$ROOT"/libvirtuos/client/*.c \
-	"$ROOT/libvirtuos/channel/channel.c" "$ROOT/libvirtuos/channel/ring.c" \
-	"$ROOT/libvirtuos/channel/transport_xen.c" "$ROOT/libvirtuos/channel/transport_local.c" \
+	"$ROOT"/libvirtuos/channel/*.c \
 	-o "$OUT/xen_client_test" -lxenstore
 
 # ------------------------------------------------------------------ staging
