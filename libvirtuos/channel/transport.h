@@ -35,6 +35,17 @@ struct vos_xport_ops {
 	 * client kicks only when no worker spins (see vos_proto.h, Wake-up).
 	 */
 	int (*wake_local)(struct vos_xport *x);
+	/*
+	 * Optional (NULL if there is nothing to wait for): the client is about
+	 * to exit.  Tell the peer the channel is over and wait, at most
+	 * timeout_ms, until the peer has let go of the shared memory; leave our
+	 * mapping and descriptors alone (other threads may still touch them
+	 * until the process is gone).  Xen: dom0 can free a granted page at
+	 * once only if the service domain no longer maps it; otherwise Linux
+	 * defers the grant and retries ten grants a second, so a stream of
+	 * short programs that skip this fills dom0's grant table in minutes.
+	 */
+	void (*goodbye)(struct vos_xport *x, int timeout_ms);
 };
 
 struct vos_xport {

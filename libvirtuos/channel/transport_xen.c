@@ -710,12 +710,32 @@ static void xen_close(struct vos_xport *x)
 	free_xport(t);
 }
 
+/* Client: see transport.h.  The service's shadow sees our live byte at 0,
+ * ends and unmaps; gntdev then clears its live byte in the back page. */
+static void xen_goodbye(struct vos_xport *x, int timeout_ms)
+{
+	struct xen_xport *t = to_xen(x);
+	uint64_t deadline = now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+
+	if (t->side != CLIENT || t->owner != getpid() || !t->connected || !t->front ||
+	    !t->back || atomic_load(&t->dead))
+		return;
+	store_u8(&t->front->client_live, 0);
+	if (t->port_bound)
+		(void)evtchn_notify(t->evtchn_fd, t->port);
+	/* Sleep-poll the byte: the kicks belong to whichever thread waits. */
+	while (load_u8(&t->back->service_live) && now_ms() < deadline)
+		vos_sys_poll(NULL, 0, 1);
+	atomic_store(&t->dead, 1);
+}
+
 static const struct vos_xport_ops xen_ops = {
 	.name = "xen",
 	.notify = xen_notify,
 	.wait = xen_wait,
 	.peer_alive = xen_peer_alive,
 	.close = xen_close,
+	.goodbye = xen_goodbye,
 };
 
 static struct xen_xport *xen_new(enum side side)

@@ -556,6 +556,17 @@ void vos_client_abandon(struct vos_client *c)
 	free_client(c, 0);
 }
 
+void vos_client_goodbye(struct vos_client *c, int timeout_ms)
+{
+	if (!c || !c->xp || c->owner != getpid() || is_dead(c))
+		return;
+	/* No lock: a thread that held it at exit would keep us here.  The
+	 * flag only makes later calls fail at once. */
+	atomic_store_explicit(&c->dead, 1, memory_order_relaxed);
+	if (c->xp->ops->goodbye)
+		c->xp->ops->goodbye(c->xp, timeout_ms);
+}
+
 void vos_client_fds(const struct vos_client *c, int fds[4])
 {
 	c->xt->get_fds(c->xp, fds);

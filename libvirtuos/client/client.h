@@ -85,6 +85,13 @@ struct vos_client *vos_client_adopt(const struct vos_client_config *cfg, const i
  * is $VOS_TRANSPORT's (as for a config whose transport is NULL).  0 or -errno. */
 int vos_client_peek_token(const int fds[4], uint8_t token[VOS_TOKEN_LEN]);
 
+/* The process is exiting: mark the client dead (calls fail with -EIO from
+ * now on) and let the transport tell the service, waiting at most
+ * timeout_ms for it to let go of the shared memory (transport.h, goodbye).
+ * Frees nothing: other threads may still be inside calls.  Only in the
+ * process that owns the channel. */
+void vos_client_goodbye(struct vos_client *c, int timeout_ms);
+
 /* Counters, read from the shared header (statistics only). */
 struct vos_client_stats {
 	uint64_t requests, completions, client_notifies, service_notifies,

@@ -121,6 +121,9 @@ struct vos_conn *vos_service_live(int svc)
 	return conn && vos_conn_usable(conn) ? conn : NULL;
 }
 
+/* Set once the process is exiting: no new channels after the goodbyes. */
+static _Atomic int exiting;
+
 struct vos_conn *vos_service_connect(int svc)
 {
 	struct vos_service *s = &vos_services[svc];
@@ -132,6 +135,10 @@ struct vos_conn *vos_service_connect(int svc)
 	conn = vos_service_live(svc);
 	if (conn)
 		return conn;
+	if (atomic_load(&exiting)) {
+		errno = EIO;
+		return NULL;
+	}
 	/* Signals stay blocked while we hold the lock: a handler that makes a
 	 * routed call on this thread would otherwise wait for itself. */
 	vos_block_signals(&old);
@@ -167,6 +174,23 @@ int vos_internal_fds(int *out, int max)
 			if (c->fds[i] >= 0 && n < max)
 				out[n++] = c->fds[i];
 	return n;
+}
+
+/*
+ * At exit, after the remote stdio streams are flushed and the counters
+ * printed (destructors of default priority run before this one), say
+ * goodbye on every channel of this process, so that each service lets go of
+ * the shared memory before the kernel frees it (transport.h, goodbye).
+ * _exit() and death by a signal skip this; the channel then ends as it did
+ * before (the service sees the client gone).
+ */
+#define GOODBYE_TIMEOUT_MS 1000
+
+__attribute__((destructor(101))) static void goodbye_all(void)
+{
+	atomic_store(&exiting, 1);
+	for (struct vos_conn *c = atomic_load(&all_conns); c; c = c->next_all)
+		vos_client_goodbye(c->client, GOODBYE_TIMEOUT_MS);
 }
 
 void vos_service_abandon_all(void)
