@@ -674,6 +674,30 @@ static void drop_in_child(struct xen_xport *t)
 	free(t);        /* the mutex may be held by a thread that no longer exists */
 }
 
+/*
+ * Client: clear our live byte and kick, so the shadow ends; then, if the
+ * service had attached and is not known dead, wait at most timeout_ms until
+ * gntdev in its domain clears the service's live byte (it has unmapped).
+ * Only then can dom0 free the grants at once; a grant still mapped is
+ * deferred by Linux, which frees ten a second (transport.h, goodbye).
+ */
+#define GOODBYE_CLOSE_MS 1000
+
+static void say_goodbye(struct xen_xport *t, int timeout_ms)
+{
+	uint64_t deadline = now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+
+	if (t->front)
+		store_u8(&t->front->client_live, 0);
+	if (t->port_bound)
+		(void)evtchn_notify(t->evtchn_fd, t->port);
+	if (!t->connected || !t->back || atomic_load(&t->dead))
+		return;
+	/* Sleep-poll the byte: the kicks belong to whichever thread waits. */
+	while (load_u8(&t->back->service_live) && now_ms() < deadline)
+		vos_sys_poll(NULL, 0, 1);
+}
+
 static void xen_close(struct vos_xport *x)
 {
 	struct xen_xport *t = to_xen(x);
@@ -684,12 +708,13 @@ static void xen_close(struct vos_xport *x)
 		drop_in_child(t);
 		return;
 	}
-	/* Tell the peer first: a sleeping peer wakes and sees our live byte at 0. */
-	if (t->side == CLIENT && t->front)
-		store_u8(&t->front->client_live, 0);
+	/* Tell the peer first: a sleeping peer wakes and sees our live byte at 0.
+	 * A client also lets the service unmap before its grants go (goodbye). */
+	if (t->side == CLIENT)
+		say_goodbye(t, GOODBYE_CLOSE_MS);
 	if (t->side == SERVICE && t->back)
 		store_u8(&t->back->service_live, 0);
-	if (t->port_bound)
+	if (t->side == SERVICE && t->port_bound)
 		(void)evtchn_notify(t->evtchn_fd, t->port);
 
 	if (t->side == CLIENT && t->published) {
@@ -715,17 +740,10 @@ static void xen_close(struct vos_xport *x)
 static void xen_goodbye(struct vos_xport *x, int timeout_ms)
 {
 	struct xen_xport *t = to_xen(x);
-	uint64_t deadline = now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
 
-	if (t->side != CLIENT || t->owner != getpid() || !t->connected || !t->front ||
-	    !t->back || atomic_load(&t->dead))
+	if (t->side != CLIENT || t->owner != getpid() || atomic_load(&t->dead))
 		return;
-	store_u8(&t->front->client_live, 0);
-	if (t->port_bound)
-		(void)evtchn_notify(t->evtchn_fd, t->port);
-	/* Sleep-poll the byte: the kicks belong to whichever thread waits. */
-	while (load_u8(&t->back->service_live) && now_ms() < deadline)
-		vos_sys_poll(NULL, 0, 1);
+	say_goodbye(t, timeout_ms);
 	atomic_store(&t->dead, 1);
 }
 
