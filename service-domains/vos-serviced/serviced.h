@@ -173,7 +173,8 @@ struct vos_opbuf {
 /* VOS_OP_EXEC, from the worker running it: raise the barrier and wait (at
  * most VOS_EXEC_BARRIER_MS) until the other workers crossed it.  Returns 1
  * if raised (then call vos_exec_barrier_lower), 0 if another EXEC's barrier
- * stayed up all that time. */
+ * stayed up all that time.  ob NULL: the caller is not a worker (the control
+ * thread forking for a spawned client); then every worker must cross. */
 int vos_exec_barrier_raise(struct vos_shadow *sh, struct vos_opbuf *ob);
 void vos_exec_barrier_lower(struct vos_shadow *sh);
 

@@ -320,6 +320,10 @@ static void fork_live(struct vos_peer *conn)
 		status = register_child(VOS_CTL_LIVE, token, &ctl);
 
 	if (!status) {
+		/* As for a fork claim (ops.c, op_fork): fork with every worker
+		 * parked at the barrier, so the child inherits no lock or
+		 * allocator state held by a thread it does not have. */
+		int raised = vos_exec_barrier_raise(&S, NULL);
 		vos_fdt_lock(&S.fdt);
 		pid_t pid = fork();
 		if (pid == 0) {
@@ -333,6 +337,8 @@ static void fork_live(struct vos_peer *conn)
 		}
 		status = pid < 0 ? -errno : 0;
 		vos_fdt_unlock(&S.fdt);
+		if (raised)
+			vos_exec_barrier_lower(&S);
 		close(ctl);
 	}
 	if (status)

@@ -22,10 +22,11 @@
 /* How often a waiting EXEC kicks workers asleep on the ring. */
 #define BARRIER_KICK_MS 10
 
-/* Lock held: the caller holds no request; count it as crossed. */
+/* Lock held: the caller holds no request; count it as crossed.  ob is NULL
+ * for a caller that is not a worker (it has nothing to count). */
 static void cross(struct vos_barrier *b, struct vos_opbuf *ob)
 {
-	if (ob->epoch == b->epoch)
+	if (!ob || ob->epoch == b->epoch)
 		return;
 	ob->epoch = b->epoch;
 	if (b->raised && b->uncrossed > 0 && --b->uncrossed == 0)
@@ -84,9 +85,11 @@ int vos_exec_barrier_raise(struct vos_shadow *sh, struct vos_opbuf *ob)
 		}
 	}
 	__atomic_store_n(&b->epoch, b->epoch + 1, __ATOMIC_RELEASE);
-	ob->epoch = b->epoch;
 	b->raised = 1;
-	b->uncrossed = sh->nworkers - 1;
+	/* A worker raising it has crossed already; another thread waits for all. */
+	if (ob)
+		ob->epoch = b->epoch;
+	b->uncrossed = ob ? sh->nworkers - 1 : sh->nworkers;
 	__atomic_store_n(&sh->stop, 1, __ATOMIC_RELAXED);      /* idle workers come out */
 	while (b->uncrossed > 0) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
