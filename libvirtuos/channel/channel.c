@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 #include "channel.h"
+#include "common/vos_time.h"
 
 /*
  * TSan cannot see that the client's mapping and the service's mapping are
@@ -177,14 +178,6 @@ int vos_channel_open(struct vos_channel *ch, struct vos_xport *xp,
 	return 0;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /*
  * Enqueue, retrying while the ring looks full.  In a correct system a ring
  * of nslots entries never holds more than nslots entries, but Vyukov's
@@ -207,8 +200,8 @@ static int enqueue_retry(struct vos_ring *r, const struct vos_entry *e)
 			continue;
 		}
 		if (deadline == 0)
-			deadline = now_ms() + VOS_FULL_RETRY_MS;
-		else if ((i & 63) == 0 && now_ms() > deadline)
+			deadline = vos_now_ms() + VOS_FULL_RETRY_MS;
+		else if ((i & 63) == 0 && vos_now_ms() > deadline)
 			return -EAGAIN;
 		sched_yield();
 	}

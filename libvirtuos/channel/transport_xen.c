@@ -35,6 +35,7 @@
 #include "vos_sys.h"
 #include "xen_broker.h"
 #include "xen_jobs.h"
+#include "common/vos_time.h"
 
 #define PAGE            VOS_PAGE_SIZE
 #define FRONT_OFF       0u              /* gntalloc file offsets, see the header */
@@ -143,14 +144,6 @@ static int open_dev(const char *path)
 	long fd = vos_sys_openat(AT_FDCWD, path, O_RDWR | O_CLOEXEC | O_NONBLOCK, 0);
 
 	return (int)fd;
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* ------------------------------------------------------------------ parsing */
@@ -554,7 +547,7 @@ static int xen_notify(struct vos_xport *x)
 static int xen_wait(struct vos_xport *x, int timeout_ms)
 {
 	struct xen_xport *t = to_xen(x);
-	uint64_t deadline = timeout_ms >= 0 ? now_ms() + (uint64_t)timeout_ms : 0;
+	uint64_t deadline = timeout_ms >= 0 ? vos_now_ms() + (uint64_t)timeout_ms : 0;
 	/* Only the client that published the nodes asks xenstore (see the header). */
 	bool check_domain = t->side == CLIENT && t->published && t->owner == getpid();
 
@@ -566,7 +559,7 @@ static int xen_wait(struct vos_xport *x, int timeout_ms)
 		if (atomic_load(&t->dead) || !peer_live_byte(t))
 			return mark_dead(t);
 		if (timeout_ms >= 0) {
-			uint64_t now = now_ms();
+			uint64_t now = vos_now_ms();
 
 			if (now >= deadline)
 				return 0;
@@ -685,7 +678,7 @@ static void drop_in_child(struct xen_xport *t)
 
 static void say_goodbye(struct xen_xport *t, int timeout_ms)
 {
-	uint64_t deadline = now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+	uint64_t deadline = vos_now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
 
 	if (t->front)
 		store_u8(&t->front->client_live, 0);
@@ -694,7 +687,7 @@ static void say_goodbye(struct xen_xport *t, int timeout_ms)
 	if (!t->connected || !t->back || atomic_load(&t->dead))
 		return;
 	/* Sleep-poll the byte: the kicks belong to whichever thread waits. */
-	while (load_u8(&t->back->service_live) && now_ms() < deadline)
+	while (load_u8(&t->back->service_live) && vos_now_ms() < deadline)
 		vos_sys_poll(NULL, 0, 1);
 }
 
@@ -1335,7 +1328,7 @@ static int connect_with(struct xs_handle *xs, struct xen_xport *t, const struct 
 	/* Two bounded phases: the service accepts within the timeout, then
 	 * attaches and answers within the timeout.  A busy service domain
 	 * (TCG, many xenstore round trips) needs the second budget. */
-	deadline = now_ms() + VOS_XEN_CONNECT_TIMEOUT_MS;
+	deadline = vos_now_ms() + VOS_XEN_CONNECT_TIMEOUT_MS;
 	for (bool accepted = false, extended = false;;) {
 		uint64_t now;
 		int r;
@@ -1343,7 +1336,7 @@ static int connect_with(struct xs_handle *xs, struct xen_xport *t, const struct 
 		memset(reply, 0, sizeof(*reply));
 		r = job_answer(xs, t, &accepted, reply->token);
 		if (accepted && !extended) {
-			deadline = now_ms() + VOS_XEN_CONNECT_TIMEOUT_MS;
+			deadline = vos_now_ms() + VOS_XEN_CONNECT_TIMEOUT_MS;
 			extended = true;
 		}
 		if (r > 0) {
@@ -1356,7 +1349,7 @@ static int connect_with(struct xs_handle *xs, struct xen_xport *t, const struct 
 		}
 		if (r < 0)
 			return r;
-		now = now_ms();
+		now = vos_now_ms();
 		if (now >= deadline)
 			return -ETIMEDOUT;
 		/* Poll with back-off (no watch, see the header): 1, 2, 4 .. 32 ms. */

@@ -41,6 +41,7 @@
 #include "client_xport.h"
 #include "../channel/channel.h"
 #include "../channel/vos_sys.h"
+#include "common/vos_time.h"
 
 #define DEFAULT_SPIN        2000u
 #define DEFAULT_TIMEOUT_MS  60000
@@ -82,14 +83,6 @@ struct vos_client {
 	uint8_t token[VOS_TOKEN_LEN];
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void fill_random(void *buf, size_t len)
 {
 	uint8_t *p = buf;
@@ -105,7 +98,7 @@ static void fill_random(void *buf, size_t len)
 	if (got < len) {
 		/* No entropy yet (early boot): generations only need to differ
 		 * from recent ones, so a clock/pid mix is good enough. */
-		uint64_t x = now_ns() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)buf;
+		uint64_t x = vos_now_ns() ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)buf;
 
 		for (size_t i = got; i < len; i++) {
 			x ^= x << 13;
@@ -231,7 +224,7 @@ static void poll_once_locked(struct vos_client *c, struct vos_slot *s, uint64_t 
 	vos_full_fence();
 	drain_locked(c);
 	if (!slot_done(s) && !is_dead(c)) {
-		uint64_t now = now_ns();
+		uint64_t now = vos_now_ns();
 		uint64_t left_ms = deadline > now ? (deadline - now + 999999) / 1000000 : 0;
 		int ms = left_ms > INT_MAX ? INT_MAX : (int)left_ms;
 
@@ -265,7 +258,7 @@ static int64_t wait_result(struct vos_client *c, struct vos_slot *s, uint64_t de
 
 	pthread_mutex_lock(&c->lock);
 	while (!slot_done(s)) {
-		if (now_ns() >= deadline) {
+		if (vos_now_ns() >= deadline) {
 			mark_dead_locked(c);    /* our slot completes with -EIO */
 			break;
 		}
@@ -326,7 +319,7 @@ int64_t vos_slot_call(struct vos_slot *s, const struct vos_req *r)
 		return -EIO;
 
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
-	uint64_t deadline = now_ns() + (uint64_t)c->timeout_ms * 1000000u;
+	uint64_t deadline = vos_now_ns() + (uint64_t)c->timeout_ms * 1000000u;
 
 	pthread_mutex_lock(&c->lock);
 	s->gen = (s->gen + 1) & GEN_MASK;

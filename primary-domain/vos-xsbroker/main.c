@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include "channel/xen_broker.h"
 #include "xsbroker.h"
+#include "common/vos_time.h"
 
 #define MAX_CLIENTS       64
 #define CLIENT_TIMEOUT_MS 2000
@@ -37,14 +38,6 @@ static void usage(FILE *f)
 		"\n"
 		"  --socket PATH   listen here (default " VOS_XSB_SOCKET ", mode 0666)\n"
 		"  --help          this text\n");
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int listen_on(const char *path)
@@ -120,7 +113,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "vos-xsbroker: poll: %s\n", strerror(errno));
 			return 1;
 		}
-		now = now_ms();
+		now = (long long)vos_now_ms();
 		for (int i = n - 1; i >= 1; i--) {
 			if (r > 0 && pfd[i].revents) {
 				if (pfd[i].revents & POLLIN)

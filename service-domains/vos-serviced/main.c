@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "serviced.h"
+#include "common/vos_time.h"
 
 #define MAX_SHADOWS   4096
 #define MAX_WORKERS   64
@@ -97,13 +98,6 @@ static struct vos_xen_listener *xen_listener;
 /* The connection being routed (static: a Xen one holds the grant refs). */
 static struct vos_peer incoming;
 static int have_view;
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void usage(FILE *f)
 {
@@ -477,7 +471,7 @@ static void accept_new(void)
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
 				/* The connection stays queued; retry later, don't spin. */
 				vos_log("accept: %s; pausing", strerror(errno));
-				accept_pause_until = now_ms() + ACCEPT_BACKOFF_MS;
+				accept_pause_until = vos_now_ms() + ACCEPT_BACKOFF_MS;
 			}
 			return;
 		}
@@ -498,7 +492,7 @@ static void accept_new(void)
 		for (unsigned i = 0; i < nhalf; i++)
 			mine += half[i].uid == cred.uid;
 		half[nhalf] = (struct half_open){
-			.sock = sock, .uid = cred.uid, .deadline = now_ms() + HELLO_TIMEOUT_MS,
+			.sock = sock, .uid = cred.uid, .deadline = vos_now_ms() + HELLO_TIMEOUT_MS,
 		};
 		nhalf++;
 		if (mine >= MAX_HALF_OPEN_PER_UID && cred.uid != 0) {
@@ -703,7 +697,7 @@ int main(int argc, char **argv)
 		vos_log("ready (%s, root %s, %u workers per shadow, spin %u)", how, root.path,
 			opts.workers, opts.spin);
 	for (;;) {
-		uint64_t now = now_ms();
+		uint64_t now = vos_now_ms();
 		if (accept_pause_until && now >= accept_pause_until)
 			accept_pause_until = 0;
 		int accepting = !accept_pause_until && nhalf < MAX_HALF_OPEN;
@@ -738,7 +732,7 @@ int main(int argc, char **argv)
 		}
 		/* Hellos, and connections out of time.  Backwards: drop_half
 		 * moves the last entry (already seen) into the hole. */
-		now = now_ms();
+		now = vos_now_ms();
 		for (unsigned i = nh; i-- > 0;) {
 			if (ph[i].revents) {
 				int sock = half[i].sock;

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "serviced.h"
+#include "common/vos_time.h"
 
 #define HEARTBEAT_MS 1000
 
@@ -220,22 +221,15 @@ static int register_child(uint32_t type, const uint8_t token[VOS_TOKEN_LEN], int
 	return 0;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* The child of VOS_OP_FORK: wait for the forked client's claim, then serve. */
 static void __attribute__((noreturn)) pending_child(int ctl, const uint8_t token[VOS_TOKEN_LEN])
 {
 	child_reset(ctl, NULL);
 
-	uint64_t deadline = now_ms() + S.pending_ms;
+	uint64_t deadline = vos_now_ms() + S.pending_ms;
 	struct pollfd p = { .fd = ctl, .events = POLLIN };
 	for (;;) {
-		uint64_t now = now_ms();
+		uint64_t now = vos_now_ms();
 		if (now >= deadline)
 			shadow_exit("pending shadow not claimed");
 		int n = poll(&p, 1, (int)(deadline - now));

@@ -39,6 +39,7 @@
 #include "channel/channel.h"
 #include "channel/ring.h"
 #include "channel/transport_xen.h"
+#include "common/vos_time.h"
 
 enum { CMD_NULL = 0, CMD_ECHO = 1, CMD_SPIN = 2, CMD_DIE = 3, CMD_HANG = 4 };
 
@@ -50,14 +51,6 @@ enum { CMD_NULL = 0, CMD_ECHO = 1, CMD_SPIN = 2, CMD_DIE = 3, CMD_HANG = 4 };
 static const char *service = "storage";
 static const char *guest_log = "/var/log/xen/guest-storage.log";
 static const char *self_path;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static uint64_t fnv1a(const uint8_t *p, size_t n)
 {
@@ -167,7 +160,7 @@ static int serve_one(const struct vos_xen_conn *conn, int nworkers)
 	atomic_store(&s->spin, 0);
 	if (getrandom(rep.token, sizeof(rep.token), 0) != (ssize_t)sizeof(rep.token))
 		return 1;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = vos_now_ns();
 
 	err = vos_xen_attach(conn, vos_channel_bytes(VOS_MAX_SLOTS, SLOT_SIZE * 4), &xp);
 	if (!err)
@@ -183,7 +176,7 @@ static int serve_one(const struct vos_xen_conn *conn, int nworkers)
 	err = vos_xen_reply(conn, &rep);
 	printf("XT-SERVER attached pid=%d devid=%" PRIu64 " pages=%u uid=%u gids=%u reply=%d "
 	       "attach+reply=%.1fms\n", (int)conn->cred.pid, conn->devid, conn->nr_pages,
-	       (unsigned)conn->cred.uid, conn->ngids, err, (double)(now_ns() - t0) / 1e6);
+	       (unsigned)conn->cred.uid, conn->ngids, err, (double)(vos_now_ns() - t0) / 1e6);
 	fflush(stdout);
 	if (nworkers < 1 || nworkers > 8)
 		nworkers = 1;
@@ -269,7 +262,7 @@ static int cmd_serve(int nworkers)
 		if (poll(&p, 1, 1000) < 0 && errno != EINTR)
 			return 1;
 		for (;;) {
-			uint64_t t0 = now_ns();
+			uint64_t t0 = vos_now_ns();
 
 			err = vos_xen_accept(l, conn);
 			if (err == -EAGAIN)
@@ -279,7 +272,7 @@ static int cmd_serve(int nworkers)
 				return 1;
 			}
 			printf("XT-SERVER accepted pid=%d in %.1fms\n", (int)conn->cred.pid,
-			       (double)(now_ns() - t0) / 1e6);
+			       (double)(vos_now_ns() - t0) / 1e6);
 			if (conn->hello.kind == VOS_HELLO_FORK_LIVE && conn->hello.token[0] == 0xbb) {
 				printf("XT-SERVER junk answer pid=%d: %d\n", (int)conn->cred.pid,
 				       junk_answer(conn));
@@ -354,7 +347,7 @@ static void client_close(struct client *c)
 static int get_completion(struct client *c, struct vos_entry *out)
 {
 	struct vos_channel_hdr *h = c->ch.hdr;
-	uint64_t deadline = now_ns() + (uint64_t)WAIT_LIMIT_MS * 1000000u;
+	uint64_t deadline = vos_now_ns() + (uint64_t)WAIT_LIMIT_MS * 1000000u;
 
 	for (;;) {
 		int err = vos_ring_dequeue(&c->ch.ready, out);
@@ -381,7 +374,7 @@ static int get_completion(struct client *c, struct vos_entry *out)
 		atomic_store(&h->client_sleeping, 0);
 		if (err < 0 && err != -EINTR)
 			return err;
-		if (now_ns() > deadline)
+		if (vos_now_ns() > deadline)
 			return -ETIMEDOUT;
 	}
 }
@@ -454,7 +447,7 @@ static int stress(unsigned requests, unsigned depth, unsigned spin, unsigned ser
 	if (depth > NSLOTS)
 		depth = NSLOTS;
 	counters(&c, &k0);
-	t0 = now_ns();
+	t0 = vos_now_ns();
 	for (uint32_t slot = 0; slot < depth && sent < requests; slot++, sent++) {
 		uint8_t *buf = vos_channel_slot(&c.ch, slot);
 		uint32_t len = 1 + (seed = seed * 1103515245u + 12345u) % SLOT_SIZE;
@@ -507,7 +500,7 @@ static int stress(unsigned requests, unsigned depth, unsigned spin, unsigned ser
 	counters(&c, &k1);
 	printf("XT-STRESS requests=%" PRIu64 " depth=%u spin=%u/%u time=%.3fs notifies/call=%.3f "
 	       "sleeps/call=%.3f\n", done, depth, spin, server_spin,
-	       (double)(now_ns() - t0) / 1e9,
+	       (double)(vos_now_ns() - t0) / 1e9,
 	       (double)(k1.cn - k0.cn + k1.sn - k0.sn) / (double)done,
 	       (double)(k1.cs - k0.cs + k1.ss - k0.ss) / (double)done);
 	client_close(&c);
@@ -539,12 +532,12 @@ static int rtt(unsigned spin_calls, unsigned sleep_calls)
 		for (unsigned i = 0; i < n / 10 + 1; i++)       /* warm up */
 			CHECK(!call(&c, CMD_NULL, 0, &r), "warm-up call");
 		counters(&c, &k0);
-		t0 = now_ns();
+		t0 = vos_now_ns();
 		for (unsigned i = 0; i < n; i++) {
 			err = call(&c, CMD_NULL, 0, &r);
 			CHECK(!err && r == 0, "call %u: %s", i, strerror(-err));
 		}
-		us[m] = (double)(now_ns() - t0) / 1e3 / n;
+		us[m] = (double)(vos_now_ns() - t0) / 1e3 / n;
 		counters(&c, &k1);
 		printf("XT-RTT mode=%s calls=%u rtt_us=%.3f notifies/call=%.3f (client %.3f service %.3f) "
 		       "sleeps/call=%.3f\n", modes[m].name, n, us[m],
@@ -721,11 +714,11 @@ static int kill_server(void)
 	CHECK(!err, "connect: %s", strerror(-err));
 	CHECK(!call(&c, CMD_NULL, 0, &r), "first call");
 	CHECK(c.xp->ops->peer_alive(c.xp), "peer_alive false while the server lives");
-	t0 = now_ns();
+	t0 = vos_now_ns();
 	err = call(&c, CMD_DIE, 0, &r);
 	CHECK(err == -EPIPE, "call to a dying server: got %d (%s), want -EPIPE", err, strerror(-err));
 	CHECK(!c.xp->ops->peer_alive(c.xp), "peer_alive true after the server died");
-	printf("XT-OK kill-server: EPIPE after %.1f ms\n", (double)(now_ns() - t0) / 1e6);
+	printf("XT-OK kill-server: EPIPE after %.1f ms\n", (double)(vos_now_ns() - t0) / 1e6);
 	client_close(&c);
 	return 0;
 }
@@ -746,15 +739,15 @@ static int domain_death(void)
 	CHECK(!err, "connect: %s", strerror(-err));
 	CHECK(!submit(&c, 0, args), "submit");
 	printf("XT-READY domain-death\n");
-	t0 = now_ns();
+	t0 = vos_now_ns();
 	do
 		err = get_completion(&c, &e);
-	while (err == -ETIMEDOUT && now_ns() - t0 < 60000000000ULL);
+	while (err == -ETIMEDOUT && vos_now_ns() - t0 < 60000000000ULL);
 	CHECK(err == -EPIPE, "call in flight during the domain's death: got %d (%s), want -EPIPE",
 	      err, strerror(-err));
 	CHECK(!c.xp->ops->peer_alive(c.xp), "peer_alive true after the domain died");
 	printf("XT-OK domain-death: EPIPE %.1f s after the call started\n",
-	       (double)(now_ns() - t0) / 1e9);
+	       (double)(vos_now_ns() - t0) / 1e9);
 	client_close(&c);
 	for (int i = 0; i < 100; i++) {
 		err = vos_xen_create(service, 4096, &xp);

@@ -26,6 +26,7 @@
 #include <xenstore.h>
 #include "channel/transport_local.h"   /* enum vos_hello_kind */
 #include "client/client.h"
+#include "common/vos_time.h"
 
 enum { CMD_NULL = 0, CMD_ECHO = 1, CMD_SPIN = 2, CMD_DIE = 3 };
 
@@ -35,14 +36,6 @@ enum { CMD_NULL = 0, CMD_ECHO = 1, CMD_SPIN = 2, CMD_DIE = 3 };
 
 static const char *service = "storage";
 static const char *self_path;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static uint64_t fnv1a(const uint8_t *p, size_t n)
 {
@@ -162,9 +155,9 @@ static int threads(const char *name, unsigned cspin, unsigned sspin, unsigned ac
 	CHECK(c, "connect: %s", strerror(errno));
 	CHECK(server_mode(c, sspin, active) == 0, "server mode");
 	vos_client_stats(c, &a);
-	t0 = now_ns();
+	t0 = vos_now_ns();
 	errors = run_callers(c, THREADS, calls);
-	double secs = (double)(now_ns() - t0) / 1e9;
+	double secs = (double)(vos_now_ns() - t0) / 1e9;
 	vos_client_stats(c, &b);
 	uint64_t n = (uint64_t)THREADS * calls;
 	CHECK(errors == 0, "%s: %d of %" PRIu64 " calls failed", name, errors, n);
@@ -209,13 +202,13 @@ static int rtt(void)
 		for (unsigned i = 0; i < n / 10 + 1; i++)
 			CHECK(vos_slot_call(s, &r) == 0, "warm-up call %u", i);
 		vos_client_stats(c, &a);
-		t0 = now_ns();
+		t0 = vos_now_ns();
 		for (unsigned i = 0; i < n; i++) {
 			int64_t res = vos_slot_call(s, &r);
 
 			CHECK(res == 0, "call %u: %" PRId64, i, res);
 		}
-		double us = (double)(now_ns() - t0) / 1e3 / n;
+		double us = (double)(vos_now_ns() - t0) / 1e3 / n;
 		vos_client_stats(c, &b);
 		vos_slot_release(s);
 		printf("XC-RTT mode=%s calls=%u rtt_us=%.2f notifies/call=%.3f (client %.3f service "
@@ -357,9 +350,9 @@ static int service_death(void)
 	c = vos_client_connect(&cfg, VOS_HELLO_NEW, NULL);
 	CHECK(c, "connect: %s", strerror(errno));
 	CHECK(vos_call0(c, VOS_OP_NOP, CMD_NULL, 0, 0) == 0, "call");
-	t0 = now_ns();
+	t0 = vos_now_ns();
 	r = vos_call0(c, VOS_OP_NOP, CMD_DIE, 0, 0);
-	double ms = (double)(now_ns() - t0) / 1e6;
+	double ms = (double)(vos_now_ns() - t0) / 1e6;
 	CHECK(r == -EIO, "call to a dying server: %" PRId64 ", want -EIO", r);
 	CHECK(vos_client_dead(c), "not dead");
 	CHECK(vos_call0(c, VOS_OP_NOP, CMD_NULL, 0, 0) == -EIO, "call after death");

@@ -31,6 +31,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include "vosctl.h"
+#include "common/vos_time.h"
 
 #define SERVICE          "storage"
 #define START_TIMEOUT_MS 10000   /* the service must listen within this */
@@ -121,14 +122,6 @@ static void reset_signals_in_child(void)
 		signal(forwarded_signals[i], SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void sleep_ms(int ms)
@@ -741,7 +734,7 @@ static int start_daemon(struct session *s, int own_group)
  * then stopped and reaped). */
 static int wait_ready(struct session *s)
 {
-	long long start = now_ms();
+	long long start = (long long)vos_now_ms();
 	int noticed = 0, status;
 
 	for (;;) {
@@ -765,13 +758,13 @@ static int wait_ready(struct session *s)
 			fprintf(stderr, "vosctl: interrupted while the storage service was starting\n");
 			return -1;
 		}
-		if (now_ms() - start > START_TIMEOUT_MS) {
+		if ((long long)vos_now_ms() - start > START_TIMEOUT_MS) {
 			fprintf(stderr, "vosctl: the storage service did not listen on %s within %d s%s\n",
 				s->sock, START_TIMEOUT_MS / 1000, s->log[0] ? "; its output:" : "");
 			show_log(s->log);
 			return -1;
 		}
-		if (!noticed && now_ms() - start > START_NOTICE_MS) {
+		if (!noticed && (long long)vos_now_ms() - start > START_NOTICE_MS) {
 			fprintf(stderr, "vosctl: waiting for the storage service to listen on %s...\n", s->sock);
 			noticed = 1;
 		}
@@ -797,12 +790,12 @@ static int stop_daemon(struct session *s, int *died_before)
 		return status;
 	}
 	kill(s->daemon, SIGTERM);
-	start = now_ms();
+	start = (long long)vos_now_ms();
 	for (;;) {
 		r = waitpid(s->daemon, &status, WNOHANG);
 		if (r == s->daemon || (r < 0 && errno != EINTR))
 			break;
-		if (now_ms() - start > STOP_TIMEOUT_MS) {
+		if ((long long)vos_now_ms() - start > STOP_TIMEOUT_MS) {
 			fprintf(stderr, "vosctl: the storage service did not stop within %d s after "
 				"SIGTERM; killing it\n", STOP_TIMEOUT_MS / 1000);
 			kill(s->daemon, SIGKILL);

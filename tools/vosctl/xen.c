@@ -31,6 +31,7 @@
 #include <unistd.h>
 #include "vosctl.h"
 #include "xen.h"
+#include "common/vos_time.h"
 
 #define BOOT_TIMEOUT_S   600    /* TCG on 2 busy cores: about 35 s is usual */
 #define CMD_TIMEOUT_S    3600
@@ -64,14 +65,6 @@ static void catch_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int is_file(const char *path)
@@ -259,10 +252,10 @@ static int monitor_quit(void)
 
 static int wait_gone(pid_t pid, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = (long long)vos_now_ms() + timeout_ms;
 
 	while (kill(pid, 0) == 0 && qemu_pid() == pid) {
-		if (now_ms() >= deadline)
+		if ((long long)vos_now_ms() >= deadline)
 			return -1;
 		usleep(200 * 1000);
 	}
@@ -314,7 +307,7 @@ static int stop_guest_set(int timeout_s)
  */
 static int wait_all_up(pid_t pid, int timeout_s)
 {
-	long long deadline = now_ms() + (long long)timeout_s * 1000;
+	long long deadline = (long long)vos_now_ms() + (long long)timeout_s * 1000;
 	char line[1024];
 	size_t len = 0;
 	int fd = -1;
@@ -358,7 +351,7 @@ static int wait_all_up(pid_t pid, int timeout_s)
 			fprintf(stderr, "[up] QEMU exited during boot\n");
 			break;
 		}
-		if (now_ms() >= deadline) {
+		if ((long long)vos_now_ms() >= deadline) {
 			fprintf(stderr, "[up] not up after %d s\n", timeout_s);
 			break;
 		}
@@ -490,7 +483,7 @@ static int cmd_up(int argc, char **argv)
 		boot_argv[nb++] = (char *)disk;
 	}
 	boot_argv[nb] = NULL;
-	t0 = now_ms();
+	t0 = (long long)vos_now_ms();
 	if (run_program(boot_argv) != 0 || !(pid = qemu_pid())) {
 		fprintf(stderr, "vosctl: QEMU did not start\n");
 		return VOSCTL_EXIT_USAGE;
@@ -501,7 +494,7 @@ static int cmd_up(int argc, char **argv)
 		stop_guest_set(30);
 		return VOSCTL_EXIT_USAGE;
 	}
-	fprintf(stderr, "[up] all domains up after %.1f s\n", (double)(now_ms() - t0) / 1000);
+	fprintf(stderr, "[up] all domains up after %.1f s\n", (double)((long long)vos_now_ms() - t0) / 1000);
 
 	if (exec_cmd) {
 		char *cmd = native ? strdup(exec_cmd) : under_libvirtuos(exec_cmd);

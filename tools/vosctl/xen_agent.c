@@ -23,16 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 #include "xen.h"
+#include "common/vos_time.h"
 
 #define MARKER_MAX 64
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int xen_unix_connect(const char *path)
 {
@@ -159,7 +152,7 @@ static int read_answer(int fd, const char *id, int out_fd, long long deadline)
 		}
 		if (xen_stop_requested)
 			return -EINTR;
-		left = deadline - now_ms();
+		left = deadline - (long long)vos_now_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		if (poll(&pfd, 1, left > 1000 ? 1000 : (int)left) < 0) {
@@ -184,7 +177,7 @@ static int read_answer(int fd, const char *id, int out_fd, long long deadline)
 int xen_agent_run(const char *sock_path, const char *command, int out_fd,
 		  int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = (long long)vos_now_ms() + timeout_ms;
 	char lock_path[4096], sync_id[32], id[32];
 	static unsigned seq;
 	int lock_fd, fd, ret;
@@ -196,7 +189,7 @@ int xen_agent_run(const char *sock_path, const char *command, int out_fd,
 		return -errno;
 	/* Bounded wait for the lock: another vosctl may be running a command. */
 	while (flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno != EWOULDBLOCK || now_ms() >= deadline || xen_stop_requested) {
+		if (errno != EWOULDBLOCK || (long long)vos_now_ms() >= deadline || xen_stop_requested) {
 			ret = errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
 			close(lock_fd);
 			return ret;
@@ -210,8 +203,8 @@ int xen_agent_run(const char *sock_path, const char *command, int out_fd,
 		return fd;
 	}
 	seq++;
-	snprintf(sync_id, sizeof sync_id, "s%ld-%u-%lld", (long)getpid(), seq, now_ms() % 100000);
-	snprintf(id, sizeof id, "c%ld-%u-%lld", (long)getpid(), seq, now_ms() % 100000);
+	snprintf(sync_id, sizeof sync_id, "s%ld-%u-%lld", (long)getpid(), seq, (long long)vos_now_ms() % 100000);
+	snprintf(id, sizeof id, "c%ld-%u-%lld", (long)getpid(), seq, (long long)vos_now_ms() % 100000);
 
 	ret = send_request(fd, sync_id, "true");
 	if (ret == 0)

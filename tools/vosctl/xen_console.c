@@ -14,17 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 #include "xen.h"
+#include "common/vos_time.h"
 
 #define DETACH_KEY 0x1d         /* Ctrl-] */
 #define DRAIN_MS   3000         /* console output still shown after piped input ends */
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int copy_out(int fd, const char *buf, size_t n)
 {
@@ -71,7 +64,7 @@ int xen_console_attach(const char *sock_path)
 		ssize_t n;
 
 		if (drain_until) {
-			long long left = drain_until - now_ms();
+			long long left = drain_until - (long long)vos_now_ms();
 			if (left <= 0)
 				break;
 			wait_ms = (int)left;
@@ -98,7 +91,7 @@ int xen_console_attach(const char *sock_path)
 				if (tty)
 					break;
 				/* Piped input: let the last command's output arrive. */
-				drain_until = now_ms() + DRAIN_MS;
+				drain_until = (long long)vos_now_ms() + DRAIN_MS;
 				continue;
 			}
 			key = memchr(buf, DETACH_KEY, (size_t)n);
