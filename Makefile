@@ -28,7 +28,9 @@ CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -fPIC -pthread 
            -Ilibvirtuos $(SANFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := -pthread $(SANFLAGS)
 
-CHANNEL_SRC   := $(sort $(wildcard libvirtuos/channel/*.c))
+# libvirtuos/common: code every part links (config parser, op table, helpers).
+COMMON_SRC    := $(sort $(wildcard libvirtuos/common/*.c))
+CHANNEL_SRC   := $(sort $(wildcard libvirtuos/channel/*.c)) $(COMMON_SRC)
 CLIENT_SRC    := $(sort $(wildcard libvirtuos/client/*.c))
 INTERPOSE_SRC := $(sort $(wildcard libvirtuos/interpose/*.c))
 SERVICED_SRC  := $(sort $(wildcard service-domains/vos-serviced/*.c))
@@ -81,7 +83,7 @@ $(XSBROKER): $(XSBROKER_OBJ) $(CHANNEL_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS)
 
-$(VOSCTL): $(VOSCTL_OBJ)
+$(VOSCTL): $(VOSCTL_OBJ) $(call obj,$(COMMON_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
 
