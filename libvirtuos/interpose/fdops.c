@@ -147,12 +147,8 @@ VOS_EXPORT int dup(int fd)
 
 	if (r < 0)
 		return -1;
-	if (r == 0) {
-		nfd = real_dup(fd);
-		if (nfd >= 0)
-			vos_fd_forget(nfd);
-		return nfd;
-	}
+	if (r == 0)
+		return vos_fd_fresh(real_dup(fd));
 	vos_fdlock_rd();
 	nfd = real_dup(fd);
 	if (nfd >= 0)
@@ -294,8 +290,8 @@ static int do_fcntl(int fd, int cmd, void *arg)
 
 	if (r == 0) {
 		res = real_fcntl(fd, cmd, arg);
-		if ((cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && res >= 0)
-			vos_fd_forget(res);
+		if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
+			vos_fd_fresh(res);
 		return res;
 	}
 	if (r < 0) {
@@ -558,18 +554,21 @@ VOS_EXPORT int tcgetattr(int fd, struct termios *t)
 
 /* ---- local fd creators: a fresh local number has no remote past ------------------ */
 
-static int fresh(int fd)
+/* Stale entries come from placeholders closed behind our back (a raw
+ * close system call).  For fd 0-2 the fd table cannot rebind stdio itself
+ * (it is a data structure, below stdio): this is where that happens. */
+int vos_fd_fresh(int fd)
 {
-	if (fd >= 0)
-		vos_fd_forget(fd);
+	if (fd >= 0 && vos_fd_forget(fd) && fd <= 2)
+		vos_std_after_change(fd);
 	return fd;
 }
 
 static int fresh2(int r, const int fds[2])
 {
 	if (r == 0) {
-		vos_fd_forget(fds[0]);
-		vos_fd_forget(fds[1]);
+		vos_fd_fresh(fds[0]);
+		vos_fd_fresh(fds[1]);
 	}
 	return r;
 }
@@ -595,65 +594,65 @@ VOS_EXPORT int socketpair(int domain, int type, int proto, int fds[2])
 VOS_EXPORT int socket(int domain, int type, int proto)
 {
 	vos_init();
-	return fresh(real_socket(domain, type, proto));
+	return vos_fd_fresh(real_socket(domain, type, proto));
 }
 
 VOS_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
 	vos_init();
-	return fresh(real_accept(fd, addr, len));
+	return vos_fd_fresh(real_accept(fd, addr, len));
 }
 
 VOS_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
 	vos_init();
-	return fresh(real_accept4(fd, addr, len, flags));
+	return vos_fd_fresh(real_accept4(fd, addr, len, flags));
 }
 
 VOS_EXPORT int eventfd(unsigned val, int flags)
 {
 	vos_init();
-	return fresh(real_eventfd(val, flags));
+	return vos_fd_fresh(real_eventfd(val, flags));
 }
 
 VOS_EXPORT int epoll_create(int size)
 {
 	vos_init();
-	return fresh(real_epoll_create(size));
+	return vos_fd_fresh(real_epoll_create(size));
 }
 
 VOS_EXPORT int epoll_create1(int flags)
 {
 	vos_init();
-	return fresh(real_epoll_create1(flags));
+	return vos_fd_fresh(real_epoll_create1(flags));
 }
 
 VOS_EXPORT int memfd_create(const char *name, unsigned flags)
 {
 	vos_init();
-	return fresh(real_memfd_create(name, flags));
+	return vos_fd_fresh(real_memfd_create(name, flags));
 }
 
 VOS_EXPORT int signalfd(int fd, const sigset_t *mask, int flags)
 {
 	vos_init();
-	return fd == -1 ? fresh(real_signalfd(fd, mask, flags)) : real_signalfd(fd, mask, flags);
+	return fd == -1 ? vos_fd_fresh(real_signalfd(fd, mask, flags)) : real_signalfd(fd, mask, flags);
 }
 
 VOS_EXPORT int timerfd_create(int clock, int flags)
 {
 	vos_init();
-	return fresh(real_timerfd_create(clock, flags));
+	return vos_fd_fresh(real_timerfd_create(clock, flags));
 }
 
 VOS_EXPORT int inotify_init(void)
 {
 	vos_init();
-	return fresh(real_inotify_init());
+	return vos_fd_fresh(real_inotify_init());
 }
 
 VOS_EXPORT int inotify_init1(int flags)
 {
 	vos_init();
-	return fresh(real_inotify_init1(flags));
+	return vos_fd_fresh(real_inotify_init1(flags));
 }

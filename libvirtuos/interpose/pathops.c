@@ -62,16 +62,13 @@ int vos_remote_openat(const struct vos_path *p, int flags, mode_t mode)
 static int do_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
 	struct vos_path p;
-	int r = vos_path_resolve(dirfd, path, 0, &p), fd;
+	int r = vos_path_resolve(dirfd, path, 0, &p);
 
 	if (r < 0)
 		return -1;
 	if (r == 1)
 		return vos_remote_openat(&p, flags, mode);
-	fd = real_openat(p.dirfd, p.path, flags, mode);
-	if (fd >= 0)
-		vos_fd_forget(fd);
-	return fd;
+	return vos_fd_fresh(real_openat(p.dirfd, p.path, flags, mode));
 }
 
 static int wants_mode(int flags)
@@ -802,16 +799,13 @@ static int make_here(const char *tmpl)
 
 VOS_EXPORT int mkostemps(char *tmpl, int suffixlen, int flags)
 {
-	int r = make_here(tmpl), fd;
+	int r = make_here(tmpl);
 
 	if (r < 0)
 		return -1;
 	if (r == 1)
 		return make_tempname(tmpl, suffixlen, flags, 0);
-	fd = real_mkostemps(tmpl, suffixlen, flags);
-	if (fd >= 0)
-		vos_fd_forget(fd);
-	return fd;
+	return vos_fd_fresh(real_mkostemps(tmpl, suffixlen, flags));
 }
 
 VOS_ALIAS(mkostemps64, mkostemps);
