@@ -385,7 +385,7 @@ int vos_remote_fstat(struct vos_client *c, int fd, struct stat *st)
 	return (int)vos_ret(vos_rpc(c, &r, NULL, 0, st, sizeof(*st), 1));
 }
 
-static int do_fstat(int fd, struct stat *st)
+int vos_fstat(int fd, struct stat *st)
 {
 	struct vos_client *c;
 	int r = vos_fd_remote(fd, &c, NULL);
@@ -397,28 +397,7 @@ static int do_fstat(int fd, struct stat *st)
 
 VOS_EXPORT int fstat(int fd, struct stat *st)
 {
-	return do_fstat(fd, st);
-}
-
-VOS_EXPORT int fstat64(int fd, struct stat64 *st)
-{
-	return do_fstat(fd, (struct stat *)st);
-}
-
-/*
- * Pre-2.33 binaries call the versioned stat entry points.  These call our
- * code directly, never the public fstat(): TSan's fstat() interceptor calls
- * the next __fxstat() (this one), so going back through fstat() would
- * recurse until the stack overflows.
- */
-VOS_EXPORT int __fxstat(int ver, int fd, struct stat *st)
-{
-	return vos_stat_ver_ok(ver) ? do_fstat(fd, st) : -1;
-}
-
-VOS_EXPORT int __fxstat64(int ver, int fd, struct stat64 *st)
-{
-	return vos_stat_ver_ok(ver) ? do_fstat(fd, (struct stat *)st) : -1;
+	return vos_fstat(fd, st);
 }
 
 /* 0: fd is local; 1: the service did op; -1: failed (errno set). */
@@ -491,11 +470,6 @@ VOS_EXPORT int fstatfs(int fd, struct statfs *buf)
 	return rem < 0 ? -1 : (int)vos_ret(vos_rpc(c, &r, NULL, 0, buf, sizeof(*buf), 1));
 }
 
-VOS_EXPORT int fstatfs64(int fd, struct statfs64 *buf)
-{
-	return fstatfs(fd, (struct statfs *)buf);
-}
-
 VOS_EXPORT int fstatvfs(int fd, struct statvfs *buf)
 {
 	struct statfs f;
@@ -507,11 +481,6 @@ VOS_EXPORT int fstatvfs(int fd, struct statvfs *buf)
 		return -1;
 	vos_statfs_to_statvfs(&f, buf);
 	return 0;
-}
-
-VOS_EXPORT int fstatvfs64(int fd, struct statvfs64 *buf)
-{
-	return fstatvfs(fd, (struct statvfs *)buf);
 }
 
 /* ---- terminal questions: a remote file is never a terminal ---------------------- */

@@ -183,6 +183,12 @@ struct vos_in {
  */
 int64_t vos_rpc(struct vos_client *c, struct vos_req *r, const struct vos_in *in, int nin,
 		void *out, size_t outlen, int out_fixed);
+/*
+ * A call on one routed path: arg[0] = p->dirfd, arg[1] = p->path (or
+ * VOS_NO_PATH), arg[2..4] as given; output as for vos_rpc.
+ */
+int64_t vos_path_rpc(const struct vos_path *p, uint16_t op, int64_t a2, int64_t a3, int64_t a4,
+		     void *out, size_t outlen, int out_fixed);
 /* A call without data. */
 int64_t vos_rpc0(struct vos_client *c, uint16_t op, int64_t a0, int64_t a1, int64_t a2,
 		 int64_t a3, int64_t a4);
@@ -206,9 +212,12 @@ struct stat;
 struct statfs;
 struct statvfs;
 struct timespec;
+/* openat(), fstatat(), fstat() without going through a public symbol
+ * (for compat.c's entry points). */
+int vos_openat(int dirfd, const char *path, int flags, mode_t mode);
+int vos_fstatat(int dirfd, const char *path, struct stat *st, int flags);
+int vos_fstat(int fd, struct stat *st);
 int vos_remote_fstat(struct vos_client *c, int fd, struct stat *st);
-/* Version argument of the pre-2.33 __xstat family: 1, or 0 + EINVAL. */
-int vos_stat_ver_ok(int ver);
 /* UTIMENSAT on (dirfd, path), path NULL = dirfd itself; times NULL = now. */
 int vos_remote_utimens(struct vos_client *c, int dirfd, const char *path,
 		       const struct timespec *times, int flags);

@@ -176,13 +176,6 @@ VOS_EXPORT ssize_t read(int fd, void *buf, size_t len)
 	return r < 0 ? -1 : vos_remote_read(c, fd, buf, len);
 }
 
-VOS_EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
-{
-	if (len > buflen)
-		__chk_fail();
-	return read(fd, buf, len);
-}
-
 VOS_EXPORT ssize_t write(int fd, const void *buf, size_t len)
 {
 	struct vos_client *c;
@@ -207,15 +200,6 @@ VOS_EXPORT ssize_t pread(int fd, void *buf, size_t len, off_t off)
 }
 
 VOS_ALIAS(pread64, pread);
-
-VOS_EXPORT ssize_t __pread_chk(int fd, void *buf, size_t len, off_t off, size_t buflen)
-{
-	if (len > buflen)
-		__chk_fail();
-	return pread(fd, buf, len, off);
-}
-
-VOS_ALIAS(__pread64_chk, __pread_chk);
 
 VOS_EXPORT ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 {

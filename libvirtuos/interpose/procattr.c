@@ -123,13 +123,6 @@ VOS_EXPORT char *getcwd(char *buf, size_t size)
 	return buf;
 }
 
-VOS_EXPORT char *__getcwd_chk(char *buf, size_t size, size_t buflen)
-{
-	if (size > buflen)
-		__chk_fail();
-	return getcwd(buf, size);
-}
-
 VOS_EXPORT char *get_current_dir_name(void)
 {
 	char cwd[PATH_MAX];

@@ -77,3 +77,12 @@ int64_t vos_rpc0(struct vos_client *c, uint16_t op, int64_t a0, int64_t a1, int6
 
 	return vos_rpc(c, &r, NULL, 0, NULL, 0, 0);
 }
+
+int64_t vos_path_rpc(const struct vos_path *p, uint16_t op, int64_t a2, int64_t a3, int64_t a4,
+		     void *out, size_t outlen, int out_fixed)
+{
+	struct vos_req r = { .op = op, .arg = { p->dirfd, VOS_NO_PATH, a2, a3, a4 } };
+	struct vos_in in = { 1, p->path, p->path ? strlen(p->path) + 1 : 0 };
+
+	return vos_rpc(p->client, &r, &in, p->path ? 1 : 0, out, outlen, out_fixed);
+}
