@@ -183,6 +183,11 @@ struct vos_in {
  */
 int64_t vos_rpc(struct vos_client *c, struct vos_req *r, const struct vos_in *in, int nin,
 		void *out, size_t outlen, int out_fixed);
+/* A slot of c for one call, inside a critical region (signals.c): the one
+ * way remote calls start.  0 or -errno (the region is left on failure). */
+int vos_call_begin(struct vos_client *c, struct vos_slot **s);
+/* Release the slot and leave the region (deferred handlers run here). */
+void vos_call_end(struct vos_slot *s);
 /*
  * A call on one routed path: arg[0] = p->dirfd, arg[1] = p->path (or
  * VOS_NO_PATH), arg[2..4] as given; output as for vos_rpc.

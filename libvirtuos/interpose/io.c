@@ -95,7 +95,7 @@ static ssize_t xfer_locked(struct vos_client *c, int fd, const struct iovec *iov
 		int err;
 
 		want = (size_t)len - total < chunk ? (size_t)len - total : chunk;
-		err = vos_slot_acquire(c, &s);
+		err = vos_call_begin(c, &s);
 		if (err) {
 			res = err;
 			goto failed;
@@ -116,7 +116,7 @@ static ssize_t xfer_locked(struct vos_client *c, int fd, const struct iovec *iov
 			res = -EIO;
 		if (res > 0 && !writing)
 			iov_copy(&pos, vos_slot_buf(s), (size_t)res, 1);
-		vos_slot_release(s);
+		vos_call_end(s);
 failed:
 		if (res < 0) {
 			if (total > 0)
@@ -137,6 +137,8 @@ static ssize_t xfer(struct vos_client *c, int fd, const struct iovec *iov, int c
 {
 	ssize_t n;
 
+	/* One region around all chunks, too: a handler runs after the whole
+	 * transfer, as it would after one read(2) of a local file. */
 	vos_crit_enter();
 	n = xfer_locked(c, fd, iov, cnt, offset, writing);
 	vos_crit_leave();

@@ -1,6 +1,8 @@
 /*
  * rpc.c - one remote call: marshal inputs into the slot buffer, call,
- * validate the result and copy the output out (see vos_proto.h).
+ * validate the result and copy the output out (see vos_proto.h).  Every
+ * remote call takes its slot through vos_call_begin() (also io.c's
+ * transfers, which marshal their own data).
  *
  * The service is untrusted: a result outside [-4095, max] or an output
  * longer than asked for becomes EIO.  Outputs are copied out of shared
@@ -10,6 +12,30 @@
 #include "interpose_internal.h"
 
 #define MAX_ERRNO 4095
+
+/*
+ * Every remote call of the interposer holds its slot inside a critical
+ * region (signals.c): a handler of a signal that arrives meanwhile runs
+ * after vos_call_end(), never while this thread holds a slot (a handler
+ * that made a remote call could wait for our slot or our answer, i.e. for
+ * itself).
+ */
+int vos_call_begin(struct vos_client *c, struct vos_slot **s)
+{
+	int err;
+
+	vos_crit_enter();
+	err = vos_slot_acquire(c, s);
+	if (err)
+		vos_crit_leave();
+	return err;
+}
+
+void vos_call_end(struct vos_slot *s)
+{
+	vos_slot_release(s);
+	vos_crit_leave();
+}
 
 /* Operations whose result is a value; every other one answers 0 or -errno. */
 static int returns_value(uint16_t op)
@@ -40,12 +66,9 @@ int64_t vos_rpc(struct vos_client *c, struct vos_req *r, const struct vos_in *in
 	}
 	if (outlen > size)
 		return -EINVAL;
-	vos_crit_enter();
-	err = vos_slot_acquire(c, &s);
-	if (err) {
-		vos_crit_leave();
+	err = vos_call_begin(c, &s);
+	if (err)
 		return err;
-	}
 	buf = vos_slot_buf(s);
 	off = 0;
 	for (int i = 0; i < nin; i++) {
@@ -65,8 +88,7 @@ int64_t vos_rpc(struct vos_client *c, struct vos_req *r, const struct vos_in *in
 			memcpy(out, buf, (size_t)res);
 		}
 	}
-	vos_slot_release(s);
-	vos_crit_leave();
+	vos_call_end(s);
 	return res;
 }
 
