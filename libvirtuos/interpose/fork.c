@@ -61,7 +61,6 @@ static void fork_parent(void)
 	vos_restore_signals(&old);
 }
 
-
 static void fork_child(void)
 {
 	sigset_t old = forking_mask;

@@ -20,7 +20,7 @@
 #include "vos_interpose.h"
 #include "real.h"
 #include "fdtable.h"
-#include "../channel/transport_local.h"
+#include "../channel/transport_local.h"  /* enum vos_hello_kind only */
 
 #define VOS_EXPORT __attribute__((visibility("default")))
 /* name is another entry point of the same function (the *64 variants are

@@ -13,30 +13,6 @@
 
 #define MAX_ERRNO 4095
 
-/*
- * Every remote call of the interposer holds its slot inside a critical
- * region (signals.c): a handler of a signal that arrives meanwhile runs
- * after vos_call_end(), never while this thread holds a slot (a handler
- * that made a remote call could wait for our slot or our answer, i.e. for
- * itself).
- */
-int vos_call_begin(struct vos_client *c, struct vos_slot **s)
-{
-	int err;
-
-	vos_crit_enter();
-	err = vos_slot_acquire(c, s);
-	if (err)
-		vos_crit_leave();
-	return err;
-}
-
-void vos_call_end(struct vos_slot *s)
-{
-	vos_slot_release(s);
-	vos_crit_leave();
-}
-
 /* Operations whose result is a value; every other one answers 0 or -errno. */
 static int returns_value(uint16_t op)
 {
@@ -98,6 +74,30 @@ int64_t vos_rpc0(struct vos_client *c, uint16_t op, int64_t a0, int64_t a1, int6
 	struct vos_req r = { .op = op, .arg = { a0, a1, a2, a3, a4, 0 } };
 
 	return vos_rpc(c, &r, NULL, 0, NULL, 0, 0);
+}
+
+/*
+ * Every remote call of the interposer holds its slot inside a critical
+ * region (signals.c): a handler of a signal that arrives meanwhile runs
+ * after vos_call_end(), never while this thread holds a slot (a handler
+ * that made a remote call could wait for our slot or our answer, i.e. for
+ * itself).
+ */
+int vos_call_begin(struct vos_client *c, struct vos_slot **s)
+{
+	int err;
+
+	vos_crit_enter();
+	err = vos_slot_acquire(c, s);
+	if (err)
+		vos_crit_leave();
+	return err;
+}
+
+void vos_call_end(struct vos_slot *s)
+{
+	vos_slot_release(s);
+	vos_crit_leave();
 }
 
 int64_t vos_path_rpc(const struct vos_path *p, uint16_t op, int64_t a2, int64_t a3, int64_t a4,

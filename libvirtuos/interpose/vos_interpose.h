@@ -5,13 +5,17 @@
  * forwarded when it names a routed path (see route.c) or a remote fd (see
  * fdtable.c); everything else goes to the real glibc function.
  *
- * Inside the library, call the public functions (open, read, close, ...)
- * freely: they resolve to our own wrappers, which route correctly.  Use the
- * real_* pointers only where a wrapper must reach glibc itself.  Exception:
- * an entry point that a sanitizer's interceptor of ANOTHER function calls
- * (TSan's fstat() calls the next __fxstat()) must not call that function
- * back, or the two recurse: such entry points (the __xstat family) and the
- * *64 aliases (VOS_ALIAS) use our code directly.
+ * Calls to our own wrappers from inside the library (README.md, "Calling
+ * our own wrappers"): the core files reach glibc through the real_*
+ * pointers (real.h) and the remote side through vos_rpc().  The stdio
+ * layer (stdio.c, stream.c, stdstreams.c, dir.c), io.c's copy_emulated and
+ * a few path helpers call the public functions (open, read, close, ...) on
+ * purpose: they resolve to our wrappers, which route correctly.  Never with
+ * the fd lock, a service's lock or any other lock of the core held.
+ * Exception: an entry point that a sanitizer's interceptor of ANOTHER
+ * function calls (TSan's fstat() calls the next __fxstat()) must not call
+ * that function back, or the two recurse: such entry points (the __xstat
+ * family, compat.c) and the *64 aliases (VOS_ALIAS) use our code directly.
  */
 #ifndef VOS_INTERPOSE_H
 #define VOS_INTERPOSE_H
