@@ -1,7 +1,7 @@
 /*
  * interpose_internal.h - what the core files of the preload library share
- * (services, fd table, path routing, remote calls).  The stdio/dir files use
- * only vos_interpose.h and real.h.
+ * (services, fd table, path routing, remote calls; README.md has the file
+ * map).  stdio.c and dir.c use only vos_interpose.h, real.h and stream.h.
  */
 #ifndef VOS_INTERPOSE_INTERNAL_H
 #define VOS_INTERPOSE_INTERNAL_H
