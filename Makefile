@@ -96,6 +96,9 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(CHANNEL_OBJ) $(CLIENT_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(XEN_LIBS)
 
+# The interposer's fd table, tested alone (it depends on libc only).
+$(BUILD)/tests/test_fdtable: $(call obj,libvirtuos/interpose/fdtable.c)
+
 $(BUILD)/tests/programs/%: $(BUILD)/obj/tests/programs/%.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^

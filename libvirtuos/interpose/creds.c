@@ -10,7 +10,7 @@
  *  - after every successful set*id call (the wrappers below call the real
  *    function first: the service checks the claim against the kernel's view
  *    of us, in local mode /proc/<pid>/status);
- *  - when a new image adopts a channel (exec, spawn: process.c), since a
+ *  - when a new image adopts a channel (exec, spawn: adopt.c), since a
  *    set-user-ID binary, or set*id calls between fork and exec, may have
  *    given it ids its shadow does not have.
  * If the call fails or the service refuses, our ids have changed and the
@@ -108,16 +108,25 @@ static const char *service_name(const struct vos_conn *conn)
 }
 
 /* Fail closed: nothing more goes through this channel. */
-static void conn_revoke(struct vos_conn *conn, const char *why, int err)
+static void conn_revoke(struct vos_conn *conn)
 {
 	atomic_store_explicit(&conn->revoked, 1, memory_order_release);
 	/* Local transport: the shadow sees the hang-up and ends; our calls in
 	 * flight on it fail with EIO.  (Xen: fds[0] is -1.) */
 	if (conn->fds[0] >= 0)
 		shutdown(conn->fds[0], SHUT_RDWR);
+}
+
+/* The message about a revoked channel.  dprintf is our wrapper (fd 2 may be
+ * remote), so never call this with a lock held. */
+static void report_revoked(const char *why, const char *service, int err)
+{
+	int e = errno;
+
 	dprintf(2, "libvirtuos: %s: service '%s' did not take this process's new ids (%s); "
-		"its files fail with EIO from now on\n", why, service_name(conn),
+		"its files fail with EIO from now on\n", why, service,
 		strerrorname_np(-err) ? strerrorname_np(-err) : "error");
+	errno = e;
 }
 
 int vos_creds_send(struct vos_conn *conn, const char *why)
@@ -128,13 +137,22 @@ int vos_creds_send(struct vos_conn *conn, const char *why)
 	if (!err)
 		err = creds_send(conn, &cr);
 	free(cr.groups);
-	if (err < 0)
-		conn_revoke(conn, why, err);
+	if (err < 0) {
+		conn_revoke(conn);
+		report_revoked(why, service_name(conn), err);
+	}
 	return err;
 }
 
+/* Channels creds_changed() revoked, reported once no lock is held. */
+struct revoked {
+	int n;
+	int svc[VOS_MAX_SERVICES];
+	int err[VOS_MAX_SERVICES];
+};
+
 /* After a successful set*id call: every live channel follows. */
-static void creds_changed(const char *why)
+static void creds_changed(struct revoked *rv)
 {
 	struct creds cr;
 	int err = creds_get(&cr);
@@ -148,12 +166,21 @@ static void creds_changed(const char *why)
 		if (conn) {
 			int r = err ? err : creds_send(conn, &cr);
 
-			if (r < 0)
-				conn_revoke(conn, why, r);
+			if (r < 0) {
+				conn_revoke(conn);
+				rv->svc[rv->n] = i;
+				rv->err[rv->n++] = r;
+			}
 		}
 		pthread_mutex_unlock(&s->lock);
 	}
 	free(cr.groups);
+}
+
+static void report_all(const char *why, const struct revoked *rv)
+{
+	for (int i = 0; i < rv->n; i++)
+		report_revoked(why, vos_services[rv->svc[i]].name, rv->err[i]);
 }
 
 /*
@@ -183,6 +210,7 @@ static void creds_end(const sigset_t *old)
 #define CREDS_WRAPPER(name, params, args) \
 	VOS_EXPORT int name params \
 	{ \
+		struct revoked rv = { 0 }; \
 		sigset_t old; \
 		int r; \
 		vos_init(); \
@@ -193,8 +221,9 @@ static void creds_end(const sigset_t *old)
 		creds_begin(&old); \
 		r = real_##name args; \
 		if (r == 0) \
-			creds_changed(#name); \
+			creds_changed(&rv); \
 		creds_end(&old); \
+		report_all(#name, &rv); \
 		return r; \
 	}
 
@@ -214,6 +243,7 @@ CREDS_WRAPPER(initgroups, (const char *user, gid_t group), (user, group))
 #define FSID_WRAPPER(name, type) \
 	VOS_EXPORT int name(type id) \
 	{ \
+		struct revoked rv = { 0 }; \
 		sigset_t old; \
 		int prev; \
 		vos_init(); \
@@ -224,8 +254,9 @@ CREDS_WRAPPER(initgroups, (const char *user, gid_t group), (user, group))
 		creds_begin(&old); \
 		prev = real_##name(id); \
 		if ((type)real_##name((type)-1) != (type)prev) \
-			creds_changed(#name); \
+			creds_changed(&rv); \
 		creds_end(&old); \
+		report_all(#name, &rv); \
 		return prev; \
 	}
 

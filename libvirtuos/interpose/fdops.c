@@ -147,12 +147,8 @@ VOS_EXPORT int dup(int fd)
 
 	if (r < 0)
 		return -1;
-	if (r == 0) {
-		nfd = real_dup(fd);
-		if (nfd >= 0)
-			vos_fd_forget(nfd);
-		return nfd;
-	}
+	if (r == 0)
+		return vos_fd_fresh(real_dup(fd));
 	vos_fdlock_rd();
 	nfd = real_dup(fd);
 	if (nfd >= 0)
@@ -294,8 +290,8 @@ static int do_fcntl(int fd, int cmd, void *arg)
 
 	if (r == 0) {
 		res = real_fcntl(fd, cmd, arg);
-		if ((cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && res >= 0)
-			vos_fd_forget(res);
+		if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
+			vos_fd_fresh(res);
 		return res;
 	}
 	if (r < 0) {
@@ -389,7 +385,7 @@ int vos_remote_fstat(struct vos_client *c, int fd, struct stat *st)
 	return (int)vos_ret(vos_rpc(c, &r, NULL, 0, st, sizeof(*st), 1));
 }
 
-static int do_fstat(int fd, struct stat *st)
+int vos_fstat(int fd, struct stat *st)
 {
 	struct vos_client *c;
 	int r = vos_fd_remote(fd, &c, NULL);
@@ -401,28 +397,7 @@ static int do_fstat(int fd, struct stat *st)
 
 VOS_EXPORT int fstat(int fd, struct stat *st)
 {
-	return do_fstat(fd, st);
-}
-
-VOS_EXPORT int fstat64(int fd, struct stat64 *st)
-{
-	return do_fstat(fd, (struct stat *)st);
-}
-
-/*
- * Pre-2.33 binaries call the versioned stat entry points.  These call our
- * code directly, never the public fstat(): TSan's fstat() interceptor calls
- * the next __fxstat() (this one), so going back through fstat() would
- * recurse until the stack overflows.
- */
-VOS_EXPORT int __fxstat(int ver, int fd, struct stat *st)
-{
-	return vos_stat_ver_ok(ver) ? do_fstat(fd, st) : -1;
-}
-
-VOS_EXPORT int __fxstat64(int ver, int fd, struct stat64 *st)
-{
-	return vos_stat_ver_ok(ver) ? do_fstat(fd, (struct stat *)st) : -1;
+	return vos_fstat(fd, st);
 }
 
 /* 0: fd is local; 1: the service did op; -1: failed (errno set). */
@@ -495,11 +470,6 @@ VOS_EXPORT int fstatfs(int fd, struct statfs *buf)
 	return rem < 0 ? -1 : (int)vos_ret(vos_rpc(c, &r, NULL, 0, buf, sizeof(*buf), 1));
 }
 
-VOS_EXPORT int fstatfs64(int fd, struct statfs64 *buf)
-{
-	return fstatfs(fd, (struct statfs *)buf);
-}
-
 VOS_EXPORT int fstatvfs(int fd, struct statvfs *buf)
 {
 	struct statfs f;
@@ -511,11 +481,6 @@ VOS_EXPORT int fstatvfs(int fd, struct statvfs *buf)
 		return -1;
 	vos_statfs_to_statvfs(&f, buf);
 	return 0;
-}
-
-VOS_EXPORT int fstatvfs64(int fd, struct statvfs64 *buf)
-{
-	return fstatvfs(fd, (struct statvfs *)buf);
 }
 
 /* ---- terminal questions: a remote file is never a terminal ---------------------- */
@@ -558,18 +523,21 @@ VOS_EXPORT int tcgetattr(int fd, struct termios *t)
 
 /* ---- local fd creators: a fresh local number has no remote past ------------------ */
 
-static int fresh(int fd)
+/* Stale entries come from placeholders closed behind our back (a raw
+ * close system call).  For fd 0-2 the fd table cannot rebind stdio itself
+ * (it is a data structure, below stdio): this is where that happens. */
+int vos_fd_fresh(int fd)
 {
-	if (fd >= 0)
-		vos_fd_forget(fd);
+	if (fd >= 0 && vos_fd_forget(fd) && fd <= 2)
+		vos_std_after_change(fd);
 	return fd;
 }
 
 static int fresh2(int r, const int fds[2])
 {
 	if (r == 0) {
-		vos_fd_forget(fds[0]);
-		vos_fd_forget(fds[1]);
+		vos_fd_fresh(fds[0]);
+		vos_fd_fresh(fds[1]);
 	}
 	return r;
 }
@@ -595,65 +563,65 @@ VOS_EXPORT int socketpair(int domain, int type, int proto, int fds[2])
 VOS_EXPORT int socket(int domain, int type, int proto)
 {
 	vos_init();
-	return fresh(real_socket(domain, type, proto));
+	return vos_fd_fresh(real_socket(domain, type, proto));
 }
 
 VOS_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
 	vos_init();
-	return fresh(real_accept(fd, addr, len));
+	return vos_fd_fresh(real_accept(fd, addr, len));
 }
 
 VOS_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
 	vos_init();
-	return fresh(real_accept4(fd, addr, len, flags));
+	return vos_fd_fresh(real_accept4(fd, addr, len, flags));
 }
 
 VOS_EXPORT int eventfd(unsigned val, int flags)
 {
 	vos_init();
-	return fresh(real_eventfd(val, flags));
+	return vos_fd_fresh(real_eventfd(val, flags));
 }
 
 VOS_EXPORT int epoll_create(int size)
 {
 	vos_init();
-	return fresh(real_epoll_create(size));
+	return vos_fd_fresh(real_epoll_create(size));
 }
 
 VOS_EXPORT int epoll_create1(int flags)
 {
 	vos_init();
-	return fresh(real_epoll_create1(flags));
+	return vos_fd_fresh(real_epoll_create1(flags));
 }
 
 VOS_EXPORT int memfd_create(const char *name, unsigned flags)
 {
 	vos_init();
-	return fresh(real_memfd_create(name, flags));
+	return vos_fd_fresh(real_memfd_create(name, flags));
 }
 
 VOS_EXPORT int signalfd(int fd, const sigset_t *mask, int flags)
 {
 	vos_init();
-	return fd == -1 ? fresh(real_signalfd(fd, mask, flags)) : real_signalfd(fd, mask, flags);
+	return fd == -1 ? vos_fd_fresh(real_signalfd(fd, mask, flags)) : real_signalfd(fd, mask, flags);
 }
 
 VOS_EXPORT int timerfd_create(int clock, int flags)
 {
 	vos_init();
-	return fresh(real_timerfd_create(clock, flags));
+	return vos_fd_fresh(real_timerfd_create(clock, flags));
 }
 
 VOS_EXPORT int inotify_init(void)
 {
 	vos_init();
-	return fresh(real_inotify_init());
+	return vos_fd_fresh(real_inotify_init());
 }
 
 VOS_EXPORT int inotify_init1(int flags)
 {
 	vos_init();
-	return fresh(real_inotify_init1(flags));
+	return vos_fd_fresh(real_inotify_init1(flags));
 }

@@ -7,11 +7,33 @@
  * read on every wrapped fd call, by any thread and from signal handlers, so
  * reads are lock-free: two levels of atomically published chunks that are
  * never freed or moved.  Chunks come from mmap, which is async-signal-safe.
+ *
+ * Also here: the fd lock (fdtable.h), which orders changes of the table
+ * against fork.  Nothing in this file calls out of it (see fdtable.h).
  */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include "interpose_internal.h"
+#include "fdtable.h"
+
+#ifdef __SANITIZE_THREAD__
+#include <sanitizer/tsan_interface.h>
+/* Tell TSan a write-locked rwlock we are about to re-initialise is free. */
+static void tsan_forget_wrlock(void *lock)
+{
+	__tsan_mutex_pre_unlock(lock, 0);
+	__tsan_mutex_post_unlock(lock, 0);
+}
+#else
+static void tsan_forget_wrlock(void *lock)
+{
+	(void)lock;
+}
+#endif
 
 #define CHUNK_BITS 10
 #define CHUNK_SIZE (1 << CHUNK_BITS)
@@ -70,13 +92,12 @@ int vos_fd_set(int fd, uint32_t entry)
 	return 0;
 }
 
-void vos_fd_forget(int fd)
+int vos_fd_forget(int fd)
 {
-	if (vos_fd_entry(fd) != 0) {
-		vos_fd_set(fd, 0);
-		if (fd <= 2)
-			vos_std_after_change(fd);
-	}
+	if (vos_fd_entry(fd) == 0)
+		return 0;
+	vos_fd_set(fd, 0);
+	return 1;
 }
 
 int vos_fd_scan_limit(void)
@@ -84,34 +105,36 @@ int vos_fd_scan_limit(void)
 	return atomic_load_explicit(&scan_limit, memory_order_relaxed);
 }
 
-int vos_fd_remote(int fd, struct vos_client **c, int *svc)
+int vos_fde_current(uint32_t e, uint32_t conn_gen)
 {
-	uint32_t e;
-	struct vos_conn *conn;
-	int s;
-
-	vos_init();
-	e = vos_fd_entry(fd);
-	if (VOS_FDE_KIND(e) != VOS_FDK_REMOTE)
-		return 0;
-	s = (int)VOS_FDE_SVC(e);
-	if (s >= vos_nservices || VOS_FDE_GEN(e) == 0)
-		goto dead;
-	conn = atomic_load_explicit(&vos_services[s].conn, memory_order_acquire);
-	/* A newer connection means the one this fd lived on is gone. */
-	if (!conn || conn->gen != VOS_FDE_GEN(e) || !vos_conn_usable(conn))
-		goto dead;
-	*c = conn->client;
-	if (svc)
-		*svc = s;
-	return 1;
-dead:
-	errno = EIO;
-	return -1;
+	return VOS_FDE_KIND(e) == VOS_FDK_REMOTE && VOS_FDE_GEN(e) != 0 &&
+	       VOS_FDE_GEN(e) == (conn_gen & VOS_GEN_MASK);
 }
 
-int vos_fd_is_remote(int fd)
+/* ---- the fd lock ------------------------------------------------------- */
+
+static pthread_rwlock_t fdlock = PTHREAD_RWLOCK_INITIALIZER;
+
+void vos_fdtable_rdlock(void)
 {
-	vos_init();
-	return VOS_FDE_KIND(vos_fd_entry(fd)) == VOS_FDK_REMOTE;
+	pthread_rwlock_rdlock(&fdlock);
 }
+
+void vos_fdtable_wrlock(void)
+{
+	pthread_rwlock_wrlock(&fdlock);
+}
+
+void vos_fdtable_unlock(void)
+{
+	pthread_rwlock_unlock(&fdlock);
+}
+
+/* The lock, write-locked by this thread in the parent before fork, cannot
+ * be unlocked here: glibc checks the owner's thread id, which changed. */
+void vos_fdtable_after_fork_child(void)
+{
+	tsan_forget_wrlock(&fdlock);
+	pthread_rwlock_init(&fdlock, NULL);
+}
+

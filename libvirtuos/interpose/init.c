@@ -125,13 +125,20 @@ static void load_env(void)
 	vos_cfg.call_timeout_ms = (int)env_num("VOS_CALL_TIMEOUT_MS", 1, 86400000ul, 0);
 }
 
+/*
+ * Remote fds are numbers of O_PATH descriptors on <rundir>/<service>.remote-fd,
+ * whatever the transport: the local service creates the file when it
+ * listens, dom0's start-up for Xen services (the same path format as
+ * transport_local.c's, which its service uses).
+ */
 static void find_placeholders(void)
 {
 	for (int i = 0; i < vos_nservices; i++) {
 		struct vos_service *s = &vos_services[i];
+		int n = snprintf(s->placeholder, sizeof(s->placeholder), "%s/%s.remote-fd",
+				 rundir, s->name);
 
-		if (vos_local_placeholder_path(rundir, s->name, s->placeholder,
-					       sizeof(s->placeholder)) < 0)
+		if (n < 0 || (size_t)n >= sizeof(s->placeholder))
 			env_error("VOS_RUNDIR", rundir, "path too long");
 		if (!real_realpath(s->placeholder, s->placeholder_real))
 			s->placeholder_real[0] = '\0';
@@ -143,7 +150,11 @@ static void do_init(void)
 	load_env();
 	vos_routes_load();
 	find_placeholders();
-	vos_process_init();
+	/* Read now, while fds are free: a program at its fd limit could not
+	 * open /proc later, and new channels are given it. */
+	(void)vos_umask_current();
+	vos_fork_init();
+	vos_exec_init();
 	vos_exec_adopt();
 	for (int fd = 0; fd <= 2; fd++)
 		if (vos_fd_is_remote(fd))

@@ -1,7 +1,7 @@
 /*
  * interpose_internal.h - what the core files of the preload library share
- * (services, fd table, path routing, remote calls).  The stdio/dir files use
- * only vos_interpose.h and real.h.
+ * (services, fd table, path routing, remote calls; README.md has the file
+ * map).  stdio.c and dir.c use only vos_interpose.h, real.h and stream.h.
  */
 #ifndef VOS_INTERPOSE_INTERNAL_H
 #define VOS_INTERPOSE_INTERNAL_H
@@ -19,7 +19,8 @@
 #include <sys/types.h>
 #include "vos_interpose.h"
 #include "real.h"
-#include "../channel/transport_local.h"
+#include "fdtable.h"
+#include "../channel/transport_local.h"  /* enum vos_hello_kind only */
 
 #define VOS_EXPORT __attribute__((visibility("default")))
 /* name is another entry point of the same function (the *64 variants are
@@ -107,37 +108,33 @@ uint32_t vos_service_next_gen(int svc);
  * stderr, naming `why`.  0 or -errno.  Called after adopting a channel. */
 int vos_creds_send(struct vos_conn *conn, const char *why);
 
-/* ---- fd table (fdtable.c) --------------------------------------------- */
+/* Critical regions (signals.c): a signal arriving inside one has its
+ * handler run when the thread leaves the outermost region. */
+void vos_crit_enter(void);
+void vos_crit_leave(void);
 
-/*
- * An entry is one 32-bit word:
- *   bits 0-1  kind: 0 local/unknown, 1 remote, 2 internal (a channel fd)
- *   bits 2-7  service index (remote)
- *   bits 8-31 connection generation (remote); 0 = no channel ever (dead)
- */
-#define VOS_FDK_LOCAL    0u
-#define VOS_FDK_REMOTE   1u
-#define VOS_FDK_INTERNAL 2u
-#define VOS_FDE_KIND(e)  ((e) & 3u)
-#define VOS_FDE_SVC(e)   (((e) >> 2) & 63u)
-#define VOS_FDE_GEN(e)   ((e) >> 8)
-#define VOS_FDE_REMOTE(svc, gen) (VOS_FDK_REMOTE | ((uint32_t)(svc) << 2) | ((uint32_t)(gen) << 8))
-#define VOS_GEN_MASK     0xffffffu
-#define VOS_FD_LIMIT     (1 << 20)
-
-uint32_t vos_fd_entry(int fd);
-/* 0 or -EMFILE (fd beyond the table). */
-int vos_fd_set(int fd, uint32_t entry);
-/* A local fd was created at this number: drop any stale remote entry. */
-void vos_fd_forget(int fd);
-/* Highest fd ever marked remote + 1 (a bound for scans). */
-int vos_fd_scan_limit(void);
+/* ---- fd table (fdtable.h, service.c) ------------------------------------ */
 
 /*
  * Classify fd for a call: 0 local (or internal), 1 remote (then *c and
  * *svc are set), -1 remote but its channel is gone (errno = EIO).
+ * service.c: it compares the fd's generation with the service's connection.
  */
 int vos_fd_remote(int fd, struct vos_client **c, int *svc);
+
+/* The fd lock (fdtable.h) inside a critical region (signals.c): a signal
+ * handler that forks while we hold it would wait for us. */
+static inline void vos_fdlock_rd(void)
+{
+	vos_crit_enter();
+	vos_fdtable_rdlock();
+}
+
+static inline void vos_fdlock_unlock(void)
+{
+	vos_fdtable_unlock();
+	vos_crit_leave();
+}
 
 /* ---- path routing and the working directory (route.c) ---------------- */
 
@@ -186,6 +183,17 @@ struct vos_in {
  */
 int64_t vos_rpc(struct vos_client *c, struct vos_req *r, const struct vos_in *in, int nin,
 		void *out, size_t outlen, int out_fixed);
+/* A slot of c for one call, inside a critical region (signals.c): the one
+ * way remote calls start.  0 or -errno (the region is left on failure). */
+int vos_call_begin(struct vos_client *c, struct vos_slot **s);
+/* Release the slot and leave the region (deferred handlers run here). */
+void vos_call_end(struct vos_slot *s);
+/*
+ * A call on one routed path: arg[0] = p->dirfd, arg[1] = p->path (or
+ * VOS_NO_PATH), arg[2..4] as given; output as for vos_rpc.
+ */
+int64_t vos_path_rpc(const struct vos_path *p, uint16_t op, int64_t a2, int64_t a3, int64_t a4,
+		     void *out, size_t outlen, int out_fixed);
 /* A call without data. */
 int64_t vos_rpc0(struct vos_client *c, uint16_t op, int64_t a0, int64_t a1, int64_t a2,
 		 int64_t a3, int64_t a4);
@@ -209,9 +217,12 @@ struct stat;
 struct statfs;
 struct statvfs;
 struct timespec;
+/* openat(), fstatat(), fstat() without going through a public symbol
+ * (for compat.c's entry points). */
+int vos_openat(int dirfd, const char *path, int flags, mode_t mode);
+int vos_fstatat(int dirfd, const char *path, struct stat *st, int flags);
+int vos_fstat(int fd, struct stat *st);
 int vos_remote_fstat(struct vos_client *c, int fd, struct stat *st);
-/* Version argument of the pre-2.33 __xstat family: 1, or 0 + EINVAL. */
-int vos_stat_ver_ok(int ver);
 /* UTIMENSAT on (dirfd, path), path NULL = dirfd itself; times NULL = now. */
 int vos_remote_utimens(struct vos_client *c, int dirfd, const char *path,
 		       const struct timespec *times, int flags);
@@ -227,33 +238,40 @@ int vos_join_prefix(int svc, const char *rel, char *out, size_t size);
 ssize_t vos_remote_read(struct vos_client *c, int fd, void *buf, size_t len);
 ssize_t vos_remote_write(struct vos_client *c, int fd, const void *buf, size_t len);
 
-/* ---- process-wide state (init.c, process.c) --------------------------- */
+/* ---- processes (fork.c, exec.c, adopt.c, procattr.c, init.c) ---------- */
 
-/* Held for reading by wrappers that change which numbers are remote, for
- * writing around fork (so the service's snapshot matches the table). */
-void vos_fdlock_rd(void);
-void vos_fdlock_unlock(void);
-void vos_process_init(void);                     /* atfork registration */
+/* The exec hand-off's environment variables: exec.c sets them for the new
+ * image, adopt.c (in the new image) reads and removes them. */
+#define VOS_ENV_CHANNEL_FDS "VOS_CHANNEL_FDS"
+#define VOS_ENV_CWD         "VOS_CWD"
+
+void vos_fork_init(void);                        /* fork.c: atfork registration */
+void vos_exec_init(void);                        /* exec.c: learn our own file name */
+/* Forked child: hand-off state other threads of the parent held is gone. */
+void vos_exec_after_fork_child(void);
 /* After exec: take over the channels and placeholders the old image left. */
 void vos_exec_adopt(void);
+/* The process's umask as this library knows it (procattr.c): set by our
+ * umask() wrapper, read from the kernel once before that.  Never changes
+ * the umask to find out. */
+mode_t vos_umask_current(void);
 
 /* Set once initialisation is complete (init.c). */
 extern _Atomic int vos_inited;
-
-/* Critical regions (signals.c): a signal arriving inside one has its
- * handler run when the thread leaves the outermost region. */
-void vos_crit_enter(void);
-void vos_crit_leave(void);
 
 /* Block all signals; returns the old mask in *old. */
 void vos_block_signals(sigset_t *old);
 void vos_restore_signals(const sigset_t *old);
 
-/* ---- standard streams (stdstreams.c) ---------------------------------- */
+/* ---- standard streams (stdstreams.c, fdops.c) ------------------------- */
 
 /* After fd (0-2) changed: bind stdin/stdout/stderr to a cookie stream if it
  * is remote now, or give back glibc's stream if it is local again. */
 void vos_std_after_change(int fd);
+/* A local fd was just created at this number (fd < 0: nothing happened):
+ * drop any stale remote entry, rebinding stdio if that was fd 0-2.
+ * Returns fd.  fdops.c; call it without the fd lock held. */
+int vos_fd_fresh(int fd);
 void vos_std_after_fork_child(void);
 void vos_signals_after_fork_child(void);
 

@@ -95,7 +95,7 @@ static ssize_t xfer_locked(struct vos_client *c, int fd, const struct iovec *iov
 		int err;
 
 		want = (size_t)len - total < chunk ? (size_t)len - total : chunk;
-		err = vos_slot_acquire(c, &s);
+		err = vos_call_begin(c, &s);
 		if (err) {
 			res = err;
 			goto failed;
@@ -116,7 +116,7 @@ static ssize_t xfer_locked(struct vos_client *c, int fd, const struct iovec *iov
 			res = -EIO;
 		if (res > 0 && !writing)
 			iov_copy(&pos, vos_slot_buf(s), (size_t)res, 1);
-		vos_slot_release(s);
+		vos_call_end(s);
 failed:
 		if (res < 0) {
 			if (total > 0)
@@ -137,6 +137,8 @@ static ssize_t xfer(struct vos_client *c, int fd, const struct iovec *iov, int c
 {
 	ssize_t n;
 
+	/* One region around all chunks, too: a handler runs after the whole
+	 * transfer, as it would after one read(2) of a local file. */
 	vos_crit_enter();
 	n = xfer_locked(c, fd, iov, cnt, offset, writing);
 	vos_crit_leave();
@@ -176,13 +178,6 @@ VOS_EXPORT ssize_t read(int fd, void *buf, size_t len)
 	return r < 0 ? -1 : vos_remote_read(c, fd, buf, len);
 }
 
-VOS_EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
-{
-	if (len > buflen)
-		__chk_fail();
-	return read(fd, buf, len);
-}
-
 VOS_EXPORT ssize_t write(int fd, const void *buf, size_t len)
 {
 	struct vos_client *c;
@@ -207,15 +202,6 @@ VOS_EXPORT ssize_t pread(int fd, void *buf, size_t len, off_t off)
 }
 
 VOS_ALIAS(pread64, pread);
-
-VOS_EXPORT ssize_t __pread_chk(int fd, void *buf, size_t len, off_t off, size_t buflen)
-{
-	if (len > buflen)
-		__chk_fail();
-	return pread(fd, buf, len, off);
-}
-
-VOS_ALIAS(__pread64_chk, __pread_chk);
 
 VOS_EXPORT ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 {

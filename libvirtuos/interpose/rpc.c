@@ -1,6 +1,8 @@
 /*
  * rpc.c - one remote call: marshal inputs into the slot buffer, call,
- * validate the result and copy the output out (see vos_proto.h).
+ * validate the result and copy the output out (see vos_proto.h).  Every
+ * remote call takes its slot through vos_call_begin() (also io.c's
+ * transfers, which marshal their own data).
  *
  * The service is untrusted: a result outside [-4095, max] or an output
  * longer than asked for becomes EIO.  Outputs are copied out of shared
@@ -40,12 +42,9 @@ int64_t vos_rpc(struct vos_client *c, struct vos_req *r, const struct vos_in *in
 	}
 	if (outlen > size)
 		return -EINVAL;
-	vos_crit_enter();
-	err = vos_slot_acquire(c, &s);
-	if (err) {
-		vos_crit_leave();
+	err = vos_call_begin(c, &s);
+	if (err)
 		return err;
-	}
 	buf = vos_slot_buf(s);
 	off = 0;
 	for (int i = 0; i < nin; i++) {
@@ -65,8 +64,7 @@ int64_t vos_rpc(struct vos_client *c, struct vos_req *r, const struct vos_in *in
 			memcpy(out, buf, (size_t)res);
 		}
 	}
-	vos_slot_release(s);
-	vos_crit_leave();
+	vos_call_end(s);
 	return res;
 }
 
@@ -76,4 +74,37 @@ int64_t vos_rpc0(struct vos_client *c, uint16_t op, int64_t a0, int64_t a1, int6
 	struct vos_req r = { .op = op, .arg = { a0, a1, a2, a3, a4, 0 } };
 
 	return vos_rpc(c, &r, NULL, 0, NULL, 0, 0);
+}
+
+/*
+ * Every remote call of the interposer holds its slot inside a critical
+ * region (signals.c): a handler of a signal that arrives meanwhile runs
+ * after vos_call_end(), never while this thread holds a slot (a handler
+ * that made a remote call could wait for our slot or our answer, i.e. for
+ * itself).
+ */
+int vos_call_begin(struct vos_client *c, struct vos_slot **s)
+{
+	int err;
+
+	vos_crit_enter();
+	err = vos_slot_acquire(c, s);
+	if (err)
+		vos_crit_leave();
+	return err;
+}
+
+void vos_call_end(struct vos_slot *s)
+{
+	vos_slot_release(s);
+	vos_crit_leave();
+}
+
+int64_t vos_path_rpc(const struct vos_path *p, uint16_t op, int64_t a2, int64_t a3, int64_t a4,
+		     void *out, size_t outlen, int out_fixed)
+{
+	struct vos_req r = { .op = op, .arg = { p->dirfd, VOS_NO_PATH, a2, a3, a4 } };
+	struct vos_in in = { 1, p->path, p->path ? strlen(p->path) + 1 : 0 };
+
+	return vos_rpc(p->client, &r, &in, p->path ? 1 : 0, out, outlen, out_fixed);
 }

@@ -210,3 +210,37 @@ void vos_service_abandon_all(void)
 		free(conn);
 	}
 }
+
+/* ---- which connection a remote fd uses -------------------------------- */
+
+int vos_fd_remote(int fd, struct vos_client **c, int *svc)
+{
+	uint32_t e;
+	struct vos_conn *conn;
+	int s;
+
+	vos_init();
+	e = vos_fd_entry(fd);
+	if (VOS_FDE_KIND(e) != VOS_FDK_REMOTE)
+		return 0;
+	s = (int)VOS_FDE_SVC(e);
+	if (s >= vos_nservices)
+		goto dead;
+	conn = atomic_load_explicit(&vos_services[s].conn, memory_order_acquire);
+	/* A newer connection means the one this fd lived on is gone. */
+	if (!conn || !vos_fde_current(e, conn->gen) || !vos_conn_usable(conn))
+		goto dead;
+	*c = conn->client;
+	if (svc)
+		*svc = s;
+	return 1;
+dead:
+	errno = EIO;
+	return -1;
+}
+
+int vos_fd_is_remote(int fd)
+{
+	vos_init();
+	return VOS_FDE_KIND(vos_fd_entry(fd)) == VOS_FDK_REMOTE;
+}

@@ -1,14 +1,13 @@
 /*
- * stdio.c - stdio streams on remote files.
+ * stdio.c - the stdio functions that open files: fopen, fdopen, freopen
+ * on routed paths and remote fds.
  *
  * glibc's fopen() family opens, reads, writes and seeks through internal
  * system calls that never reach our open/read/write wrappers.  So for a
- * routed path or a remote fd we build the FILE with fopencookie(): glibc
- * keeps doing the buffering, formatting, ungetc, ftell arithmetic, locking,
- * and calls our four callbacks, which use the public read/write/lseek/close,
- * i.e. the wrappers that forward remote fds.  Every other stdio function
- * (fread, fprintf, getline, fseeko, fflush, fclose, ...) then works unchanged.
- * Local paths and fds go straight to glibc's own functions.
+ * routed path or a remote fd the FILE is a cookie stream (stream.c) on an
+ * fd opened through our open(); local paths and fds go straight to glibc's
+ * own functions.  freopen() of stdin/stdout/stderr keeps the variable and
+ * the fd number in step with stdstreams.c.
  *
  * Also here, because they are stdio functions that make internal system
  * calls on a path or an fd: remove() and dprintf()/vdprintf().
@@ -16,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -25,6 +23,7 @@
 #include <unistd.h>
 #include "vos_interpose.h"
 #include "real.h"
+#include "stream.h"
 
 /* The interposed functions must stay visible whatever the build's default. */
 #define EXPORT __attribute__((visibility("default")))
@@ -32,22 +31,10 @@
 /* glibc's checking variant behind vasprintf (used by __vdprintf_chk). */
 extern int __vasprintf_chk(char **, int, const char *, va_list);
 
-static void streams_atfork_prepare(void);
-static void streams_atfork_parent(void);
-static void streams_atfork_child(void);
-
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-
-static void register_atfork(void)
-{
-	pthread_atfork(streams_atfork_prepare, streams_atfork_parent, streams_atfork_child);
-}
-
 /* glibc's own functions are real_fopen() etc. (real.h). */
 static void stdio_init(void)
 {
 	vos_init();
-	pthread_once(&atfork_once, register_atfork);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -102,167 +89,6 @@ static int parse_mode(const char *mode, struct stream_mode *m)
 	return 0;
 }
 
-/* ------------------------------------------------------------------------ */
-/* Cookie streams                                                           */
-
-struct vos_stream {
-	FILE *fp;
-	int fd;                          /* -1 once freopen() detached it */
-	bool std;                        /* made by vos_stdio_wrap_fd */
-	struct vos_stream *prev, *next;  /* registry of our streams */
-};
-
-/* Every live cookie stream, so freopen() can tell ours from glibc's and the
- * exit path can flush them.  Held only for list updates and short walks. */
-static pthread_mutex_t streams_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct vos_stream *streams;
-
-/* A fork from another thread must not leave the child with the lock held. */
-static void streams_atfork_prepare(void) { pthread_mutex_lock(&streams_lock); }
-static void streams_atfork_parent(void) { pthread_mutex_unlock(&streams_lock); }
-static void streams_atfork_child(void) { pthread_mutex_unlock(&streams_lock); }
-
-static void stream_register(struct vos_stream *s)
-{
-	pthread_mutex_lock(&streams_lock);
-	s->prev = NULL;
-	s->next = streams;
-	if (streams)
-		streams->prev = s;
-	streams = s;
-	pthread_mutex_unlock(&streams_lock);
-}
-
-static void stream_unregister(struct vos_stream *s)
-{
-	pthread_mutex_lock(&streams_lock);
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		streams = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	pthread_mutex_unlock(&streams_lock);
-}
-
-static struct vos_stream *stream_find(FILE *fp)
-{
-	struct vos_stream *s;
-
-	pthread_mutex_lock(&streams_lock);
-	for (s = streams; s && s->fp != fp; s = s->next)
-		;
-	pthread_mutex_unlock(&streams_lock);
-	return s;
-}
-
-/* The callbacks run with the FILE's lock held (glibc takes it). */
-
-static ssize_t stream_read(void *cookie, char *buf, size_t size)
-{
-	struct vos_stream *s = cookie;
-
-	if (s->fd < 0) {
-		errno = EBADF;
-		return -1;
-	}
-	return read(s->fd, buf, size);
-}
-
-/* glibc's file streams retry short writes themselves, but a cookie stream
- * treats a short count as an error, so retry here.  On failure return what
- * was written (maybe 0) rather than -1: glibc does unsigned arithmetic with
- * the count, and the short count already sets the stream's error flag. */
-static ssize_t stream_write(void *cookie, const char *buf, size_t size)
-{
-	struct vos_stream *s = cookie;
-	size_t done = 0;
-
-	if (s->fd < 0) {
-		errno = EBADF;
-		return 0;
-	}
-	while (done < size) {
-		ssize_t n = write(s->fd, buf + done, size - done);
-		if (n < 0)
-			break;
-		if (n == 0) {           /* would loop forever */
-			errno = EIO;
-			break;
-		}
-		done += (size_t)n;
-	}
-	return (ssize_t)done;
-}
-
-static int stream_seek(void *cookie, off64_t *offset, int whence)
-{
-	struct vos_stream *s = cookie;
-	off_t pos;
-
-	if (s->fd < 0) {
-		errno = EBADF;
-		return -1;
-	}
-	pos = lseek(s->fd, *offset, whence);
-	if (pos < 0)
-		return -1;
-	*offset = pos;
-	return 0;
-}
-
-/* fclose() closes the fd, as it does natively (fclose(stdout) closes fd 1).
- * A stream made by vos_stdio_wrap_fd is first reported to its owner, which
- * may still point stdin/stdout/stderr at it: glibc frees it after this. */
-static int stream_close(void *cookie)
-{
-	struct vos_stream *s = cookie;
-	int fd = s->fd;
-
-	if (s->std)
-		vos_std_stream_closed(s->fp);
-	stream_unregister(s);
-	free(s);
-	return fd < 0 ? 0 : close(fd);
-}
-
-/* A cookie FILE on fd.  NULL + errno on failure (fd left open). */
-static FILE *stream_new(int fd, const char *cookie_mode, bool std)
-{
-	static const cookie_io_functions_t io = {
-		.read = stream_read,
-		.write = stream_write,
-		.seek = stream_seek,
-		.close = stream_close,
-	};
-	struct vos_stream *s = calloc(1, sizeof *s);
-	FILE *fp;
-
-	if (!s)
-		return NULL;
-	s->fd = fd;
-	s->std = std;
-	fp = fopencookie(s, cookie_mode, io);
-	if (!fp) {
-		free(s);
-		return NULL;
-	}
-	/*
-	 * fopencookie() sets _fileno to -2 ("no real file behind it"), so
-	 * fileno() would fail with EBADF.  Programs need fileno() on their
-	 * FILEs: fstat(fileno(f)), ftruncate(fileno(f)), gnulib's fseeko that
-	 * lseeks fileno(f) itself, libstdc++'s filebuf that does its own
-	 * read/write on fileno(f).  <stdio.h> exposes struct _IO_FILE's
-	 * _fileno, so store the fd there.  glibc never makes a system call on
-	 * _fileno of a cookie FILE itself (I/O goes through the callbacks and
-	 * its "stat" hook for cookie files is a stub), so this is safe.
-	 */
-	fp->_fileno = fd;
-	s->fp = fp;
-	stream_register(s);
-	return fp;
-}
-
 /* After open(): a FILE on fd, which the caller opened with m->oflags. */
 static FILE *stream_on_new_fd(int fd, const struct stream_mode *m)
 {
@@ -272,7 +98,7 @@ static FILE *stream_on_new_fd(int fd, const struct stream_mode *m)
 	if (m->seek_end && lseek(fd, 0, SEEK_END) < 0 && errno != ESPIPE)
 		goto fail;
 	if (vos_fd_is_remote(fd))
-		fp = stream_new(fd, m->cookie, false);
+		fp = vos_stream_new(fd, m->cookie, NULL);
 	else
 		fp = real_fdopen(fd, m->cookie);
 	if (fp)
@@ -356,7 +182,7 @@ EXPORT FILE *fdopen(int fd, const char *mode)
 	if (added_append && m.seek_end && lseek(fd, 0, SEEK_END) < 0 &&
 	    errno != ESPIPE)
 		return NULL;
-	return stream_new(fd, m.cookie, false);
+	return vos_stream_new(fd, m.cookie, NULL);
 }
 
 /* freopen's "the stream is closed" for a FILE we cannot free: flush is done,
@@ -365,7 +191,7 @@ EXPORT FILE *fdopen(int fd, const char *mode)
 static void stream_detach(FILE *fp, struct vos_stream *s)
 {
 	if (s)
-		s->fd = -1;     /* keeps _fileno; fclose still frees it */
+		vos_stream_detach(s);
 	else
 		fp->_fileno = -1; /* glibc then treats it as closed */
 }
@@ -426,7 +252,7 @@ static FILE *reopen_stream(const char *path, const char *mode, FILE *fp,
 	}
 	flockfile(fp);
 	fflush_unlocked(fp);    /* glibc ignores a failure here too */
-	oldfd = s ? s->fd : fileno_unlocked(fp);
+	oldfd = s ? vos_stream_fd(s) : fileno_unlocked(fp);
 	std = std_number(fp, oldfd);
 	if (std >= 0 && std_stream(std) != fp)
 		fflush(std_stream(std));        /* the program sees one stream */
@@ -480,7 +306,7 @@ static FILE *freopen_common(const char *path, const char *mode, FILE *fp,
 
 	if (!fp || !mode)
 		return real_fn(path, mode, fp);
-	s = stream_find(fp);
+	s = vos_stream_find(fp);
 	if (path) {
 		routed = vos_path_local(AT_FDCWD, path, buf, &local);
 		if (routed < 0)
@@ -511,42 +337,6 @@ EXPORT FILE *freopen64(const char *path, const char *mode, FILE *fp)
 	return freopen_common(path, mode, fp, real_freopen64);
 }
 
-EXPORT FILE *vos_stdio_wrap_fd(int fd, const char *mode)
-{
-	struct stream_mode m;
-	FILE *fp;
-
-	stdio_init();
-	if (!mode || parse_mode(mode, &m) < 0) {
-		errno = EINVAL;
-		return NULL;
-	}
-	fp = stream_new(fd, m.cookie, true);
-	/* Cookie FILEs are fully buffered, which is also what glibc picks for
-	 * stdout when it is not a terminal (a remote fd never is); stderr is
-	 * always unbuffered. */
-	if (fp && fd == STDERR_FILENO)
-		setvbuf(fp, NULL, _IONBF, 0);
-	return fp;
-}
-
-/*
- * glibc flushes stdio buffers only after every destructor has run, which
- * may be after the channel to the service is gone.  Flush our streams from a
- * destructor too.  Only trylock: a thread may sit in fgets() on a stream
- * forever while another exits; native exit does not wait for it either.
- */
-__attribute__((destructor)) static void flush_streams(void)
-{
-	pthread_mutex_lock(&streams_lock);
-	for (struct vos_stream *s = streams; s; s = s->next) {
-		if (ftrylockfile(s->fp) == 0) {
-			fflush_unlocked(s->fp);
-			funlockfile(s->fp);
-		}
-	}
-	pthread_mutex_unlock(&streams_lock);
-}
 
 /* ------------------------------------------------------------------------ */
 /* remove, dprintf                                                          */
@@ -641,3 +431,4 @@ EXPORT int __dprintf_chk(int fd, int flag, const char *fmt, ...)
 	va_end(ap);
 	return n;
 }
+

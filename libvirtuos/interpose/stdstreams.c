@@ -5,7 +5,7 @@
  * internal calls (EBADF).  When one of these fds is remote (inherited at
  * startup, e.g. `cmd > /storage/f` in a preloaded shell, or made remote by
  * dup2/dup3/open), the stdin/stdout/stderr variable is pointed at a cookie
- * stream on that fd (vos_stdio_wrap_fd, stdio.c), which goes through our
+ * stream on that fd (stream.c), which goes through our
  * wrappers; when the fd becomes local again glibc's FILE comes back.  One
  * cookie stream per fd number is kept (it names the fd, not a file).
  *
@@ -21,13 +21,15 @@
  * remote is not seen either.
  *
  * fclose(stdout) on our stream closes glibc's stdout too (see
- * vos_std_stream_closed), so stdout stays a closed stream afterwards, as
+ * std_stream_closed), so stdout stays a closed stream afterwards, as
  * natively, even if fd 1 is opened again.  A program that assigned its
  * own FILE to stdout is left alone: we only switch glibc's stream and ours.
  */
 #include <limits.h>
 #include <stdio.h>
+#include <unistd.h>
 #include "interpose_internal.h"
+#include "stream.h"
 
 /* glibc's three streams (public ABI symbols; stdin/stdout/stderr start
  * out pointing at them). */
@@ -78,39 +80,15 @@ static int can_give_back(FILE *fp, int fd)
 	return ok;
 }
 
-void vos_std_after_change(int fd)
-{
-	int remote, e = errno;
-
-	if (fd < 0 || fd > 2)
-		return;
-	remote = vos_fd_is_remote(fd);
-	pthread_mutex_lock(&std_lock);
-	/* A closed glibc stream (fileno -1) stays closed, as natively. */
-	if (remote && *var(fd) == orig[fd] && fileno_unlocked(orig[fd]) == fd) {
-		if (!ours[fd])
-			ours[fd] = vos_stdio_wrap_fd(fd, fd == 0 ? "r" : "w");
-		if (ours[fd]) {
-			if (fd > 0)
-				move_pending(orig[fd], ours[fd]);
-			*var(fd) = ours[fd];
-		}
-	} else if (!remote && ours[fd] && *var(fd) == ours[fd] && can_give_back(ours[fd], fd)) {
-		*var(fd) = orig[fd];
-	}
-	pthread_mutex_unlock(&std_lock);
-	errno = e;
-}
-
 /*
- * fp, one of ours, is being fclose()d (stdio.c; glibc frees it next).
+ * fp, one of ours, is being fclose()d (stream.c; glibc frees it next).
  * Natively there is one stdout FILE and fclose leaves it allocated but
  * closed: later output fails with EBADF, a second fclose returns EOF.  Make
  * glibc's stream that closed FILE and put it back in place of ours.  Its fd
  * is set to one that cannot be open (above the kernel's fd limit), so
  * glibc's close does not touch fd, which our stream's close releases.
  */
-void vos_std_stream_closed(FILE *fp)
+static void std_stream_closed(FILE *fp)
 {
 	int e = errno;
 
@@ -125,6 +103,42 @@ void vos_std_stream_closed(FILE *fp)
 		}
 		if (*var(fd) == fp)
 			*var(fd) = orig[fd];
+	}
+	pthread_mutex_unlock(&std_lock);
+	errno = e;
+}
+
+/* Our stream for fd.  Fully buffered, which is also what glibc picks for
+ * stdout when it is not a terminal (a remote fd never is); stderr is
+ * always unbuffered. */
+static FILE *wrap_fd(int fd)
+{
+	FILE *fp = vos_stream_new(fd, fd == 0 ? "r" : "w", std_stream_closed);
+
+	if (fp && fd == STDERR_FILENO)
+		setvbuf(fp, NULL, _IONBF, 0);
+	return fp;
+}
+
+void vos_std_after_change(int fd)
+{
+	int remote, e = errno;
+
+	if (fd < 0 || fd > 2)
+		return;
+	remote = vos_fd_is_remote(fd);
+	pthread_mutex_lock(&std_lock);
+	/* A closed glibc stream (fileno -1) stays closed, as natively. */
+	if (remote && *var(fd) == orig[fd] && fileno_unlocked(orig[fd]) == fd) {
+		if (!ours[fd])
+			ours[fd] = wrap_fd(fd);
+		if (ours[fd]) {
+			if (fd > 0)
+				move_pending(orig[fd], ours[fd]);
+			*var(fd) = ours[fd];
+		}
+	} else if (!remote && ours[fd] && *var(fd) == ours[fd] && can_give_back(ours[fd], fd)) {
+		*var(fd) = orig[fd];
 	}
 	pthread_mutex_unlock(&std_lock);
 	errno = e;

@@ -5,13 +5,17 @@
  * forwarded when it names a routed path (see route.c) or a remote fd (see
  * fdtable.c); everything else goes to the real glibc function.
  *
- * Inside the library, call the public functions (open, read, close, ...)
- * freely: they resolve to our own wrappers, which route correctly.  Use the
- * real_* pointers only where a wrapper must reach glibc itself.  Exception:
- * an entry point that a sanitizer's interceptor of ANOTHER function calls
- * (TSan's fstat() calls the next __fxstat()) must not call that function
- * back, or the two recurse: such entry points (the __xstat family) and the
- * *64 aliases (VOS_ALIAS) use our code directly.
+ * Calls to our own wrappers from inside the library (README.md, "Calling
+ * our own wrappers"): the core files reach glibc through the real_*
+ * pointers (real.h) and the remote side through vos_rpc().  The stdio
+ * layer (stdio.c, stream.c, stdstreams.c, dir.c), io.c's copy_emulated and
+ * a few path helpers call the public functions (open, read, close, ...) on
+ * purpose: they resolve to our wrappers, which route correctly.  Never with
+ * the fd lock, a service's lock or any other lock of the core held.
+ * Exception: an entry point that a sanitizer's interceptor of ANOTHER
+ * function calls (TSan's fstat() calls the next __fxstat()) must not call
+ * that function back, or the two recurse: such entry points (the __xstat
+ * family, compat.c) and the *64 aliases (VOS_ALIAS) use our code directly.
  */
 #ifndef VOS_INTERPOSE_H
 #define VOS_INTERPOSE_H
@@ -45,26 +49,13 @@ ssize_t vos_remote_getdents64(int fd, void *buf, size_t len);
 int vos_path_local(int dirfd, const char *path, char *buf, const char **local);
 
 /*
- * stdio.c: a FILE on a remote fd (fopencookie; I/O through read/write/lseek/
- * close, so through the wrappers).  fileno() returns fd; fclose() closes fd,
- * as fclose(stdout) closes fd 1 natively.  mode as for fopen ("r", "w",
- * "r+", ...; only the access part matters).  Fully buffered, except fd 2
- * which is unbuffered like stderr.  For rebinding stdin/stdout/stderr when fd
- * 0/1/2 is remote: stdout = vos_stdio_wrap_fd(1, "w").  NULL + errno.
- * Note: stdio.c and dir.c call vos_init() and vos_path_local() from fopen()
- * and opendir(), so init and routing must not use fopen()/opendir() themselves
+ * stdio.c and dir.c call vos_init() and vos_path_local() from fopen() and
+ * opendir(), so init and routing must not use fopen()/opendir() themselves
  * (use raw open/getdents or glibc's functions via dlsym).
  */
-FILE *vos_stdio_wrap_fd(int fd, const char *mode);
 
-/*
- * stdstreams.c: stdio.c calls this when a stream made by vos_stdio_wrap_fd
- * is fclose()d: fp is locked by the calling thread, its fd still open, and
- * glibc frees fp right after.  Forget fp, and stop pointing
- * stdin/stdout/stderr at it.  (Common: coreutils fclose(stdout) at exit.)
- */
-void vos_std_stream_closed(FILE *fp);
-/* 0-2 if fp is glibc's or our stream for that standard fd, else -1. */
+/* stdstreams.c, for freopen (stdio.c): 0-2 if fp is glibc's or our stream
+ * for that standard fd, else -1. */
 int vos_std_stream_fd(FILE *fp);
 
 #endif

@@ -1,0 +1,458 @@
+/*
+ * exec.c - exec family, posix_spawn, system, popen: handing our channels
+ * to the new image (the old image's side; adopt.c is the new one's).
+ *
+ * exec.  The channel's descriptors are close-on-exec.  Right before the
+ * real exec we clear the flag and pass their numbers in the new image's
+ * environment (VOS_CHANNEL_FDS=<service>:<sock>,<memfd>,<to_service>,
+ * <to_client>;...) together with a virtual cwd (VOS_CWD); the caller's
+ * environ is not modified.  The new image adopts the channel, finds its
+ * placeholders in /proc/self/fd, and tells the service which fds it still
+ * holds (VOS_OP_EXEC), so the close-on-exec ones are closed there too.
+ * This only happens when the new image preloads libvirtuos (LD_PRELOAD
+ * names it); otherwise the channel stays close-on-exec and any inherited
+ * placeholder fails with EBADF (it is an O_PATH fd).  The new image
+ * also tells the shadow its ids (creds.c): they may not be the old ones.
+ *
+ * posix_spawn, system, popen.  glibc starts these children with
+ * clone(CLONE_VM|CLONE_VFORK) and execs past our wrappers, so the wrappers
+ * do the same hand-off around the real call (system/popen through a
+ * temporary VOS_CHANNEL_FDS in environ, since they take no envp).  The
+ * child finds a channel whose owner is another process (adopt fails with
+ * ESRCH) and connects with VOS_HELLO_FORK_LIVE and the channel's token:
+ * the service forks our shadow at that moment.  Limitation: a remote fd
+ * the parent closes or replaces between the spawn and the child's connect
+ * is seen in that state by the child; posix_spawn file actions on routed
+ * paths do not work (glibc runs them with internal calls).
+ */
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "interpose_internal.h"
+
+/* ---- exec hand-off -------------------------------------------------------------- */
+
+#define CHAN_VAR VOS_ENV_CHANNEL_FDS
+#define CWD_VAR  VOS_ENV_CWD
+
+static pthread_mutex_t handoff_lock = PTHREAD_MUTEX_INITIALIZER;
+static int handoff_users;
+static int handoff_fds[VOS_MAX_SERVICES * 4];
+static int handoff_nfds;
+static char self_name[64] = "libvirtuos";  /* our file name, see env_preloads_us() */
+
+/*
+ * Describe the live channels in env ("VOS_CHANNEL_FDS=...") and let their
+ * descriptors survive exec.  Returns 1 if there is a channel.  Always pair
+ * with handoff_end(): the flag comes back when the last user is done.
+ */
+static int handoff_begin(char *env, size_t size)
+{
+	size_t len = (size_t)snprintf(env, size, CHAN_VAR "=");
+	sigset_t old;
+	int any = 0;
+
+	vos_block_signals(&old);
+	pthread_mutex_lock(&handoff_lock);
+	for (int i = 0; i < vos_nservices; i++) {
+		struct vos_conn *conn = vos_service_live(i);
+		int n;
+
+		if (!conn)
+			continue;
+		n = snprintf(env + len, size - len, "%s%s:%d,%d,%d,%d", any ? ";" : "",
+			     vos_services[i].name, conn->fds[0], conn->fds[1], conn->fds[2],
+			     conn->fds[3]);
+		if (n < 0 || (size_t)n >= size - len)
+			break;
+		len += (size_t)n;
+		any = 1;
+		if (handoff_users == 0)
+			for (int k = 0; k < 4; k++)
+				if (conn->fds[k] >= 0 && real_fcntl(conn->fds[k], F_SETFD, 0) == 0)
+					handoff_fds[handoff_nfds++] = conn->fds[k];
+	}
+	handoff_users++;
+	pthread_mutex_unlock(&handoff_lock);
+	vos_restore_signals(&old);
+	return any;
+}
+
+static void handoff_end(void)
+{
+	sigset_t old;
+
+	vos_block_signals(&old);
+	pthread_mutex_lock(&handoff_lock);
+	if (--handoff_users == 0) {
+		for (int i = 0; i < handoff_nfds; i++)
+			real_fcntl(handoff_fds[i], F_SETFD, FD_CLOEXEC);
+		handoff_nfds = 0;
+	}
+	pthread_mutex_unlock(&handoff_lock);
+	vos_restore_signals(&old);
+}
+
+/* Does this environment preload us into the new image? */
+static int env_preloads_us(char *const envp[])
+{
+	if (!envp)
+		return 0;
+	for (; *envp; envp++)
+		if (strncmp(*envp, "LD_PRELOAD=", 11) == 0)
+			return strstr(*envp + 11, self_name) != NULL;
+	return 0;
+}
+
+static int is_our_var(const char *s)
+{
+	return strncmp(s, CHAN_VAR "=", sizeof(CHAN_VAR)) == 0 ||
+	       strncmp(s, CWD_VAR "=", sizeof(CWD_VAR)) == 0;
+}
+
+struct handoff {
+	int active;                     /* handoff_begin() was called */
+	char **env;                     /* our copy of envp, or NULL */
+	char chan[512];
+	char cwd[PATH_MAX + 16];
+};
+
+/* The environment to exec with: envp plus our variables (a copy). */
+static char *const *handoff_prepare(struct handoff *h, char *const envp[])
+{
+	char *add[2], v[PATH_MAX];
+	size_t n = 0, k = 0;
+	int nadd = 0;
+
+	h->active = 0;
+	h->env = NULL;
+	if (!env_preloads_us(envp))
+		return envp;
+	h->active = 1;
+	if (handoff_begin(h->chan, sizeof(h->chan)))
+		add[nadd++] = h->chan;
+	if (vos_cwd_virtual(v, sizeof(v)) == 1 &&
+	    snprintf(h->cwd, sizeof(h->cwd), CWD_VAR "=%s", v) < (int)sizeof(h->cwd))
+		add[nadd++] = h->cwd;
+	if (nadd == 0)
+		return envp;
+	while (envp[n])
+		n++;
+	h->env = malloc((n + (size_t)nadd + 1) * sizeof(char *));
+	if (!h->env)
+		return envp;    /* no hand-off: remote fds fail safely in the child */
+	for (size_t i = 0; i < n; i++)
+		if (!is_our_var(envp[i]))
+			h->env[k++] = envp[i];
+	for (int i = 0; i < nadd; i++)
+		h->env[k++] = add[i];
+	h->env[k] = NULL;
+	return h->env;
+}
+
+static void handoff_finish(struct handoff *h)
+{
+	int e = errno;
+
+	free(h->env);
+	if (h->active)
+		handoff_end();
+	errno = e;
+}
+
+/* A path to exec: a routed file cannot be run by this kernel (ENOEXEC). */
+static const char *exec_path(const char *path, struct vos_path *p)
+{
+	int r = vos_path_resolve(AT_FDCWD, path, 0, p);
+
+	if (r < 0)
+		return NULL;
+	if (r == 1) {
+		errno = ENOEXEC;
+		return NULL;
+	}
+	return p->path;
+}
+
+VOS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	struct handoff *h;
+	struct vos_path *p;
+	char *const *env;
+	const char *file;
+	int r;
+
+	vos_init();
+	h = malloc(sizeof(*h) + sizeof(*p));
+	if (!h)
+		return real_execve(path, argv, envp);
+	p = (struct vos_path *)(h + 1);
+	file = exec_path(path, p);
+	if (!file) {
+		free(h);
+		return -1;
+	}
+	env = handoff_prepare(h, envp);
+	r = real_execve(file, argv, env);
+	handoff_finish(h);
+	free(h);
+	return r;
+}
+
+VOS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	struct handoff *h;
+	struct vos_path *p;
+	char *const *env;
+	int r;
+
+	vos_init();
+	h = malloc(sizeof(*h) + sizeof(*p));
+	if (!h)
+		return real_execvpe(file, argv, envp);
+	p = (struct vos_path *)(h + 1);
+	if (strchr(file, '/'))
+		file = exec_path(file, p);
+	if (!file) {
+		free(h);
+		return -1;
+	}
+	env = handoff_prepare(h, envp);
+	r = real_execvpe(file, argv, env);
+	handoff_finish(h);
+	free(h);
+	return r;
+}
+
+VOS_EXPORT int execv(const char *path, char *const argv[])
+{
+	return execve(path, argv, environ);
+}
+
+VOS_EXPORT int execvp(const char *file, char *const argv[])
+{
+	return execvpe(file, argv, environ);
+}
+
+/* Collect execl-style arguments into a NULL-terminated vector. */
+#define COLLECT_ARGS(argv, arg0, ap, after) \
+	size_t n_ = 1; \
+	va_start(ap, arg0); \
+	while (va_arg(ap, char *)) \
+		n_++; \
+	va_end(ap); \
+	char *argv[n_ + 1]; \
+	argv[0] = (char *)arg0; \
+	va_start(ap, arg0); \
+	for (size_t i_ = 1; i_ <= n_; i_++) \
+		argv[i_] = va_arg(ap, char *); \
+	after; \
+	va_end(ap)
+
+VOS_EXPORT int execl(const char *path, const char *arg, ...)
+{
+	va_list ap;
+
+	COLLECT_ARGS(argv, arg, ap, (void)0);
+	return execve(path, argv, environ);
+}
+
+VOS_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	va_list ap;
+
+	COLLECT_ARGS(argv, arg, ap, (void)0);
+	return execvpe(file, argv, environ);
+}
+
+VOS_EXPORT int execle(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	char *const *envp;
+
+	COLLECT_ARGS(argv, arg, ap, envp = va_arg(ap, char *const *));
+	return execve(path, argv, envp);
+}
+
+VOS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	struct handoff h;
+	char *const *env;
+	int r;
+
+	vos_init();
+	if (VOS_FDE_KIND(vos_fd_entry(fd)) == VOS_FDK_REMOTE) {
+		errno = ENOEXEC;
+		return -1;
+	}
+	env = handoff_prepare(&h, envp);
+	r = real_fexecve(fd, argv, env);
+	handoff_finish(&h);
+	return r;
+}
+
+VOS_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+			int flags)
+{
+	struct handoff h;
+	struct vos_path p;
+	char *const *env;
+	int r;
+
+	vos_init();
+	if (!real_execveat) {
+		errno = ENOSYS;
+		return -1;
+	}
+	r = vos_path_resolve(dirfd, path, flags & AT_EMPTY_PATH, &p);
+	if (r != 0) {
+		if (r == 1)
+			errno = ENOEXEC;
+		return -1;
+	}
+	env = handoff_prepare(&h, envp);
+	r = real_execveat(p.dirfd, p.path, argv, env, flags);
+	handoff_finish(&h);
+	return r;
+}
+
+typedef int spawn_fn(pid_t *, const char *, const posix_spawn_file_actions_t *,
+		     const posix_spawnattr_t *, char *const *, char *const *);
+
+/* The caller has called vos_init() (real is one of the real_* pointers). */
+static int spawn(spawn_fn *real, pid_t *pid, const char *file,
+		 const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
+		 char *const argv[], char *const envp[])
+{
+	struct handoff h;
+	char *const *env;
+	int r;
+
+	env = handoff_prepare(&h, envp);
+	r = real(pid, file, fa, attr, argv, env);
+	handoff_finish(&h);
+	return r;
+}
+
+VOS_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+			   const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	vos_init();
+	return spawn(real_posix_spawn, pid, path, fa, attr, argv, envp);
+}
+
+VOS_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+			    const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	vos_init();
+	return spawn(real_posix_spawnp, pid, file, fa, attr, argv, envp);
+}
+
+/*
+ * system() and popen() take the environment from environ, so the hand-off
+ * variables are put there while a call is in progress (reference counted:
+ * concurrent calls share them).  A setenv() by another thread during that
+ * time works as usual; the two variables vanish when the last call ends.
+ */
+
+static pthread_mutex_t environ_lock = PTHREAD_MUTEX_INITIALIZER;
+static int environ_users;      /* under environ_lock */
+
+static int environ_push(void)
+{
+	char chan[512], v[PATH_MAX];
+	sigset_t old;
+	int any;
+
+	if (!env_preloads_us(environ))
+		return 0;
+	any = handoff_begin(chan, sizeof(chan));
+	vos_block_signals(&old);
+	pthread_mutex_lock(&environ_lock);
+	if (environ_users++ == 0) {
+		if (any)
+			setenv(CHAN_VAR, chan + sizeof(CHAN_VAR), 1);
+		if (vos_cwd_virtual(v, sizeof(v)) == 1)
+			setenv(CWD_VAR, v, 1);
+	}
+	pthread_mutex_unlock(&environ_lock);
+	vos_restore_signals(&old);
+	return 1;
+}
+
+static void environ_pop(void)
+{
+	int e = errno;
+	sigset_t old;
+
+	vos_block_signals(&old);
+	pthread_mutex_lock(&environ_lock);
+	if (--environ_users == 0) {
+		unsetenv(CHAN_VAR);
+		unsetenv(CWD_VAR);
+	}
+	pthread_mutex_unlock(&environ_lock);
+	vos_restore_signals(&old);
+	handoff_end();
+	errno = e;
+}
+
+VOS_EXPORT int system(const char *cmd)
+{
+	int pushed, r;
+
+	vos_init();
+	if (!cmd)
+		return real_system(cmd);
+	pushed = environ_push();
+	r = real_system(cmd);
+	if (pushed)
+		environ_pop();
+	return r;
+}
+
+VOS_EXPORT FILE *popen(const char *cmd, const char *mode)
+{
+	int pushed;
+	FILE *f;
+
+	vos_init();
+	pushed = environ_push();
+	f = real_popen(cmd, mode);      /* returns once the child has exec'd */
+	if (pushed)
+		environ_pop();
+	return f;
+}
+
+/* ---- process life -------------------------------------------------------------- */
+
+/* The new image runs us if its LD_PRELOAD names our file. */
+void vos_exec_init(void)
+{
+	Dl_info info;
+
+	if (dladdr((void *)vos_exec_init, &info) && info.dli_fname) {
+		const char *base = strrchr(info.dli_fname, '/');
+
+		snprintf(self_name, sizeof(self_name), "%s", base ? base + 1 : info.dli_fname);
+	}
+}
+
+void vos_exec_after_fork_child(void)
+{
+	pthread_mutex_init(&handoff_lock, NULL);
+	handoff_users = 0;
+	handoff_nfds = 0;
+	pthread_mutex_init(&environ_lock, NULL);
+	if (environ_users) {
+		/* Another thread was in system()/popen(): its hand-off
+		 * variables name the parent's channel, not ours. */
+		unsetenv(CHAN_VAR);
+		unsetenv(CWD_VAR);
+		environ_users = 0;
+	}
+}
