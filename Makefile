@@ -96,6 +96,9 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(CHANNEL_OBJ) $(CLIENT_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(XEN_LIBS)
 
+# The daemon tests (test_serviced_*.c) share a harness.
+$(filter $(BUILD)/tests/test_serviced%,$(UNIT_BIN)): $(call obj,tests/unit/serviced_harness.c)
+
 $(BUILD)/tests/programs/%: $(BUILD)/obj/tests/programs/%.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
