@@ -23,9 +23,12 @@ static struct vos_client *child_connect(int kind, const uint8_t *token)
 	return vos_client_connect(&cfg, kind, token);
 }
 
-/* Run fn in a child process as root; its exit status must be 0. */
-static void expect_child_ok(int (*fn)(void))
+/* The test runs fn as root in a child process; fn's exit status must be 0.
+ * Skipped unless we are root. */
+static void root_child_test(int (*fn)(void))
 {
+	if (geteuid() != 0)
+		skip();
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
@@ -34,6 +37,14 @@ static void expect_child_ok(int (*fn)(void))
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+/* The same as nobody. */
+static void nobody_child_test(int (*fn)(void))
+{
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(as_nobody(fn), 0);
 }
 
 static int nobody_permissions(void)
@@ -61,9 +72,7 @@ static int nobody_permissions(void)
 static void test_nobody_permissions(void **state)
 {
 	(void)state;
-	if (geteuid() != 0)
-		skip();
-	assert_int_equal(as_nobody(nobody_permissions), 0);
+	nobody_child_test(nobody_permissions);
 }
 
 static int nobody_creates(void)
@@ -95,9 +104,7 @@ static int nobody_creates(void)
 static void test_nobody_creates(void **state)
 {
 	(void)state;
-	if (geteuid() != 0)
-		skip();
-	assert_int_equal(as_nobody(nobody_creates), 0);
+	nobody_child_test(nobody_creates);
 	char p[PATH_MAX];
 	struct stat st;
 	in_dir(p, rootdir, "public/mine");
@@ -130,9 +137,7 @@ static int nobody_forks(void)
 static void test_fork_keeps_credentials(void **state)
 {
 	(void)state;
-	if (geteuid() != 0)
-		skip();
-	assert_int_equal(as_nobody(nobody_forks), 0);
+	nobody_child_test(nobody_forks);
 }
 
 static int nobody_claims_root_token(void)
@@ -205,9 +210,7 @@ static int setcreds_root(void)
 static void test_setcreds_root(void **state)
 {
 	(void)state;
-	if (geteuid() != 0)
-		skip();
-	expect_child_ok(setcreds_root);
+	root_child_test(setcreds_root);
 }
 
 static int setcreds_malformed(void)
@@ -230,9 +233,7 @@ static int setcreds_malformed(void)
 static void test_setcreds_malformed(void **state)
 {
 	(void)state;
-	if (geteuid() != 0)
-		skip();
-	expect_child_ok(setcreds_malformed);
+	root_child_test(setcreds_malformed);
 }
 
 static int setcreds_effective(void)
@@ -270,9 +271,7 @@ static int setcreds_effective(void)
 static void test_setcreds_effective(void **state)
 {
 	(void)state;
-	if (geteuid() != 0)
-		skip();
-	expect_child_ok(setcreds_effective);
+	root_child_test(setcreds_effective);
 }
 
 static int setcreds_dropped(void)
@@ -309,9 +308,7 @@ static int setcreds_dropped(void)
 static void test_setcreds_dropped(void **state)
 {
 	(void)state;
-	if (geteuid() != 0)
-		skip();
-	expect_child_ok(setcreds_dropped);
+	root_child_test(setcreds_dropped);
 }
 
 int main(int argc, char **argv)

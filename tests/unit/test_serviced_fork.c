@@ -124,18 +124,28 @@ static void test_fork_live(void **state)
 	vos_client_close(c1);
 }
 
+/* A new client that forked: its pending shadow (the one child of its
+ * shadow) in *pending, the token in token. */
+static struct vos_client *client_that_forked(uint8_t token[VOS_TOKEN_LEN], pid_t *pending)
+{
+	pid_t shadow, kids[4];
+	struct vos_client *c = connect_with_shadow(&shadow);
+	assert_int_equal(r_fork(c, token), 0);
+	assert_int_equal(wait_children(shadow, kids, 4), 1);
+	*pending = kids[0];
+	return c;
+}
+
 /* FORK_ABORT: the pending shadow ends at once. */
 static void test_fork_abort_ends_pending(void **state)
 {
 	(void)state;
-	pid_t shadow, pending[4];
-	struct vos_client *c = connect_with_shadow(&shadow);
 	uint8_t token[VOS_TOKEN_LEN];
+	pid_t pending;
+	struct vos_client *c = client_that_forked(token, &pending);
 
-	assert_int_equal(r_fork(c, token), 0);
-	assert_int_equal(wait_children(shadow, pending, 4), 1);
 	assert_int_equal(r_fork_abort(c, token), 0);
-	assert_true(gone(pending[0]));
+	assert_true(gone(pending));
 	vos_client_close(c);
 }
 
@@ -144,13 +154,11 @@ static void test_fork_abort_ends_pending(void **state)
 static void test_pending_timeout(void **state)
 {
 	(void)state;
-	pid_t shadow, pending[4];
-	struct vos_client *c = connect_with_shadow(&shadow);
 	uint8_t token[VOS_TOKEN_LEN];
+	pid_t pending;
+	struct vos_client *c = client_that_forked(token, &pending);
 
-	assert_int_equal(r_fork(c, token), 0);
-	assert_int_equal(wait_children(shadow, pending, 4), 1);
-	assert_true(gone(pending[0]));
+	assert_true(gone(pending));
 	expect_no_such_token(VOS_HELLO_CLAIM, token);
 	assert_int_equal(vos_call0(c, VOS_OP_NOP, 0, 0, 0), 0);
 	vos_client_close(c);
