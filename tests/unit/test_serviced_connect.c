@@ -32,10 +32,11 @@ static int raw_connect(const char *rd)
 	return fd;
 }
 
-/* The reply the daemon sends on a connection it drops (up to 10 s). */
+/* The reply the daemon sends on a connection it drops (it gives up on a
+ * silent one after 5 s; we wait up to 30 s, the machine may be loaded). */
 static int32_t refusal(int fd)
 {
-	struct timeval tv = { 10, 0 };
+	struct timeval tv = { 30, 0 };
 	struct vos_hello_reply rep;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	ssize_t n = recv(fd, &rep, sizeof rep, 0);
