@@ -169,6 +169,7 @@ static void test_exec_barrier(void **state)
 
 	/* EXEC: wait until its worker waits at the barrier; it must not be
 	 * answered meanwhile. */
+	int waiting_before = barrier_waiter_in(shadow);
 	assert_int_equal(pthread_create(&tb, NULL, exec_thread, &b), 0);
 	int waiting = 0;
 	for (int tries = 0; tries < 30000 && !waiting && !__atomic_load_n(&b.done, __ATOMIC_ACQUIRE); tries++) {
@@ -192,6 +193,9 @@ static void test_exec_barrier(void **state)
 		fail_msg("the flock was answered while the file was locked");
 	if (exec_answered_early)
 		fail_msg("EXEC was answered while a request of the old image was still running");
+	if (waiting_before)
+		fail_msg("shadow %d had a thread in a timed wait before the EXEC (which then "
+			 "cannot be told from one waiting at the barrier)", (int)shadow);
 	if (!waiting)
 		fail_msg("no worker of shadow %d was seen waiting at the EXEC barrier", (int)shadow);
 	assert_int_equal(a.result, 0);
