@@ -21,8 +21,11 @@
  * test's directory (build/<variant>/tests -> build/<variant>/bin).
  *
  * Helpers named r_* make one remote call and return its result (-errno on
- * failure).  Helpers that check something themselves fail the current
- * test (cmocka), so call them only from a test, not from a child process.
+ * failure); they check only that a slot could be had.  Helpers that check
+ * more (make_remote_file, expect_secret, connect_new, ...) fail the current
+ * test through cmocka, so they belong in a test, not in a child process (a
+ * test that needs another identity runs its calls in a child, which
+ * reports the first check that failed in its exit status).
  */
 #ifndef SERVICED_HARNESS_H
 #define SERVICED_HARNESS_H
