@@ -99,6 +99,9 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(CHANNEL_OBJ) $(CLIENT_OBJ)
 # The interposer's fd table, tested alone (it depends on libc only).
 $(BUILD)/tests/test_fdtable: $(call obj,libvirtuos/interpose/fdtable.c)
 
+# The daemon tests (test_serviced_*.c) share a harness.
+$(filter $(BUILD)/tests/test_serviced%,$(UNIT_BIN)): $(call obj,tests/unit/serviced_harness.c)
+
 $(BUILD)/tests/programs/%: $(BUILD)/obj/tests/programs/%.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^

@@ -60,13 +60,21 @@ for p in fdsem mt forkexec cloexec errnos sighandler signals stdio_dir stdstream
 		echo "SKIP $p (under TSan)"
 		continue ;;
 	esac
+	# Each program checks what it observes and exits non-zero on a wrong
+	# value, so a native failure is a failure too (of the test, or of
+	# the machine it runs on): it would make a routed run that fails the
+	# same way look right.
 	timeout 120 "$PROGS/$p" "$NATIVE" >"$TMP/$p.native" 2>&1
+	nst=$?
 	timeout 120 env LD_PRELOAD="$PRELOAD" "$PROGS/$p" /storage/x >"$TMP/$p.routed" 2>&1
 	st=$?
-	if [ $st -eq 0 ] && cmp -s "$TMP/$p.native" "$TMP/$p.routed"; then
+	if [ $nst -ne 0 ]; then
+		fail "$p (native status $nst, routed $st)"
+		sed 's/^/    native: /' "$TMP/$p.native" | tail -20
+	elif [ $st -eq 0 ] && cmp -s "$TMP/$p.native" "$TMP/$p.routed"; then
 		pass "$p"
 	else
-		fail "$p (status $st)"
+		fail "$p (status $st, native 0)"
 		diff "$TMP/$p.native" "$TMP/$p.routed" | head -20
 	fi
 done

@@ -11,14 +11,7 @@
  *   xen_channel_test stress|rtt|reject|kill-client|kill-server|exec|fork
  *       In dom0: one test (see the functions of the same name).
  *
- * Test requests are VOS_OP_NOP entries whose arguments this program defines:
- *   arg[0] = CMD_*; ECHO: arg[1] = length, arg[2] = FNV-1a of the slot's data;
- *   the server checks it, XORs the data with 0x5a in place and answers the
- *   FNV-1a of the result.  SPIN: arg[1] = the workers' spin budget, arg[2] =
- *   how many workers take requests (0 = all; the others idle, so that one
- *   spinning worker does not share the service domain's vCPU with another).
- *   DIE: the serving process exits at once (a crashed shadow).  HANG: the
- *   worker answers only after 120 s (a call in flight when a domain dies).
+ * The test requests and their arguments: xt_common.h.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,26 +33,15 @@
 #include "channel/ring.h"
 #include "channel/transport_xen.h"
 #include "common/vos_time.h"
-
-enum { CMD_NULL = 0, CMD_ECHO = 1, CMD_SPIN = 2, CMD_DIE = 3, CMD_HANG = 4 };
+#include "xt_common.h"
 
 #define NSLOTS          32u
 #define SLOT_SIZE       (16u * 1024u)
 #define WAIT_LIMIT_MS   10000   /* a completion later than this is a failure */
-#define BIG_SPIN        2000000u
 
 static const char *service = "storage";
 static const char *guest_log = "/var/log/xen/guest-storage.log";
 static const char *self_path;
-
-static uint64_t fnv1a(const uint8_t *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 0x100000001b3ULL;
-	return h;
-}
 
 /* ================================================================= server */
 
@@ -102,7 +84,7 @@ static int64_t handle(struct served *s, const struct vos_entry *e)
 		if (fnv1a(buf, (size_t)len) != (uint64_t)e->arg[2])
 			return -EBADMSG;
 		for (int64_t i = 0; i < len; i++)
-			buf[i] ^= 0x5a;
+			buf[i] ^= XT_ECHO_XOR;
 		return (int64_t)(fnv1a(buf, (size_t)len) & INT64_MAX);
 	default:
 		return -ENOSYS;
@@ -428,6 +410,20 @@ static void counters(struct client *c, struct counters *k)
 #define CHECK(cond, ...) do { if (!(cond)) { \
 	printf("XT-FAIL %s: ", __func__); printf(__VA_ARGS__); printf("\n"); return 1; } } while (0)
 
+/* Fill slot with pseudo-random data of a pseudo-random length (from
+ * *seed) and submit its ECHO; *expect: the answer the server must give. */
+static int submit_echo(struct client *c, uint32_t slot, uint32_t *seed, uint64_t *expect)
+{
+	uint8_t *buf = vos_channel_slot(&c->ch, slot);
+	uint32_t len = 1 + (*seed = *seed * 1103515245u + 12345u) % SLOT_SIZE;
+	int64_t args[3];
+
+	for (uint32_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)((*seed >> 16) + i * 7);
+	*expect = (uint64_t)xt_echo_request(buf, len, args);
+	return submit(c, slot, args);
+}
+
 /* Checksummed echo with `depth` requests in flight over all slots. */
 static int stress(unsigned requests, unsigned depth, unsigned spin, unsigned server_spin)
 {
@@ -449,21 +445,7 @@ static int stress(unsigned requests, unsigned depth, unsigned spin, unsigned ser
 	counters(&c, &k0);
 	t0 = vos_now_ns();
 	for (uint32_t slot = 0; slot < depth && sent < requests; slot++, sent++) {
-		uint8_t *buf = vos_channel_slot(&c.ch, slot);
-		uint32_t len = 1 + (seed = seed * 1103515245u + 12345u) % SLOT_SIZE;
-		int64_t args[3];
-
-		for (uint32_t i = 0; i < len; i++)
-			buf[i] = (uint8_t)((seed >> 16) + i * 7);
-		args[0] = CMD_ECHO;
-		args[1] = len;
-		args[2] = (int64_t)fnv1a(buf, len);
-		for (uint32_t i = 0; i < len; i++)
-			buf[i] ^= 0x5a;
-		expect[slot] = fnv1a(buf, len) & INT64_MAX;
-		for (uint32_t i = 0; i < len; i++)
-			buf[i] ^= 0x5a;
-		err = submit(&c, slot, args);
+		err = submit_echo(&c, slot, &seed, &expect[slot]);
 		CHECK(!err, "submit: %s", strerror(-err));
 	}
 	while (done < sent) {
@@ -478,21 +460,7 @@ static int stress(unsigned requests, unsigned depth, unsigned spin, unsigned ser
 		      slot, e.arg[0], expect[slot]);
 		done++;
 		if (sent < requests) {
-			uint8_t *buf = vos_channel_slot(&c.ch, slot);
-			uint32_t len = 1 + (seed = seed * 1103515245u + 12345u) % SLOT_SIZE;
-			int64_t args[3];
-
-			for (uint32_t i = 0; i < len; i++)
-				buf[i] = (uint8_t)((seed >> 16) + i * 7);
-			args[0] = CMD_ECHO;
-			args[1] = len;
-			args[2] = (int64_t)fnv1a(buf, len);
-			for (uint32_t i = 0; i < len; i++)
-				buf[i] ^= 0x5a;
-			expect[slot] = fnv1a(buf, len) & INT64_MAX;
-			for (uint32_t i = 0; i < len; i++)
-				buf[i] ^= 0x5a;
-			err = submit(&c, slot, args);
+			err = submit_echo(&c, slot, &seed, &expect[slot]);
 			CHECK(!err, "submit: %s", strerror(-err));
 			sent++;
 		}
@@ -901,18 +869,22 @@ static int fork_test(void)
 	return 0;
 }
 
-/* Nothing of ours is left in xenstore once every test is done. */
+/* Nothing of ours is left in xenstore once every test is done (the last
+ * closes may still be going on: wait for it, bounded). */
 static int leftovers(void)
 {
 	struct xs_handle *xs = xs_open(0);
 	unsigned n = 0;
-	char **d;
 
 	CHECK(xs, "xs_open: %s", strerror(errno));
-	sleep(1);
-	(void)vos_xen_reap_stale();     /* the SIGKILLed client's nodes */
-	d = xs_directory(xs, XBT_NULL, "/local/domain/0/device/vos", &n);
-	free(d);
+	for (int tries = 0; tries < 300; tries++) {
+		(void)vos_xen_reap_stale();     /* the SIGKILLed client's nodes */
+		n = 0;
+		free(xs_directory(xs, XBT_NULL, "/local/domain/0/device/vos", &n));
+		if (n == 0)
+			break;
+		usleep(100000);
+	}
 	xs_close(xs);
 	CHECK(n == 0, "%u frontend dirs left", n);
 	printf("XT-OK no xenstore leftovers\n");

@@ -10,8 +10,7 @@
  *       channel (ESRCH) and forks the shadow with the peeked token; the
  *       process itself execs and adopts.  Ends with "XC-OK exec".
  *
- * The requests are those xen_channel_test's server answers (see its header
- * comment): VOS_OP_NOP entries with arg[0] = CMD_*.
+ * The requests are those xen_channel_test's server answers (xt_common.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,24 +26,13 @@
 #include "channel/transport_local.h"   /* enum vos_hello_kind */
 #include "client/client.h"
 #include "common/vos_time.h"
+#include "xt_common.h"
 
-enum { CMD_NULL = 0, CMD_ECHO = 1, CMD_SPIN = 2, CMD_DIE = 3 };
-
-#define BIG_SPIN        2000000u
 #define THREADS         8
 #define ECHO_MAX        4096u
 
 static const char *service = "storage";
 static const char *self_path;
-
-static uint64_t fnv1a(const uint8_t *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 0x100000001b3ULL;
-	return h;
-}
 
 #define CHECK(cond, ...) do { if (!(cond)) { \
 	printf("XC-FAIL %s: ", __func__); printf(__VA_ARGS__); printf("\n"); return 1; } } while (0)
@@ -90,13 +78,8 @@ static int echo(struct vos_client *c, uint32_t len, unsigned *seed)
 	buf = vos_slot_buf(s);
 	for (uint32_t i = 0; i < len; i++)
 		buf[i] = (uint8_t)rand_r(seed);
-	struct vos_req r = { .op = VOS_OP_NOP,
-			     .arg = { CMD_ECHO, len, (int64_t)fnv1a(buf, len) } };
-	for (uint32_t i = 0; i < len; i++)
-		buf[i] ^= 0x5a;
-	want = fnv1a(buf, len) & INT64_MAX;
-	for (uint32_t i = 0; i < len; i++)
-		buf[i] ^= 0x5a;
+	struct vos_req r = { .op = VOS_OP_NOP };
+	want = (uint64_t)xt_echo_request(buf, len, r.arg);
 	res = vos_slot_call(s, &r);
 	/* The server XORed the slot in place: it must now hash to want. */
 	int bad = res != (int64_t)want || (fnv1a(buf, len) & INT64_MAX) != want;
