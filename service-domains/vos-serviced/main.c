@@ -570,7 +570,7 @@ static void shutdown_all(void)
 
 static int socket_path(char *buf, size_t len)
 {
-	int n = snprintf(buf, len, "%s/storage.sock", opts.rundir);
+	int n = snprintf(buf, len, "%s/%s.sock", opts.rundir, opts.name);
 	return n > 0 && (size_t)n < len;
 }
 
@@ -598,7 +598,7 @@ static int start_listening(void)
 		listen_fd = vos_xen_listener_fd(xen_listener);
 		return 0;
 	}
-	listen_fd = vos_local_listen(opts.rundir, "storage");
+	listen_fd = vos_local_listen(opts.rundir, opts.name);
 	if (listen_fd < 0) {
 		vos_log("cannot listen in '%s': %s", opts.rundir, strerror(-listen_fd));
 		return -1;
