@@ -657,8 +657,8 @@ static int local_serve(int argc, char **argv)
 		for (int i = 0; i < s->n; i++)
 			fprintf(stderr, "vosctl: %s service ready (pid %d): root %s, socket %s\n",
 				s->d[i].name, (int)s->d[i].pid, s->d[i].root, s->d[i].sock);
-		fprintf(stderr, "vosctl: in another shell: eval \"$(%s/vosctl local env --rundir %s)\"\n",
-			vosctl_bindir(), s->rundir);
+		fprintf(stderr, "vosctl: in another shell: eval \"$(%s/vosctl local env --rundir %s "
+			"--config %s)\"\n", vosctl_bindir(), s->rundir, s->config);
 	}
 
 	first = wait_any(s);
