@@ -229,7 +229,7 @@ int vos_conf_parse(struct vos_conf *conf, const char *file, const char *text, si
 void vos_conf_default(struct vos_conf *conf)
 {
 	static const char text[] = "service storage storage\nroute /storage storage\n";
-	char err[VOS_CONF_ERR_MAX];
+	char err[64];           /* it never fails */
 
 	vos_conf_parse(conf, "(default)", text, sizeof(text) - 1, err, sizeof(err));
 	for (int i = 0; i < conf->nservices; i++)

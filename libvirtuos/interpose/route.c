@@ -32,12 +32,14 @@
 
 /* The routing table: parsed once by vos_routes_load, read-only after. */
 static struct vos_conf conf;
+/* Its error message (static: start-up may run on any caller's stack). */
+static char config_msg[VOS_CONF_ERR_MAX];
 
 /* ---- configuration --------------------------------------------------- */
 
-static __attribute__((noreturn)) void config_error(const char *msg)
+static __attribute__((noreturn)) void config_error(void)
 {
-	dprintf(2, "libvirtuos: %s\n", msg);
+	dprintf(2, "libvirtuos: %s\n", config_msg);
 	_exit(127);
 }
 
@@ -45,22 +47,21 @@ static __attribute__((noreturn)) void config_error(const char *msg)
  * most: the parser refuses a file that fills the buffer). */
 static size_t read_config(const char *file, char *text, size_t size)
 {
-	char msg[VOS_CONF_ERR_MAX];
 	size_t len = 0;
 	ssize_t n = 0;
 	int fd;
 
 	fd = real_open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		snprintf(msg, sizeof(msg), "%s: cannot open: %s", file, strerror(errno));
-		config_error(msg);
+		snprintf(config_msg, sizeof(config_msg), "%s: cannot open: %s", file, strerror(errno));
+		config_error();
 	}
 	while (len < size && (n = real_read(fd, text + len, size - len)) > 0)
 		len += (size_t)n;
 	real_close(fd);
 	if (n < 0) {
-		snprintf(msg, sizeof(msg), "%s: cannot read: %s", file, strerror(errno));
-		config_error(msg);
+		snprintf(config_msg, sizeof(config_msg), "%s: cannot read: %s", file, strerror(errno));
+		config_error();
 	}
 	return len;
 }
@@ -69,13 +70,12 @@ void vos_routes_load(void)
 {
 	static char text[VOS_CONF_TEXT_MAX];
 	const char *file = getenv("VOS_CONFIG");
-	char msg[VOS_CONF_ERR_MAX];
 
 	if (!file || !*file)
 		vos_conf_default(&conf);
 	else if (vos_conf_parse(&conf, file, text, read_config(file, text, sizeof(text)),
-				msg, sizeof(msg)) < 0)
-		config_error(msg);
+				config_msg, sizeof(config_msg)) < 0)
+		config_error();
 	for (int i = 0; i < conf.nservices; i++) {
 		const struct vos_conf_service *cs = &conf.services[i];
 		struct vos_service *s = &vos_services[i];
