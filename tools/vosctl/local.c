@@ -35,7 +35,8 @@
 struct root_opt {
 	char name[VOS_CONF_NAME_MAX];
 	const char *dir;
-	const char *given;              /* the option as written, for messages */
+	const char *given;              /* the option, for messages */
+	const char *value;              /* its value as written */
 };
 
 struct options {
@@ -131,8 +132,8 @@ static int add_root(struct options *o, const char *opt, const char *name, const 
 	}
 	for (int i = 0; i < o->nroots; i++) {
 		if (strlen(o->roots[i].name) == nlen && !strncmp(o->roots[i].name, name, nlen)) {
-			fprintf(stderr, "vosctl: %s: a root for service '%.*s' was already given (%s)\n",
-				opt, (int)nlen, name, o->roots[i].given);
+			fprintf(stderr, "vosctl: %s %s: a root for service '%.*s' was already given\n",
+				opt, value, (int)nlen, name);
 			return -1;
 		}
 	}
@@ -145,6 +146,7 @@ static int add_root(struct options *o, const char *opt, const char *name, const 
 	r->name[nlen] = '\0';
 	r->dir = dir;
 	r->given = opt;
+	r->value = value;
 	return 0;
 }
 
@@ -204,7 +206,7 @@ static int parse_options(int argc, char **argv, int want_cmd, struct options *o)
 		}
 		switch (k) {
 		case 0:
-			if (add_root(o, a, NULL, value) < 0)
+			if (add_root(o, with_value[k], NULL, value) < 0)
 				return -1;
 			break;
 		case 1:
@@ -348,7 +350,7 @@ static int check_roots(const struct options *o, const struct session *s)
 	for (int i = 0; i < o->nroots; i++) {
 		if (vos_conf_service_find(&s->conf, o->roots[i].name) < 0) {
 			fprintf(stderr, "vosctl: %s %s: %s declares no service '%s'\n",
-				o->roots[i].given, o->roots[i].dir, s->config, o->roots[i].name);
+				o->roots[i].given, o->roots[i].value, s->config, o->roots[i].name);
 			return -1;
 		}
 	}
