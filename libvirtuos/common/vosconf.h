@@ -11,7 +11,7 @@
  *                         its kind, "storage" or "network" (vos-serviced's
  *                         --role).
  *   route PREFIX NAME     calls on paths under PREFIX go to service NAME,
- *                         which a service line declares (before or after).
+ *                         which a service line above declares.
  *
  * PREFIX is an absolute path other than "/"; "//" and "." are normalised
  * away (as in the paths the router matches), ".." is refused.  Every service
