@@ -10,7 +10,8 @@
  * steps run in dependency order.
  *
  * Environment:
- *   VOS_CONFIG           routing table file (default: route /storage storage)
+ *   VOS_CONFIG           routing table file (default: service storage storage,
+ *                        route /storage storage)
  *   VOS_RUNDIR           local transport rendezvous directory (/run/vos)
  *   VOS_SPIN             client spin iterations before sleeping
  *   VOS_SLOTS            requests in flight per channel (power of two, 2..256)

@@ -21,6 +21,7 @@
 #include "real.h"
 #include "fdtable.h"
 #include "../channel/transport_local.h"  /* enum vos_hello_kind only */
+#include "../common/vosconf.h"
 
 #define VOS_EXPORT __attribute__((visibility("default")))
 /* name is another entry point of the same function (the *64 variants are
@@ -40,9 +41,9 @@ extern void __chk_fail(void) __attribute__((noreturn));
 
 /* ---- services and their connections (service.c) ---------------------- */
 
-#define VOS_MAX_SERVICES 8
-#define VOS_MAX_ROUTES   16
-#define VOS_NAME_MAX     32
+/* The limits of the routing table (common/vosconf.h). */
+#define VOS_MAX_SERVICES VOS_CONF_MAX_SERVICES
+#define VOS_NAME_MAX     VOS_CONF_NAME_MAX
 
 /*
  * One connection of a service.  Never freed while other threads may hold a
@@ -66,7 +67,7 @@ static inline int vos_conn_usable(const struct vos_conn *conn)
 
 struct vos_service {
 	char name[VOS_NAME_MAX];
-	enum vos_service_kind kind;
+	enum vos_service_kind kind;     /* from its service line (role) */
 	char placeholder[PATH_MAX];     /* <rundir>/<name>.remote-fd */
 	char placeholder_real[PATH_MAX];/* the same, symlinks resolved ("" if unknown) */
 	const char *prefix;             /* first route prefix of this service */
@@ -148,7 +149,9 @@ struct vos_path {
 	char buf[PATH_MAX];
 };
 
-/* Parse the routing table (VOS_CONFIG or the default); exits on errors. */
+/* Parse the routing table (VOS_CONFIG or the default) and fill
+ * vos_services; on an error, says "libvirtuos: FILE:LINE: what" and exits
+ * with status 127. */
 void vos_routes_load(void);
 /*
  * Route (dirfd, path).  Returns 1 routed (channel connected), 0 local

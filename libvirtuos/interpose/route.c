@@ -1,10 +1,11 @@
 /*
  * route.c - which paths belong to which service.
  *
- * The routing table (VOS_CONFIG, default: route /storage storage) maps path
- * prefixes to services, like mount points.  A path is made absolute (the
- * working directory + a relative path), normalised lexically ("//", "." and
- * ".." removed) and matched against the prefixes, longest first; what
+ * The routing table (VOS_CONFIG, parsed by common/vosconf.c; default:
+ * service storage storage, route /storage storage) maps path prefixes to
+ * services, like mount points.  A path is made absolute (the working
+ * directory + a relative path), normalised lexically ("//", "." and ".."
+ * removed) and matched against the prefixes, longest first; what
  * follows the prefix is sent as an export-relative path ("/storage" itself
  * is "/").  ".." is therefore resolved by this router, as at a mount point:
  * "/storage/../etc" is the local /etc, and "/storage/a/.." is the export's
@@ -22,229 +23,69 @@
  */
 #include <fcntl.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "interpose_internal.h"
+#include "common/vosconf.h"
 
-struct route {
-	char prefix[PATH_MAX];
-	size_t len;
-	int svc;
-};
-
-static struct route routes[VOS_MAX_ROUTES];
-static int nroutes;
-
-/* ---- lexical normalisation ------------------------------------------- */
-
-static const struct route *match(const char *norm)
-{
-	const struct route *best = NULL;
-
-	for (int i = 0; i < nroutes; i++) {
-		const struct route *r = &routes[i];
-
-		if (strncmp(norm, r->prefix, r->len) == 0 &&
-		    (norm[r->len] == '\0' || norm[r->len] == '/') &&
-		    (!best || r->len > best->len))
-			best = r;
-	}
-	return best;
-}
-
-/*
- * Normalise absolute path `in` into out.  *trailing is set if the last
- * component must be a directory: 2 if it is "." (kept, so that e.g.
- * rmdir("d/.") fails with EINVAL as natively), 1 for "/" or "..".  *via_route is
- * set if a ".." stepped out of a routed directory (the kernel could not
- * walk that path itself).  0 or -ENAMETOOLONG.
- */
-static int normalise(const char *in, char *out, size_t size, int *trailing, int *via_route)
-{
-	const char *p = in, *last = in;
-	size_t o = 0, n;
-
-	*via_route = 0;
-	while (*p) {
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		last = p;
-		n = strcspn(p, "/");
-		if (n == 1 && p[0] == '.') {
-			/* nothing */
-		} else if (n == 2 && p[0] == '.' && p[1] == '.') {
-			out[o] = '\0';
-			if (o > 0 && match(out))
-				*via_route = 1;
-			while (o > 0 && out[o - 1] != '/')
-				o--;
-			if (o > 0)
-				o--;
-		} else {
-			if (o + 1 + n + 3 > size)
-				return -ENAMETOOLONG;
-			out[o++] = '/';
-			memcpy(out + o, p, n);
-			o += n;
-		}
-		p += n;
-	}
-	if (o == 0)
-		out[o++] = '/';
-	out[o] = '\0';
-	n = strlen(in);
-	if (strcmp(last, ".") == 0)
-		*trailing = 2;
-	else
-		*trailing = (n > 0 && in[n - 1] == '/') || strcmp(last, "..") == 0;
-	return 0;
-}
-
-/* Append what the last component demands ("/" or "/.") to a normalised path. */
-static void add_trailing(char *path, int trailing)
-{
-	size_t n = strlen(path);
-
-	if (trailing == 2)
-		strcpy(path + n, n > 1 ? "/." : ".");
-	else if (trailing && n > 1)
-		strcpy(path + n, "/");
-}
+/* The routing table: parsed once by vos_routes_load, read-only after. */
+static struct vos_conf conf;
+/* Its error message (static: start-up may run on any caller's stack). */
+static char config_msg[VOS_CONF_ERR_MAX];
 
 /* ---- configuration --------------------------------------------------- */
 
-static __attribute__((noreturn, format(printf, 3, 4)))
-void config_error(const char *file, int line, const char *fmt, ...)
+static __attribute__((noreturn)) void config_error(void)
 {
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (line > 0)
-		dprintf(2, "libvirtuos: %s:%d: %s\n", file, line, msg);
-	else
-		dprintf(2, "libvirtuos: %s: %s\n", file, msg);
+	dprintf(2, "libvirtuos: %s\n", config_msg);
 	_exit(127);
 }
 
-static int valid_name(const char *s)
+/* Read the whole file with the real calls (VOS_CONF_TEXT_MAX bytes at
+ * most: the parser refuses a file that fills the buffer). */
+static size_t read_config(const char *file, char *text, size_t size)
 {
-	size_t n = strlen(s);
+	size_t len = 0;
+	ssize_t n = 0;
+	int fd;
 
-	if (n == 0 || n >= VOS_NAME_MAX)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' || *s == '.'))
-			return 0;
-	return 1;
-}
-
-static int add_service(const char *name)
-{
-	int i = vos_service_find(name);
-	struct vos_service *s;
-
-	if (i >= 0)
-		return i;
-	if (vos_nservices == VOS_MAX_SERVICES)
-		return -1;
-	i = vos_nservices++;
-	s = &vos_services[i];
-	snprintf(s->name, sizeof(s->name), "%s", name);
-	s->kind = strcmp(name, "network") == 0 ? VOS_SVC_NETWORK : VOS_SVC_STORAGE;
-	pthread_mutex_init(&s->lock, NULL);
-	return i;
-}
-
-static void add_route(const char *file, int line, const char *prefix, const char *service)
-{
-	struct route *r;
-	int trailing, via, svc;
-
-	if (prefix[0] != '/')
-		config_error(file, line, "route prefix '%s' is not an absolute path", prefix);
-	if (!valid_name(service))
-		config_error(file, line, "bad service name '%s'", service);
-	if (nroutes == VOS_MAX_ROUTES)
-		config_error(file, line, "too many routes (at most %d)", VOS_MAX_ROUTES);
-	r = &routes[nroutes];
-	if (normalise(prefix, r->prefix, sizeof(r->prefix), &trailing, &via) < 0)
-		config_error(file, line, "route prefix too long");
-	if (strcmp(r->prefix, "/") == 0)
-		config_error(file, line, "cannot route '/' (everything)");
-	for (int i = 0; i < nroutes; i++)
-		if (strcmp(routes[i].prefix, r->prefix) == 0)
-			config_error(file, line, "duplicate route prefix '%s'", r->prefix);
-	svc = add_service(service);
-	if (svc < 0)
-		config_error(file, line, "too many services (at most %d)", VOS_MAX_SERVICES);
-	r->len = strlen(r->prefix);
-	r->svc = svc;
-	if (!vos_services[svc].prefix)
-		vos_services[svc].prefix = r->prefix;
-	nroutes++;
-}
-
-static void parse_line(const char *file, int line, char *s)
-{
-	char *tok[4], *save = NULL;
-	int n = 0;
-
-	for (char *t = strtok_r(s, " \t\r", &save); t; t = strtok_r(NULL, " \t\r", &save)) {
-		if (t[0] == '#')
-			break;
-		if (n == 4)
-			break;
-		tok[n++] = t;
+	fd = real_open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(config_msg, sizeof(config_msg), "%s: cannot open: %s", file, strerror(errno));
+		config_error();
 	}
-	if (n == 0)
-		return;
-	if (strcmp(tok[0], "route") != 0)
-		config_error(file, line, "unknown keyword '%s' (expected 'route PREFIX SERVICE')", tok[0]);
-	if (n != 3)
-		config_error(file, line, "expected 'route PREFIX SERVICE'");
-	add_route(file, line, tok[1], tok[2]);
+	while (len < size && (n = real_read(fd, text + len, size - len)) > 0)
+		len += (size_t)n;
+	real_close(fd);
+	if (n < 0) {
+		snprintf(config_msg, sizeof(config_msg), "%s: cannot read: %s", file, strerror(errno));
+		config_error();
+	}
+	return len;
 }
 
 void vos_routes_load(void)
 {
+	static char text[VOS_CONF_TEXT_MAX];
 	const char *file = getenv("VOS_CONFIG");
-	static char text[65536];
-	size_t len = 0;
-	int fd, line = 1;
-	ssize_t n;
 
-	if (!file || !*file) {
-		add_route("(default)", 0, "/storage", "storage");
-		return;
+	if (!file || !*file)
+		vos_conf_default(&conf);
+	else if (vos_conf_parse(&conf, file, text, read_config(file, text, sizeof(text)),
+				config_msg, sizeof(config_msg)) < 0)
+		config_error();
+	for (int i = 0; i < conf.nservices; i++) {
+		const struct vos_conf_service *cs = &conf.services[i];
+		struct vos_service *s = &vos_services[i];
+
+		snprintf(s->name, sizeof(s->name), "%s", cs->name);
+		s->kind = cs->kind;
+		s->prefix = conf.routes[cs->route].prefix;
+		pthread_mutex_init(&s->lock, NULL);
 	}
-	fd = real_open(file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		config_error(file, 0, "cannot open: %s", strerror(errno));
-	while ((n = real_read(fd, text + len, sizeof(text) - 1 - len)) > 0)
-		len += (size_t)n;
-	real_close(fd);
-	if (n < 0)
-		config_error(file, 0, "cannot read: %s", strerror(errno));
-	if (len == sizeof(text) - 1)
-		config_error(file, 0, "file too long");
-	text[len] = '\0';
-	for (char *s = text, *nl; s; s = nl ? nl + 1 : NULL, line++) {
-		nl = strchr(s, '\n');
-		if (nl)
-			*nl = '\0';
-		if (strlen(s) != (size_t)((nl ? nl : text + len) - s))
-			config_error(file, line, "NUL byte in line");
-		parse_line(file, line, s);
-	}
+	vos_nservices = conf.nservices;
 }
 
 const char *vos_service_prefix(int svc)
@@ -369,9 +210,9 @@ int vos_path_resolve(int dirfd, const char *path, int empty_path, struct vos_pat
 {
 	char joined[PATH_MAX];
 	const char *abs = path;
-	const struct route *rt;
+	const struct vos_conf_route *rt;
 	struct vos_conn *conn;
-	int kind = CWD_LOCAL, trailing, via_route;
+	int kind = CWD_LOCAL, trailing, via_route, route;
 	size_t n;
 
 	vos_init();
@@ -412,23 +253,24 @@ int vos_path_resolve(int dirfd, const char *path, int empty_path, struct vos_pat
 		strcpy(joined + n + 1, path);
 		abs = joined;
 	}
-	if (normalise(abs, p->buf, sizeof(p->buf), &trailing, &via_route) < 0) {
+	if (vos_path_normalise(abs, p->buf, sizeof(p->buf), &conf, &trailing, &via_route) < 0) {
 		if (kind != CWD_VIRTUAL)
 			return 0;       /* let the kernel walk or refuse it */
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	rt = match(p->buf);
-	if (!rt) {
+	route = vos_conf_match(&conf, p->buf);
+	if (route < 0) {
 		if (kind == CWD_VIRTUAL || via_route) {
 			/* A path that left a routed directory by "..": local,
 			 * absolute, normalised (the kernel cannot walk it). */
-			add_trailing(p->buf, trailing);
+			vos_path_add_trailing(p->buf, trailing);
 			p->dirfd = AT_FDCWD;
 			p->path = p->buf;
 		}
 		return 0;
 	}
+	rt = &conf.routes[route];
 	conn = vos_service_connect(rt->svc);
 	if (!conn)
 		return -1;
@@ -441,7 +283,7 @@ int vos_path_resolve(int dirfd, const char *path, int empty_path, struct vos_pat
 		strcpy(p->buf, "/");
 	else
 		memmove(p->buf, p->buf + rt->len, strlen(p->buf + rt->len) + 1);
-	add_trailing(p->buf, trailing);         /* normalise() left room for it */
+	vos_path_add_trailing(p->buf, trailing);  /* normalise left room for it */
 	p->path = p->buf;
 	return 1;
 }

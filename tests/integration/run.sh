@@ -169,7 +169,7 @@ fi
 trap 'exit 130' INT TERM
 if [ -z "$VOS_CONFIG" ]; then
 	VOS_CONFIG=$WORK/vos.conf
-	echo "route /storage storage" > "$VOS_CONFIG"
+	printf "service storage storage\nroute /storage storage\n" > "$VOS_CONFIG"
 fi
 export VOS_CONFIG
 

@@ -1,49 +1,47 @@
 /*
- * local.c - `vosctl local run|serve|env`: local mode, where the storage
- * service "domain" is a vos-serviced process on this host.
+ * local.c - `vosctl local run|serve|env`: local mode, where each service
+ * "domain" the config declares is a vos-serviced process on this host.
  *
- *   run    validate the config, prepare the export root and a private run
- *          directory, start vos-serviced, wait until it listens, run CMD with
- *          libvirtuos.so preloaded, stop the service, clean up, exit with
- *          CMD's status.
- *   serve  the same service in the foreground, for experiments where it is
- *          killed and restarted by hand.
- *   env    the `export` lines that put programs of a shell under a service.
+ *   run    read the config, prepare an export root per service and a
+ *          private run directory, start one vos-serviced per service line,
+ *          wait until every one listens, run CMD with libvirtuos.so
+ *          preloaded, stop the services, clean up, exit with CMD's status.
+ *   serve  the same services in the foreground, for experiments where they
+ *          are killed and restarted by hand.
+ *   env    the `export` lines that put programs of a shell under them.
  *
- * Finding the pieces: vos-serviced sits next to vosctl, libvirtuos.so in
- * ../lib, the default config in ../../configs/vos.conf (the build tree
- * layout: build/bin, build/lib, configs/).  VOS_SERVICED, VOS_LIBVIRTUOS
- * and VOS_CONFIG override them.  VOS_LIBVIRTUOS may be a list separated by
- * spaces, all preloaded in that order (a sanitizer runtime must come first).
+ * The default config is configs/vos.conf of the source tree (../../configs
+ * from the build tree's bin); VOS_CONFIG overrides it.  The config is read
+ * with the parser libvirtuos uses (common/vosconf.c), so a config vosctl
+ * accepts never stops the programs.  Starting and stopping the daemons
+ * lives in daemon.c.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include "vosctl.h"
-#include "common/vos_time.h"
+#include "daemon.h"
 
-#define SERVICE          "storage"
-#define START_TIMEOUT_MS 10000   /* the service must listen within this */
-#define START_NOTICE_MS  2000    /* say we are waiting after this */
-#define STOP_TIMEOUT_MS  5000    /* SIGTERM grace before SIGKILL */
-#define MAX_WORKERS      256
-#define CONFIG_LINE_MAX  4096
-#define SERVICE_NAME_MAX 32
-#define PRELOAD_MAX      (4 * PATH_MAX)
+#define MAX_WORKERS 256
+
+/* --root NAME=DIR (or --storage-root DIR: NAME is "storage") */
+struct root_opt {
+	char name[VOS_CONF_NAME_MAX];
+	const char *dir;
+	const char *given;              /* the option, for messages */
+	const char *value;              /* its value as written */
+};
 
 struct options {
-	const char *root;        /* --storage-root */
+	struct root_opt roots[VOS_CONF_MAX_SERVICES];
+	int nroots;
 	const char *config;      /* --config */
 	const char *rundir;      /* --rundir */
 	const char *workers;     /* --workers, validated */
@@ -54,137 +52,120 @@ struct options {
 
 /* Everything a run or serve sets up and must tear down. */
 struct session {
-	char root[PATH_MAX];
-	int root_is_temp;
-	int keep_root;
+	struct vos_conf conf;
+	char config[PATH_MAX];
 	char rundir[PATH_MAX];
 	int rundir_is_temp;
-	char sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char pidfile[PATH_MAX + 32];
-	int pidfile_written;
-	char log[PATH_MAX + 32];    /* run: where the service's output goes ("" = inherit) */
-	char serviced[PATH_MAX];
-	const char *workers;
-	char mount_point[PATH_MAX]; /* where programs see the export ("" = daemon's default) */
-	pid_t daemon;
+	int keep_root;
+	struct vosctl_launch launch;
+	struct vosctl_daemon d[VOS_CONF_MAX_SERVICES];
+	int n;                          /* daemons: one per service line */
 };
 
-/* Signal forwarding: the handler passes SIGINT/SIGTERM/SIGHUP/SIGQUIT sent by
- * another process on to `forward_to`.  Signals the terminal generated
- * (si_code > 0, SI_KERNEL) already reached every process of the foreground
- * group, so they are only recorded, not sent a second time. */
-static volatile sig_atomic_t forward_to;
-static volatile sig_atomic_t last_signal;
-static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
-
-static void on_signal(int sig, siginfo_t *info, void *uctx)
-{
-	int saved = errno;
-
-	(void)uctx;
-	last_signal = sig;
-	if (forward_to > 0 && info && info->si_code <= 0)
-		kill((pid_t)forward_to, sig);
-	errno = saved;
-}
-
-static void install_handlers(void)
-{
-	struct sigaction sa;
-	size_t i;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sa_sigaction = on_signal;
-	sa.sa_flags = SA_SIGINFO | SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < sizeof forwarded_signals / sizeof forwarded_signals[0]; i++)
-		sigaction(forwarded_signals[i], &sa, NULL);
-}
-
-static void block_forwarded(sigset_t *old)
-{
-	sigset_t set;
-	size_t i;
-
-	sigemptyset(&set);
-	for (i = 0; i < sizeof forwarded_signals / sizeof forwarded_signals[0]; i++)
-		sigaddset(&set, forwarded_signals[i]);
-	sigprocmask(SIG_BLOCK, &set, old);
-}
-
-/* In a child about to exec: default dispositions, nothing blocked. */
-static void reset_signals_in_child(void)
-{
-	sigset_t none;
-	size_t i;
-
-	for (i = 0; i < sizeof forwarded_signals / sizeof forwarded_signals[0]; i++)
-		signal(forwarded_signals[i], SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
+/* Large (the routing table, paths per service): not on the stack. */
+static struct session session;
 
 /* Help --------------------------------------------------------------------- */
 
 static void usage_local(FILE *f)
 {
 	fputs("usage: vosctl local run [OPTIONS] [--] CMD [ARGS...]\n"
-	      "       vosctl local serve [--storage-root DIR] [--rundir DIR] [--config FILE]\n"
-	      "                          [--workers N] [--keep-root]\n"
-	      "       vosctl local env --rundir DIR [--config FILE]\n"
+	      "       vosctl local serve [--root NAME=DIR]... [--storage-root DIR] [--rundir DIR]\n"
+	      "                          [--config FILE] [--workers N] [--keep-root]\n"
+	      "       vosctl local env --rundir DIR [--config FILE] [--stats]\n"
 	      "\n"
-	      "run: start the storage service, run CMD under libvirtuos.so (paths routed by the\n"
-	      "config, /storage by default, are served from the storage root), stop the service,\n"
-	      "exit with CMD's status (128+N if CMD was killed by signal N).\n"
-	      "  --storage-root DIR  directory the service exports (default: a fresh temporary\n"
-	      "                      directory, removed afterwards)\n"
-	      "  --keep-root         keep the temporary storage root and print where it is\n"
-	      "  --config FILE       routing table (default: $VOS_CONFIG, else configs/vos.conf);\n"
-	      "                      lines `route PREFIX SERVICE`, `#` comments, blank lines\n"
-	      "  --rundir DIR        where the service's socket lives (default: a private\n"
-	      "                      temporary directory, removed afterwards)\n"
-	      "  --workers N         worker threads per client in the service\n"
+	      "run: start every service the config declares (one vos-serviced per `service`\n"
+	      "line), run CMD under libvirtuos.so (paths under each route's prefix are served\n"
+	      "from that service's export root), stop the services, exit with CMD's status\n"
+	      "(128+N if CMD was killed by signal N).\n"
+	      "  --root NAME=DIR     directory service NAME exports (repeatable; default: a fresh\n"
+	      "                      temporary directory per service, removed afterwards)\n"
+	      "  --storage-root DIR  the same as --root storage=DIR\n"
+	      "  --keep-root         keep the temporary roots and print where they are\n"
+	      "  --config FILE       routing table (default: $VOS_CONFIG, else configs/vos.conf):\n"
+	      "                      `service NAME ROLE` (ROLE: storage or network) and\n"
+	      "                      `route PREFIX NAME` lines, `#` comments, blank lines\n"
+	      "  --rundir DIR        where the services' sockets (NAME.sock) live (default: a\n"
+	      "                      private temporary directory, removed afterwards)\n"
+	      "  --workers N         worker threads per client in each service\n"
 	      "  --stats             CMD prints its channel counters at exit (VOS_STATS=1)\n"
 	      "\n"
-	      "serve: run the storage service in the foreground until it is interrupted; it\n"
-	      "writes DIR/storage.pid once it listens (--config: only to know the prefix the\n"
-	      "programs see the export at).  Other shells join it with\n"
+	      "serve: run the same services in the foreground until one ends or vosctl is\n"
+	      "interrupted; each writes DIR/NAME.pid once it listens.  Other shells join them\n"
+	      "with\n"
 	      "  eval \"$(vosctl local env --rundir DIR)\"\n"
 	      "\n"
 	      "env: print the export lines (LD_PRELOAD, VOS_RUNDIR, VOS_CONFIG) for a shell.\n"
 	      "\n"
 	      "Environment: VOS_SERVICED (the daemon binary), VOS_LIBVIRTUOS (the preload\n"
 	      "library; a space-separated list is preloaded in order), VOS_CONFIG.\n"
-	      "Exit status 2: bad option, bad config, missing directory, service did not start;\n"
-	      "127: CMD not found.\n",
+	      "Exit status 2: bad option, bad config (reported as FILE:LINE: what), missing\n"
+	      "directory, a service that did not start; 127: CMD not found.\n",
 	      f);
 }
 
 /* Options ------------------------------------------------------------------ */
+
+/* Record --root NAME=DIR (name NULL) or --storage-root DIR (name "storage"). */
+static int add_root(struct options *o, const char *opt, const char *name, const char *value)
+{
+	struct root_opt *r;
+	const char *dir = value;
+	size_t nlen;
+
+	if (!name) {
+		const char *eq = strchr(value, '=');
+
+		if (!eq || eq == value || !eq[1]) {
+			fprintf(stderr, "vosctl: %s '%s': expected NAME=DIR\n", opt, value);
+			return -1;
+		}
+		name = value;
+		nlen = (size_t)(eq - value);
+		dir = eq + 1;
+	} else {
+		nlen = strlen(name);
+	}
+	if (nlen >= VOS_CONF_NAME_MAX) {
+		fprintf(stderr, "vosctl: %s: service name too long\n", opt);
+		return -1;
+	}
+	for (int i = 0; i < o->nroots; i++) {
+		if (strlen(o->roots[i].name) == nlen && !strncmp(o->roots[i].name, name, nlen)) {
+			fprintf(stderr, "vosctl: %s %s: a root for service '%.*s' was already given\n",
+				opt, value, (int)nlen, name);
+			return -1;
+		}
+	}
+	if (o->nroots == VOS_CONF_MAX_SERVICES) {
+		fprintf(stderr, "vosctl: too many roots (at most %d services)\n", VOS_CONF_MAX_SERVICES);
+		return -1;
+	}
+	r = &o->roots[o->nroots++];
+	memcpy(r->name, name, nlen);
+	r->name[nlen] = '\0';
+	r->dir = dir;
+	r->given = opt;
+	r->value = value;
+	return 0;
+}
 
 /* Parse `--name VALUE` / `--name=VALUE` / flags.  For run, the first word
  * that is not an option (or everything after `--`) is CMD.  Returns 0, 1 for
  * --help, or -1 after printing an error. */
 static int parse_options(int argc, char **argv, int want_cmd, struct options *o)
 {
-	static const char *const with_value[] = { "--storage-root", "--config", "--rundir", "--workers" };
-	const char **slot[] = { &o->root, &o->config, &o->rundir, &o->workers };
+	static const char *const with_value[] = {
+		"--root", "--storage-root", "--config", "--rundir", "--workers"
+	};
 	int i;
 	size_t k;
 
 	memset(o, 0, sizeof *o);
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		const char *eq;
+		const char *eq, *value = NULL;
 		size_t nlen;
-		int matched = 0;
 
 		if (!strcmp(a, "--")) {
 			i++;
@@ -204,27 +185,37 @@ static int parse_options(int argc, char **argv, int want_cmd, struct options *o)
 		}
 		eq = strchr(a, '=');
 		nlen = eq ? (size_t)(eq - a) : strlen(a);
-		for (k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
-			if (strlen(with_value[k]) != nlen || strncmp(a, with_value[k], nlen))
-				continue;
-			if (eq) {
-				*slot[k] = eq + 1;
-			} else if (i + 1 < argc) {
-				*slot[k] = argv[++i];
-			} else {
-				fprintf(stderr, "vosctl: %s needs a value\n", with_value[k]);
-				return -1;
-			}
-			if (!**slot[k]) {
-				fprintf(stderr, "vosctl: %.*s: empty value\n", (int)nlen, a);
-				return -1;
-			}
-			matched = 1;
-			break;
-		}
-		if (!matched) {
+		for (k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
+			if (strlen(with_value[k]) == nlen && !strncmp(a, with_value[k], nlen))
+				break;
+		if (k == sizeof with_value / sizeof with_value[0]) {
 			fprintf(stderr, "vosctl: unknown option '%s' (try: vosctl local --help)\n", a);
 			return -1;
+		}
+		if (eq) {
+			value = eq + 1;
+		} else if (i + 1 < argc) {
+			value = argv[++i];
+		} else {
+			fprintf(stderr, "vosctl: %s needs a value\n", with_value[k]);
+			return -1;
+		}
+		if (!*value) {
+			fprintf(stderr, "vosctl: %s: empty value\n", with_value[k]);
+			return -1;
+		}
+		switch (k) {
+		case 0:
+			if (add_root(o, with_value[k], NULL, value) < 0)
+				return -1;
+			break;
+		case 1:
+			if (add_root(o, with_value[k], "storage", value) < 0)
+				return -1;
+			break;
+		case 2: o->config = value; break;
+		case 3: o->rundir = value; break;
+		case 4: o->workers = value; break;
 		}
 	}
 	if (want_cmd) {
@@ -284,213 +275,31 @@ static int find_config(const char *given, char *out)
 	return 0;
 }
 
-static int service_name_ok(const char *s)
+/* Find and parse the config into s->config and s->conf.  Problems are
+ * reported as libvirtuos would report them (FILE:LINE: what).  0 or -1. */
+static int load_config(const char *given, struct session *s)
 {
-	size_t n = 0;
+	static char text[VOS_CONF_TEXT_MAX];
+	char err[VOS_CONF_ERR_MAX];
+	size_t len;
+	FILE *f;
 
-	for (; s[n]; n++)
-		if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') ||
-		      (s[n] >= '0' && s[n] <= '9') || s[n] == '_' || s[n] == '-' || s[n] == '.'))
-			return 0;
-	return n > 0 && n < SERVICE_NAME_MAX;
-}
-
-/* An absolute path other than "/", without empty, "." or ".." components
- * (a trailing slash is tolerated).  NULL if fine, else what is wrong. */
-static const char *prefix_problem(const char *p)
-{
-	const char *c;
-
-	if (p[0] != '/')
-		return "must be an absolute path (start with /)";
-	if (strlen(p) >= PATH_MAX)
-		return "is too long";
-	if (!strcmp(p, "/"))
-		return "must not be / itself (that would route every path)";
-	for (c = p + 1; *c;) {
-		const char *end = strchr(c, '/');
-		size_t n = end ? (size_t)(end - c) : strlen(c);
-
-		if (n == 0 && end)
-			return "has an empty component (//)";
-		if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
-			return "has a . or .. component";
-		if (!end)
-			break;
-		c = end + 1;
-	}
-	return NULL;
-}
-
-/* Compare two prefixes ignoring one trailing slash. */
-static int same_prefix(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-
-	if (la > 1 && a[la - 1] == '/')
-		la--;
-	if (lb > 1 && b[lb - 1] == '/')
-		lb--;
-	return la == lb && !strncmp(a, b, la);
-}
-
-/* Check the routing table.  Every problem is reported as FILE:LINE: what.
- * If storage_prefix (PATH_MAX bytes) is given, the first prefix routed to the
- * storage service goes there ("" if none): the service shows its export at
- * that path to resolve absolute symlinks as the programs see them.
- * Returns the number of problems (0 = good), or -1 if unreadable. */
-static int validate_config(const char *file, char *storage_prefix)
-{
-	char line[CONFIG_LINE_MAX + 2];
-	char (*seen)[PATH_MAX] = NULL;
-	size_t nseen = 0, cap = 0;
-	int lineno = 0, bad = 0;
-	FILE *f = fopen(file, "r");
-
-	if (storage_prefix)
-		storage_prefix[0] = '\0';
+	if (find_config(given, s->config) < 0)
+		return -1;
+	f = fopen(s->config, "r");
 	if (!f) {
-		fprintf(stderr, "vosctl: cannot read config %s: %s\n", file, strerror(errno));
+		fprintf(stderr, "vosctl: %s: cannot open: %s\n", s->config, strerror(errno));
 		return -1;
 	}
-	while (fgets(line, sizeof line, f)) {
-		char *tok[4], *save = NULL;
-		size_t len = strlen(line);
-		int n = 0;
-		const char *why;
-
-		lineno++;
-		if (len > CONFIG_LINE_MAX && line[len - 1] != '\n') {
-			fprintf(stderr, "vosctl: %s:%d: line longer than %d characters\n",
-				file, lineno, CONFIG_LINE_MAX);
-			bad++;
-			/* skip the rest of the long line */
-			while (len > 0 && line[len - 1] != '\n' && fgets(line, sizeof line, f))
-				len = strlen(line);
-			continue;
-		}
-		/* a word starting with '#' starts a comment (as libvirtuos reads it) */
-		for (char *t = strtok_r(line, " \t\r\n", &save); t; t = strtok_r(NULL, " \t\r\n", &save)) {
-			if (t[0] == '#')
-				break;
-			if (n < 4)
-				tok[n] = t;
-			n++;
-		}
-		if (n == 0)
-			continue;
-		if (strcmp(tok[0], "route")) {
-			fprintf(stderr, "vosctl: %s:%d: unknown directive '%s' "
-				"(expected: route PREFIX SERVICE)\n", file, lineno, tok[0]);
-			bad++;
-			continue;
-		}
-		if (n != 3) {
-			fprintf(stderr, "vosctl: %s:%d: route takes 2 arguments, PREFIX and SERVICE "
-				"(found %d)\n", file, lineno, n - 1);
-			bad++;
-			continue;
-		}
-		why = prefix_problem(tok[1]);
-		if (why) {
-			fprintf(stderr, "vosctl: %s:%d: route prefix '%s' %s\n", file, lineno, tok[1], why);
-			bad++;
-			continue;
-		}
-		if (!service_name_ok(tok[2])) {
-			fprintf(stderr, "vosctl: %s:%d: service name '%s' must be 1-%d letters, digits, "
-				"'_', '-' or '.'\n", file, lineno, tok[2], SERVICE_NAME_MAX - 1);
-			bad++;
-			continue;
-		}
-		for (size_t i = 0; i < nseen; i++) {
-			if (same_prefix(seen[i], tok[1])) {
-				fprintf(stderr, "vosctl: %s:%d: prefix '%s' is routed twice\n",
-					file, lineno, tok[1]);
-				bad++;
-				goto next;
-			}
-		}
-		if (nseen == cap) {
-			size_t ncap = cap ? cap * 2 : 8;
-			void *p = realloc(seen, ncap * sizeof *seen);
-
-			if (!p) {
-				fprintf(stderr, "vosctl: out of memory\n");
-				bad++;
-				break;
-			}
-			seen = p;
-			cap = ncap;
-		}
-		snprintf(seen[nseen++], PATH_MAX, "%s", tok[1]);
-		if (storage_prefix && !storage_prefix[0] && !strcmp(tok[2], SERVICE)) {
-			size_t l = strlen(tok[1]);
-
-			if (l > 1 && tok[1][l - 1] == '/')
-				tok[1][l - 1] = '\0';
-			snprintf(storage_prefix, PATH_MAX, "%s", tok[1]);
-		}
-next:
-		;
-	}
+	len = fread(text, 1, sizeof text, f);
 	if (ferror(f)) {
-		fprintf(stderr, "vosctl: reading config %s: %s\n", file, strerror(errno));
-		bad++;
+		fprintf(stderr, "vosctl: %s: cannot read: %s\n", s->config, strerror(errno));
+		fclose(f);
+		return -1;
 	}
 	fclose(f);
-	free(seen);
-	return bad;
-}
-
-/* Finding the pieces --------------------------------------------------------- */
-
-static int find_serviced(char *out, size_t len)
-{
-	const char *env = getenv("VOS_SERVICED");
-
-	if (env && *env)
-		snprintf(out, len, "%s", env);
-	else
-		snprintf(out, len, "%s/vos-serviced", vosctl_bindir());
-	if (access(out, X_OK) != 0) {
-		fprintf(stderr, "vosctl: cannot run the storage service %s: %s "
-			"(build it with `make`, or set VOS_SERVICED)\n", out, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/* The preload list, absolute, space separated.  0 or -1 after an error. */
-static int find_preload(char *out, size_t len)
-{
-	const char *env = getenv("VOS_LIBVIRTUOS");
-	char list[PRELOAD_MAX], *save = NULL;
-	size_t used = 0;
-
-	if (env && *env)
-		snprintf(list, sizeof list, "%s", env);
-	else
-		snprintf(list, sizeof list, "%s/../lib/libvirtuos.so", vosctl_bindir());
-	out[0] = '\0';
-	for (char *t = strtok_r(list, " :", &save); t; t = strtok_r(NULL, " :", &save)) {
-		char abs[PATH_MAX];
-		int n;
-
-		if (!realpath(t, abs) || access(abs, R_OK) != 0) {
-			fprintf(stderr, "vosctl: preload library %s: %s (build it with `make`, "
-				"or set VOS_LIBVIRTUOS)\n", t, strerror(errno));
-			return -1;
-		}
-		n = snprintf(out + used, len - used, "%s%s", used ? " " : "", abs);
-		if (n < 0 || (size_t)n >= len - used) {
-			fprintf(stderr, "vosctl: VOS_LIBVIRTUOS is too long\n");
-			return -1;
-		}
-		used += (size_t)n;
-	}
-	if (!used) {
-		fprintf(stderr, "vosctl: VOS_LIBVIRTUOS names no library\n");
+	if (vos_conf_parse(&s->conf, s->config, text, len, err, sizeof err) < 0) {
+		fprintf(stderr, "vosctl: %s\n", err);
 		return -1;
 	}
 	return 0;
@@ -535,60 +344,47 @@ static void remove_tree(const char *dir)
 	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
-/* Is something listening on the Unix socket at path?  Read from
- * /proc/net/unix so that checking does not disturb the service with a
- * connection.  1 yes, 0 no, -1 cannot tell. */
-static int socket_listening(const char *path)
+/* Every --root must name a service of the config. */
+static int check_roots(const struct options *o, const struct session *s)
 {
-	char line[PATH_MAX + 256];
-	FILE *f = fopen("/proc/net/unix", "r");
-	int found = 0;
-
-	if (!f)
-		return -1;
-	if (!fgets(line, sizeof line, f)) {     /* header */
-		fclose(f);
-		return -1;
+	for (int i = 0; i < o->nroots; i++) {
+		if (vos_conf_service_find(&s->conf, o->roots[i].name) < 0) {
+			fprintf(stderr, "vosctl: %s %s: %s declares no service '%s'\n",
+				o->roots[i].given, o->roots[i].value, s->config, o->roots[i].name);
+			return -1;
+		}
 	}
-	while (!found && fgets(line, sizeof line, f)) {
-		unsigned long flags;
-		int off = 0;
-		size_t n;
-
-		/* Num RefCount Protocol Flags Type St Inode Path */
-		if (sscanf(line, "%*s %*s %*s %lx %*s %*s %*s %n", &flags, &off) < 1 || off <= 0)
-			continue;
-		n = strlen(line + off);
-		while (n > 0 && (line[off + n - 1] == '\n'))
-			n--;
-		if ((flags & 0x10000UL) && n == strlen(path) && !strncmp(line + off, path, n))
-			found = 1;  /* __SO_ACCEPTCON: a listening socket */
-	}
-	fclose(f);
-	return found;
+	return 0;
 }
 
-static int prepare_root(const struct options *o, struct session *s)
+/* d's export root: the one given, else a temporary directory. */
+static int prepare_root(const struct options *o, struct session *s, struct vosctl_daemon *d)
 {
+	const char *dir = NULL;
+	char what[VOS_CONF_NAME_MAX + 8];
 	struct stat st;
 
-	if (!o->root) {
-		if (make_temp_dir("root", 0755, s->root, sizeof s->root) < 0)
+	for (int i = 0; i < o->nroots; i++)
+		if (!strcmp(o->roots[i].name, d->name))
+			dir = o->roots[i].dir;
+	if (!dir) {
+		snprintf(what, sizeof what, "root-%s", d->name);
+		if (make_temp_dir(what, 0755, d->root, sizeof d->root) < 0)
 			return -1;
-		s->root_is_temp = 1;
+		d->root_is_temp = 1;
 		s->keep_root = o->keep_root;
 		return 0;
 	}
-	if (stat(o->root, &st) < 0) {
-		fprintf(stderr, "vosctl: storage root %s: %s\n", o->root, strerror(errno));
+	if (stat(dir, &st) < 0) {
+		fprintf(stderr, "vosctl: root of the %s service %s: %s\n", d->name, dir, strerror(errno));
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "vosctl: storage root %s is not a directory\n", o->root);
+		fprintf(stderr, "vosctl: root of the %s service %s is not a directory\n", d->name, dir);
 		return -1;
 	}
-	if (!realpath(o->root, s->root)) {
-		fprintf(stderr, "vosctl: storage root %s: %s\n", o->root, strerror(errno));
+	if (!realpath(dir, d->root)) {
+		fprintf(stderr, "vosctl: root of the %s service %s: %s\n", d->name, dir, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -596,256 +392,116 @@ static int prepare_root(const struct options *o, struct session *s)
 
 static int prepare_rundir(const struct options *o, struct session *s)
 {
-	int n;
-
 	if (!o->rundir) {
 		/* 0711: clients of other users must reach the socket, not list the dir */
 		if (make_temp_dir("run", 0711, s->rundir, sizeof s->rundir) < 0)
 			return -1;
 		s->rundir_is_temp = 1;
-	} else {
-		if (mkdir(o->rundir, 0711) < 0 && errno != EEXIST) {
-			fprintf(stderr, "vosctl: run directory %s: %s\n", o->rundir, strerror(errno));
-			return -1;
-		}
-		if (!realpath(o->rundir, s->rundir)) {
-			fprintf(stderr, "vosctl: run directory %s: %s\n", o->rundir, strerror(errno));
-			return -1;
-		}
+		return 0;
 	}
-	n = snprintf(s->sock, sizeof s->sock, "%s/%s.sock", s->rundir, SERVICE);
-	if (n < 0 || (size_t)n >= sizeof s->sock) {
-		fprintf(stderr, "vosctl: run directory path %s is too long for a Unix socket "
-			"(at most %zu characters)\n", s->rundir, sizeof s->sock - sizeof "/" SERVICE ".sock");
+	if (mkdir(o->rundir, 0711) < 0 && errno != EEXIST) {
+		fprintf(stderr, "vosctl: run directory %s: %s\n", o->rundir, strerror(errno));
 		return -1;
 	}
-	snprintf(s->pidfile, sizeof s->pidfile, "%s/%s.pid", s->rundir, SERVICE);
-	if (socket_listening(s->sock) == 1) {
-		fprintf(stderr, "vosctl: a storage service already listens on %s "
-			"(stop it, or use another --rundir)\n", s->sock);
+	if (!realpath(o->rundir, s->rundir)) {
+		fprintf(stderr, "vosctl: run directory %s: %s\n", o->rundir, strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+/* The daemon of service i of the config: names, paths, root. */
+static int prepare_daemon(const struct options *o, struct session *s, int i, int log_to_file)
+{
+	const struct vos_conf_service *cs = &s->conf.services[i];
+	struct vosctl_daemon *d = &s->d[i];
+	int n;
+
+	snprintf(d->name, sizeof d->name, "%s", cs->name);
+	d->role = cs->role;
+	snprintf(d->mount_point, sizeof d->mount_point, "%s", s->conf.routes[cs->route].prefix);
+	n = snprintf(d->sock, sizeof d->sock, "%s/%s.sock", s->rundir, d->name);
+	if (n < 0 || (size_t)n >= sizeof d->sock) {
+		fprintf(stderr, "vosctl: run directory path %s is too long for the socket %s.sock "
+			"(a Unix socket path has at most %zu characters)\n", s->rundir, d->name,
+			sizeof d->sock - 1);
+		return -1;
+	}
+	snprintf(d->pidfile, sizeof d->pidfile, "%s/%s.pid", s->rundir, d->name);
+	if (log_to_file)
+		snprintf(d->log, sizeof d->log, "%s/%s.log", s->rundir, d->name);
+	if (vosctl_socket_listening(d->sock) == 1) {
+		fprintf(stderr, "vosctl: a service already listens on %s "
+			"(stop it, or use another --rundir)\n", d->sock);
+		return -1;
+	}
+	return prepare_root(o, s, d);
 }
 
 static void cleanup_session(struct session *s)
 {
-	if (s->pidfile_written)
-		unlink(s->pidfile);
+	for (int i = 0; i < s->n; i++) {
+		struct vosctl_daemon *d = &s->d[i];
+
+		if (d->pidfile_written)
+			unlink(d->pidfile);
+		d->pidfile_written = 0;
+		if (d->root_is_temp) {
+			if (s->keep_root)
+				fprintf(stderr, "vosctl: root of the %s service kept in %s\n",
+					d->name, d->root);
+			else
+				remove_tree(d->root);
+			d->root_is_temp = 0;
+		}
+	}
 	if (s->rundir_is_temp) {
 		remove_tree(s->rundir);
 		s->rundir_is_temp = 0;
 	}
-	if (s->root_is_temp) {
-		if (s->keep_root)
-			fprintf(stderr, "vosctl: storage root kept in %s\n", s->root);
-		else
-			remove_tree(s->root);
-		s->root_is_temp = 0;
-	}
 }
 
-/* The service ------------------------------------------------------------------ */
-
-static void show_log(const char *log)
+/*
+ * Common setup of run and serve: the config is loaded; prepare the
+ * directories, start one daemon per service and wait until each listens.
+ * 0, or -1 after reporting (then every daemon is stopped, nothing left).
+ */
+static int setup_session(const struct options *o, struct session *s, int log_to_file, int own_group)
 {
-	char buf[4096];
-	size_t n;
-	FILE *f;
-
-	if (!log[0] || !(f = fopen(log, "r")))
-		return;
-	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-		fwrite(buf, 1, n, stderr);
-	fclose(f);
-}
-
-static void describe_status(int status, char *buf, size_t len)
-{
-	if (WIFEXITED(status))
-		snprintf(buf, len, "exit status %d", WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
-	else
-		snprintf(buf, len, "status 0x%x", status);
-}
-
-/* Start vos-serviced.  own_group: put it in its own process group so that a
- * Ctrl-C meant for CMD does not take the service down under CMD's feet. */
-static int start_daemon(struct session *s, int own_group)
-{
-	char *argv[14];
-	int argc = 0;
-	pid_t parent = getpid();
-	sigset_t old;
-
-	argv[argc++] = s->serviced;
-	argv[argc++] = "--role";
-	argv[argc++] = SERVICE;
-	argv[argc++] = "--root";
-	argv[argc++] = s->root;
-	argv[argc++] = "--rundir";
-	argv[argc++] = s->rundir;
-	if (s->mount_point[0]) {
-		argv[argc++] = "--mount-point";
-		argv[argc++] = s->mount_point;
-	}
-	if (s->workers) {
-		argv[argc++] = "--workers";
-		argv[argc++] = (char *)s->workers;
-	}
-	argv[argc] = NULL;
-
-	fflush(NULL);
-	block_forwarded(&old);
-	s->daemon = fork();
-	if (s->daemon < 0) {
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		fprintf(stderr, "vosctl: fork: %s\n", strerror(errno));
+	s->launch.workers = o->workers;
+	s->launch.own_group = own_group;
+	if (check_roots(o, s) < 0 || vosctl_find_serviced(s->launch.serviced, sizeof s->launch.serviced) < 0)
 		return -1;
-	}
-	if (s->daemon == 0) {
-		reset_signals_in_child();
-		if (own_group)
-			setpgid(0, 0);
-		/* If vosctl dies without cleaning up, the service goes too. */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() != parent)
-			_exit(1);
-		if (s->log[0]) {
-			int fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-			int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-			if (fd < 0 || null < 0 || dup2(null, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) {
-				fprintf(stderr, "vosctl: cannot redirect the service's output to %s: %s\n",
-					s->log, strerror(errno));
-				_exit(127);
-			}
-		}
-		execv(s->serviced, argv);
-		fprintf(stderr, "vosctl: cannot run %s: %s\n", s->serviced, strerror(errno));
-		_exit(127);
-	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	return 0;
-}
-
-/* Wait until the service listens.  0, or -1 after reporting (the service is
- * then stopped and reaped). */
-static int wait_ready(struct session *s)
-{
-	long long start = (long long)vos_now_ms();
-	int noticed = 0, status;
-
-	for (;;) {
-		pid_t r = waitpid(s->daemon, &status, WNOHANG);
-		int l;
-
-		if (r == s->daemon) {
-			char how[128];
-
-			describe_status(status, how, sizeof how);
-			s->daemon = 0;
-			fprintf(stderr, "vosctl: the storage service %s did not start (%s)%s\n",
-				s->serviced, how, s->log[0] ? "; its output:" : "");
-			show_log(s->log);
+	if (prepare_rundir(o, s) < 0)
+		return -1;
+	s->launch.rundir = s->rundir;
+	for (int i = 0; i < s->conf.nservices; i++) {
+		s->n = i + 1;
+		if (prepare_daemon(o, s, i, log_to_file) < 0 ||
+		    vosctl_daemon_start(&s->launch, &s->d[i]) < 0 ||
+		    vosctl_daemon_wait_ready(&s->d[i]) < 0) {
+			vosctl_daemons_stop(s->d, s->n);
+			cleanup_session(s);
 			return -1;
 		}
-		l = socket_listening(s->sock);
-		if (l == 1 || (l < 0 && access(s->sock, F_OK) == 0))
-			return 0;
-		if (last_signal) {
-			fprintf(stderr, "vosctl: interrupted while the storage service was starting\n");
-			return -1;
-		}
-		if ((long long)vos_now_ms() - start > START_TIMEOUT_MS) {
-			fprintf(stderr, "vosctl: the storage service did not listen on %s within %d s%s\n",
-				s->sock, START_TIMEOUT_MS / 1000, s->log[0] ? "; its output:" : "");
-			show_log(s->log);
-			return -1;
-		}
-		if (!noticed && (long long)vos_now_ms() - start > START_NOTICE_MS) {
-			fprintf(stderr, "vosctl: waiting for the storage service to listen on %s...\n", s->sock);
-			noticed = 1;
-		}
-		sleep_ms(10);
-	}
-}
-
-/* Stop the service: SIGTERM, then SIGKILL after a grace period.  Returns its
- * wait status, or -1 if it was not running. */
-static int stop_daemon(struct session *s, int *died_before)
-{
-	long long start;
-	int status = 0;
-	pid_t r;
-
-	*died_before = 0;
-	if (s->daemon <= 0)
-		return -1;
-	r = waitpid(s->daemon, &status, WNOHANG);
-	if (r == s->daemon) {
-		*died_before = 1;
-		s->daemon = 0;
-		return status;
-	}
-	kill(s->daemon, SIGTERM);
-	start = (long long)vos_now_ms();
-	for (;;) {
-		r = waitpid(s->daemon, &status, WNOHANG);
-		if (r == s->daemon || (r < 0 && errno != EINTR))
-			break;
-		if ((long long)vos_now_ms() - start > STOP_TIMEOUT_MS) {
-			fprintf(stderr, "vosctl: the storage service did not stop within %d s after "
-				"SIGTERM; killing it\n", STOP_TIMEOUT_MS / 1000);
-			kill(s->daemon, SIGKILL);
-			while (waitpid(s->daemon, &status, 0) < 0 && errno == EINTR)
-				;
-			break;
-		}
-		sleep_ms(10);
-	}
-	s->daemon = 0;
-	return status;
-}
-
-static int write_pidfile(struct session *s)
-{
-	FILE *f = fopen(s->pidfile, "w");
-
-	s->pidfile_written = f != NULL;
-	if (!f || fprintf(f, "%d\n", (int)s->daemon) < 0 || fclose(f) != 0) {
-		fprintf(stderr, "vosctl: cannot write %s: %s\n", s->pidfile, strerror(errno));
-		return -1;
 	}
 	return 0;
 }
 
-/* Common setup of run and serve.  0, or -1 after reporting (nothing left). */
-static int setup_session(const struct options *o, struct session *s, const char *mount_point,
-			 int log_to_file, int own_group)
+/* Report each daemon that did not end as a stop asks (after a run). */
+static void report_unclean(const struct session *s)
 {
-	memset(s, 0, sizeof *s);
-	s->workers = o->workers;
-	snprintf(s->mount_point, sizeof s->mount_point, "%s", mount_point);
-	if (find_serviced(s->serviced, sizeof s->serviced) < 0)
-		return -1;
-	if (prepare_root(o, s) < 0)
-		return -1;
-	if (prepare_rundir(o, s) < 0) {
-		cleanup_session(s);
-		return -1;
-	}
-	if (log_to_file)
-		snprintf(s->log, sizeof s->log, "%s/%s.log", s->rundir, SERVICE);
-	if (start_daemon(s, own_group) < 0 || wait_ready(s) < 0) {
-		int died;
+	for (int i = 0; i < s->n; i++) {
+		const struct vosctl_daemon *d = &s->d[i];
+		char how[128];
 
-		stop_daemon(s, &died);
-		cleanup_session(s);
-		return -1;
+		if (vosctl_daemon_clean_exit(d))
+			continue;
+		vosctl_describe_status(d->status, how, sizeof how);
+		fprintf(stderr, "vosctl: the %s service %s (%s); its output:\n", d->name,
+			d->died ? "died while the command ran" : "ended badly", how);
+		vosctl_show_log(d->log);
 	}
-	return 0;
 }
 
 /* local run --------------------------------------------------------------------- */
@@ -861,20 +517,19 @@ static int set_env(const char *name, const char *value)
 
 /* In the child: the environment that puts CMD under libvirtuos, then exec.
  * Never returns. */
-static void exec_cmd(char **cmd, const char *preload, const struct session *s,
-		     const char *config, int stats)
+static void exec_cmd(char **cmd, const char *preload, const struct session *s, int stats)
 {
 	const char *old = getenv("LD_PRELOAD");
-	char ld[PRELOAD_MAX + PATH_MAX];
+	char ld[VOSCTL_PRELOAD_MAX + PATH_MAX];
 	int e;
 
-	reset_signals_in_child();
+	vosctl_signals_reset_in_child();
 	if (old && *old)
 		snprintf(ld, sizeof ld, "%s %s", preload, old);
 	else
 		snprintf(ld, sizeof ld, "%s", preload);
 	if (set_env("LD_PRELOAD", ld) < 0 || set_env("VOS_RUNDIR", s->rundir) < 0 ||
-	    set_env("VOS_CONFIG", config) < 0 || (stats && set_env("VOS_STATS", "1") < 0))
+	    set_env("VOS_CONFIG", s->config) < 0 || (stats && set_env("VOS_STATS", "1") < 0))
 		_exit(126);
 	execvp(cmd[0], cmd);
 	e = errno;
@@ -888,10 +543,10 @@ static void exec_cmd(char **cmd, const char *preload, const struct session *s,
 
 static int local_run(int argc, char **argv)
 {
+	struct session *s = &session;
+	char preload[VOSCTL_PRELOAD_MAX];
 	struct options o;
-	struct session s;
-	char config[PATH_MAX], preload[PRELOAD_MAX], mount_point[PATH_MAX];
-	int r, status = 0, dstatus, died, code;
+	int r, status = 0, code;
 	pid_t child;
 	sigset_t old;
 
@@ -901,31 +556,23 @@ static int local_run(int argc, char **argv)
 			usage_local(stdout);
 		return r > 0 ? 0 : VOSCTL_EXIT_USAGE;
 	}
-	if (find_config(o.config, config) < 0)
-		return VOSCTL_EXIT_USAGE;
-	r = validate_config(config, mount_point);
-	if (r != 0) {
-		if (r > 0)
-			fprintf(stderr, "vosctl: %s: %d error%s; nothing was run\n", config, r, r > 1 ? "s" : "");
-		return VOSCTL_EXIT_USAGE;
-	}
-	if (find_preload(preload, sizeof preload) < 0)
+	if (load_config(o.config, s) < 0 || vosctl_find_preload(preload, sizeof preload) < 0)
 		return VOSCTL_EXIT_USAGE;
 
-	install_handlers();
-	if (setup_session(&o, &s, mount_point, 1, 1) < 0)
-		return last_signal ? 128 + last_signal : VOSCTL_EXIT_USAGE;
+	vosctl_signals_install();
+	if (setup_session(&o, s, 1, 1) < 0)
+		return vosctl_last_signal() ? 128 + vosctl_last_signal() : VOSCTL_EXIT_USAGE;
 
 	fflush(NULL);
-	block_forwarded(&old);
+	vosctl_signals_block(&old);
 	child = fork();
 	if (child == 0)
-		exec_cmd(o.cmd, preload, &s, config, o.stats);
+		exec_cmd(o.cmd, preload, s, o.stats);
 	if (child < 0) {
 		fprintf(stderr, "vosctl: fork: %s\n", strerror(errno));
 		code = VOSCTL_EXIT_USAGE;
 	} else {
-		forward_to = child;
+		vosctl_signals_forward_to(&child, 1);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		while (waitpid(child, &status, 0) < 0) {
 			if (errno != EINTR) {
@@ -934,37 +581,50 @@ static int local_run(int argc, char **argv)
 				break;
 			}
 		}
-		forward_to = 0;
+		vosctl_signals_forward_to(NULL, 0);
 		code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 
-	dstatus = stop_daemon(&s, &died);
-	if (dstatus != -1) {
-		int clean = !died && ((WIFEXITED(dstatus) && WEXITSTATUS(dstatus) == 0) ||
-				      (WIFSIGNALED(dstatus) && WTERMSIG(dstatus) == SIGTERM));
-
-		if (!clean) {
-			char how[128];
-
-			describe_status(dstatus, how, sizeof how);
-			fprintf(stderr, "vosctl: the storage service %s (%s); its output:\n",
-				died ? "died while the command ran" : "ended badly", how);
-			show_log(s.log);
-		}
-	}
-	cleanup_session(&s);
+	vosctl_daemons_stop(s->d, s->n);
+	report_unclean(s);
+	cleanup_session(s);
 	return code;
 }
 
 /* local serve ------------------------------------------------------------------- */
 
+/* Wait until one of the daemons ends; it is reaped (pid 0, status).
+ * Returns its index, or -1 if waiting failed. */
+static int wait_any(struct session *s)
+{
+	for (;;) {
+		int status;
+		pid_t pid = waitpid(-1, &status, 0);
+
+		if (pid < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "vosctl: waitpid: %s\n", strerror(errno));
+			return -1;
+		}
+		for (int i = 0; i < s->n; i++) {
+			if (s->d[i].pid == pid) {
+				s->d[i].pid = 0;
+				s->d[i].status = status;
+				s->d[i].died = 1;
+				return i;
+			}
+		}
+	}
+}
+
 static int local_serve(int argc, char **argv)
 {
+	struct session *s = &session;
+	pid_t pids[VOS_CONF_MAX_SERVICES];
 	struct options o;
-	struct session s;
-	char config[PATH_MAX], mount_point[PATH_MAX] = "";
-	int r, status = 0;
+	int r, first, status = 0, ok = 1;
 
 	r = parse_options(argc, argv, 0, &o);
 	if (r) {
@@ -977,39 +637,47 @@ static int local_serve(int argc, char **argv)
 			"see vosctl local env)\n");
 		return VOSCTL_EXIT_USAGE;
 	}
-	/* The config only tells where the programs see the export. */
-	if (find_config(o.config, config) < 0)
+	if (load_config(o.config, s) < 0)
 		return VOSCTL_EXIT_USAGE;
-	if (validate_config(config, mount_point) != 0)
+	if (s->conf.nservices == 0) {
+		fprintf(stderr, "vosctl: %s declares no service: nothing to serve\n", s->config);
 		return VOSCTL_EXIT_USAGE;
-	install_handlers();
-	/* Same process group: a Ctrl-C in this terminal stops the service. */
-	if (setup_session(&o, &s, mount_point, 0, 0) < 0)
-		return last_signal ? 128 + last_signal : VOSCTL_EXIT_USAGE;
-	forward_to = s.daemon;
-	if (write_pidfile(&s) < 0)
-		kill(s.daemon, SIGTERM);
-	else
-		fprintf(stderr, "vosctl: storage service ready (pid %d): root %s, socket %s\n"
-			"vosctl: in another shell: eval \"$(%s/vosctl local env --rundir %s)\"\n",
-			(int)s.daemon, s.root, s.sock, vosctl_bindir(), s.rundir);
-
-	while (waitpid(s.daemon, &status, 0) < 0) {
-		if (errno != EINTR) {
-			fprintf(stderr, "vosctl: waitpid: %s\n", strerror(errno));
-			break;
-		}
 	}
-	forward_to = 0;
-	s.daemon = 0;
-	cleanup_session(&s);
+	vosctl_signals_install();
+	/* Same process group: a Ctrl-C in this terminal stops the services. */
+	if (setup_session(&o, s, 0, 0) < 0)
+		return vosctl_last_signal() ? 128 + vosctl_last_signal() : VOSCTL_EXIT_USAGE;
+	for (int i = 0; i < s->n; i++)
+		pids[i] = s->d[i].pid;
+	vosctl_signals_forward_to(pids, s->n);
+	for (int i = 0; i < s->n && ok; i++)
+		ok = vosctl_daemon_write_pidfile(&s->d[i]) == 0;
+	if (!ok) {
+		for (int i = 0; i < s->n; i++)
+			kill(s->d[i].pid, SIGTERM);
+	} else {
+		for (int i = 0; i < s->n; i++)
+			fprintf(stderr, "vosctl: %s service ready (pid %d): root %s, socket %s\n",
+				s->d[i].name, (int)s->d[i].pid, s->d[i].root, s->d[i].sock);
+		fprintf(stderr, "vosctl: in another shell: eval \"$(%s/vosctl local env --rundir %s "
+			"--config %s)\"\n", vosctl_bindir(), s->rundir, s->config);
+	}
+
+	first = wait_any(s);
+	vosctl_signals_forward_to(NULL, 0);
+	vosctl_daemons_stop(s->d, s->n);
+	if (first >= 0)
+		status = s->d[first].status;
+	cleanup_session(s);
+	if (first < 0)
+		return 1;
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	if (WIFSIGNALED(status)) {
-		if (WTERMSIG(status) == last_signal)
+		if (WTERMSIG(status) == vosctl_last_signal())
 			return 0;       /* stopped as asked */
-		fprintf(stderr, "vosctl: the storage service was killed by signal %d (%s)\n",
-			WTERMSIG(status), strsignal(WTERMSIG(status)));
+		fprintf(stderr, "vosctl: the %s service was killed by signal %d (%s)\n",
+			s->d[first].name, WTERMSIG(status), strsignal(WTERMSIG(status)));
 		return 128 + WTERMSIG(status);
 	}
 	return 1;
@@ -1032,8 +700,9 @@ static void put_quoted(const char *s)
 
 static int local_env(int argc, char **argv)
 {
+	struct session *s = &session;
+	char preload[VOSCTL_PRELOAD_MAX], rundir[PATH_MAX];
 	struct options o;
-	char config[PATH_MAX], preload[PRELOAD_MAX], rundir[PATH_MAX];
 	int r;
 
 	r = parse_options(argc, argv, 0, &o);
@@ -1046,7 +715,7 @@ static int local_env(int argc, char **argv)
 		fprintf(stderr, "vosctl: local env needs --rundir DIR (the one `vosctl local serve` uses)\n");
 		return VOSCTL_EXIT_USAGE;
 	}
-	if (o.root || o.workers || o.keep_root) {
+	if (o.nroots || o.workers || o.keep_root) {
 		fprintf(stderr, "vosctl: local env takes only --rundir, --config and --stats\n");
 		return VOSCTL_EXIT_USAGE;
 	}
@@ -1054,12 +723,7 @@ static int local_env(int argc, char **argv)
 		fprintf(stderr, "vosctl: run directory %s: %s\n", o.rundir, strerror(errno));
 		return VOSCTL_EXIT_USAGE;
 	}
-	if (find_config(o.config, config) < 0)
-		return VOSCTL_EXIT_USAGE;
-	r = validate_config(config, NULL);
-	if (r != 0)
-		return VOSCTL_EXIT_USAGE;
-	if (find_preload(preload, sizeof preload) < 0)
+	if (load_config(o.config, s) < 0 || vosctl_find_preload(preload, sizeof preload) < 0)
 		return VOSCTL_EXIT_USAGE;
 
 	fputs("export LD_PRELOAD=", stdout);
@@ -1068,7 +732,7 @@ static int local_env(int argc, char **argv)
 	fputs("export VOS_RUNDIR=", stdout);
 	put_quoted(rundir);
 	fputs("\nexport VOS_CONFIG=", stdout);
-	put_quoted(config);
+	put_quoted(s->config);
 	putchar('\n');
 	if (o.stats)
 		fputs("export VOS_STATS=1\n", stdout);

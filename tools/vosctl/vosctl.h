@@ -2,8 +2,9 @@
  * vosctl.h - what the pieces of the vosctl command share.
  *
  *   main.c   top-level help and dispatch
- *   local.c  local mode: `vosctl local run|serve|env` (service daemon as a
- *            process on this host)
+ *   local.c  local mode: `vosctl local run|serve|env` (each service of the
+ *            config is a vos-serviced process on this host)
+ *   daemon.c starting, waiting for and stopping those processes
  *   xen.c    Xen mode: `vosctl up|down|status|shell|exec` (the guest set
  *            under QEMU)
  *

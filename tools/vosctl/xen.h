@@ -14,6 +14,7 @@
 #define VOSCTL_XEN_H
 
 #include <signal.h>
+#include <stddef.h>
 
 /*
  * Run COMMAND with /bin/sh in dom0 through vos-agent on the control socket
@@ -38,5 +39,9 @@ extern volatile sig_atomic_t xen_stop_requested;
 
 /* Connect a stream socket to the Unix socket PATH; returns the fd or -errno. */
 int xen_unix_connect(const char *path);
+
+/* Write all n bytes of buf to fd (retrying short writes and EINTR).  0 or
+ * -errno. */
+int xen_write_all(int fd, const char *buf, size_t n);
 
 #endif

@@ -77,7 +77,7 @@ static char *base64(const char *in, size_t n)
 	return out;
 }
 
-static int write_all(int fd, const char *buf, size_t n)
+int xen_write_all(int fd, const char *buf, size_t n)
 {
 	while (n > 0) {
 		ssize_t w = write(fd, buf, n);
@@ -104,7 +104,7 @@ static int send_request(int fd, const char *id, const char *command)
 	free(b64);
 	if (n < 0)
 		return -ENOMEM;
-	err = write_all(fd, line, (size_t)n);
+	err = xen_write_all(fd, line, (size_t)n);
 	free(line);
 	return err;
 }
@@ -134,7 +134,7 @@ static int read_answer(int fd, const char *id, int out_fd, long long deadline)
 				long status;
 
 				if (out_fd >= 0)
-					write_all(out_fd, buf, (size_t)(hit - buf));
+					xen_write_all(out_fd, buf, (size_t)(hit - buf));
 				*nl = '\0';
 				status = strtol(st, &end, 10);
 				if (end == st || status < 0 || status > 255)
@@ -146,7 +146,7 @@ static int read_answer(int fd, const char *id, int out_fd, long long deadline)
 		} else if (have >= mlen) {
 			size_t keep = mlen - 1, flush = have - keep;
 			if (out_fd >= 0)
-				write_all(out_fd, buf, flush);
+				xen_write_all(out_fd, buf, flush);
 			memmove(buf, buf + flush, keep);
 			have = keep;
 		}

@@ -19,21 +19,6 @@
 #define DETACH_KEY 0x1d         /* Ctrl-] */
 #define DRAIN_MS   3000         /* console output still shown after piped input ends */
 
-static int copy_out(int fd, const char *buf, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, buf, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		buf += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int xen_console_attach(const char *sock_path)
 {
 	struct termios saved, raw;
@@ -53,7 +38,7 @@ int xen_console_attach(const char *sock_path)
 		tty = 0;
 	}
 	/* A fresh prompt: the shell printed its last one before we came. */
-	copy_out(fd, "\n", 1);
+	xen_write_all(fd, "\n", 1);
 
 	for (;;) {
 		struct pollfd p[2] = {
@@ -80,7 +65,7 @@ int xen_console_attach(const char *sock_path)
 			n = read(fd, buf, sizeof buf);
 			if (n <= 0)
 				break;                  /* QEMU is gone */
-			if (copy_out(STDOUT_FILENO, buf, (size_t)n) < 0)
+			if (xen_write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
 				break;
 		}
 		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -96,10 +81,10 @@ int xen_console_attach(const char *sock_path)
 			}
 			key = memchr(buf, DETACH_KEY, (size_t)n);
 			if (key) {
-				copy_out(fd, buf, (size_t)(key - buf));
+				xen_write_all(fd, buf, (size_t)(key - buf));
 				break;
 			}
-			if (copy_out(fd, buf, (size_t)n) < 0)
+			if (xen_write_all(fd, buf, (size_t)n) < 0)
 				break;
 		}
 	}
