@@ -25,7 +25,7 @@ trap 'rm -rf "$LOGS"' EXIT
 # under the ASan preload: ASan (gcc 12) aborts coreutils' aligned_alloc calls
 # whose size is not a multiple of the alignment (valid since C17).
 TSAN_CASES="redirections-dash cp-mv-rm tar sqlite3 python processes prog-mt prog-forkexec service-killed"
-PRELOAD_CASES="redirections-dash redirections-bash cp-mv-rm ls find-du symlinks tar sqlite3 python processes errors escape service-killed prog-"
+PRELOAD_CASES="redirections-dash redirections-bash cp-mv-rm ls find-du symlinks tar sqlite3 python processes errors escape service-killed svcdeath prog-"
 
 passed=0
 failed=0
