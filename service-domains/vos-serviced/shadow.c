@@ -108,7 +108,7 @@ static int serve(struct vos_peer *conn, const uint8_t token[VOS_TOKEN_LEN])
 		return err;
 	}
 	S.xen = conn->xen;
-	err = vos_channel_open(&S.ch, S.xp, VOS_SVC_STORAGE);
+	err = vos_channel_open(&S.ch, S.xp, S.role->kind);
 	if (err) {
 		memset(&S.ch, 0, sizeof S.ch);
 		reply_status(conn, err);
@@ -365,6 +365,7 @@ void vos_shadow_run(const struct vos_serviced_opts *o, const struct vos_root *ro
 	signal(SIGXFSZ, SIG_IGN);       /* likewise EFBIG */
 
 	memset(&S, 0, sizeof S);
+	S.role = o->role;
 	S.root = *root;
 	S.ctl = ctl;
 	S.nworkers = o->workers;
