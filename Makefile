@@ -96,6 +96,9 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(CHANNEL_OBJ) $(CLIENT_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(XEN_LIBS)
 
+# test_optable checks the daemon's op table as well: it links the daemon's objects but main.
+$(BUILD)/tests/test_optable: $(filter-out %/vos-serviced/main.o,$(SERVICED_OBJ))
+
 $(BUILD)/tests/programs/%: $(BUILD)/obj/tests/programs/%.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
