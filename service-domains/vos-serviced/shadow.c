@@ -314,7 +314,7 @@ static void fork_live(struct vos_peer *conn)
 		status = register_child(VOS_CTL_LIVE, token, &ctl);
 
 	if (!status) {
-		/* As for a fork claim (ops.c, op_fork): fork with every worker
+		/* As for a fork claim (ops_session.c, op_fork): fork with every worker
 		 * parked at the barrier, so the child inherits no lock or
 		 * allocator state held by a thread it does not have. */
 		int raised = vos_exec_barrier_raise(&S, NULL);
