@@ -54,8 +54,9 @@
 #define MAX_HALF_OPEN          256
 #define MAX_HALF_OPEN_PER_UID  32
 #define HELLO_TIMEOUT_MS       5000
-/* Longest --name: it names files in the run directory. */
-#define MAX_NAME_LEN           64
+/* Longest --name: what a client's route table takes (VOS_NAME_MAX in
+ * libvirtuos/interpose, 32 bytes with the NUL). */
+#define MAX_NAME_LEN           31
 /* Out of descriptors: stop accepting for a moment instead of spinning. */
 #define ACCEPT_BACKOFF_MS      100
 /* Control messages read from one shadow per loop turn. */
@@ -228,7 +229,7 @@ static void parse_args(int argc, char **argv)
 	if (!opts.name)
 		opts.name = opts.role->name;
 	if (!valid_name(opts.name))
-		bad_usage("bad --name '%s' (letters, digits, '.', '_', '-'; at most 64)", opts.name);
+		bad_usage("bad --name '%s' (letters, digits, '.', '_', '-'; at most 31)", opts.name);
 	if (!have_mount_point)
 		snprintf(opts.mount_point, sizeof opts.mount_point, "/%s", opts.name);
 	if (opts.role->exports_dir && !opts.root_dir)
@@ -679,8 +680,12 @@ int main(int argc, char **argv)
 
 	int err = opts.role->open ? opts.role->open(&opts, &root) : 0;
 	if (err) {
-		fprintf(stderr, "vos-serviced: cannot open export root '%s': %s\n",
-			opts.root_dir, strerror(-err));
+		if (opts.role->exports_dir)
+			fprintf(stderr, "vos-serviced: cannot open export root '%s': %s\n",
+				opts.root_dir, strerror(-err));
+		else
+			fprintf(stderr, "vos-serviced: cannot start the %s role: %s\n",
+				opts.role->name, strerror(-err));
 		return 2;
 	}
 	raise_fd_limit();

@@ -108,7 +108,7 @@ static void test_command_line(void **state)
 	char cmd[PATH_MAX + 256];
 	static const char *const bad_names[] = {
 		"''", "..", ".", "a/b", "'a b'",
-		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",  /* 65 */
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",  /* 32: longer than a client's route takes */
 	};
 
 	snprintf(cmd, sizeof cmd, "'%s' --role nosuch --root / --rundir /tmp 2>&1 | "
