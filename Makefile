@@ -102,6 +102,9 @@ $(BUILD)/tests/test_fdtable: $(call obj,libvirtuos/interpose/fdtable.c)
 # The daemon tests (test_serviced_*.c) share a harness.
 $(filter $(BUILD)/tests/test_serviced%,$(UNIT_BIN)): $(call obj,tests/unit/serviced_harness.c)
 
+# test_optable checks the daemon's op table as well: it links the daemon's objects but main.
+$(BUILD)/tests/test_optable: $(filter-out %/vos-serviced/main.o,$(SERVICED_OBJ))
+
 $(BUILD)/tests/programs/%: $(BUILD)/obj/tests/programs/%.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^

@@ -168,58 +168,14 @@ struct vos_channel_hdr {
 #define VOS_F_NONE      0x0000u
 
 /*
- * Operations.  "path@aN" = NUL-terminated string at slot offset arg[N];
- * "out@0" = output written at offset 0 of the slot buffer.  fd and dirfd
- * arguments are client fd numbers (dirfd may be VOS_FD_ROOT).  Unless noted
- * the result is 0 or -errno.
+ * Operations: one list, vos_ops.def, with each operation's arguments and
+ * properties (which role serves it, whether it returns a value, holds a
+ * file, may wait without bound, may be retried).  VOS_OP_<name> is its
+ * position there; VOS_OP__COUNT is one past the last.
  */
 enum vos_op {
-	VOS_OP_NOP = 0,        /* -> 0; the null call */
-	VOS_OP_OPENAT,         /* dirfd, path@a1, flags, mode, newfd -> newfd */
-	VOS_OP_CLOSE,          /* fd */
-	VOS_OP_READ,           /* fd, len -> n, out@0 */
-	VOS_OP_PREAD,          /* fd, len, offset -> n, out@0 */
-	VOS_OP_WRITE,          /* fd, len, data@a2 -> n */
-	VOS_OP_PWRITE,         /* fd, len, data@a2, offset -> n */
-	VOS_OP_LSEEK,          /* fd, offset, whence -> new offset */
-	VOS_OP_FSTATAT,        /* dirfd, path@a1|VOS_NO_PATH, AT_* flags -> struct stat out@0 */
-	VOS_OP_STATX,          /* dirfd, path@a1|VOS_NO_PATH, AT_* flags, mask -> struct statx out@0 */
-	VOS_OP_FACCESSAT,      /* dirfd, path@a1, mode, AT_* flags */
-	VOS_OP_FSYNC,          /* fd, datasync (0 or 1) */
-	VOS_OP_FTRUNCATE,      /* fd, length */
-	VOS_OP_TRUNCATE,       /* dirfd, path@a1, length */
-	VOS_OP_UNLINKAT,       /* dirfd, path@a1, flags (AT_REMOVEDIR) */
-	VOS_OP_RENAMEAT2,      /* olddirfd, old@a1, newdirfd, new@a3, flags */
-	VOS_OP_MKDIRAT,        /* dirfd, path@a1, mode */
-	VOS_OP_FCHMOD,         /* fd, mode */
-	VOS_OP_FCHMODAT,       /* dirfd, path@a1, mode, flags */
-	VOS_OP_FCHOWN,         /* fd, uid, gid */
-	VOS_OP_FCHOWNAT,       /* dirfd, path@a1|VOS_NO_PATH, uid, gid, flags */
-	VOS_OP_UTIMENSAT,      /* dirfd, path@a1|VOS_NO_PATH, times@a2|VOS_NO_PATH (2 x struct timespec), flags */
-	VOS_OP_READLINKAT,     /* dirfd, path@a1, bufsiz -> n, out@0 (not NUL terminated) */
-	VOS_OP_SYMLINKAT,      /* target@a0, newdirfd, linkpath@a2 */
-	VOS_OP_LINKAT,         /* olddirfd, old@a1, newdirfd, new@a3, flags */
-	VOS_OP_FSTATFS,        /* fd -> struct statfs out@0 */
-	VOS_OP_STATFS,         /* dirfd, path@a1 -> struct statfs out@0 */
-	VOS_OP_FCNTL,          /* fd, cmd, intarg | struct flock@a2 -> result, struct flock out@0 for F_GETLK/F_OFD_GETLK */
-	VOS_OP_FLOCK,          /* fd, operation */
-	VOS_OP_DUP,            /* oldfd, newfd, O_CLOEXEC or 0 -> newfd; replaces whatever newfd was */
-	VOS_OP_GETDENTS64,     /* fd, len -> n, struct linux_dirent64 records out@0 */
-	VOS_OP_FDPATH,         /* fd -> length, export-relative path ("/a/b") out@0, NUL terminated */
-	VOS_OP_UMASK,          /* mask -> previous mask */
-	VOS_OP_FORK,           /* -> 0, token (VOS_TOKEN_LEN bytes) out@0: a pending child shadow */
-	VOS_OP_FORK_ABORT,     /* token@a0: the client's fork failed; drop the pending shadow */
-	VOS_OP_EXEC,           /* nfds, int32 fd list@a1: a new image holds exactly these fds; close the rest */
-	VOS_OP_FALLOCATE,      /* fd, mode, offset, len */
-	VOS_OP_SETCREDS,       /* ruid, euid, rgid, egid, ngroups, gid_t list@a5: the client's
-				  ids now (sent after exec/spawn adoption and after every
-				  successful set*id call); euid/egid are the ids file access is
-				  checked with (the filesystem ids: the effective ones unless
-				  the client called setfsuid/setfsgid).  The service checks
-				  the claim (local: /proc of the connection's peer pid) and
-				  switches the shadow; -EPERM if it does not match or the
-				  service cannot switch.  Any error: the client must stop
-				  using the channel (the shadow may hold other ids). */
+#define VOS_OP(name, role, value, file, wait, retry) VOS_OP_##name,
+#include "vos_ops.def"
 	VOS_OP__COUNT
 };
 

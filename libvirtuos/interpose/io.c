@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "interpose_internal.h"
+#include "common/vos_opdef.h"
 
 #define NO_OFFSET ((off_t)-1)
 
@@ -112,7 +113,7 @@ static ssize_t xfer_locked(struct vos_client *c, int fd, const struct iovec *iov
 			r.arg[2] = offset + (off_t)total;
 		}
 		res = vos_slot_call(s, &r);
-		if (res > (int64_t)want || res < -4095)
+		if (!vos_op_result_ok(r.op, res, (int64_t)want))
 			res = -EIO;
 		if (res > 0 && !writing)
 			iov_copy(&pos, vos_slot_buf(s), (size_t)res, 1);

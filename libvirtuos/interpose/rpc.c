@@ -4,27 +4,14 @@
  * remote call takes its slot through vos_call_begin() (also io.c's
  * transfers, which marshal their own data).
  *
- * The service is untrusted: a result outside [-4095, max] or an output
- * longer than asked for becomes EIO.  Outputs are copied out of shared
- * memory exactly once.
+ * The service is untrusted: a result its op may not give (a value from an
+ * op that answers 0 or -errno, see vos_ops.def) or an output longer than
+ * asked for becomes EIO.  Outputs are copied out of shared memory exactly
+ * once.
  */
 #include <string.h>
 #include "interpose_internal.h"
-
-#define MAX_ERRNO 4095
-
-/* Operations whose result is a value; every other one answers 0 or -errno. */
-static int returns_value(uint16_t op)
-{
-	switch (op) {
-	case VOS_OP_OPENAT: case VOS_OP_READ: case VOS_OP_PREAD: case VOS_OP_WRITE:
-	case VOS_OP_PWRITE: case VOS_OP_LSEEK: case VOS_OP_READLINKAT: case VOS_OP_FCNTL:
-	case VOS_OP_DUP: case VOS_OP_GETDENTS64: case VOS_OP_FDPATH: case VOS_OP_UMASK:
-		return 1;
-	default:
-		return 0;
-	}
-}
+#include "common/vos_opdef.h"
 
 int64_t vos_rpc(struct vos_client *c, struct vos_req *r, const struct vos_in *in, int nin,
 		void *out, size_t outlen, int out_fixed)
@@ -53,7 +40,7 @@ int64_t vos_rpc(struct vos_client *c, struct vos_req *r, const struct vos_in *in
 		off += (in[i].len + 7) & ~(size_t)7;
 	}
 	res = vos_slot_call(s, r);
-	if (res < -MAX_ERRNO || (res > 0 && !returns_value(r->op))) {
+	if (!vos_op_result_ok(r->op, res, INT64_MAX)) {
 		res = -EIO;
 	} else if (res >= 0 && out) {
 		if (out_fixed) {

@@ -1,8 +1,9 @@
 /*
  * main.c - vos-serviced: arguments, the daemon loop, the registry of shadows.
  *
- * The daemon never touches a channel.  It accepts connections on
- * <rundir>/<role>.sock (--transport local) or, in a Xen service domain, new
+ * The daemon never touches a channel.  It serves one role (roles.c) under
+ * one name (--name, default the role's).  It accepts connections on
+ * <rundir>/<name>.sock (--transport local) or, in a Xen service domain, new
  * frontends that dom0's programs publish in xenstore for this domain
  * (--transport xen; peer.c hides the difference), and routes each one:
  *   VOS_HELLO_NEW        fork a new shadow (shadow.c) for the client
@@ -40,6 +41,7 @@
 #include <unistd.h>
 
 #include "serviced.h"
+#include "op.h"
 #include "common/vos_time.h"
 
 #define MAX_SHADOWS   4096
@@ -52,6 +54,9 @@
 #define MAX_HALF_OPEN          256
 #define MAX_HALF_OPEN_PER_UID  32
 #define HELLO_TIMEOUT_MS       5000
+/* Longest --name: what a client's route table takes (VOS_NAME_MAX in
+ * libvirtuos/interpose, 32 bytes with the NUL). */
+#define MAX_NAME_LEN           31
 /* Out of descriptors: stop accepting for a moment instead of spinning. */
 #define ACCEPT_BACKOFF_MS      100
 /* Control messages read from one shadow per loop turn. */
@@ -90,41 +95,60 @@ static uint64_t accept_pause_until;     /* ms; 0 = accepting */
 
 static struct vos_serviced_opts opts = {
 	.workers = 2, .spin = DEFAULT_SPIN, .pending_ms = VOS_PENDING_TIMEOUT_MS,
-	.mount_point = "/storage",
 };
 static struct vos_root root = { .fd = -1, .walk_fd = -1 };
 static int listen_fd = -1, sig_fd = -1;
 static struct vos_xen_listener *xen_listener;
 /* The connection being routed (static: a Xen one holds the grant refs). */
 static struct vos_peer incoming;
-static int have_view;
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: vos-serviced --role storage --root DIR --rundir DIR\n"
-		"                    [--transport local|xen] [--name NAME]\n"
-		"                    [--mount-point PATH] [--workers N] [--spin N]\n"
-		"                    [--pending-timeout MS] [--verbose]\n"
+		"usage: vos-serviced --role ROLE [--name NAME] --root DIR --rundir DIR\n"
+		"                    [--transport local|xen] [--mount-point PATH]\n"
+		"                    [--workers N] [--spin N] [--pending-timeout MS] [--verbose]\n"
 		"\n"
-		"Serves forwarded system calls for the files under DIR (the export root).\n"
-		"Clients connect at RUNDIR/storage.sock; each gets a shadow process with\n"
-		"its credentials and N worker threads (default 2) that spin N iterations\n"
-		"(default %d) before sleeping.  A shadow forked for a client's fork waits\n"
-		"MS milliseconds (default %d) for the child to claim it.  Runs until\n"
-		"SIGTERM or SIGINT.\n"
+		"Serves forwarded system calls for one service.  ROLE is what it serves:\n");
+	for (unsigned i = 0; vos_roles[i]; i++)
+		fprintf(f, "  %-9s%s\n", vos_roles[i]->name,
+			vos_roles[i]->exports_dir ? "the files under DIR (the export root)" : "");
+	fprintf(f,
 		"\n"
-		"--transport xen: run in a Xen service domain named NAME (default: the\n"
-		"role) and serve programs in dom0, which grant the channel's pages and\n"
-		"bind an event channel (rendezvous in xenstore); RUNDIR then holds only\n"
-		"the view.  Default: local (clients on this host, RUNDIR/storage.sock).\n"
+		"NAME (default: ROLE; letters, digits, '.', '_', '-') names the service:\n"
+		"clients connect at RUNDIR/NAME.sock and hold RUNDIR/NAME.remote-fd, the\n"
+		"view is RUNDIR/NAME.view, so daemons with different names can share a\n"
+		"run directory.  Each client gets a shadow process with its credentials\n"
+		"and N worker threads (default 2) that spin N iterations (default %d)\n"
+		"before sleeping.  A shadow forked for a client's fork waits MS\n"
+		"milliseconds (default %d) for the child to claim it.  Runs until SIGTERM\n"
+		"or SIGINT.\n"
 		"\n"
-		"PATH (absolute, default /storage) is where clients see DIR.  Run as root,\n"
+		"--transport xen: run in a Xen service domain named NAME and serve\n"
+		"programs in dom0, which grant the channel's pages and bind an event\n"
+		"channel (rendezvous in xenstore); RUNDIR then holds only the view.\n"
+		"Default: local (clients on this host, RUNDIR/NAME.sock).\n"
+		"\n"
+		"PATH (absolute, default /NAME) is where clients see DIR.  Run as root,\n"
 		"the daemon resolves paths in a private mount namespace where DIR is\n"
 		"mounted at PATH and nothing else exists, so an absolute symlink to\n"
 		"PATH/x means DIR/x and any other absolute target finds nothing.\n"
 		"Without root, absolute symlinks resolve from DIR.\n",
 		DEFAULT_SPIN, VOS_PENDING_TIMEOUT_MS);
+}
+
+/* A service name: it names files in the run directory and a Xen domain. */
+static int valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > MAX_NAME_LEN || !strcmp(s, ".") || !strcmp(s, ".."))
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' || *s == '.'))
+			return 0;
+	return 1;
 }
 
 static int __attribute__((noreturn)) bad_usage(const char *fmt, const char *arg)
@@ -162,7 +186,7 @@ static void parse_args(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *role = NULL;
-	int c;
+	int c, have_mount_point = 0;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hv", longopts, NULL)) != -1) {
@@ -173,6 +197,7 @@ static void parse_args(int argc, char **argv)
 		case 'm':
 			if (vos_mount_point_parse(optarg, opts.mount_point, sizeof opts.mount_point))
 				bad_usage("bad --mount-point '%s' (an absolute path without \"..\")", optarg);
+			have_mount_point = 1;
 			break;
 		case 'w': opts.workers = parse_count(optarg, "bad --workers value '%s' (1..64)", 1, MAX_WORKERS); break;
 		case 's': opts.spin = parse_count(optarg, "bad --spin value '%s'", 0, 100000000); break;
@@ -193,17 +218,27 @@ static void parse_args(int argc, char **argv)
 		bad_usage("unexpected argument '%s'", argv[optind]);
 	if (!role)
 		bad_usage("%s", "--role is required");
-	if (strcmp(role, "storage") != 0)
-		bad_usage("unsupported role '%s' (this build serves: storage)", role);
+	opts.role = vos_role_find(role);
+	if (!opts.role) {
+		char msg[256];
+		int n = snprintf(msg, sizeof msg, "'%s' (this build serves:", role);
+		for (unsigned i = 0; vos_roles[i] && n > 0 && (size_t)n < sizeof msg; i++)
+			n += snprintf(msg + n, sizeof msg - (size_t)n, " %s", vos_roles[i]->name);
+		bad_usage("unknown role %s)", msg);
+	}
 	if (!opts.name)
-		opts.name = role;
-	if (!opts.root_dir)
+		opts.name = opts.role->name;
+	if (!valid_name(opts.name))
+		bad_usage("bad --name '%s' (letters, digits, '.', '_', '-'; at most 31)", opts.name);
+	if (!have_mount_point)
+		snprintf(opts.mount_point, sizeof opts.mount_point, "/%s", opts.name);
+	if (opts.role->exports_dir && !opts.root_dir)
 		bad_usage("%s", "--root is required");
 	if (!opts.rundir)
 		bad_usage("%s", "--rundir is required");
 
 	struct stat st;
-	if (stat(opts.root_dir, &st) < 0 || !S_ISDIR(st.st_mode))
+	if (opts.root_dir && (stat(opts.root_dir, &st) < 0 || !S_ISDIR(st.st_mode)))
 		bad_usage("export root '%s' is not a directory", opts.root_dir);
 	if (stat(opts.rundir, &st) < 0 || !S_ISDIR(st.st_mode))
 		bad_usage("run directory '%s' is not a directory", opts.rundir);
@@ -570,7 +605,7 @@ static void shutdown_all(void)
 
 static int socket_path(char *buf, size_t len)
 {
-	int n = snprintf(buf, len, "%s/storage.sock", opts.rundir);
+	int n = snprintf(buf, len, "%s/%s.sock", opts.rundir, opts.name);
 	return n > 0 && (size_t)n < len;
 }
 
@@ -598,7 +633,7 @@ static int start_listening(void)
 		listen_fd = vos_xen_listener_fd(xen_listener);
 		return 0;
 	}
-	listen_fd = vos_local_listen(opts.rundir, "storage");
+	listen_fd = vos_local_listen(opts.rundir, opts.name);
 	if (listen_fd < 0) {
 		vos_log("cannot listen in '%s': %s", opts.rundir, strerror(-listen_fd));
 		return -1;
@@ -637,35 +672,20 @@ static void raise_fd_limit(void)
 	}
 }
 
-/* Resolve in a view where the export sits at the mount point (view.c). */
-static void setup_view(void)
-{
-	if (strcmp(opts.mount_point, "/") == 0)
-		return;         /* the export is the clients' "/": nothing to add */
-	if (geteuid() != 0) {
-		vos_log("warning: not root: absolute symlinks resolve from the export root");
-		return;
-	}
-	struct vos_root v;
-	int err = vos_view_setup(opts.rundir, opts.root_dir, opts.mount_point, &v);
-	if (err) {
-		vos_log("warning: cannot set up the view at %s (%s): absolute symlinks "
-			"resolve from the export root", opts.mount_point, strerror(-err));
-		return;
-	}
-	vos_root_close(&root);
-	root = v;
-	have_view = 1;
-}
-
 int main(int argc, char **argv)
 {
 	parse_args(argc, argv);
+	if (vos_optable_check())
+		return 1;
 
-	int err = vos_root_open(&root, opts.root_dir);
+	int err = opts.role->open ? opts.role->open(&opts, &root) : 0;
 	if (err) {
-		fprintf(stderr, "vos-serviced: cannot open export root '%s': %s\n",
-			opts.root_dir, strerror(-err));
+		if (opts.role->exports_dir)
+			fprintf(stderr, "vos-serviced: cannot open export root '%s': %s\n",
+				opts.root_dir, strerror(-err));
+		else
+			fprintf(stderr, "vos-serviced: cannot start the %s role: %s\n",
+				opts.role->name, strerror(-err));
 		return 2;
 	}
 	raise_fd_limit();
@@ -676,25 +696,29 @@ int main(int argc, char **argv)
 		vos_log("cannot set up signals: %s", strerror(-err));
 		return 1;
 	}
-	/* Listen first: a second daemon on this run directory stops here,
-	 * before it touches the view directory. */
+	/* Listen first: a second daemon of this name on this run directory
+	 * stops here, before it touches the view directory. */
 	if (start_listening() < 0)
 		return 1;
-	setup_view();
+	if (opts.role->setup)
+		opts.role->setup(&opts, &root);
 
 	struct pollfd *p = malloc((MAX_SHADOWS + MAX_HALF_OPEN + 2) * sizeof *p);
 	if (!p) {
 		vos_log("out of memory");
-		vos_view_remove();
+		if (opts.role->cleanup)
+			opts.role->cleanup();
 		stop_listening();
 		return 1;
 	}
 	const char *how = opts.xen ? "Xen transport" : "local transport";
-	if (have_view)
-		vos_log("ready (%s, root %s at %s, %u workers per shadow, spin %u)", how,
-			opts.root_dir, opts.mount_point, opts.workers, opts.spin);
+	if (root.mnt_len)
+		vos_log("ready (%s role as %s, %s, root %s at %s, %u workers per shadow, spin %u)",
+			opts.role->name, opts.name, how, opts.root_dir, opts.mount_point,
+			opts.workers, opts.spin);
 	else
-		vos_log("ready (%s, root %s, %u workers per shadow, spin %u)", how, root.path,
+		vos_log("ready (%s role as %s, %s, root %s, %u workers per shadow, spin %u)",
+			opts.role->name, opts.name, how, opts.root_dir ? root.path : "-",
 			opts.workers, opts.spin);
 	for (;;) {
 		uint64_t now = vos_now_ms();
@@ -759,7 +783,8 @@ int main(int argc, char **argv)
 		drop_half(nhalf - 1, 0);
 	/* The view first: once the socket is gone a new daemon may start and
 	 * attach its own view to the same directory. */
-	vos_view_remove();
+	if (opts.role->cleanup)
+		opts.role->cleanup();
 	stop_listening();
 	vos_root_close(&root);
 	free(p);

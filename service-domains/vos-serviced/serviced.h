@@ -7,7 +7,9 @@
  *   creds.c    the ids a shadow acts with; VOS_OP_SETCREDS
  *   peer.c     a client's connection over either transport (local or Xen)
  *   worker.c   worker threads: take a request, execute, complete
- *   ops.c      execute one request
+ *   roles.c    the roles (--role): what each serves and sets up
+ *   optable.c  execute one request: the op table and dispatcher (op.h),
+ *              with opargs.c, ops_session.c, ops_fs.c
  *   resolve.c  path confinement inside the export root
  *   view.c     the view root: a private mount namespace holding the export
  *              at its mount point
@@ -66,12 +68,44 @@ int vos_ctl_recv(int sock, struct vos_ctl_msg *m, int *fd);
 /* Fill a token with random bytes.  0 or -errno. */
 int vos_random_token(uint8_t token[VOS_TOKEN_LEN]);
 
+struct vos_serviced_opts;
+struct vos_root;
+
+/*
+ * A role (roles.c): a kind of service.  Its channels carry `kind`, and it
+ * serves the ops vos_ops.def gives that kind plus the session ops.
+ */
+struct vos_role {
+	const char *name;               /* --role NAME */
+	enum vos_service_kind kind;
+	int exports_dir;                /* serves the files under --root DIR (required),
+					   seen by clients at --mount-point */
+	/* Before listening: open what the role serves (storage: the export
+	 * root).  0 or -errno: the daemon says so and exits 2. */
+	int (*open)(const struct vos_serviced_opts *o, struct vos_root *root);
+	/* Once listening (so the daemon owns its names in the run directory):
+	 * set up what lives there (storage: the view, which may replace root).
+	 * Failures are warnings. */
+	void (*setup)(const struct vos_serviced_opts *o, struct vos_root *root);
+	/* At exit, before the socket goes (storage: remove the view). */
+	void (*cleanup)(void);
+};
+
+/* Every role this build serves, NULL-terminated. */
+extern const struct vos_role *const vos_roles[];
+/* The role called name, or NULL. */
+const struct vos_role *vos_role_find(const char *name);
+
 struct vos_serviced_opts {
+	const struct vos_role *role;
 	int xen;                /* clients in dom0 over the Xen transport */
-	const char *name;       /* Xen: this domain's name (default: the role) */
+	/* Names everything of this service (default: the role's name): the
+	 * socket <rundir>/<name>.sock, the placeholder <rundir>/<name>.remote-fd,
+	 * the view <rundir>/<name>.view; Xen: this domain's name. */
+	const char *name;
 	const char *root_dir;
 	const char *rundir;
-	char mount_point[PATH_MAX];     /* normalised; "/" = no view */
+	char mount_point[PATH_MAX];     /* normalised; "/" = no view; default /<name> */
 	unsigned workers;       /* worker threads per shadow */
 	unsigned spin;          /* spin budget before a worker sleeps */
 	unsigned pending_ms;    /* a pending shadow's wait for its claim */
@@ -96,6 +130,7 @@ struct vos_barrier {
 
 /* One shadow process (there is exactly one per process). */
 struct vos_shadow {
+	const struct vos_role *role;   /* what it serves (the daemon's) */
 	struct vos_root root;          /* inherited from the daemon */
 	struct vos_fdtable fdt;
 	struct vos_xport *xp;          /* the client's channel */
@@ -178,15 +213,17 @@ struct vos_opbuf {
 int vos_exec_barrier_raise(struct vos_shadow *sh, struct vos_opbuf *ob);
 void vos_exec_barrier_lower(struct vos_shadow *sh);
 
-/* Set up the view root (view.c) in a private mount namespace and open root
- * on it.  0, or -errno: the caller goes on without a view. */
-int vos_view_setup(const char *rundir, const char *export_dir, const char *mnt,
-		   struct vos_root *root);
+/* Set up the view root (view.c) in a private mount namespace, attached at
+ * <rundir>/<name>.view, and open root on it.  0, or -errno: the caller goes
+ * on without a view. */
+int vos_view_setup(const char *rundir, const char *name, const char *export_dir,
+		   const char *mnt, struct vos_root *root);
 /* Unmount the view and remove its directory (at exit). */
 void vos_view_remove(void);
 
-/* Execute one request (a private copy of the entry); returns arg[0] of the
- * completion: the result or -errno. */
+/* Execute one request (a private copy of the entry) as sh's role serves it
+ * (optable.c); returns arg[0] of the completion: the result or -errno
+ * (-ENOSYS: an op this build or this role does not serve). */
 int64_t vos_op_execute(struct vos_shadow *sh, const struct vos_entry *e, struct vos_opbuf *ob);
 
 /* Take the ids of the client on conn (creds.c), in the shadow before it

@@ -108,7 +108,7 @@ static int serve(struct vos_peer *conn, const uint8_t token[VOS_TOKEN_LEN])
 		return err;
 	}
 	S.xen = conn->xen;
-	err = vos_channel_open(&S.ch, S.xp, VOS_SVC_STORAGE);
+	err = vos_channel_open(&S.ch, S.xp, S.role->kind);
 	if (err) {
 		memset(&S.ch, 0, sizeof S.ch);
 		reply_status(conn, err);
@@ -314,7 +314,7 @@ static void fork_live(struct vos_peer *conn)
 		status = register_child(VOS_CTL_LIVE, token, &ctl);
 
 	if (!status) {
-		/* As for a fork claim (ops.c, op_fork): fork with every worker
+		/* As for a fork claim (ops_session.c, op_fork): fork with every worker
 		 * parked at the barrier, so the child inherits no lock or
 		 * allocator state held by a thread it does not have. */
 		int raised = vos_exec_barrier_raise(&S, NULL);
@@ -365,6 +365,7 @@ void vos_shadow_run(const struct vos_serviced_opts *o, const struct vos_root *ro
 	signal(SIGXFSZ, SIG_IGN);       /* likewise EFBIG */
 
 	memset(&S, 0, sizeof S);
+	S.role = o->role;
 	S.root = *root;
 	S.ctl = ctl;
 	S.nworkers = o->workers;

@@ -7,8 +7,9 @@
  * view (resolve.h): an otherwise empty, read-only tmpfs with the export
  * bind-mounted at the mount point.  The mounts live in a mount namespace of
  * the daemon's own (shadows inherit it), so nothing is mounted on the host.
- * The tmpfs is attached at <rundir>/storage.view, an empty directory on the
- * host that is reused across restarts and removed at exit.
+ * The tmpfs is attached at <rundir>/<name>.view (name: the service's,
+ * --name), an empty directory on the host that is reused across restarts
+ * and removed at exit.
  *
  * Everything after the namespace switch is done through descriptors
  * (fsopen/fsmount/open_tree/move_mount), so no path in the run directory
@@ -84,10 +85,10 @@ static int new_tmpfs(void)
 }
 
 /* The host directory the tmpfs is attached to: ours, never a symlink. */
-static int open_view_dir(const char *rundir)
+static int open_view_dir(const char *rundir, const char *name)
 {
 	struct stat st;
-	int n = snprintf(view_dir, sizeof view_dir, "%s/storage.view", rundir);
+	int n = snprintf(view_dir, sizeof view_dir, "%s/%s.view", rundir, name);
 
 	if (n < 0 || (size_t)n >= sizeof view_dir)
 		return -ENAMETOOLONG;
@@ -103,8 +104,8 @@ static int open_view_dir(const char *rundir)
 	return fd;
 }
 
-int vos_view_setup(const char *rundir, const char *export_dir, const char *mnt,
-		   struct vos_root *root)
+int vos_view_setup(const char *rundir, const char *name, const char *export_dir,
+		   const char *mnt, struct vos_root *root)
 {
 	int dir = -1, mp = -1, tree = -1, err;
 
@@ -136,7 +137,7 @@ int vos_view_setup(const char *rundir, const char *export_dir, const char *mnt,
 		err = mp;
 		goto fail;
 	}
-	dir = open_view_dir(rundir);
+	dir = open_view_dir(rundir, name);
 	if (dir < 0) {
 		err = dir;
 		goto fail;

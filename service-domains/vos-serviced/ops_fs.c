@@ -1,0 +1,603 @@
+/*
+ * ops_fs.c - the storage role's operations (role STORAGE in vos_ops.def),
+ * run with the shadow's credentials.  Arguments are checked by the
+ * handler's prep (or at the top of issue), arg[0]'s file of a "file" op is
+ * o->f, held by the dispatcher (op.h).
+ *
+ * Errno values are the kernel's own wherever the kernel gets to say; where
+ * a path's final component is ".", ".." or the root, the values below are
+ * the ones Linux returns for that case.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/types.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include "op.h"
+
+/* Flags openat2 accepts (the kernel's VALID_OPEN_FLAGS, x86_64 values).
+ * open(2) ignores unknown bits while openat2 rejects them, so they are
+ * dropped here.  O_LARGEFILE is 0100000 in the kernel, 0 in x86_64 glibc. */
+#define KERNEL_O_LARGEFILE 0100000
+#define OPEN_FLAGS (O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | \
+		    O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECT | KERNEL_O_LARGEFILE | \
+		    O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_PATH | __O_TMPFILE)
+
+/* ---- open ---------------------------------------------------------------- */
+
+int prep_openat(struct op *o)
+{
+	const int64_t *a = o->a;
+	int flags;
+
+	if (!to_int(a[2], &flags))
+		return -EINVAL;
+	if (a[4] < 0 || a[4] >= VOS_FDT_MAX)
+		return -EBADF;
+	int err = get_str(o, a[1], o->ob->path);
+	if (err)
+		return err;
+
+	o->iarg2 = flags & O_CLOEXEC;
+	flags &= OPEN_FLAGS & ~O_CLOEXEC;
+	if (flags & O_PATH)     /* open(2) ignores the rest with O_PATH; openat2 refuses */
+		flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW;
+	o->mode = 0;
+	if ((flags & O_CREAT) || (flags & __O_TMPFILE) == __O_TMPFILE)
+		o->mode = (uint64_t)a[3] & 07777;
+	o->iarg = flags;
+	o->wait = !(flags & O_PATH);    /* a FIFO opens when its other end does */
+	return 0;
+}
+
+int64_t op_openat(struct op *o)
+{
+	const int64_t *a = o->a;
+	struct dir d;
+
+	int err = get_dir(o, a[0], &d);
+	if (err)
+		return err;
+	int fd = vos_resolve_open(&o->sh->root, d.fd, o->ob->path, (uint64_t)o->iarg, o->mode);
+	put_dir(&d);
+	if (fd < 0)
+		return fd;
+	struct stat st;
+	int may_block = fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode));
+	err = vos_fdt_install(&o->sh->fdt, a[4], fd, o->iarg2, may_block);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return a[4];
+}
+
+/* ---- data ---------------------------------------------------------------- */
+
+/* READ, PREAD: len bytes out at slot offset 0. */
+int prep_read(struct op *o)
+{
+	return range_ok(o, 0, o->a[1]) ? 0 : -EINVAL;
+}
+
+/* WRITE, PWRITE: len bytes of data at slot offset arg[2]. */
+int prep_write(struct op *o)
+{
+	return range_ok(o, o->a[2], o->a[1]) ? 0 : -EINVAL;
+}
+
+int64_t op_read(struct op *o)
+{
+	return sysret(read(o->f->fd, o->buf, (size_t)o->a[1]));
+}
+
+int64_t op_pread(struct op *o)
+{
+	return sysret(pread(o->f->fd, o->buf, (size_t)o->a[1], (off_t)o->a[2]));
+}
+
+int64_t op_write(struct op *o)
+{
+	return sysret(write(o->f->fd, o->buf + o->a[2], (size_t)o->a[1]));
+}
+
+int64_t op_pwrite(struct op *o)
+{
+	return sysret(pwrite(o->f->fd, o->buf + o->a[2], (size_t)o->a[1], (off_t)o->a[3]));
+}
+
+/* ---- one open file, integer arguments ------------------------------------ */
+
+int prep_lseek(struct op *o)
+{
+	return to_int(o->a[2], &o->iarg) ? 0 : -EINVAL;
+}
+
+int64_t op_lseek(struct op *o)
+{
+	return sysret(lseek(o->f->fd, (off_t)o->a[1], o->iarg));
+}
+
+int64_t op_fsync(struct op *o)
+{
+	return sysret(o->a[1] ? fdatasync(o->f->fd) : fsync(o->f->fd));
+}
+
+int64_t op_ftruncate(struct op *o)
+{
+	return sysret(ftruncate(o->f->fd, (off_t)o->a[1]));
+}
+
+int64_t op_fchmod(struct op *o)
+{
+	return sysret(fchmod(o->f->fd, (mode_t)(o->a[1] & 07777)));
+}
+
+int prep_fchown(struct op *o)
+{
+	return to_id(o->a[1], &o->uid) && to_id(o->a[2], &o->gid) ? 0 : -EINVAL;
+}
+
+int64_t op_fchown(struct op *o)
+{
+	return sysret(fchown(o->f->fd, o->uid, o->gid));
+}
+
+int64_t op_fstatfs(struct op *o)
+{
+	struct statfs sf;
+	int64_t r = sysret(fstatfs(o->f->fd, &sf));
+	if (r == 0)
+		memcpy(o->buf, &sf, sizeof sf);
+	return r;
+}
+
+int prep_flock(struct op *o)
+{
+	if (!to_int(o->a[1], &o->iarg))
+		return -EINVAL;
+	o->wait = !(o->iarg & LOCK_NB);
+	return 0;
+}
+
+int64_t op_flock(struct op *o)
+{
+	return sysret(flock(o->f->fd, o->iarg));
+}
+
+int prep_fallocate(struct op *o)
+{
+	return to_int(o->a[1], &o->iarg) ? 0 : -EINVAL;
+}
+
+int64_t op_fallocate(struct op *o)
+{
+	return sysret(fallocate(o->f->fd, o->iarg, (off_t)o->a[2], (off_t)o->a[3]));
+}
+
+int prep_fcntl(struct op *o)
+{
+	const int64_t *a = o->a;
+	struct flock *fl = &o->fl;
+
+	if (!to_int(a[1], &o->iarg))
+		return -EINVAL;
+	switch (o->iarg) {
+	case F_GETFL:
+		return 0;
+	case F_SETFL:
+		/* O_ASYNC would send SIGIO to the shadow, not to the client. */
+		if (!to_int(a[2], &o->iarg2) || (o->iarg2 & O_ASYNC))
+			return -EINVAL;
+		return 0;
+	case F_SETLKW: case F_OFD_SETLKW:
+		o->wait = 1;
+		/* fall through */
+	case F_GETLK: case F_SETLK:
+	case F_OFD_GETLK: case F_OFD_SETLK:
+		if (!range_ok(o, a[2], sizeof *fl))
+			return -EINVAL;
+		memcpy(fl, o->buf + a[2], sizeof *fl);
+		if ((fl->l_type != F_RDLCK && fl->l_type != F_WRLCK && fl->l_type != F_UNLCK) ||
+		    (fl->l_whence != SEEK_SET && fl->l_whence != SEEK_CUR && fl->l_whence != SEEK_END))
+			return -EINVAL;
+		return 0;
+	default:
+		/* F_GETFD/F_SETFD/F_DUPFD* are the client's (placeholder) business. */
+		return -EINVAL;
+	}
+}
+
+int64_t op_fcntl(struct op *o)
+{
+	int cmd = o->iarg;
+	int64_t r;
+
+	switch (cmd) {
+	case F_GETFL:
+		return sysret(fcntl(o->f->fd, F_GETFL));
+	case F_SETFL:
+		return sysret(fcntl(o->f->fd, F_SETFL, o->iarg2));
+	default:
+		r = sysret(fcntl(o->f->fd, cmd, &o->fl));
+		if (r == 0 && (cmd == F_GETLK || cmd == F_OFD_GETLK))
+			memcpy(o->buf, &o->fl, sizeof o->fl);
+		return r;
+	}
+}
+
+int prep_getdents(struct op *o)
+{
+	return range_ok(o, 0, o->a[1]) ? 0 : -EINVAL;
+}
+
+int64_t op_getdents(struct op *o)
+{
+	int64_t r = sysret(getdents64(o->f->fd, o->ob->scratch, (size_t)o->a[1]));
+	if (r > 0)
+		memcpy(o->buf, o->ob->scratch, (size_t)r);
+	return r;
+}
+
+/* ---- paths: the file a path names ------------------------------------------ */
+
+int64_t op_fstatat(struct op *o)
+{
+	const int64_t *a = o->a;
+	struct target t;
+	struct stat st;
+	int flags;
+
+	if (!to_int(a[2], &flags) ||
+	    (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT)))
+		return -EINVAL;
+	int err = get_target(o, a[0], a[1], flags & AT_SYMLINK_NOFOLLOW,
+			     flags & AT_EMPTY_PATH, o->ob->path, &t);
+	if (err)
+		return err;
+	int64_t r;
+	if (t.name)
+		r = sysret(fstatat(t.fd, t.name, &st, AT_SYMLINK_NOFOLLOW));
+	else
+		r = sysret(fstatat(t.fd, "", &st, AT_EMPTY_PATH));
+	put_target(&t);
+	if (r == 0)
+		memcpy(o->buf, &st, sizeof st);
+	return r;
+}
+
+int64_t op_statx(struct op *o)
+{
+	const int64_t *a = o->a;
+	struct target t;
+	struct statx stx;
+	int flags;
+
+	if (!to_int(a[2], &flags) ||
+	    (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE)) ||
+	    a[3] < 0 || a[3] > UINT32_MAX)
+		return -EINVAL;
+	int err = get_target(o, a[0], a[1], flags & AT_SYMLINK_NOFOLLOW,
+			     flags & AT_EMPTY_PATH, o->ob->path, &t);
+	if (err)
+		return err;
+	int keep = flags & (AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE);
+	int64_t r;
+	if (t.name)
+		r = sysret(statx(t.fd, t.name, AT_SYMLINK_NOFOLLOW | keep, (unsigned)a[3], &stx));
+	else
+		r = sysret(statx(t.fd, "", AT_EMPTY_PATH | keep, (unsigned)a[3], &stx));
+	put_target(&t);
+	if (r == 0)
+		memcpy(o->buf, &stx, sizeof stx);
+	return r;
+}
+
+int64_t op_faccessat(struct op *o)
+{
+	const int64_t *a = o->a;
+	struct target t;
+	int mode, flags;
+
+	if (!to_int(a[2], &mode) || (mode & ~(R_OK | W_OK | X_OK)) ||
+	    !to_int(a[3], &flags) ||
+	    (flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)))
+		return -EINVAL;
+	int err = get_target(o, a[0], a[1], flags & AT_SYMLINK_NOFOLLOW,
+			     flags & AT_EMPTY_PATH, o->ob->path, &t);
+	if (err)
+		return err;
+	int64_t r;
+	if (t.name)
+		r = sysret(faccessat(t.fd, t.name, mode, AT_SYMLINK_NOFOLLOW | (flags & AT_EACCESS)));
+	else
+		r = sysret(faccessat(t.fd, "", mode, AT_EMPTY_PATH | (flags & AT_EACCESS)));
+	put_target(&t);
+	return r;
+}
+
+int64_t op_truncate(struct op *o)
+{
+	const int64_t *a = o->a;
+	struct target t;
+	char proc[64];
+
+	int err = get_target(o, a[0], a[1], 0, 0, o->ob->path, &t);
+	if (err)
+		return err;
+	proc_path(proc, sizeof proc, t.fd);
+	int64_t r = sysret(truncate(proc, (off_t)a[2]));
+	put_target(&t);
+	return r;
+}
+
+int64_t op_statfs(struct op *o)
+{
+	const int64_t *a = o->a;
+	struct target t;
+	struct statfs sf;
+
+	int err = get_target(o, a[0], a[1], 0, 0, o->ob->path, &t);
+	if (err)
+		return err;
+	int64_t r = sysret(fstatfs(t.fd, &sf));
+	put_target(&t);
+	if (r == 0)
+		memcpy(o->buf, &sf, sizeof sf);
+	return r;
+}
+
+int64_t op_fchmodat(struct op *o)
+{
+	const int64_t *a = o->a;
+	struct target t;
+	char proc[64];
+	int flags;
+
+	if (!to_int(a[3], &flags) || (flags & ~AT_SYMLINK_NOFOLLOW))
+		return -EINVAL;
+	mode_t mode = (mode_t)(a[2] & 07777);
+	int err = get_target(o, a[0], a[1], flags & AT_SYMLINK_NOFOLLOW, 0, o->ob->path, &t);
+	if (err)
+		return err;
+	int64_t r;
+	if (t.name) {
+		/* glibc: EOPNOTSUPP for a symlink, else chmod of the file. */
+		r = sysret(fchmodat(t.fd, t.name, mode, AT_SYMLINK_NOFOLLOW));
+	} else {
+		/* O_PATH fds refuse fchmod; the /proc link reaches the inode. */
+		proc_path(proc, sizeof proc, t.fd);
+		r = sysret(chmod(proc, mode));
+	}
+	put_target(&t);
+	return r;
+}
+
+int64_t op_fchownat(struct op *o)
+{
+	const int64_t *a = o->a;
+	struct target t;
+	uint32_t uid, gid;
+	int flags;
+
+	if (!to_id(a[2], &uid) || !to_id(a[3], &gid) || !to_int(a[4], &flags) ||
+	    (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)))
+		return -EINVAL;
+	int err = get_target(o, a[0], a[1], flags & AT_SYMLINK_NOFOLLOW,
+			     flags & AT_EMPTY_PATH, o->ob->path, &t);
+	if (err)
+		return err;
+	int64_t r;
+	if (t.name)
+		r = sysret(fchownat(t.fd, t.name, uid, gid, AT_SYMLINK_NOFOLLOW));
+	else
+		r = sysret(fchownat(t.fd, "", uid, gid, AT_EMPTY_PATH));
+	put_target(&t);
+	return r;
+}
+
+int64_t op_utimensat(struct op *o)
+{
+	const int64_t *a = o->a;
+	struct timespec ts[2], *tsp = NULL;
+	struct target t;
+	char proc[64];
+	int flags;
+
+	if (!to_int(a[3], &flags) || (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)))
+		return -EINVAL;
+	if (a[2] != VOS_NO_PATH) {
+		if (!range_ok(o, a[2], sizeof ts))
+			return -EINVAL;
+		memcpy(ts, o->buf + a[2], sizeof ts);   /* the kernel checks tv_nsec */
+		tsp = ts;
+	}
+	int err = get_target(o, a[0], a[1], flags & AT_SYMLINK_NOFOLLOW,
+			     flags & AT_EMPTY_PATH, o->ob->path, &t);
+	if (err)
+		return err;
+	int64_t r;
+	if (t.name) {
+		r = sysret(utimensat(t.fd, t.name, tsp, AT_SYMLINK_NOFOLLOW));
+	} else if (t.nopath && a[1] == VOS_NO_PATH) {
+		r = sysret(futimens(t.fd, tsp));        /* futimens: EBADF on O_PATH, as native */
+	} else {
+		proc_path(proc, sizeof proc, t.fd);
+		r = sysret(utimensat(AT_FDCWD, proc, tsp, 0));
+	}
+	put_target(&t);
+	return r;
+}
+
+int64_t op_readlinkat(struct op *o)
+{
+	const int64_t *a = o->a;
+	struct target t;
+
+	if (a[2] <= 0 || !range_ok(o, 0, a[2]))
+		return -EINVAL;
+	int err = get_target(o, a[0], a[1], 1, 1, o->ob->path, &t);
+	if (err)
+		return err;
+	int64_t r;
+	if (t.name)
+		r = sysret(readlinkat(t.fd, t.name, (char *)o->ob->scratch, (size_t)a[2]));
+	else if (t.nopath)
+		r = sysret(readlinkat(t.fd, "", (char *)o->ob->scratch, (size_t)a[2]));
+	else
+		r = -EINVAL;    /* resolved by following: not a symlink */
+	put_target(&t);
+	if (r > 0)
+		memcpy(o->buf, o->ob->scratch, (size_t)r);
+	return r;
+}
+
+int64_t op_fdpath(struct op *o)
+{
+	struct vos_file *f = NULL;
+	int fd = o->sh->root.fd;
+
+	if (o->a[0] != VOS_FD_ROOT) {
+		int err = get_file(o, o->a[0], &f);
+		if (err)
+			return err;
+		fd = f->fd;
+	}
+	int n = vos_fd_relpath(&o->sh->root, fd, (char *)o->ob->scratch, o->size);
+	vos_fdt_put(f);
+	if (n >= 0)
+		memcpy(o->buf, o->ob->scratch, (size_t)n + 1);
+	return n;
+}
+
+/* ---- paths: creating and removing names ------------------------------------ */
+
+int64_t op_unlinkat(struct op *o)
+{
+	const int64_t *a = o->a;
+	struct parent p;
+	int flags;
+
+	if (!to_int(a[2], &flags) || (flags & ~AT_REMOVEDIR))
+		return -EINVAL;
+	int err = get_parent(o, a[0], a[1], o->ob->path, &p);
+	if (err)
+		return err;
+	int64_t r;
+	int rmdir = flags & AT_REMOVEDIR;
+	switch (p.last) {
+	case VOS_LAST_NORM:
+		r = sysret(unlinkat(p.fd, p.base, flags));
+		break;
+	case VOS_LAST_DOT:
+		r = rmdir ? -EINVAL : -EISDIR;
+		break;
+	case VOS_LAST_DOTDOT:
+		r = rmdir ? -ENOTEMPTY : -EISDIR;
+		break;
+	default:
+		r = rmdir ? -EBUSY : -EISDIR;
+		break;
+	}
+	close(p.fd);
+	return r;
+}
+
+int64_t op_mkdirat(struct op *o)
+{
+	const int64_t *a = o->a;
+	struct parent p;
+
+	int err = get_parent(o, a[0], a[1], o->ob->path, &p);
+	if (err)
+		return err;
+	int64_t r = p.last == VOS_LAST_NORM ?
+		sysret(mkdirat(p.fd, p.base, (mode_t)(a[2] & 07777))) : -EEXIST;
+	close(p.fd);
+	return r;
+}
+
+int64_t op_symlinkat(struct op *o)
+{
+	const int64_t *a = o->a;
+	struct parent p;
+
+	int err = get_str(o, a[0], o->ob->path2);      /* the target: stored, not resolved */
+	if (err)
+		return err;
+	err = get_parent(o, a[1], a[2], o->ob->path, &p);
+	if (err)
+		return err;
+	int64_t r = p.last == VOS_LAST_NORM ?
+		sysret(symlinkat(o->ob->path2, p.fd, p.base)) : -EEXIST;
+	close(p.fd);
+	return r;
+}
+
+int64_t op_renameat2(struct op *o)
+{
+	const int64_t *a = o->a;
+	struct parent p1, p2;
+	int64_t r;
+
+	if (a[4] < 0 || a[4] > UINT32_MAX)
+		return -EINVAL;
+	int err = get_parent(o, a[0], a[1], o->ob->path, &p1);
+	if (err)
+		return err;
+	err = get_parent(o, a[2], a[3], o->ob->path2, &p2);
+	if (err) {
+		close(p1.fd);
+		return err;
+	}
+	if (p1.last != VOS_LAST_NORM || p2.last != VOS_LAST_NORM)
+		r = -EBUSY;
+	else
+		r = sysret(renameat2(p1.fd, p1.base, p2.fd, p2.base, (unsigned)a[4]));
+	close(p1.fd);
+	close(p2.fd);
+	return r;
+}
+
+int64_t op_linkat(struct op *o)
+{
+	const int64_t *a = o->a;
+	struct target t;
+	struct parent p;
+	char proc[64];
+	int flags;
+
+	if (!to_int(a[4], &flags) || (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)))
+		return -EINVAL;
+	int err = get_target(o, a[0], a[1], !(flags & AT_SYMLINK_FOLLOW),
+			     flags & AT_EMPTY_PATH, o->ob->path, &t);
+	if (err)
+		return err;
+	err = get_parent(o, a[2], a[3], o->ob->path2, &p);
+	if (err) {
+		put_target(&t);
+		return err;
+	}
+	int64_t r;
+	if (p.last != VOS_LAST_NORM) {
+		r = -EEXIST;
+	} else if (t.name) {
+		r = sysret(linkat(t.fd, t.name, p.fd, p.base, 0));
+	} else if (t.nopath) {
+		/* The kernel requires CAP_DAC_READ_SEARCH here, as natively. */
+		r = sysret(linkat(t.fd, "", p.fd, p.base, AT_EMPTY_PATH));
+	} else {
+		/* Followed: link the inode the path ends at (a directory: EPERM). */
+		proc_path(proc, sizeof proc, t.fd);
+		r = sysret(linkat(AT_FDCWD, proc, p.fd, p.base, AT_SYMLINK_FOLLOW));
+	}
+	close(p.fd);
+	put_target(&t);
+	return r;
+}

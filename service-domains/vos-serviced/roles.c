@@ -1,0 +1,67 @@
+/*
+ * roles.c - the roles a vos-serviced can take (--role), and what each one
+ * sets up before it serves.
+ *
+ * A role is a kind of service: its channels carry that enum
+ * vos_service_kind, and it serves the operations vos_ops.def gives to that
+ * kind plus the session operations (optable.c answers -ENOSYS to the
+ * rest).  Everything else (the daemon loop, shadows, credentials, fork and
+ * exec, workers, the fd table) is the same for every role.  A new role is
+ * one struct vos_role here, listed in vos_roles[], plus its operations.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "serviced.h"
+
+/* ---- storage: files under an export root ------------------------------------ */
+
+static int storage_open(const struct vos_serviced_opts *o, struct vos_root *root)
+{
+	return vos_root_open(root, o->root_dir);
+}
+
+/* Resolve in a view where the export sits at the mount point (view.c). */
+static void storage_setup(const struct vos_serviced_opts *o, struct vos_root *root)
+{
+	if (strcmp(o->mount_point, "/") == 0)
+		return;         /* the export is the clients' "/": nothing to add */
+	if (geteuid() != 0) {
+		vos_log("warning: not root: absolute symlinks resolve from the export root");
+		return;
+	}
+	struct vos_root v;
+	int err = vos_view_setup(o->rundir, o->name, o->root_dir, o->mount_point, &v);
+	if (err) {
+		vos_log("warning: cannot set up the view at %s (%s): absolute symlinks "
+			"resolve from the export root", o->mount_point, strerror(-err));
+		return;
+	}
+	vos_root_close(root);
+	*root = v;
+}
+
+static const struct vos_role storage = {
+	.name = "storage",
+	.kind = VOS_SVC_STORAGE,
+	.exports_dir = 1,
+	.open = storage_open,
+	.setup = storage_setup,
+	.cleanup = vos_view_remove,
+};
+
+/* ---- the list ---------------------------------------------------------------- */
+
+const struct vos_role *const vos_roles[] = {
+	&storage,
+	NULL,
+};
+
+const struct vos_role *vos_role_find(const char *name)
+{
+	for (unsigned i = 0; vos_roles[i]; i++)
+		if (strcmp(vos_roles[i]->name, name) == 0)
+			return vos_roles[i];
+	return NULL;
+}
