@@ -1,6 +1,6 @@
 # VirtuOS-NG top-level build.
 #
-#   make            build everything into build/ (build/bin, build/lib, build/tests)
+#   make            install missing Debian packages, build everything into build/ (build/bin, build/lib, build/tests)
 #   make test       install missing Debian packages, build, run every test
 #   make bench      run the micro-benchmarks (CSV + Markdown table in build/bench/)
 #   make bench-xen  the same over the Xen transport in the guest set
@@ -63,7 +63,12 @@ UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TESTPROGS  := $(patsubst tests/programs/%.c,$(BUILD)/tests/programs/%,$(TESTPROG_SRC))
 BENCH_BIN  := $(patsubst benchmarks/micro/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all test test-unit test-integration test-system bench bench-xen run run-local shell clean deps
+# The default goal: on a fresh machine install the Debian packages first (as
+# root; tools/install-deps.sh does nothing when they are there), then build.
+.PHONY: default all test test-unit test-integration test-system bench bench-xen run run-local shell clean deps
+default: deps
+	@$(MAKE) --no-print-directory all
+
 all: $(LIBVIRTUOS) $(SERVICED) $(VOSCTL) $(VOS_REAP) $(XSBROKER) $(UNIT_BIN) $(TESTPROGS) $(BENCH_BIN)
 
 $(BUILD)/obj/%.o: %.c
