@@ -107,7 +107,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include "transport.h"
-#include "transport_local.h"   /* struct vos_hello, struct vos_hello_reply */
+#include "rendezvous.h"
 
 #define VOS_XEN_PRIMARY_DOMID   0u     /* clients live in dom0 */
 #define VOS_XEN_MAX_PAGES       2048u  /* channel pages (8 MiB) per transport */

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include "transport_local.h"    /* enum vos_hello_kind */
+#include "rendezvous.h"         /* enum vos_hello_kind */
 #include "xen_broker.h"
 
 #define DOMID_LIMIT 0x7ff0u     /* DOMID_FIRST_RESERVED: no real domain at or above */

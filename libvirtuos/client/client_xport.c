@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include "client.h"
 #include "client_xport.h"
+#include "../channel/transport_local.h"
 #include "../channel/transport_xen.h"
 #include "../channel/vos_sys.h"
 

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include "channel/transport_local.h"
 #include "channel/xen_broker.h"
 #include "channel/xen_jobs.h"
 #include "xsbroker.h"
