@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stddef.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -73,6 +74,21 @@ static inline long vos_sys_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
 		tsp = &ts;
 	}
 	return vos_sys_ret(syscall(SYS_ppoll, fds, n, tsp, NULL, (size_t)(_NSIG / 8)));
+}
+
+/* mmap(2) without the interposer's mmap wrapper: the address, or -errno (a
+ * user-space address is never negative as a long, an error always is). */
+static inline long vos_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	return vos_sys_ret(syscall(SYS_mmap, addr, len, prot, flags, fd, off));
+}
+
+static inline void vos_sys_munmap(void *addr, size_t len)
+{
+	int saved = errno;
+
+	syscall(SYS_munmap, addr, len);
+	errno = saved;
 }
 
 static inline long vos_sys_socket(int domain, int type, int proto)
