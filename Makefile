@@ -60,7 +60,7 @@ REAP_OBJ      := $(call obj,$(REAP_SRC))
 XSBROKER_OBJ  := $(call obj,$(XSBROKER_SRC))
 
 # The Xen transport talks to gntalloc/gntdev/evtchn with ioctls; only xenstore needs a library.
-XEN_LIBS := $(if $(wildcard libvirtuos/channel/transport_xen.c),-lxenstore,)
+XEN_LIBS := $(if $(wildcard libvirtuos/channel/xen/xs.c),-lxenstore,)
 
 LIBVIRTUOS := $(BUILD)/lib/libvirtuos.so
 SERVICED   := $(BUILD)/bin/vos-serviced
@@ -80,7 +80,7 @@ $(BUILD)/obj/%.o: %.c
 
 $(LIBVIRTUOS): $(CHANNEL_OBJ) $(CLIENT_OBJ) $(INTERPOSE_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ -ldl $(XEN_LIBS)
+	$(CC) -shared $(LDFLAGS) -o $@ $^ -ldl
 
 $(SERVICED): $(SERVICED_OBJ) $(CHANNEL_OBJ) $(CHANNEL_SERVICE_OBJ)
 	@mkdir -p $(dir $@)
