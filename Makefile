@@ -71,16 +71,30 @@ UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TESTPROGS  := $(patsubst tests/programs/%.c,$(BUILD)/tests/programs/%,$(TESTPROG_SRC))
 BENCH_BIN  := $(patsubst benchmarks/micro/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all test test-unit test-integration test-system bench bench-xen run run-local shell clean deps
+.PHONY: print-link-sets all test test-unit test-integration test-system bench bench-xen run run-local shell clean deps
 all: $(LIBVIRTUOS) $(SERVICED) $(VOSCTL) $(VOS_REAP) $(XSBROKER) $(UNIT_BIN) $(TESTPROGS) $(BENCH_BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(LIBVIRTUOS): $(CHANNEL_OBJ) $(CLIENT_OBJ) $(INTERPOSE_OBJ)
+# libvirtuos.so exports only the names it interposes (libvirtuos.map; the
+# wrappers are marked VOS_EXPORT), and links no service-side code and no
+# libxenstore (the Xen client loads it with dlopen): tests/unit/check-symbols.sh.
+LIBVIRTUOS_MAP := libvirtuos/interpose/libvirtuos.map
+$(CHANNEL_OBJ) $(CLIENT_OBJ) $(INTERPOSE_OBJ): CFLAGS += -fvisibility=hidden
+
+$(LIBVIRTUOS): $(CHANNEL_OBJ) $(CLIENT_OBJ) $(INTERPOSE_OBJ) $(LIBVIRTUOS_MAP)
 	@mkdir -p $(dir $@)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ -ldl
+	$(CC) -shared $(LDFLAGS) -Wl,--version-script=$(LIBVIRTUOS_MAP) -o $@ $(filter %.o,$^) -ldl
+
+# For tests/unit/check-symbols.sh: the objects in libvirtuos.so (by part) and
+# the service-side ones that must stay out of it.
+print-link-sets:
+	@echo "channel: $(CHANNEL_OBJ)"
+	@echo "client: $(CLIENT_OBJ)"
+	@echo "interpose: $(INTERPOSE_OBJ)"
+	@echo "service: $(CHANNEL_SERVICE_OBJ)"
 
 $(SERVICED): $(SERVICED_OBJ) $(CHANNEL_OBJ) $(CHANNEL_SERVICE_OBJ)
 	@mkdir -p $(dir $@)

@@ -511,7 +511,7 @@ EXPORT FILE *freopen64(const char *path, const char *mode, FILE *fp)
 	return freopen_common(path, mode, fp, real_freopen64);
 }
 
-EXPORT FILE *vos_stdio_wrap_fd(int fd, const char *mode)
+FILE *vos_stdio_wrap_fd(int fd, const char *mode)
 {
 	struct stream_mode m;
 	FILE *fp;
