@@ -60,7 +60,10 @@ REAP_OBJ      := $(call obj,$(REAP_SRC))
 XSBROKER_OBJ  := $(call obj,$(XSBROKER_SRC))
 
 # The Xen transport talks to gntalloc/gntdev/evtchn with ioctls; only xenstore needs a library.
-XEN_LIBS := $(if $(wildcard libvirtuos/channel/xen/xs.c),-lxenstore,)
+# The transport reaches it through dlopen (xen/xs.h), so nothing refers to it by name: the
+# service, the tools and the tests keep it NEEDED anyway (--no-as-needed), so that the guest
+# images, which copy each binary's ldd closure, carry it.  libvirtuos.so does not link it.
+XEN_LIBS := -Wl,--no-as-needed -lxenstore -Wl,--as-needed
 
 LIBVIRTUOS := $(BUILD)/lib/libvirtuos.so
 SERVICED   := $(BUILD)/bin/vos-serviced

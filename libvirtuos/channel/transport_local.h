@@ -13,6 +13,10 @@
  *                 sees the other's death as POLLHUP on it.
  *   placeholder   <rundir>/<service>.remote-fd, an empty file the client
  *                 opens with O_PATH to reserve fd numbers for remote files.
+ *
+ * Files (local/local.h): ops.c the object and data path, sock.c the
+ * rendezvous socket, front.c the client side (in libvirtuos.so), back.c the
+ * service side (vos-serviced only).
  */
 #ifndef VOS_TRANSPORT_LOCAL_H
 #define VOS_TRANSPORT_LOCAL_H
@@ -42,7 +46,7 @@ void vos_local_release(struct vos_xport *x);
 /* Path of the placeholder file for a service. */
 int vos_local_placeholder_path(const char *rundir, const char *service, char *buf, size_t len);
 
-/* Service side ----------------------------------------------------------- */
+/* Service side (local/back.c, not in libvirtuos.so) ------------------------ */
 
 /* Everything one accepted client brings.  Can be passed to another process. */
 struct vos_local_conn {
