@@ -74,7 +74,7 @@ UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TESTPROGS  := $(patsubst tests/programs/%.c,$(BUILD)/tests/programs/%,$(TESTPROG_SRC))
 BENCH_BIN  := $(patsubst benchmarks/micro/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: print-link-sets all test test-unit test-integration test-system bench bench-xen run run-local shell clean deps
+.PHONY: all test test-unit test-integration test-system bench bench-xen run run-local shell clean deps
 all: $(LIBVIRTUOS) $(SERVICED) $(VOSCTL) $(VOS_REAP) $(XSBROKER) $(UNIT_BIN) $(TESTPROGS) $(BENCH_BIN)
 
 $(BUILD)/obj/%.o: %.c
@@ -93,6 +93,7 @@ $(LIBVIRTUOS): $(CHANNEL_OBJ) $(CLIENT_OBJ) $(INTERPOSE_OBJ) $(LIBVIRTUOS_MAP)
 
 # For tests/unit/check-symbols.sh: the objects in libvirtuos.so (by part) and
 # the service-side ones that must stay out of it.
+.PHONY: print-link-sets
 print-link-sets:
 	@echo "channel: $(CHANNEL_OBJ)"
 	@echo "client: $(CLIENT_OBJ)"
