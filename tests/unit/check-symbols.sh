@@ -96,10 +96,12 @@ if [ -n "$xs" ]; then bad "(b) $LIB calls libxenstore by name: $xs"; else ok; fi
 
 # (c)
 reentry=""
+: > "$tmp/used"
 for o in $(cat "$tmp/channel" "$tmp/client"); do
 	case $o in */libvirtuos/channel/*|*/libvirtuos/client/*) ;; *) continue ;; esac
 	for s in $(nm -u "$o" | awk '{ print $2 }' | sed 's/@.*//' | sort -u | comm -12 - "$tmp/exports"); do
 		if echo "$ALLOWED" | grep -qx "$(basename "$o") $s"; then
+			echo "$(basename "$o") $s" >> "$tmp/used"
 			continue
 		fi
 		reentry="$reentry ${o#"$BUILD"/obj/}:$s"
@@ -110,6 +112,9 @@ if [ -n "$reentry" ]; then
 else
 	ok
 fi
+echo "$ALLOWED" | grep . | while read -r e; do
+	grep -qx "$e" "$tmp/used" || echo "note: ALLOWED entry '$e' is no longer needed: remove it"
+done
 
 # (d)
 nm "$LIB" | awk '{ print $NF }' | sort -u > "$tmp/all"
