@@ -10,6 +10,13 @@
  * loads it with dlopen("libxenstore.so.4") on first use; if that fails it
  * says so once on stderr and returns -ELIBACC.  Every xenstore job starts
  * with vos_xs_connect(), so a handle in hand means vos_xs is filled in.
+ *
+ * Loading is lazy: only a client that does its jobs itself (root; a non-root
+ * one goes through vos-xsbroker) loads it, at its first Xen channel.  That
+ * dlopen takes the dynamic loader's lock while the engine may hold a service
+ * lock; a program with another thread inside dlopen at that moment, whose
+ * library constructor makes a routed call, would wait on both.  Loading at
+ * start-up when the configuration names a Xen service would remove that.
  */
 #ifndef VOS_XEN_XS_H
 #define VOS_XEN_XS_H
