@@ -30,7 +30,14 @@ LDFLAGS := -pthread $(SANFLAGS)
 
 # libvirtuos/common: code every part links (config parser, op table, helpers).
 COMMON_SRC    := $(sort $(wildcard libvirtuos/common/*.c))
-CHANNEL_SRC   := $(sort $(wildcard libvirtuos/channel/*.c)) $(COMMON_SRC)
+# libvirtuos/channel and its transports' subdirectories: linked into everything.
+# CHANNEL_SERVICE_SRC: the service halves of the transports and what only the
+# dom0 tools use; linked into vos-serviced, vos-reap, vos-xsbroker and the
+# tests, never into libvirtuos.so (tests/unit/check-symbols.sh checks it).
+CHANNEL_SERVICE_SRC := libvirtuos/channel/local/back.c libvirtuos/channel/xen/back.c \
+                       libvirtuos/channel/xen/reap.c libvirtuos/channel/xen/broker_check.c
+CHANNEL_SRC   := $(filter-out $(CHANNEL_SERVICE_SRC),$(sort $(wildcard libvirtuos/channel/*.c \
+                 libvirtuos/channel/*/*.c))) $(COMMON_SRC)
 CLIENT_SRC    := $(sort $(wildcard libvirtuos/client/*.c))
 INTERPOSE_SRC := $(sort $(wildcard libvirtuos/interpose/*.c))
 SERVICED_SRC  := $(sort $(wildcard service-domains/vos-serviced/*.c))
@@ -44,6 +51,7 @@ BENCH_SRC     := $(sort $(wildcard benchmarks/micro/*.c))
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 CHANNEL_OBJ   := $(call obj,$(CHANNEL_SRC))
+CHANNEL_SERVICE_OBJ := $(call obj,$(wildcard $(CHANNEL_SERVICE_SRC)))
 CLIENT_OBJ    := $(call obj,$(CLIENT_SRC))
 INTERPOSE_OBJ := $(call obj,$(INTERPOSE_SRC))
 SERVICED_OBJ  := $(call obj,$(SERVICED_SRC))
@@ -52,7 +60,10 @@ REAP_OBJ      := $(call obj,$(REAP_SRC))
 XSBROKER_OBJ  := $(call obj,$(XSBROKER_SRC))
 
 # The Xen transport talks to gntalloc/gntdev/evtchn with ioctls; only xenstore needs a library.
-XEN_LIBS := $(if $(wildcard libvirtuos/channel/transport_xen.c),-lxenstore,)
+# The transport reaches it through dlopen (xen/xs.h), so nothing refers to it by name: the
+# service, the tools and the tests keep it NEEDED anyway (--no-as-needed), so that the guest
+# images, which copy each binary's ldd closure, carry it.  libvirtuos.so does not link it.
+XEN_LIBS := -Wl,--no-as-needed -lxenstore -Wl,--as-needed
 
 LIBVIRTUOS := $(BUILD)/lib/libvirtuos.so
 SERVICED   := $(BUILD)/bin/vos-serviced
@@ -75,16 +86,31 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(LIBVIRTUOS): $(CHANNEL_OBJ) $(CLIENT_OBJ) $(INTERPOSE_OBJ)
-	@mkdir -p $(dir $@)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ -ldl $(XEN_LIBS)
+# libvirtuos.so exports only the names it interposes (libvirtuos.map; the
+# wrappers are marked VOS_EXPORT), and links no service-side code and no
+# libxenstore (the Xen client loads it with dlopen): tests/unit/check-symbols.sh.
+LIBVIRTUOS_MAP := libvirtuos/interpose/libvirtuos.map
+$(CHANNEL_OBJ) $(CLIENT_OBJ) $(INTERPOSE_OBJ): CFLAGS += -fvisibility=hidden
 
-$(SERVICED): $(SERVICED_OBJ) $(CHANNEL_OBJ)
+$(LIBVIRTUOS): $(CHANNEL_OBJ) $(CLIENT_OBJ) $(INTERPOSE_OBJ) $(LIBVIRTUOS_MAP)
+	@mkdir -p $(dir $@)
+	$(CC) -shared $(LDFLAGS) -Wl,--version-script=$(LIBVIRTUOS_MAP) -o $@ $(filter %.o,$^) -ldl
+
+# For tests/unit/check-symbols.sh: the objects in libvirtuos.so (by part) and
+# the service-side ones that must stay out of it.
+.PHONY: print-link-sets
+print-link-sets:
+	@echo "channel: $(CHANNEL_OBJ)"
+	@echo "client: $(CLIENT_OBJ)"
+	@echo "interpose: $(INTERPOSE_OBJ)"
+	@echo "service: $(CHANNEL_SERVICE_OBJ)"
+
+$(SERVICED): $(SERVICED_OBJ) $(CHANNEL_OBJ) $(CHANNEL_SERVICE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS)
 
 # dom0's xenstore broker runs the transport's own xenstore jobs (xen_jobs.h).
-$(XSBROKER): $(XSBROKER_OBJ) $(CHANNEL_OBJ)
+$(XSBROKER): $(XSBROKER_OBJ) $(CHANNEL_OBJ) $(CHANNEL_SERVICE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS)
 
@@ -93,11 +119,11 @@ $(VOSCTL): $(VOSCTL_OBJ) $(call obj,$(COMMON_SRC))
 	$(CC) $(LDFLAGS) -o $@ $^
 
 # dom0's reaper of dead clients' xenstore nodes (the transport does the work).
-$(VOS_REAP): $(REAP_OBJ) $(CHANNEL_OBJ)
+$(VOS_REAP): $(REAP_OBJ) $(CHANNEL_OBJ) $(CHANNEL_SERVICE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(XEN_LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(CHANNEL_OBJ) $(CLIENT_OBJ)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(CHANNEL_OBJ) $(CHANNEL_SERVICE_OBJ) $(CLIENT_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(XEN_LIBS)
 
@@ -114,7 +140,7 @@ $(BUILD)/tests/programs/%: $(BUILD)/obj/tests/programs/%.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
 
-$(BUILD)/bench/%: $(BUILD)/obj/benchmarks/micro/%.o $(CHANNEL_OBJ) $(CLIENT_OBJ)
+$(BUILD)/bench/%: $(BUILD)/obj/benchmarks/micro/%.o $(CHANNEL_OBJ) $(CHANNEL_SERVICE_OBJ) $(CLIENT_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lurcu-common -lurcu $(XEN_LIBS)
 

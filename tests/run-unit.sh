@@ -1,6 +1,7 @@
 #!/bin/sh
 # Build and run every unit test (tests/unit/test_*.c) three times: plain,
-# with ASan+UBSan, and with TSan.  Prints one line per test program and
+# with ASan+UBSan, and with TSan; and check libvirtuos.so's symbols in each
+# build (tests/unit/check-symbols.sh).  Prints one line per test program and
 # variant, then a summary; exits non-zero if anything failed.
 #
 #   tests/run-unit.sh                 all three variants
@@ -36,7 +37,7 @@ for v in $VARIANTS; do
 	tsan)  san=tsan; dir=${BUILD_PREFIX:+$BUILD_PREFIX-tsan} ; dir=${dir:-build/tsan} ;;
 	*) echo "run-unit: unknown variant $v" >&2; exit 2 ;;
 	esac
-	targets=""
+	targets="$dir/lib/libvirtuos.so"
 	for t in $tests; do targets="$targets $dir/tests/$t"; done
 	echo "== $v: building into $dir"
 	# shellcheck disable=SC2086
@@ -71,6 +72,17 @@ for v in $VARIANTS; do
 			failed="$failed $v:$t"
 		fi
 	done
+	# The preload library's boundary (exports, libxenstore, no re-entry, no
+	# service-side code); the objects it reads were built above.
+	if tests/unit/check-symbols.sh "$dir" >"$logdir/$v-symbols.log" 2>&1; then
+		printf 'PASS  %-5s %-20s\n' "$v" check-symbols
+		pass=$((pass + 1))
+	else
+		printf 'FAIL  %-5s %-20s -- log follows\n' "$v" check-symbols
+		sed 's/^/    /' "$logdir/$v-symbols.log"
+		fail=$((fail + 1))
+		failed="$failed $v:check-symbols"
+	fi
 done
 
 echo

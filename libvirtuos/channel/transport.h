@@ -1,9 +1,15 @@
 /*
  * transport.h - how a channel's memory is shared and how one side kicks the
  * other.  Two implementations: local (memfd + eventfd + Unix socket
- * rendezvous, transport_local.c) and Xen (gntalloc/gntdev + event channels +
- * xenstore, transport_xen.c).  Everything above this interface (rings,
- * marshalling, fd table, service workers, recovery) is shared.
+ * rendezvous; transport_local.h, local/) and Xen (gntalloc/gntdev + event
+ * channels + xenstore; transport_xen.h, xen/).  Everything above this
+ * interface (rings, marshalling, fd table, service workers, recovery) is
+ * shared.  How a client starts a channel (struct vos_hello) is in
+ * rendezvous.h, the same for both.
+ *
+ * Each transport is split by side: its client half (front) is linked into
+ * libvirtuos.so, its service half (back) only into the service and tools
+ * (Makefile, CHANNEL_SERVICE_SRC); the data path (these ops) is shared.
  */
 #ifndef VOS_TRANSPORT_H
 #define VOS_TRANSPORT_H

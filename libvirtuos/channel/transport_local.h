@@ -13,6 +13,10 @@
  *                 sees the other's death as POLLHUP on it.
  *   placeholder   <rundir>/<service>.remote-fd, an empty file the client
  *                 opens with O_PATH to reserve fd numbers for remote files.
+ *
+ * Files (local/local.h): ops.c the object and data path, sock.c the
+ * rendezvous socket, front.c the client side (in libvirtuos.so), back.c the
+ * service side (vos-serviced only).
  */
 #ifndef VOS_TRANSPORT_LOCAL_H
 #define VOS_TRANSPORT_LOCAL_H
@@ -20,29 +24,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include "transport.h"
-
-#define VOS_HELLO_MAGIC 0x6f6c6c6548534f56ULL /* "VOSHello" */
-
-enum vos_hello_kind {
-	VOS_HELLO_NEW       = 1,   /* a new client: start a fresh shadow */
-	VOS_HELLO_CLAIM     = 2,   /* a forked child: take the pending shadow named by token */
-	VOS_HELLO_FORK_LIVE = 3,   /* a spawned child (vfork/posix_spawn): fork the shadow whose channel token this is, now */
-};
-
-struct vos_hello {
-	uint64_t magic;          /* VOS_HELLO_MAGIC */
-	uint32_t version;        /* VOS_PROTO_VERSION */
-	uint32_t kind;           /* enum vos_hello_kind */
-	uint32_t umask;
-	uint32_t pad;
-	uint8_t token[VOS_TOKEN_LEN];
-};
-
-struct vos_hello_reply {
-	int32_t status;          /* 0 or -errno */
-	uint32_t pad;
-	uint8_t token[VOS_TOKEN_LEN];  /* the new channel's token (also in the header) */
-};
+#include "rendezvous.h"
 
 /* Client side ------------------------------------------------------------ */
 
@@ -64,7 +46,7 @@ void vos_local_release(struct vos_xport *x);
 /* Path of the placeholder file for a service. */
 int vos_local_placeholder_path(const char *rundir, const char *service, char *buf, size_t len);
 
-/* Service side ----------------------------------------------------------- */
+/* Service side (local/back.c, not in libvirtuos.so) ------------------------ */
 
 /* Everything one accepted client brings.  Can be passed to another process. */
 struct vos_local_conn {

@@ -96,9 +96,18 @@
  *     not open: it shifts the numbers the program gets, and a program that
  *     closes or dup2()s over "its" descriptors would cut or hijack it.
  * libxenstore calls the libc wrappers (open, socket, read, write, close);
- * everything else here uses raw system calls.  The service side
+ * everything else here uses raw system calls.  libvirtuos.so does not link
+ * libxenstore: the transport loads it with dlopen the first time it opens a
+ * xenstore connection (xen/xs.h), so a program in local mode, or a non-root
+ * one that goes through the broker, never loads it; if it cannot be loaded,
+ * the job fails with -ELIBACC and a line on stderr.  The service side
  * (vos-serviced, not interposed) keeps its connection and watches its
  * backend dir to learn of new frontends.
+ *
+ * Files (libvirtuos/channel/xen/xport.h lists them): the client side
+ * (front.c, jobs.c, jobs_via.c, broker_client.c), the data path both sides
+ * share (ops.c, xs.c), and, never linked into libvirtuos.so, the service
+ * side (back.c) and dom0's housekeeping (reap.c).
  */
 #ifndef VOS_TRANSPORT_XEN_H
 #define VOS_TRANSPORT_XEN_H
@@ -107,7 +116,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include "transport.h"
-#include "transport_local.h"   /* struct vos_hello, struct vos_hello_reply */
+#include "rendezvous.h"
 
 #define VOS_XEN_PRIMARY_DOMID   0u     /* clients live in dom0 */
 #define VOS_XEN_MAX_PAGES       2048u  /* channel pages (8 MiB) per transport */
@@ -125,9 +134,6 @@ enum vos_xen_state {
 	VOS_XEN_CLOSING      = 5,
 	VOS_XEN_CLOSED       = 6,
 };
-
-/* Nonzero if this domain has the Xen devices and a xenstore to talk to. */
-int vos_xen_present(void);
 
 /* Client side (dom0) ------------------------------------------------------ */
 
@@ -165,12 +171,14 @@ int vos_xen_peek_header(const struct vos_xen_fds *fds, void *buf, size_t len);
 /* Unmap and free an adopted transport WITHOUT closing its descriptors or
  * touching xenstore (undo an adopt). */
 void vos_xen_release(struct vos_xport *x);
-/* dom0 housekeeping: remove the xenstore nodes of channels whose client
- * process no longer exists (killed clients cannot clean up).  Returns the
- * number of channels removed or -errno. */
-int vos_xen_reap_stale(void);
+/* Service side and dom0 tools (xen/back.c, xen/reap.c; not in libvirtuos.so) */
 
-/* Service side (service domain) ------------------------------------------ */
+/* Nonzero if this domain has the Xen devices and a xenstore to talk to. */
+int vos_xen_present(void);
+/* dom0 housekeeping (vos-reap): remove the xenstore nodes of channels whose
+ * client process no longer exists (killed clients cannot clean up).  Returns
+ * the number of channels removed or -errno. */
+int vos_xen_reap_stale(void);
 
 struct vos_xen_listener;
 

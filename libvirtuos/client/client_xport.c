@@ -3,14 +3,15 @@
  * engine (see client_xport.h): argument checks, the descriptor slots, and
  * which transport a name stands for.
  *
- * In the LD_PRELOAD library: raw system calls only (vos_sys.h).
+ * In the LD_PRELOAD library: raw system calls only (vos_sys.h), mmap too
+ * (the interposer wraps it).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include "client.h"
 #include "client_xport.h"
+#include "../channel/transport_local.h"
 #include "../channel/transport_xen.h"
 #include "../channel/vos_sys.h"
 
@@ -50,7 +51,7 @@ static int local_adopt(const int fds[4], struct vos_xport **out)
 static int local_peek_header(const int fds[4], void *buf, size_t len)
 {
 	struct stat st;
-	void *h;
+	long h;
 
 	if (len > VOS_PAGE_SIZE)
 		return -EINVAL;
@@ -58,11 +59,11 @@ static int local_peek_header(const int fds[4], void *buf, size_t len)
 		return -EBADF;
 	if (vos_sys_fstat(fds[1], &st) < 0 || st.st_size < VOS_PAGE_SIZE)
 		return -EPROTO;
-	h = mmap(NULL, VOS_PAGE_SIZE, PROT_READ, MAP_SHARED, fds[1], 0);
-	if (h == MAP_FAILED)
-		return -errno;
-	memcpy(buf, h, len);
-	munmap(h, VOS_PAGE_SIZE);
+	h = vos_sys_mmap(NULL, VOS_PAGE_SIZE, PROT_READ, MAP_SHARED, fds[1], 0);
+	if (h < 0)
+		return (int)h;
+	memcpy(buf, (void *)h, len);
+	vos_sys_munmap((void *)h, VOS_PAGE_SIZE);
 	return 0;
 }
 

@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 #include "../channel/transport.h"
-#include "../channel/transport_local.h"   /* struct vos_hello, vos_hello_reply */
+#include "../channel/rendezvous.h"
 
 struct vos_client_config;
 

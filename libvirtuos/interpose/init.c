@@ -199,7 +199,7 @@ static void init(int force)
 	in_init = 0;
 }
 
-VOS_EXPORT void vos_init(void)
+void vos_init(void)
 {
 	init(0);
 }

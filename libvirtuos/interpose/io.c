@@ -352,7 +352,7 @@ static int dirents_valid(const uint8_t *buf, size_t n)
 	return 1;
 }
 
-VOS_EXPORT ssize_t vos_remote_getdents64(int fd, void *buf, size_t len)
+ssize_t vos_remote_getdents64(int fd, void *buf, size_t len)
 {
 	struct vos_client *c;
 	struct vos_req r = { .op = VOS_OP_GETDENTS64 };

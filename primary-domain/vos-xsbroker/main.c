@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "channel/xen_broker.h"
+#include "channel/xen/xs.h"
 #include "xsbroker.h"
 #include "common/vos_time.h"
 
@@ -76,7 +77,7 @@ int main(int argc, char **argv)
 	struct pollfd pfd[1 + MAX_CLIENTS];
 	long long since[1 + MAX_CLIENTS];
 	struct xs_handle *xs;
-	int lfd, n = 1;
+	int lfd, err, n = 1;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -90,9 +91,9 @@ int main(int argc, char **argv)
 		}
 	}
 	signal(SIGPIPE, SIG_IGN);
-	xs = xs_open(0);
+	xs = vos_xs_connect(&err);
 	if (!xs) {
-		fprintf(stderr, "vos-xsbroker: cannot connect to xenstore: %s\n", strerror(errno));
+		fprintf(stderr, "vos-xsbroker: cannot connect to xenstore: %s\n", strerror(-err));
 		return 1;
 	}
 	lfd = listen_on(path);

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include "channel/transport_local.h"
 #include "channel/xen_broker.h"
 #include "channel/xen_jobs.h"
 #include "xsbroker.h"
@@ -45,84 +44,64 @@ static int peer_groups(const struct ucred *cr, uint32_t *gids, unsigned max)
 	return err;
 }
 
-static int do_publish(struct xs_handle *xs, const struct vos_xsb_req *r, const struct ucred *cr)
+/* Everything but LOOKUP and PUBLISH acts on an existing channel, which must
+ * be the caller's.  1: run the job; 0: rep->result is the answer. */
+static int may_touch(struct xs_handle *xs, const struct vos_xsb_req *r, pid_t pid,
+		     struct vos_xsb_reply *rep)
 {
-	struct vos_xen_conn *c = calloc(1, sizeof(*c));
-	int n, err;
-
-	if (!c)
-		return -ENOMEM;
-	n = peer_groups(cr, c->gids, VOS_XEN_MAX_GIDS);
-	if (n < 0) {
-		free(c);
-		return n;
-	}
-	c->ngids = (uint32_t)n;
-	c->cred = *cr;
-	c->self_domid = r->domid;
-	c->front_domid = VOS_XEN_PRIMARY_DOMID;
-	c->devid = r->devid;
-	c->front_ref = r->front_ref;
-	c->back_ref = r->back_ref;
-	c->port = r->port;
-	c->nr_pages = r->nr_pages;
-	memcpy(c->refs, r->refs, (size_t)r->nr_pages * sizeof(uint32_t));
-	c->hello.magic = VOS_HELLO_MAGIC;
-	c->hello.version = VOS_PROTO_VERSION;
-	c->hello.kind = r->kind;
-	c->hello.umask = r->umask;
-	memcpy(c->hello.token, r->token, VOS_TOKEN_LEN);
-	err = vos_xen_job_publish(xs, c);
-	free(c);
-	return err;
-}
-
-/* Run a checked request; fills rep->result and the op's fields. */
-static void run(struct xs_handle *xs, const struct vos_xsb_req *r, const struct ucred *cr,
-		struct vos_xsb_reply *rep)
-{
-	bool accepted = false;
 	int own;
 
+	if (r->op == VOS_XSB_LOOKUP || r->op == VOS_XSB_PUBLISH)
+		return 1;
+	own = vos_xen_job_owner(xs, r->domid, r->devid, pid);
 	switch (r->op) {
-	case VOS_XSB_LOOKUP: {
-		char name[VOS_XSB_NAME_FIELD];
-
-		memcpy(name, r->name, sizeof(name));    /* NUL-terminated: checked */
-		rep->result = vos_xen_job_lookup(xs, name, &rep->domid);
-		return;
-	}
-	case VOS_XSB_PUBLISH:
-		rep->result = do_publish(xs, r, cr);
-		return;
-	}
-	/* Everything else acts on an existing channel: it must be the caller's. */
-	own = vos_xen_job_owner(xs, r->domid, r->devid, cr->pid);
-	switch (r->op) {
-	case VOS_XSB_OWNER:
-		rep->result = own;
-		break;
 	case VOS_XSB_REMOVE:
 		/* No frontend: remove what is left in the caller's devid range. */
-		rep->result = own == 0 || own == -EPIPE ?
-			      vos_xen_job_remove(xs, r->domid, r->devid) : own;
-		break;
-	case VOS_XSB_ANSWER:
-		if (own) {
-			rep->result = own;
-			break;
-		}
-		rep->result = vos_xen_job_answer(xs, r->domid, r->devid, &accepted, rep->token);
-		rep->accepted = accepted;
-		if (rep->result != 1)
-			memset(rep->token, 0, sizeof(rep->token));
+		if (own == 0 || own == -EPIPE)
+			return 1;
 		break;
 	case VOS_XSB_ALIVE:
 		/* A gone frontend is a dead channel; other errors are not answers. */
-		rep->result = own == 0 ? vos_xen_job_alive(xs, r->domid, r->devid) :
-			      own == -EPIPE ? 0 : own;
+		if (own == 0)
+			return 1;
+		if (own == -EPIPE)
+			own = 0;
+		break;
+	case VOS_XSB_ANSWER:
+		if (own == 0)
+			return 1;
 		break;
 	}
+	rep->result = own;              /* OWNER: the answer itself */
+	return 0;
+}
+
+/* Run a checked request for the caller cr; fills rep->result and the op's fields. */
+static void run(struct xs_handle *xs, const struct vos_xsb_req *r, const struct ucred *cr,
+		struct vos_xsb_reply *rep)
+{
+	struct vos_xen_ident *id;
+	int n;
+
+	if (!may_touch(xs, r, cr->pid, rep))
+		return;
+	id = calloc(1, sizeof(*id));
+	if (!id) {
+		rep->result = -ENOMEM;
+		return;
+	}
+	id->cred = *cr;
+	if (r->op == VOS_XSB_PUBLISH) {
+		n = peer_groups(cr, id->gids, VOS_XEN_MAX_GIDS);
+		if (n < 0) {
+			rep->result = n;
+			free(id);
+			return;
+		}
+		id->ngids = (uint32_t)n;
+	}
+	vos_xen_job_run(xs, r, id, rep);
+	free(id);
 }
 
 void xsb_serve(struct xs_handle *xs, int fd)

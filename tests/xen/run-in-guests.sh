@@ -62,17 +62,21 @@ cp "$BASE/vmlinuz" "$OUT/vmlinuz"
 # Dynamic: libxenstore sizes its reader thread's stack with glibc's
 # __pthread_get_minstack, found with dlsym, which a static binary lacks.
 echo "[h8] building xen_channel_test"
+# The transport, both sides (the channel, local/ and xen/ with their service
+# halves) and libvirtuos/common, as the Makefile links vos-serviced.
+shopt -s nullglob
+CHANNEL_C=("$ROOT"/libvirtuos/channel/*.c "$ROOT"/libvirtuos/channel/*/*.c "$ROOT"/libvirtuos/common/*.c)
+shopt -u nullglob
 # shellcheck disable=SC2086
 gcc -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -pthread $SANFLAGS -I"$ROOT/libvirtuos" \
-	"$ROOT/tests/xen/xen_channel_test.c" "$ROOT"/libvirtuos/channel/*.c \
-	-o "$OUT/xen_channel_test" -lxenstore
+	"$ROOT/tests/xen/xen_channel_test.c" "${CHANNEL_C[@]}" \
+	-o "$OUT/xen_channel_test" -Wl,--no-as-needed -lxenstore
 # The client call engine (libvirtuos/client) over the Xen transport, dom0 only.
 echo "[h9] building xen_client_test"
 # shellcheck disable=SC2086
 gcc -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -pthread $SANFLAGS -I"$ROOT/libvirtuos" \
-	"$ROOT/tests/xen/xen_client_test.c" "$ROOT"/libvirtuos/client/*.c \
-	"$ROOT"/libvirtuos/channel/*.c \
-	-o "$OUT/xen_client_test" -lxenstore
+	"$ROOT/tests/xen/xen_client_test.c" "$ROOT"/libvirtuos/client/*.c "${CHANNEL_C[@]}" \
+	-o "$OUT/xen_client_test" -Wl,--no-as-needed -lxenstore
 
 # ------------------------------------------------------------------ staging
 # Copy a host file to the same path in the stage, resolving symlinks.

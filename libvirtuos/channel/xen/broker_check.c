@@ -1,15 +1,16 @@
 /*
- * xen_broker_proto.c - checking the broker's messages (xen_broker.h): the
- * broker checks every request strictly (it comes from any dom0 user), the
- * client checks every reply.  Pure functions, no I/O, so that the unit tests
- * can feed them junk.
+ * broker_check.c - the broker's checks of what a client sends
+ * (xen_broker.h): every request strictly (it comes from any dom0 user), and
+ * the caller's /proc/<pid>/status.  Pure functions, no I/O, so that the unit
+ * tests can feed them junk.  Broker side: not linked into libvirtuos.so
+ * (the client's check of a reply is in broker_client.c).
  */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include "transport_local.h"    /* enum vos_hello_kind */
-#include "xen_broker.h"
+#include "../rendezvous.h"      /* enum vos_hello_kind */
+#include "../xen_broker.h"
 
 #define DOMID_LIMIT 0x7ff0u     /* DOMID_FIRST_RESERVED: no real domain at or above */
 
@@ -161,18 +162,4 @@ int vos_xsb_parse_status(const char *text, uid_t euid, gid_t egid, uint32_t *gid
 		return -EPROTO;
 	n = parse_ids(v, len, gids, max);
 	return n;
-}
-
-int vos_xsb_check_reply(const struct vos_xsb_reply *rep, size_t len, uint32_t op)
-{
-	if (!rep || len != sizeof(*rep) || rep->magic != VOS_XSB_MAGIC ||
-	    rep->result < -4095 || rep->result > 1 || rep->accepted > 1)
-		return -EPROTO;
-	/* Only ANSWER and ALIVE answer 1; only a done ANSWER carries a token. */
-	if (rep->result == 1 && op != VOS_XSB_ANSWER && op != VOS_XSB_ALIVE)
-		return -EPROTO;
-	if (op == VOS_XSB_LOOKUP && rep->result == 0 &&
-	    (rep->domid == 0 || rep->domid >= DOMID_LIMIT))
-		return -EPROTO;
-	return 0;
 }

@@ -1,5 +1,6 @@
 /*
- * xen_broker_client.c - one request to vos-xsbroker (xen_broker.h).
+ * broker_client.c - one request to vos-xsbroker (xen_broker.h), and the
+ * check of its reply.
  *
  * Runs inside libvirtuos.so: raw system calls only (the libc wrappers are
  * our own interposed functions), no stdio, and the socket lives only for the
@@ -10,8 +11,25 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include "vos_sys.h"
-#include "xen_broker.h"
+#include "../vos_sys.h"
+#include "../xen_broker.h"
+
+#define DOMID_LIMIT 0x7ff0u     /* DOMID_FIRST_RESERVED: no real domain at or above */
+
+int vos_xsb_check_reply(const struct vos_xsb_reply *rep, size_t len, uint32_t op)
+{
+	if (!rep || len != sizeof(*rep) || rep->magic != VOS_XSB_MAGIC ||
+	    rep->result < -4095 || rep->result > 1 || rep->accepted > 1)
+		return -EPROTO;
+	/* Only ANSWER and ALIVE answer 1; only a done ANSWER carries a token. */
+	if (rep->result == 1 && op != VOS_XSB_ANSWER && op != VOS_XSB_ALIVE)
+		return -EPROTO;
+	if (op == VOS_XSB_LOOKUP && rep->result == 0 &&
+	    (rep->domid == 0 || rep->domid >= DOMID_LIMIT))
+		return -EPROTO;
+	return 0;
+}
+
 
 int vos_xsb_call(const char *path, const struct vos_xsb_req *req, size_t len,
 		 struct vos_xsb_reply *rep)
