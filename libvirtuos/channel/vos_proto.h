@@ -220,6 +220,13 @@ enum vos_op {
 				  switches the shadow; -EPERM if it does not match or the
 				  service cannot switch.  Any error: the client must stop
 				  using the channel (the shadow may hold other ids). */
+	VOS_OP_CANCEL,         /* id: interrupt the request with this id (another slot's) -> 1 if
+				  it was running and its worker was interrupted (it then
+				  completes, typically with -EINTR, or with its real result if
+				  it finished first), 0 if it was not running (finished or
+				  unknown: nothing happens; still queued: it completes with
+				  -EINTR without running), -EINVAL for an id whose slot is out
+				  of range.  Never blocks for long (bounded retries) */
 	VOS_OP__COUNT
 };
 

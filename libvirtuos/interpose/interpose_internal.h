@@ -77,6 +77,9 @@ struct vos_service {
 extern struct vos_service vos_services[VOS_MAX_SERVICES];
 extern int vos_nservices;
 extern struct vos_client_config vos_cfg;   /* rundir, tuning; service/kind per call */
+/* The process umask for a new channel's hello (process.c): tracked by the
+ * umask() wrapper, read from /proc once before that. */
+mode_t vos_process_umask(void);
 
 /* Index of the service called name, or -1. */
 int vos_service_find(const char *name);

@@ -48,6 +48,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "interpose_internal.h"
+#include "channel/vos_sys.h"
 
 #ifdef __SANITIZE_THREAD__
 #include <sanitizer/tsan_interface.h>
@@ -160,6 +161,7 @@ static void fork_child(void)
 			continue;       /* its remote fds fail with EIO */
 		cfg.service = vos_services[i].name;
 		cfg.kind = vos_services[i].kind;
+		cfg.umask = vos_process_umask();
 		c = vos_client_connect(&cfg, VOS_HELLO_CLAIM, forking.token[i]);
 		if (!c)
 			continue;
@@ -631,6 +633,57 @@ VOS_EXPORT FILE *popen(const char *cmd, const char *mode)
 	return f;
 }
 
+/* The process umask as this wrapper last set it; -1 until it ran (or the
+ * first channel read it from /proc). */
+static _Atomic int known_umask = -1;
+
+/* Read the umask without changing it, for the first channel of a process
+ * that never called umask().  /proc/self/status has it; only where that
+ * cannot be read (no /proc, no descriptor left) fall back to setting it
+ * twice, with the real function, so no service sees a VOS_OP_UMASK. */
+static int read_umask(void)
+{
+	char buf[2048];
+	long fd, n;
+	mode_t m;
+
+	fd = vos_sys_openat(AT_FDCWD, "/proc/self/status", O_RDONLY | O_CLOEXEC, 0);
+	if (fd >= 0) {
+		n = vos_sys_read((int)fd, buf, sizeof(buf) - 1);
+		vos_sys_close((int)fd);
+		if (n > 0) {
+			buf[n] = '\0';
+			char *p = strstr(buf, "\nUmask:");
+
+			if (p) {
+				char *end;
+				unsigned long v = strtoul(p + 7, &end, 8);
+
+				if (end != p + 7)
+					return (int)(v & 0777);
+			}
+		}
+	}
+	m = real_umask(022);
+	real_umask(m);
+	return (int)(m & 0777);
+}
+
+mode_t vos_process_umask(void)
+{
+	int m = atomic_load(&known_umask);
+
+	if (m < 0) {
+		int expect = -1, now = read_umask();
+
+		/* A umask() call that raced with us wins. */
+		if (!atomic_compare_exchange_strong(&known_umask, &expect, now))
+			now = expect;
+		m = now;
+	}
+	return (mode_t)m;
+}
+
 /* The shadow creates files with its own umask: keep it equal to ours. */
 VOS_EXPORT mode_t umask(mode_t mask)
 {
@@ -638,6 +691,7 @@ VOS_EXPORT mode_t umask(mode_t mask)
 
 	vos_init();
 	old = real_umask(mask);
+	atomic_store(&known_umask, (int)(mask & 0777));
 	for (int i = 0; i < vos_nservices; i++) {
 		struct vos_conn *conn = vos_service_live(i);
 
@@ -686,6 +740,7 @@ static void adopt_one(char *item)
 		adopted = 1;
 	} else if (errno == ESRCH && vos_client_peek_token(fds, token) == 0) {
 		/* Our parent's channel (posix_spawn/system/popen child). */
+		cfg.umask = vos_process_umask();
 		c = vos_client_connect(&cfg, VOS_HELLO_FORK_LIVE, token);
 	}
 	if (adopted) {

@@ -949,6 +949,8 @@ int64_t vos_op_execute(struct vos_shadow *sh, const struct vos_entry *e, struct 
 		return op_exec(&o);
 	case VOS_OP_SETCREDS:
 		return vos_op_setcreds(sh, e->arg, o.buf, ob);
+	case VOS_OP_CANCEL:
+		return vos_op_cancel(sh, e, ob->cancel);
 	default:
 		return -ENOSYS;
 	}

@@ -91,7 +91,7 @@ static struct vos_client_config config(void)
 {
 	struct vos_client_config cfg = {
 		.rundir = rundir, .service = "storage", .kind = VOS_SVC_STORAGE,
-		.call_timeout_ms = 20000,
+		.dead_after_ms = 20000,
 	};
 	return cfg;
 }
@@ -325,7 +325,7 @@ static pid_t spawn_daemon(const char *rd, const char *opt, const char *val)
 	 * before it listens, and the view is set up after that). */
 	struct vos_client_config cfg = {
 		.rundir = rd, .service = "storage", .kind = VOS_SVC_STORAGE,
-		.call_timeout_ms = 20000,
+		.dead_after_ms = 20000,
 	};
 	struct stat st;
 	for (int tries = 0; tries < 1000; tries++) {
@@ -1420,7 +1420,7 @@ static void test_daemon_death(void **state)
 	pid_t before[256];
 	int nb = children_of(daemon_pid, before, 256);
 	struct vos_client_config cfg = config();
-	cfg.call_timeout_ms = 3000;
+	cfg.dead_after_ms = 3000;
 	struct vos_client *c = vos_client_connect(&cfg, VOS_HELLO_NEW, NULL);
 	assert_non_null(c);
 	pid_t shadow = new_shadow(before, nb);
