@@ -203,6 +203,47 @@ static int children_of(pid_t pid, pid_t *out, int max)
 	return n;
 }
 
+/* Wait (bounded) until every thread of pid is stopped (SIGSTOP lands on
+ * each thread a moment after kill() returns). */
+static int all_threads_stopped(pid_t pid)
+{
+	char p[64];
+
+	for (int tries = 0; tries < 1000; tries++) {
+		int running = 0, n = 0;
+		DIR *d;
+		struct dirent *de;
+
+		snprintf(p, sizeof p, "/proc/%d/task", (int)pid);
+		d = opendir(p);
+		if (!d)
+			return 0;
+		while ((de = readdir(d))) {
+			char sp[300], line[512];
+			FILE *f;
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(sp, sizeof sp, "/proc/%d/task/%s/stat", (int)pid, de->d_name);
+			f = fopen(sp, "r");
+			if (!f)
+				continue;
+			if (fgets(line, sizeof line, f)) {
+				char *rp = strrchr(line, ')');
+
+				n++;
+				running += !(rp && (rp[2] == 'T' || rp[2] == 't'));
+			}
+			fclose(f);
+		}
+		closedir(d);
+		if (n > 0 && running == 0)
+			return 1;
+		sleep_ms(10);
+	}
+	return 0;
+}
+
 /* (b) A shadow that stops ticking (stopped, as a hung service domain would
  * be) makes calls fail with -EIO: the waiting client watched the heartbeat
  * stand still for the bound.  Only that it ends, and how, is checked. */
@@ -230,6 +271,7 @@ static void stopped_service_is_declared_dead(void **state)
 	}
 	assert_true(shadow > 0);
 	assert_int_equal(kill(shadow, SIGSTOP), 0);
+	assert_true(all_threads_stopped(shadow));
 	assert_int_equal(vos_call0(c, VOS_OP_NOP, 0, 0, 0), -EIO);
 	assert_true(vos_client_dead(c));
 	assert_int_equal(vos_call0(c, VOS_OP_NOP, 0, 0, 0), -EIO);
