@@ -333,7 +333,10 @@ static int next_request(struct vos_channel *ch, struct vos_entry *out,
 			break;
 		}
 		for (unsigned i = 0; i < spin; i++) {
-			vos_cpu_relax();
+			if ((i & VOS_SPIN_YIELD_MASK) == VOS_SPIN_YIELD_MASK)
+				sched_yield();
+			else
+				vos_cpu_relax();
 			if (vos_ring_maybe_nonempty(&ch->req))
 				break;
 		}

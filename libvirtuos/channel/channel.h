@@ -31,6 +31,13 @@ struct vos_channel {
 
 /* Default of worker_wait_ms. */
 #define VOS_WORKER_WAIT_MS 1000
+/*
+ * Spinning waiters (service workers, client callers) give the CPU away every
+ * VOS_SPIN_YIELD_MASK + 1 iterations: when callers and workers outnumber the
+ * cores, the thread that would answer us may be waiting for ours.  Without
+ * other runnable threads sched_yield returns at once.
+ */
+#define VOS_SPIN_YIELD_MASK 63u
 
 /* Total bytes for a geometry, or 0 if the geometry is outside the limits. */
 uint64_t vos_channel_bytes(uint32_t nslots, uint32_t slot_size);
