@@ -148,7 +148,8 @@ int64_t vos_slot_call(struct vos_slot *s, const struct vos_req *r);
  * result if it finished first.  Any thread may call it.  Returns 1 if the
  * call was running and its worker was interrupted, 0 if it was not running
  * (finished, or still queued: then it completes with -EINTR without
- * running), -EIO if the channel is dead.
+ * running), -EIO if the channel is dead.  Not for signal handlers (it
+ * takes a lock and waits like a call).
  */
 int vos_slot_cancel(struct vos_slot *s);
 void vos_slot_release(struct vos_slot *s);
@@ -174,8 +175,9 @@ int vos_client_drain(struct vos_client *c);
  * and -EIO if the channel is dead.
  */
 int vos_client_poll_begin(struct vos_client *c);
-/* The poller is back: consume the kick, drain, check the heartbeat, and give
- * the role up (to a parked waiter that needs it).  Number drained or -EIO. */
+/* The poller is back (only after vos_client_poll_begin returned 1): consume
+ * the kick, drain, check the heartbeat and for a hang-up, and give the role
+ * up (to a parked waiter that needs it).  Number drained or -EIO. */
 int vos_client_poll_end(struct vos_client *c);
 /* How long a poller may sleep before it must look at the heartbeat (ms). */
 int vos_client_poll_interval_ms(const struct vos_client *c);
