@@ -113,10 +113,9 @@ struct vos_client {
 	const struct vos_waiter_ops *wops;
 	void *wctx;
 
-	pthread_mutex_t lock;       /* free stack and slot waiters */
+	pthread_mutex_t lock;       /* slot waiters */
 	struct slot_waiter *slot_waiters, **slot_waiters_tail;
-	uint32_t *free_stack;
-	uint32_t nfree;
+	_Atomic uint32_t nslot_waiters;     /* threads in the slow path of acquire */
 	struct vos_slot *slots;
 	uint32_t cancel_slot;       /* kept out of the free stack for VOS_OP_CANCEL */
 	pthread_mutex_t cancel_lock;
@@ -546,18 +545,55 @@ int64_t vos_slot_wait(struct vos_slot *s)
 
 /* ---- public API ---- */
 
-int vos_slot_acquire(struct vos_client *c, struct vos_slot **out)
+/*
+ * Slots are taken without a lock: each is free when its state word says so,
+ * and a caller takes one with a compare-and-swap, starting at a slot of its
+ * own (a per-thread hint), so callers on different threads touch different
+ * cache lines.  Only a caller that finds every slot taken locks, queues
+ * itself and parks; a release that sees such waiters wakes one.  (Dekker:
+ * the waiter counts itself, then scans; the releaser frees, then looks at
+ * the count.)
+ */
+static __thread __attribute__((tls_model("initial-exec"))) uint32_t slot_hint = UINT32_MAX;
+static _Atomic uint32_t next_slot_hint;
+
+static struct vos_slot *find_free(struct vos_client *c)
+{
+	uint32_t n = c->ch.nslots - 1;          /* the last slot is CANCEL's */
+
+	if (slot_hint == UINT32_MAX)
+		slot_hint = atomic_fetch_add_explicit(&next_slot_hint, 1, memory_order_relaxed);
+	for (uint32_t k = 0, i = slot_hint % n; k < n; k++, i = i + 1 < n ? i + 1 : 0) {
+		struct vos_slot *s = &c->slots[i];
+		uint32_t w = atomic_load_explicit(&s->st, memory_order_relaxed);
+
+		if (ST_STATE(w) == SLOT_FREE &&
+		    atomic_compare_exchange_strong_explicit(&s->st, &w, ST(ST_GEN(w), SLOT_OWNED),
+							    memory_order_acquire, memory_order_relaxed)) {
+			slot_hint = i;
+			return s;
+		}
+	}
+	return NULL;
+}
+
+static int acquire_slow(struct vos_client *c, struct vos_slot **out)
 {
 	struct slot_waiter me = { .next = NULL };
-	int err = 0, cs = -1;
+	int err = 0, cs;
 
-	*out = NULL;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	me.token = c->wops->current(c->wctx);
 	pthread_mutex_lock(&c->lock);
-	while (!is_dead(c) && c->nfree == 0) {
-		if (cs < 0) {
-			pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
-			me.token = c->wops->current(c->wctx);
+	atomic_fetch_add_explicit(&c->nslot_waiters, 1, memory_order_seq_cst);
+	for (;;) {
+		if (is_dead(c)) {
+			err = -EIO;
+			break;
 		}
+		*out = find_free(c);
+		if (*out)
+			break;
 		atomic_store_explicit(&me.word, 0, memory_order_relaxed);
 		me.next = NULL;
 		*c->slot_waiters_tail = &me;
@@ -576,22 +612,19 @@ int vos_slot_acquire(struct vos_client *c, struct vos_slot **out)
 			}
 		}
 	}
-	if (is_dead(c)) {
-		err = -EIO;
-	} else {
-		struct vos_slot *s = &c->slots[c->free_stack[--c->nfree]];
-		uint32_t w = atomic_load_explicit(&s->st, memory_order_relaxed);
-
-		atomic_store_explicit(&s->st, ST(ST_GEN(w), SLOT_OWNED), memory_order_relaxed);
-		*out = s;
-	}
-	/* A slot is left and others wait: the next one may take it. */
-	if (c->nfree && c->slot_waiters)
-		wake_slot_waiters_locked(c, 0);
+	atomic_fetch_sub_explicit(&c->nslot_waiters, 1, memory_order_seq_cst);
 	pthread_mutex_unlock(&c->lock);
-	if (cs >= 0)
-		pthread_setcancelstate(cs, NULL);
+	pthread_setcancelstate(cs, NULL);
 	return err;
+}
+
+int vos_slot_acquire(struct vos_client *c, struct vos_slot **out)
+{
+	*out = NULL;
+	if (is_dead(c))
+		return -EIO;
+	*out = find_free(c);
+	return *out ? 0 : acquire_slow(c, out);
 }
 
 void *vos_slot_buf(struct vos_slot *s)
@@ -659,18 +692,18 @@ void vos_slot_release(struct vos_slot *s)
 	if (!s)
 		return;
 	c = s->c;
-	pthread_mutex_lock(&c->lock);
-	w = atomic_load_explicit(&s->st, memory_order_acquire);
+	w = atomic_load_explicit(&s->st, memory_order_relaxed);
 	/* A slot still in flight (misuse) stays out of circulation: the
 	 * service may still write into its buffer.  The CANCEL slot is never
 	 * released. */
-	if ((ST_STATE(w) == SLOT_OWNED || ST_STATE(w) == SLOT_DONE) && s->index != c->cancel_slot) {
-		atomic_store_explicit(&s->st, ST(ST_GEN(w), SLOT_FREE), memory_order_relaxed);
-		c->free_stack[c->nfree++] = s->index;
-		if (c->slot_waiters)
-			wake_slot_waiters_locked(c, 0);
+	if ((ST_STATE(w) != SLOT_OWNED && ST_STATE(w) != SLOT_DONE) || s->index == c->cancel_slot)
+		return;
+	atomic_store_explicit(&s->st, ST(ST_GEN(w), SLOT_FREE), memory_order_seq_cst);
+	if (atomic_load_explicit(&c->nslot_waiters, memory_order_seq_cst) > 0) {
+		pthread_mutex_lock(&c->lock);
+		wake_slot_waiters_locked(c, 0);
+		pthread_mutex_unlock(&c->lock);
 	}
-	pthread_mutex_unlock(&c->lock);
 }
 
 int64_t vos_call0(struct vos_client *c, uint16_t op, int64_t a0, int64_t a1, int64_t a2)
@@ -715,7 +748,6 @@ static void free_client(struct vos_client *c, int destroy_sync)
 	if (c->xp)
 		c->xp->ops->close(c->xp);
 	free(c->slots);
-	free(c->free_stack);
 	free(c);
 }
 
@@ -768,12 +800,9 @@ static int init_slots(struct vos_client *c)
 	if (posix_memalign(&mem, 64, n * sizeof(*c->slots)))
 		return -ENOMEM;
 	c->slots = memset(mem, 0, n * sizeof(*c->slots));
-	c->free_stack = calloc(n, sizeof(*c->free_stack));
 	gens = calloc(n, sizeof(*gens));
-	if (!c->free_stack || !gens) {
-		free(gens);
+	if (!gens)
 		return -ENOMEM;
-	}
 	/* Random first generations: answers meant for an earlier user of the
 	 * same channel (an exec'd-away image) do not match ours. */
 	fill_random(gens, n * sizeof(*gens));
@@ -787,10 +816,6 @@ static int init_slots(struct vos_client *c)
 		atomic_init(&s->wake, 0);
 		atomic_init(&s->parked, PARK_NONE);
 	}
-	/* Pop order 0, 1, 2...: low slots stay warm in the cache. */
-	for (uint32_t i = 0; i + 1 < n; i++)
-		c->free_stack[i] = n - 2 - i;
-	c->nfree = n - 1;
 	free(gens);
 	return 0;
 }
