@@ -117,7 +117,7 @@ struct vos_client {
 	struct slot_waiter *slot_waiters, **slot_waiters_tail;
 	_Atomic uint32_t nslot_waiters;     /* threads in the slow path of acquire */
 	struct vos_slot *slots;
-	uint32_t cancel_slot;       /* kept out of the free stack for VOS_OP_CANCEL */
+	uint32_t cancel_slot;       /* never free: kept for VOS_OP_CANCEL */
 	pthread_mutex_t cancel_lock;
 
 	_Alignas(64) _Atomic int poller;    /* a thread holds the poller role */
