@@ -333,7 +333,7 @@ static int next_request(struct vos_channel *ch, struct vos_entry *out,
 			break;
 		}
 		for (unsigned i = 0; i < spin; i++) {
-			if ((i & VOS_SPIN_YIELD_MASK) == VOS_SPIN_YIELD_MASK)
+			if (i >= VOS_SPIN_YIELD_AFTER && (i & VOS_SPIN_YIELD_MASK) == VOS_SPIN_YIELD_MASK)
 				sched_yield();
 			else
 				vos_cpu_relax();

@@ -33,10 +33,13 @@ struct vos_channel {
 #define VOS_WORKER_WAIT_MS 1000
 /*
  * Spinning waiters (service workers, client callers) give the CPU away every
- * VOS_SPIN_YIELD_MASK + 1 iterations: when callers and workers outnumber the
+ * VOS_SPIN_YIELD_MASK + 1 iterations once they spun VOS_SPIN_YIELD_AFTER
+ * (several round trips, ~6 us here): when callers and workers outnumber the
  * cores, the thread that would answer us may be waiting for ours.  Without
- * other runnable threads sched_yield returns at once.
+ * other runnable threads sched_yield returns at once; with an unrelated one
+ * it costs us its time slice, hence not before the answer is overdue.
  */
+#define VOS_SPIN_YIELD_AFTER 256u
 #define VOS_SPIN_YIELD_MASK 63u
 
 /* Total bytes for a geometry, or 0 if the geometry is outside the limits. */

@@ -535,7 +535,7 @@ int64_t vos_slot_wait(struct vos_slot *s)
 			return s->result;
 		if (vos_ring_maybe_nonempty(&c->ch.ready))
 			drain(c);
-		else if ((i & VOS_SPIN_YIELD_MASK) == VOS_SPIN_YIELD_MASK)
+		else if (i >= VOS_SPIN_YIELD_AFTER && (i & VOS_SPIN_YIELD_MASK) == VOS_SPIN_YIELD_MASK)
 			syscall(SYS_sched_yield);       /* a worker may need this core */
 		else
 			vos_cpu_relax();
