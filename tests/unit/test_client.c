@@ -669,7 +669,7 @@ static void long_call_outlives_dead_bound(void **state)
 
 	assert_int_equal(test_svc_start(&svc, SVC_NORMAL, 2), 0);
 	struct vos_client_config cfg = test_cfg(&svc);
-	cfg.dead_after_ms = 300;
+	cfg.dead_after_ms = 500;       /* ten of the fake's heartbeats */
 	struct vos_client *c = vos_client_connect(&cfg, VOS_HELLO_NEW, NULL);
 	assert_non_null(c);
 
@@ -678,7 +678,7 @@ static void long_call_outlives_dead_bound(void **state)
 	pthread_create(&th, NULL, blocking_call, &k);
 	assert_true(wait_count(&svc.blocks_started, 1, 10000));
 	uint64_t t0 = vos_now_ms();
-	while (vos_now_ms() - t0 < 4 * 300)     /* a duration, not an ordering */
+	while (vos_now_ms() - t0 < 4 * 500)     /* a duration, not an ordering */
 		usleep(10000);
 	assert_false(vos_client_dead(c));
 	assert_int_equal(vos_call0(c, TEST_OP_RELEASE, 0, 0, 0), 0);
