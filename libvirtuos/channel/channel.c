@@ -57,8 +57,6 @@ static void slot_handoff(struct vos_channel *ch, uint32_t id, int release)
 
 /* How long submit/complete keep retrying a ring that looks full (ms). */
 #define VOS_FULL_RETRY_MS 1000
-/* How long a sleeping service worker blocks before re-checking *stop (ms). */
-#define VOS_WORKER_WAIT_MS 1000
 
 static uint64_t page_up(uint64_t n)
 {
@@ -335,7 +333,10 @@ static int next_request(struct vos_channel *ch, struct vos_entry *out,
 			break;
 		}
 		for (unsigned i = 0; i < spin; i++) {
-			vos_cpu_relax();
+			if (i >= VOS_SPIN_YIELD_AFTER && (i & VOS_SPIN_YIELD_MASK) == VOS_SPIN_YIELD_MASK)
+				sched_yield();
+			else
+				vos_cpu_relax();
 			if (vos_ring_maybe_nonempty(&ch->req))
 				break;
 		}
@@ -354,7 +355,8 @@ static int next_request(struct vos_channel *ch, struct vos_entry *out,
 			break;
 		}
 		atomic_fetch_add_explicit(&h->service_sleeps, 1, memory_order_relaxed);
-		int w = ch->xp->ops->wait(ch->xp, VOS_WORKER_WAIT_MS);
+		int ms = ch->worker_wait_ms ? ch->worker_wait_ms : VOS_WORKER_WAIT_MS;
+		int w = ch->xp->ops->wait(ch->xp, ms < 0 ? -1 : ms);
 		atomic_fetch_sub_explicit(&h->service_sleeping, 1, memory_order_relaxed);
 		if (w == -EPIPE)
 			return -EPIPE;

@@ -22,7 +22,25 @@ struct vos_channel {
 	struct vos_ring req, ready;
 	uint8_t *data;                 /* slot 0's buffer */
 	uint64_t instance;             /* unique per vos_channel_open in this process tree */
+	int worker_wait_ms;            /* service: a sleeping worker wakes up this often to
+					  look at *stop (vos_channel_next_request); 0 =
+					  VOS_WORKER_WAIT_MS, < 0 = never (tests: a missing
+					  kick then shows as a hang, not a delay).  Set
+					  after vos_channel_open */
 };
+
+/* Default of worker_wait_ms. */
+#define VOS_WORKER_WAIT_MS 1000
+/*
+ * Spinning waiters (service workers, client callers) give the CPU away every
+ * VOS_SPIN_YIELD_MASK + 1 iterations once they spun VOS_SPIN_YIELD_AFTER
+ * (several round trips, ~6 us here): when callers and workers outnumber the
+ * cores, the thread that would answer us may be waiting for ours.  Without
+ * other runnable threads sched_yield returns at once; with an unrelated one
+ * it costs us its time slice, hence not before the answer is overdue.
+ */
+#define VOS_SPIN_YIELD_AFTER 256u
+#define VOS_SPIN_YIELD_MASK 63u
 
 /* Total bytes for a geometry, or 0 if the geometry is outside the limits. */
 uint64_t vos_channel_bytes(uint32_t nslots, uint32_t slot_size);
@@ -45,7 +63,8 @@ int vos_channel_complete(struct vos_channel *ch, const struct vos_entry *e);
 
 /*
  * Service worker: take the next request.  Spins `spin` iterations, then
- * follows the sleep protocol (service_sleeping++, fence, re-check, block).
+ * follows the sleep protocol (service_sleeping++, fence, re-check, block;
+ * the block ends after ch->worker_wait_ms even without a kick).
  * Returns 0 with *out filled, -EPIPE when the client is gone, -EPROTO if the
  * ring is corrupt, -EINTR if `*stop` became nonzero.
  */

@@ -146,7 +146,9 @@ struct vos_channel_hdr {
 	/* Written by the service. */
 	_Alignas(64) _Atomic uint32_t service_state;   /* enum vos_service_state */
 	uint32_t pad0;
-	_Atomic uint64_t heartbeat;                     /* ticks while the service lives */
+	_Atomic uint64_t heartbeat;                     /* ticks (about once a second) while the
+							   service lives; a waiting client that
+							   sees it stand still declares it dead */
 	uint8_t token[VOS_TOKEN_LEN];                   /* proves possession of this channel */
 
 	/* Sleep flags: each on its own line, written by its owner only. */

@@ -1,36 +1,53 @@
 /*
  * client.c - the client call engine (see client.h).
  *
- * A call takes a slot, writes its request into the request ring and waits
- * for the completion carrying the slot's id.  Waiting has two phases:
+ * A call takes a slot, writes its request into the request ring and later
+ * finds its completion in the slot.  The slot's state word carries the
+ * generation of the request in flight together with its state, so taking a
+ * completion is one compare-and-swap on (generation, INFLIGHT): a forged,
+ * late or duplicate answer (wrong slot, wrong generation, slot not in
+ * flight) fails it and is counted and dropped.  Any thread may drain the
+ * ready ring; whoever takes a completion stores the result in its slot and
+ * wakes only that slot's owner, and only if the owner is parked.
+ *
+ * Waiting (vos_slot_wait) has two phases:
  *
  *   spin   check our slot, and drain the ready ring when something is in
- *          it, for cfg->spin iterations.  Any thread may drain; whoever
- *          finds a completion stores the result in its slot and wakes the
- *          slot's owner.
- *   sleep  exactly one waiting thread, the poller, sets the header's
+ *          it, for cfg->spin iterations.
+ *   sleep  one waiting thread, the poller, sets the header's
  *          client_sleeping flag, fences, drains once more and then blocks in
- *          the transport until the service kicks it.  Every other waiter
- *          sleeps on a condition variable.  The poller drains after each
- *          wake-up, wakes the owners, and hands the role over when it leaves.
+ *          the transport (bounded: it looks at the heartbeat in between)
+ *          until the service kicks it.  Every other waiter parks on its own
+ *          slot's word (struct vos_waiter_ops; the default is a futex).  The
+ *          poller drains after each wake-up and keeps the role until its own
+ *          call completed; then it hands the role to a parked waiter.
  *
- * The service is untrusted: a completion is accepted only if its slot is in
- * range, that slot has a request in flight, and the generation matches the
- * one sent; anything else is counted and dropped.  A service that hangs up,
- * corrupts the ready ring, or leaves a call unanswered for call_timeout_ms
- * makes the client dead: every call in flight completes with -EIO, later
- * calls fail with -EIO at once.
+ * Rules that keep a parked waiter from being forgotten (both are Dekker
+ * pairs: each side writes, fences, then reads the other's word):
+ *   - a completer sets DONE, bumps the slot's word, then unparks the owner
+ *     if it is parked; the owner publishes "parked", reads the word, checks
+ *     DONE, then parks until the word moves;
+ *   - a waiter counts itself in nparked, then looks whether a poller exists
+ *     (if not it becomes one); a leaving poller clears the role, then looks
+ *     at nparked and unparks one parked waiter whose call is still open.
+ *
+ * Death.  The service is dead when the transport reports a hang-up, the
+ * ready ring is corrupt, a request cannot be queued, or the heartbeat in the
+ * header stood still for dead_after_ms while a poller watched it.  Then
+ * every call in flight completes with -EIO and later calls fail at once.
  *
  * The transport under the channel (local or Xen) is chosen per client by
  * name; client_xport.c holds what differs between them.
  *
  * This file ends up in the LD_PRELOAD library: no constructors, no stdio,
  * and raw system calls only (vos_sys.h), so it never re-enters the
- * interposed wrappers.
+ * interposed wrappers.  It never calls umask(): the caller passes it.
  */
 #include <errno.h>
 #include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,22 +61,45 @@
 #include "common/vos_time.h"
 
 #define DEFAULT_SPIN        2000u
-#define DEFAULT_TIMEOUT_MS  60000
 #define GEN_MASK            ((1u << (32 - VOS_ID_SLOT_BITS)) - 1u)
+#define POLL_MS_MAX         1000    /* the shadow ticks its heartbeat once a second */
+#define POLL_MS_MIN         10
 
 enum slot_state {
 	SLOT_FREE,          /* on the free stack */
 	SLOT_OWNED,         /* acquired, no request in flight */
 	SLOT_INFLIGHT,      /* request submitted, no answer yet */
+	SLOT_COMPLETING,    /* one thread is storing the result */
 	SLOT_DONE,          /* result valid */
 };
 
+/* The state word: generation of the last request << 3 | enum slot_state. */
+#define ST(gen, state)  (((uint32_t)(gen) << 3) | (uint32_t)(state))
+#define ST_STATE(w)     ((w) & 7u)
+#define ST_GEN(w)       ((w) >> 3)
+
+enum park_state {
+	PARK_NONE,          /* the owner is not parked (spinning, or not waiting) */
+	PARK_SET,           /* the owner published its token and may be parked */
+	PARK_WAKING,        /* a waker is inside unpark(token) */
+};
+
+/* One slot per cache line: owners spin on their own line only. */
 struct vos_slot {
 	struct vos_client *c;
 	uint32_t index;
-	uint32_t gen;           /* generation of the current request (under c->lock) */
-	_Atomic int state;      /* written under c->lock; read lock-free while spinning */
-	int64_t result;         /* written before state becomes SLOT_DONE */
+	_Atomic uint32_t st;        /* ST(gen, state); see the top of the file */
+	_Atomic uint32_t wake;      /* the owner parks on this word */
+	_Atomic uint32_t parked;    /* enum park_state */
+	void *token;                /* the parked owner, for unpark() */
+	int64_t result;             /* written in COMPLETING, read after DONE */
+} __attribute__((aligned(64)));
+
+/* A thread waiting for a free slot (on its own stack; linked under c->lock). */
+struct slot_waiter {
+	struct slot_waiter *next;
+	void *token;
+	_Atomic uint32_t word;
 };
 
 struct vos_client {
@@ -68,20 +108,78 @@ struct vos_client {
 	const struct vos_client_xport *xt;  /* which transport xp is */
 	pid_t owner;                /* the process that connected or adopted */
 	unsigned spin;
-	int timeout_ms;
+	int dead_after_ms;
+	int poll_ms;                /* longest sleep between two heartbeat checks */
+	const struct vos_waiter_ops *wops;
+	void *wctx;
 
-	pthread_mutex_t lock;
-	pthread_cond_t slot_cv;     /* a slot became free, or the client died */
-	pthread_cond_t done_cv;     /* results arrived, the poller left, or the client died */
-	int poller;                 /* a thread holds the poller role */
+	pthread_mutex_t lock;       /* slot waiters */
+	struct slot_waiter *slot_waiters, **slot_waiters_tail;
+	_Atomic uint32_t nslot_waiters;     /* threads in the slow path of acquire */
 	struct vos_slot *slots;
-	uint32_t *free_stack;
-	uint32_t nfree;
+	uint32_t cancel_slot;       /* never free: kept for VOS_OP_CANCEL */
+	pthread_mutex_t cancel_lock;
 
-	_Atomic int dead;
+	_Alignas(64) _Atomic int poller;    /* a thread holds the poller role */
+	_Atomic uint32_t nparked;           /* waiters in the sleep phase */
+	/* The poller's own (handed over with the role). */
+	uint64_t hb_seen, hb_since_ns, hb_checked_ns;
+
+	_Alignas(64) _Atomic int dead;
 	_Atomic uint64_t bad_completions;
+	_Atomic uint64_t unparks;
 	uint8_t token[VOS_TOKEN_LEN];
 };
+
+/* ---- the default waiter: a futex on the word ---- */
+
+static void *futex_current(void *ctx)
+{
+	(void)ctx;
+	return NULL;
+}
+
+static void futex_park(void *ctx, void *token, _Atomic uint32_t *word, uint32_t seen,
+		       int timeout_ms)
+{
+	struct timespec ts, *tp = NULL;
+	int saved = errno;
+
+	(void)ctx, (void)token;
+	if (timeout_ms >= 0) {
+		ts.tv_sec = timeout_ms / 1000;
+		ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
+		tp = &ts;
+	}
+	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, seen, tp, NULL, 0);
+	errno = saved;
+}
+
+static void futex_unpark(void *ctx, void *token, _Atomic uint32_t *word)
+{
+	int saved = errno;
+
+	(void)ctx, (void)token;
+	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	errno = saved;
+}
+
+static const struct vos_waiter_ops futex_waiter = {
+	.current = futex_current,
+	.park = futex_park,
+	.unpark = futex_unpark,
+};
+
+static const struct vos_waiter_ops *_Atomic default_wops;
+static void *_Atomic default_wctx;
+
+void vos_set_default_waiter(const struct vos_waiter_ops *ops, void *ctx)
+{
+	atomic_store(&default_wctx, ctx);
+	atomic_store(&default_wops, ops);
+}
+
+/* ---- small helpers ---- */
 
 static void fill_random(void *buf, size_t len)
 {
@@ -109,64 +207,102 @@ static void fill_random(void *buf, size_t len)
 	}
 }
 
-/* Read the umask without changing it (umask() twice would race with other
- * threads creating files). */
-static uint32_t current_umask(void)
+static int is_dead(const struct vos_client *c)
 {
-	char buf[2048];
-	long fd, n;
-	mode_t m;
-
-	fd = vos_sys_openat(AT_FDCWD, "/proc/self/status", O_RDONLY | O_CLOEXEC, 0);
-	if (fd >= 0) {
-		n = vos_sys_read((int)fd, buf, sizeof(buf) - 1);
-		vos_sys_close((int)fd);
-		if (n > 0) {
-			buf[n] = '\0';
-			char *p = strstr(buf, "\nUmask:");
-
-			if (p) {
-				char *end;
-				unsigned long v = strtoul(p + 7, &end, 8);
-
-				if (end != p + 7)
-					return (uint32_t)(v & 0777);
-			}
-		}
-	}
-	m = umask(022);
-	umask(m);
-	return (uint32_t)m;
+	return atomic_load_explicit(&c->dead, memory_order_relaxed);
 }
 
-/* ---- slot table, all under c->lock ---- */
-
-static void mark_dead_locked(struct vos_client *c)
+static int slot_done(struct vos_slot *s)
 {
-	atomic_store_explicit(&c->dead, 1, memory_order_relaxed);
-	for (uint32_t i = 0; i < c->ch.nslots; i++) {
-		struct vos_slot *s = &c->slots[i];
+	return ST_STATE(atomic_load_explicit(&s->st, memory_order_acquire)) == SLOT_DONE;
+}
 
-		if (atomic_load_explicit(&s->state, memory_order_relaxed) == SLOT_INFLIGHT) {
-			s->result = -EIO;
-			atomic_store_explicit(&s->state, SLOT_DONE, memory_order_release);
-		}
+/* ---- completion and wake-up ---- */
+
+/*
+ * Wake whoever parks on s->wake: bump the word (a park that has not started
+ * yet returns at once), then unpark the published token.  PARK_WAKING keeps
+ * the owner from returning (and its token from going stale) while unpark()
+ * runs.  Concurrent wakers: one unparks, the others' bumps are seen by the
+ * owner's next check.
+ */
+static void wake_slot(struct vos_client *c, struct vos_slot *s)
+{
+	uint32_t expect = PARK_SET;
+
+	atomic_fetch_add_explicit(&s->wake, 1, memory_order_seq_cst);
+	if (atomic_load_explicit(&s->parked, memory_order_seq_cst) != PARK_SET)
+		return;
+	if (atomic_compare_exchange_strong(&s->parked, &expect, PARK_WAKING)) {
+		c->wops->unpark(c->wctx, s->token, &s->wake);
+		atomic_store_explicit(&s->parked, PARK_SET, memory_order_release);
+		atomic_fetch_add_explicit(&c->unparks, 1, memory_order_relaxed);
 	}
-	pthread_cond_broadcast(&c->done_cv);
-	pthread_cond_broadcast(&c->slot_cv);
-	/* The poller may be blocked in the transport with a later deadline
-	 * than ours: wake it (if the transport can; else its deadline ends it). */
-	if (c->poller && c->xp->ops->wake_local)
+}
+
+/* Take the completion of request (gen) on s: 1 if it was in flight. */
+static int complete_slot(struct vos_client *c, struct vos_slot *s, uint32_t gen, int64_t result)
+{
+	uint32_t expect = ST(gen, SLOT_INFLIGHT);
+
+	if (!atomic_compare_exchange_strong_explicit(&s->st, &expect, ST(gen, SLOT_COMPLETING),
+						     memory_order_acq_rel, memory_order_relaxed))
+		return 0;
+	s->result = result;
+	atomic_store_explicit(&s->st, ST(gen, SLOT_DONE), memory_order_release);
+	wake_slot(c, s);
+	return 1;
+}
+
+/* The call on s fails with -EIO if it is still in flight (the channel died). */
+static void fail_slot(struct vos_client *c, struct vos_slot *s)
+{
+	uint32_t w = atomic_load_explicit(&s->st, memory_order_acquire);
+
+	if (ST_STATE(w) == SLOT_INFLIGHT)
+		complete_slot(c, s, ST_GEN(w), -EIO);
+}
+
+static void wake_slot_waiters_locked(struct vos_client *c, int all)
+{
+	while (c->slot_waiters) {
+		struct slot_waiter *w = c->slot_waiters;
+
+		c->slot_waiters = w->next;
+		if (!c->slot_waiters)
+			c->slot_waiters_tail = &c->slot_waiters;
+		w->next = NULL;
+		atomic_store_explicit(&w->word, 1, memory_order_seq_cst);
+		c->wops->unpark(c->wctx, w->token, &w->word);
+		if (!all)
+			break;
+	}
+}
+
+/* The service is dead (or broke the protocol): fail every call in flight,
+ * wake every waiter.  Idempotent. */
+static void mark_dead(struct vos_client *c)
+{
+	atomic_store_explicit(&c->dead, 1, memory_order_seq_cst);
+	for (uint32_t i = 0; i < c->ch.nslots; i++)
+		fail_slot(c, &c->slots[i]);
+	pthread_mutex_lock(&c->lock);
+	wake_slot_waiters_locked(c, 1);
+	pthread_mutex_unlock(&c->lock);
+	/* The poller may be blocked in the transport: wake it (if the
+	 * transport can; else its bounded wait ends soon). */
+	if (atomic_load(&c->poller) && c->xp->ops->wake_local)
 		c->xp->ops->wake_local(c->xp);
 }
 
 /*
- * Move completions from the ready ring into the slot table.  Bounded: a
- * service that keeps the ring full of junk cannot keep us here forever.
+ * Move completions from the ready ring into their slots.  Lock-free: any
+ * number of threads may drain at once.  Bounded: a service that keeps the
+ * ring full of junk cannot keep us here forever.  Number taken, or -EIO.
  */
-static void drain_locked(struct vos_client *c)
+static int drain(struct vos_client *c)
 {
-	unsigned found = 0;
+	int found = 0;
 
 	for (uint32_t n = 0; n < 2 * c->ch.nslots; n++) {
 		struct vos_entry e;
@@ -175,129 +311,320 @@ static void drain_locked(struct vos_client *c)
 		if (err == -EAGAIN)
 			break;
 		if (err) {
-			mark_dead_locked(c);    /* corrupt ring: the service is broken */
+			mark_dead(c);           /* corrupt ring: the service is broken */
+			return -EIO;
+		}
+		uint32_t slot = VOS_ID_SLOT(e.id);
+
+		if (slot < c->ch.nslots && complete_slot(c, &c->slots[slot], VOS_ID_GEN(e.id), e.arg[0]))
+			found++;
+		else
+			atomic_fetch_add_explicit(&c->bad_completions, 1, memory_order_relaxed);
+	}
+	return found;
+}
+
+/* ---- the poller role ---- */
+
+static int try_poller(struct vos_client *c)
+{
+	int expect = 0;
+
+	return atomic_compare_exchange_strong(&c->poller, &expect, 1);
+}
+
+/* Unpark one parked waiter whose call is still open, so it takes the
+ * poller role.  Waiters whose calls completed leave by themselves. */
+static void hand_over(struct vos_client *c)
+{
+	for (uint32_t i = 0; i < c->ch.nslots; i++) {
+		struct vos_slot *s = &c->slots[i];
+
+		if (atomic_load_explicit(&s->parked, memory_order_seq_cst) == PARK_SET &&
+		    ST_STATE(atomic_load_explicit(&s->st, memory_order_relaxed)) == SLOT_INFLIGHT) {
+			wake_slot(c, s);
 			return;
 		}
-		uint32_t slot = VOS_ID_SLOT(e.id), gen = VOS_ID_GEN(e.id);
-		struct vos_slot *s = slot < c->ch.nslots ? &c->slots[slot] : NULL;
+	}
+}
 
-		if (!s || atomic_load_explicit(&s->state, memory_order_relaxed) != SLOT_INFLIGHT ||
-		    s->gen != gen) {
-			atomic_fetch_add_explicit(&c->bad_completions, 1, memory_order_relaxed);
+static void release_poller(struct vos_client *c)
+{
+	atomic_store_explicit(&c->poller, 0, memory_order_seq_cst);
+	if (atomic_load_explicit(&c->nparked, memory_order_seq_cst) > 0)
+		hand_over(c);
+}
+
+/* Poller only: the heartbeat must have moved within dead_after_ms of the
+ * time we spent looking at it.  A gap in our looking (no poller, or this
+ * thread not scheduled) restarts the clock rather than count against the
+ * service. */
+static void check_heartbeat(struct vos_client *c)
+{
+	uint64_t now = vos_now_ns();
+	uint64_t hb = atomic_load_explicit(&c->ch.hdr->heartbeat, memory_order_relaxed);
+
+	if (hb != c->hb_seen || now - c->hb_checked_ns > 2ull * (uint64_t)c->poll_ms * 1000000u) {
+		c->hb_seen = hb;
+		c->hb_since_ns = now;
+	} else if (now - c->hb_since_ns >= (uint64_t)c->dead_after_ms * 1000000u) {
+		mark_dead(c);
+	}
+	c->hb_checked_ns = now;
+}
+
+/* Poller: announce that we are about to sleep, then look once more. */
+static int poll_arm(struct vos_client *c)
+{
+	atomic_store_explicit(&c->ch.hdr->client_sleeping, 1, memory_order_seq_cst);
+	vos_full_fence();
+	return drain(c);
+}
+
+/* Poller, back from the transport (w: what wait() said). */
+static int poll_disarm(struct vos_client *c, int w)
+{
+	int n;
+
+	atomic_store_explicit(&c->ch.hdr->client_sleeping, 0, memory_order_relaxed);
+	n = drain(c);           /* even on hang-up: answers already posted count */
+	if (w < 0 && w != -EINTR)
+		mark_dead(c);   /* -EPIPE: the service is gone */
+	else
+		check_heartbeat(c);
+	return is_dead(c) ? -EIO : n;
+}
+
+/* Poller: sleep in the transport until our own call completed. */
+static void poll_until_done(struct vos_client *c, struct vos_slot *s)
+{
+	while (!slot_done(s) && !is_dead(c)) {
+		int w = 0;
+
+		if (poll_arm(c) == 0 && !slot_done(s)) {
+			atomic_fetch_add_explicit(&c->ch.hdr->client_sleeps, 1, memory_order_relaxed);
+			w = c->xp->ops->wait(c->xp, c->poll_ms);
+		}
+		poll_disarm(c, w);
+	}
+	release_poller(c);
+}
+
+int vos_client_event_fd(const struct vos_client *c)
+{
+	int fds[4];
+
+	c->xt->get_fds(c->xp, fds);
+	return fds[3] >= 0 ? fds[3] : fds[2];   /* local: to_client; xen: evtchn */
+}
+
+int vos_client_drain(struct vos_client *c)
+{
+	if (is_dead(c))
+		return -EIO;
+	return drain(c);
+}
+
+int vos_client_poll_begin(struct vos_client *c)
+{
+	if (is_dead(c))
+		return -EIO;
+	if (!try_poller(c))
+		return 0;
+	poll_arm(c);
+	return 1;
+}
+
+int vos_client_poll_end(struct vos_client *c)
+{
+	struct pollfd p = { .fd = vos_client_event_fd(c), .events = POLLIN };
+	int w = 0, n;
+
+	/* Consume the kick if there is one (wait() returns at once then);
+	 * otherwise only ask whether the service is still there. */
+	if (vos_sys_poll(&p, 1, 0) > 0)
+		w = c->xp->ops->wait(c->xp, 1);
+	else if (!c->xp->ops->peer_alive(c->xp))
+		w = -EPIPE;
+	n = poll_disarm(c, w);
+	release_poller(c);
+	return n;
+}
+
+int vos_client_poll_interval_ms(const struct vos_client *c)
+{
+	return c->poll_ms;
+}
+
+/* ---- waiting ---- */
+
+/* Leave the sleep phase: wait out a waker inside unpark(our token). */
+static void unpublish(struct vos_slot *s)
+{
+	for (unsigned i = 0;; i++) {
+		uint32_t expect = PARK_SET;
+
+		if (atomic_compare_exchange_weak(&s->parked, &expect, PARK_NONE))
+			return;
+		if (i < 64)
+			vos_cpu_relax();
+		else
+			syscall(SYS_sched_yield);
+	}
+}
+
+static int64_t wait_slow(struct vos_client *c, struct vos_slot *s)
+{
+	int cs, poll_self = !c->wops->external_poll;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	s->token = c->wops->current(c->wctx);
+	atomic_store_explicit(&s->parked, PARK_SET, memory_order_seq_cst);
+	atomic_fetch_add_explicit(&c->nparked, 1, memory_order_seq_cst);
+	while (!slot_done(s)) {
+		if (is_dead(c)) {
+			fail_slot(c, s);        /* e.g. after goodbye: nobody else will */
 			continue;
 		}
-		s->result = e.arg[0];
-		atomic_store_explicit(&s->state, SLOT_DONE, memory_order_release);
-		found++;
+		if (poll_self && atomic_load(&c->poller) == 0 && try_poller(c)) {
+			poll_until_done(c, s);
+			continue;
+		}
+		uint32_t seen = atomic_load_explicit(&s->wake, memory_order_seq_cst);
+
+		if (slot_done(s) || (poll_self && atomic_load(&c->poller) == 0))
+			continue;
+		c->wops->park(c->wctx, s->token, &s->wake, seen, c->poll_ms);
 	}
-	if (found)
-		pthread_cond_broadcast(&c->done_cv);
+	atomic_fetch_sub_explicit(&c->nparked, 1, memory_order_seq_cst);
+	unpublish(s);
+	/* Others still wait and nobody polls (the poller handed the role to
+	 * us but our call completed meanwhile): pass it on. */
+	if (poll_self && atomic_load(&c->poller) == 0 &&
+	    atomic_load_explicit(&c->nparked, memory_order_seq_cst) > 0)
+		hand_over(c);
+	pthread_setcancelstate(cs, NULL);
+	return s->result;
 }
 
-static int slot_done(struct vos_slot *s)
+int vos_slot_poll(struct vos_slot *s)
 {
-	return atomic_load_explicit(&s->state, memory_order_acquire) == SLOT_DONE;
+	struct vos_client *c = s->c;
+	uint32_t st = ST_STATE(atomic_load_explicit(&s->st, memory_order_acquire));
+
+	if (st != SLOT_INFLIGHT && st != SLOT_COMPLETING)
+		return 1;
+	if (vos_ring_maybe_nonempty(&c->ch.ready))
+		drain(c);
+	if (is_dead(c))
+		fail_slot(c, s);
+	return ST_STATE(atomic_load_explicit(&s->st, memory_order_acquire)) != SLOT_INFLIGHT;
 }
 
-static int is_dead(const struct vos_client *c)
+int64_t vos_slot_wait(struct vos_slot *s)
 {
-	return atomic_load_explicit(&c->dead, memory_order_relaxed);
-}
+	struct vos_client *c = s->c;
+	uint32_t st = ST_STATE(atomic_load_explicit(&s->st, memory_order_acquire));
 
-static void ns_to_timespec(uint64_t ns, struct timespec *ts)
-{
-	ts->tv_sec = (time_t)(ns / 1000000000u);
-	ts->tv_nsec = (long)(ns % 1000000000u);
-}
-
-/*
- * The poller's turn (called and returns with c->lock held): announce that we
- * sleep, look once more, block in the transport, collect what woke us.
- */
-static void poll_once_locked(struct vos_client *c, struct vos_slot *s, uint64_t deadline)
-{
-	struct vos_channel_hdr *h = c->ch.hdr;
-	int w = 1;
-
-	c->poller = 1;
-	atomic_store_explicit(&h->client_sleeping, 1, memory_order_seq_cst);
-	vos_full_fence();
-	drain_locked(c);
-	if (!slot_done(s) && !is_dead(c)) {
-		uint64_t now = vos_now_ns();
-		uint64_t left_ms = deadline > now ? (deadline - now + 999999) / 1000000 : 0;
-		int ms = left_ms > INT_MAX ? INT_MAX : (int)left_ms;
-
-		atomic_fetch_add_explicit(&h->client_sleeps, 1, memory_order_relaxed);
-		pthread_mutex_unlock(&c->lock);
-		w = c->xp->ops->wait(c->xp, ms);
-		pthread_mutex_lock(&c->lock);
-		/* Even on hang-up: answers already posted still count. */
-		drain_locked(c);
-	}
-	atomic_store_explicit(&h->client_sleeping, 0, memory_order_relaxed);
-	c->poller = 0;
-	pthread_cond_broadcast(&c->done_cv);   /* let another waiter take over */
-	if (w < 0 && w != -EINTR)
-		mark_dead_locked(c);            /* -EPIPE: the service is gone */
-}
-
-static int64_t wait_result(struct vos_client *c, struct vos_slot *s, uint64_t deadline)
-{
+	if (st == SLOT_DONE)
+		return s->result;
+	if (st != SLOT_INFLIGHT && st != SLOT_COMPLETING)
+		return -EINVAL;
 	for (unsigned i = 0; i < c->spin; i++) {
 		if (slot_done(s))
 			return s->result;
-		if (vos_ring_maybe_nonempty(&c->ch.ready)) {
-			pthread_mutex_lock(&c->lock);
-			drain_locked(c);
-			pthread_mutex_unlock(&c->lock);
-		} else {
+		if (vos_ring_maybe_nonempty(&c->ch.ready))
+			drain(c);
+		else if (i >= VOS_SPIN_YIELD_AFTER && (i & VOS_SPIN_YIELD_MASK) == VOS_SPIN_YIELD_MASK)
+			syscall(SYS_sched_yield);       /* a worker may need this core */
+		else
 			vos_cpu_relax();
-		}
 	}
-
-	pthread_mutex_lock(&c->lock);
-	while (!slot_done(s)) {
-		if (vos_now_ns() >= deadline) {
-			mark_dead_locked(c);    /* our slot completes with -EIO */
-			break;
-		}
-		if (c->poller) {
-			struct timespec ts;
-
-			ns_to_timespec(deadline, &ts);
-			pthread_cond_timedwait(&c->done_cv, &c->lock, &ts);
-		} else {
-			poll_once_locked(c, s, deadline);
-		}
-	}
-	pthread_mutex_unlock(&c->lock);
-	return s->result;
+	return wait_slow(c, s);
 }
 
 /* ---- public API ---- */
 
-int vos_slot_acquire(struct vos_client *c, struct vos_slot **out)
+/*
+ * Slots are taken without a lock: each is free when its state word says so,
+ * and a caller takes one with a compare-and-swap, starting at a slot of its
+ * own (a per-thread hint), so callers on different threads touch different
+ * cache lines.  Only a caller that finds every slot taken locks, queues
+ * itself and parks; a release that sees such waiters wakes one.  (Dekker:
+ * the waiter counts itself, then scans; the releaser frees, then looks at
+ * the count.)
+ */
+static __thread __attribute__((tls_model("initial-exec"))) uint32_t slot_hint = UINT32_MAX;
+static _Atomic uint32_t next_slot_hint;
+
+static struct vos_slot *find_free(struct vos_client *c)
 {
+	uint32_t n = c->ch.nslots - 1;          /* the last slot is CANCEL's */
+
+	if (slot_hint == UINT32_MAX)
+		slot_hint = atomic_fetch_add_explicit(&next_slot_hint, 1, memory_order_relaxed);
+	for (uint32_t k = 0, i = slot_hint % n; k < n; k++, i = i + 1 < n ? i + 1 : 0) {
+		struct vos_slot *s = &c->slots[i];
+		uint32_t w = atomic_load_explicit(&s->st, memory_order_relaxed);
+
+		if (ST_STATE(w) == SLOT_FREE &&
+		    atomic_compare_exchange_strong_explicit(&s->st, &w, ST(ST_GEN(w), SLOT_OWNED),
+							    memory_order_acquire, memory_order_relaxed)) {
+			slot_hint = i;
+			return s;
+		}
+	}
+	return NULL;
+}
+
+static int acquire_slow(struct vos_client *c, struct vos_slot **out)
+{
+	struct slot_waiter me = { .next = NULL };
 	int err = 0, cs;
 
-	*out = NULL;
-	/* A cancelled condvar wait would leave c->lock held. */
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+	me.token = c->wops->current(c->wctx);
 	pthread_mutex_lock(&c->lock);
-	while (!is_dead(c) && c->nfree == 0)
-		pthread_cond_wait(&c->slot_cv, &c->lock);
-	if (is_dead(c)) {
-		err = -EIO;
-	} else {
-		struct vos_slot *s = &c->slots[c->free_stack[--c->nfree]];
-
-		atomic_store_explicit(&s->state, SLOT_OWNED, memory_order_relaxed);
-		*out = s;
+	atomic_fetch_add_explicit(&c->nslot_waiters, 1, memory_order_seq_cst);
+	for (;;) {
+		if (is_dead(c)) {
+			err = -EIO;
+			break;
+		}
+		*out = find_free(c);
+		if (*out)
+			break;
+		atomic_store_explicit(&me.word, 0, memory_order_relaxed);
+		me.next = NULL;
+		*c->slot_waiters_tail = &me;
+		c->slot_waiters_tail = &me.next;
+		pthread_mutex_unlock(&c->lock);
+		c->wops->park(c->wctx, me.token, &me.word, 0, c->poll_ms);
+		pthread_mutex_lock(&c->lock);
+		/* Still queued (timeout, spurious return): unlink ourselves.  A
+		 * waker unlinks before it unparks, under the lock. */
+		for (struct slot_waiter **p = &c->slot_waiters; *p; p = &(*p)->next) {
+			if (*p == &me) {
+				*p = me.next;
+				if (!*p)
+					c->slot_waiters_tail = p;
+				break;
+			}
+		}
 	}
+	atomic_fetch_sub_explicit(&c->nslot_waiters, 1, memory_order_seq_cst);
 	pthread_mutex_unlock(&c->lock);
 	pthread_setcancelstate(cs, NULL);
 	return err;
+}
+
+int vos_slot_acquire(struct vos_client *c, struct vos_slot **out)
+{
+	*out = NULL;
+	if (is_dead(c))
+		return -EIO;
+	*out = find_free(c);
+	return *out ? 0 : acquire_slow(c, out);
 }
 
 void *vos_slot_buf(struct vos_slot *s)
@@ -305,62 +632,78 @@ void *vos_slot_buf(struct vos_slot *s)
 	return vos_channel_slot(&s->c->ch, s->index);
 }
 
-int64_t vos_slot_call(struct vos_slot *s, const struct vos_req *r)
+int vos_slot_submit(struct vos_slot *s, const struct vos_req *r)
 {
 	struct vos_client *c = s->c;
+	uint32_t w = atomic_load_explicit(&s->st, memory_order_relaxed);
+	uint32_t gen = (ST_GEN(w) + 1) & GEN_MASK;
 	struct vos_entry e;
-	int64_t res;
-	int err, cs, st;
 
-	st = atomic_load_explicit(&s->state, memory_order_relaxed);
-	if (st != SLOT_OWNED && st != SLOT_DONE)
+	if (ST_STATE(w) != SLOT_OWNED && ST_STATE(w) != SLOT_DONE)
 		return -EINVAL;
 	if (is_dead(c))
 		return -EIO;
-
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
-	uint64_t deadline = vos_now_ns() + (uint64_t)c->timeout_ms * 1000000u;
-
-	pthread_mutex_lock(&c->lock);
-	s->gen = (s->gen + 1) & GEN_MASK;
-	atomic_store_explicit(&s->state, SLOT_INFLIGHT, memory_order_relaxed);
-	pthread_mutex_unlock(&c->lock);
-
+	/* In flight before it is visible: a fast answer must find it so. */
+	atomic_store_explicit(&s->st, ST(gen, SLOT_INFLIGHT), memory_order_seq_cst);
 	memset(&e, 0, sizeof(e));
-	e.id = VOS_ID(s->index, s->gen);
+	e.id = VOS_ID(s->index, gen);
 	e.op = r->op;
 	e.flags = r->flags;
 	memcpy(e.arg, r->arg, sizeof(e.arg));
-	err = vos_channel_submit(&c->ch, &e);
-	if (err) {
+	if (vos_channel_submit(&c->ch, &e)) {
 		/* A ring that stays full or is corrupt, or a failed kick: the
-		 * channel cannot carry calls any more. */
-		pthread_mutex_lock(&c->lock);
-		mark_dead_locked(c);
-		pthread_mutex_unlock(&c->lock);
+		 * channel cannot carry calls any more (our call fails too). */
+		mark_dead(c);
+	} else if (is_dead(c)) {
+		fail_slot(c, s);        /* died meanwhile: mark_dead may have missed us */
 	}
-	res = wait_result(c, s, deadline);
-	pthread_setcancelstate(cs, NULL);
-	return res;
+	return 0;
+}
+
+int64_t vos_slot_call(struct vos_slot *s, const struct vos_req *r)
+{
+	int err = vos_slot_submit(s, r);
+
+	return err ? err : vos_slot_wait(s);
+}
+
+int vos_slot_cancel(struct vos_slot *s)
+{
+	struct vos_client *c = s->c;
+	uint32_t w = atomic_load_explicit(&s->st, memory_order_acquire);
+	struct vos_req r = { .op = VOS_OP_CANCEL, .arg = { VOS_ID(s->index, ST_GEN(w)) } };
+	int64_t res;
+
+	if (ST_STATE(w) != SLOT_INFLIGHT)
+		return is_dead(c) ? -EIO : 0;
+	pthread_mutex_lock(&c->cancel_lock);
+	res = vos_slot_call(&c->slots[c->cancel_slot], &r);
+	pthread_mutex_unlock(&c->cancel_lock);
+	if (res < 0)
+		return (int)res;
+	return res > 0;
 }
 
 void vos_slot_release(struct vos_slot *s)
 {
 	struct vos_client *c;
+	uint32_t w;
 
 	if (!s)
 		return;
 	c = s->c;
-	pthread_mutex_lock(&c->lock);
+	w = atomic_load_explicit(&s->st, memory_order_relaxed);
 	/* A slot still in flight (misuse) stays out of circulation: the
-	 * service may still write into its buffer. */
-	if (atomic_load_explicit(&s->state, memory_order_relaxed) != SLOT_INFLIGHT &&
-	    atomic_load_explicit(&s->state, memory_order_relaxed) != SLOT_FREE) {
-		atomic_store_explicit(&s->state, SLOT_FREE, memory_order_relaxed);
-		c->free_stack[c->nfree++] = s->index;
-		pthread_cond_signal(&c->slot_cv);
+	 * service may still write into its buffer.  The CANCEL slot is never
+	 * released. */
+	if ((ST_STATE(w) != SLOT_OWNED && ST_STATE(w) != SLOT_DONE) || s->index == c->cancel_slot)
+		return;
+	atomic_store_explicit(&s->st, ST(ST_GEN(w), SLOT_FREE), memory_order_seq_cst);
+	if (atomic_load_explicit(&c->nslot_waiters, memory_order_seq_cst) > 0) {
+		pthread_mutex_lock(&c->lock);
+		wake_slot_waiters_locked(c, 0);
+		pthread_mutex_unlock(&c->lock);
 	}
-	pthread_mutex_unlock(&c->lock);
 }
 
 int64_t vos_call0(struct vos_client *c, uint16_t op, int64_t a0, int64_t a1, int64_t a2)
@@ -399,15 +742,18 @@ static void free_client(struct vos_client *c, int destroy_sync)
 	if (!c)
 		return;
 	if (destroy_sync) {
-		pthread_cond_destroy(&c->done_cv);
-		pthread_cond_destroy(&c->slot_cv);
+		pthread_mutex_destroy(&c->cancel_lock);
 		pthread_mutex_destroy(&c->lock);
 	}
 	if (c->xp)
 		c->xp->ops->close(c->xp);
 	free(c->slots);
-	free(c->free_stack);
 	free(c);
+}
+
+static int clamp_int(int v, int lo, int hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
 }
 
 /* Allocate the client around an opened channel; xp becomes owned by it. */
@@ -415,7 +761,6 @@ static struct vos_client *new_client(const struct vos_client_config *cfg,
 				     const struct vos_client_xport *xt, struct vos_xport *xp)
 {
 	struct vos_client *c = calloc(1, sizeof(*c));
-	pthread_condattr_t ca;
 
 	if (!c)
 		return NULL;
@@ -423,41 +768,54 @@ static struct vos_client *new_client(const struct vos_client_config *cfg,
 	c->xt = xt;
 	c->owner = getpid();
 	c->spin = cfg->spin ? cfg->spin : DEFAULT_SPIN;
-	c->timeout_ms = cfg->call_timeout_ms > 0 ? cfg->call_timeout_ms : DEFAULT_TIMEOUT_MS;
+	c->dead_after_ms = cfg->dead_after_ms > 0 ? cfg->dead_after_ms : VOS_DEAD_AFTER_DEFAULT_MS;
+	/* Several looks per bound, so that a bound is met within about a
+	 * quarter of itself; never more often than POLL_MS_MIN. */
+	c->poll_ms = clamp_int(c->dead_after_ms / 4, POLL_MS_MIN, POLL_MS_MAX);
+	c->wops = cfg->waiter;
+	c->wctx = cfg->waiter_ctx;
+	if (!c->wops) {
+		c->wops = atomic_load(&default_wops);
+		c->wctx = atomic_load(&default_wctx);
+	}
+	if (!c->wops) {
+		c->wops = &futex_waiter;
+		c->wctx = NULL;
+	}
+	c->slot_waiters_tail = &c->slot_waiters;
+	c->hb_since_ns = c->hb_checked_ns = vos_now_ns();
 	pthread_mutex_init(&c->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&c->done_cv, &ca);
-	pthread_cond_init(&c->slot_cv, &ca);
-	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&c->cancel_lock, NULL);
 	return c;
 }
 
-/* Fill the slot table once c->ch is open. 0 or -ENOMEM. */
+/* Fill the slot table once c->ch is open. 0 or -ENOMEM.  The last slot is
+ * kept for VOS_OP_CANCEL, so a cancel never waits for a free slot. */
 static int init_slots(struct vos_client *c)
 {
 	uint32_t n = c->ch.nslots;
 	uint32_t *gens;
+	void *mem = NULL;
 
-	c->slots = calloc(n, sizeof(*c->slots));
-	c->free_stack = calloc(n, sizeof(*c->free_stack));
-	gens = calloc(n, sizeof(*gens));
-	if (!c->slots || !c->free_stack || !gens) {
-		free(gens);
+	if (posix_memalign(&mem, 64, n * sizeof(*c->slots)))
 		return -ENOMEM;
-	}
+	c->slots = memset(mem, 0, n * sizeof(*c->slots));
+	gens = calloc(n, sizeof(*gens));
+	if (!gens)
+		return -ENOMEM;
 	/* Random first generations: answers meant for an earlier user of the
 	 * same channel (an exec'd-away image) do not match ours. */
 	fill_random(gens, n * sizeof(*gens));
+	c->cancel_slot = n - 1;
 	for (uint32_t i = 0; i < n; i++) {
-		c->slots[i].c = c;
-		c->slots[i].index = i;
-		c->slots[i].gen = gens[i] & GEN_MASK;
-		atomic_init(&c->slots[i].state, SLOT_FREE);
-		/* Pop order 0, 1, 2...: low slots stay warm in the cache. */
-		c->free_stack[i] = n - 1 - i;
+		struct vos_slot *s = &c->slots[i];
+
+		s->c = c;
+		s->index = i;
+		atomic_init(&s->st, ST(gens[i] & GEN_MASK, i == c->cancel_slot ? SLOT_OWNED : SLOT_FREE));
+		atomic_init(&s->wake, 0);
+		atomic_init(&s->parked, PARK_NONE);
 	}
-	c->nfree = n;
 	free(gens);
 	return 0;
 }
@@ -505,7 +863,7 @@ struct vos_client *vos_client_connect(const struct vos_client_config *cfg,
 	hello.magic = VOS_HELLO_MAGIC;
 	hello.version = VOS_PROTO_VERSION;
 	hello.kind = (uint32_t)hello_kind;
-	hello.umask = current_umask();
+	hello.umask = cfg->umask & 0777;
 	if (token)
 		memcpy(hello.token, token, VOS_TOKEN_LEN);
 	err = xt->connect(xp, cfg, &hello, &reply);
@@ -644,4 +1002,5 @@ void vos_client_stats(const struct vos_client *c, struct vos_client_stats *st)
 	st->service_sleeps = atomic_load_explicit(&h->service_sleeps, memory_order_relaxed);
 	st->protocol_errors = atomic_load_explicit(&h->protocol_errors, memory_order_relaxed);
 	st->bad_completions = atomic_load_explicit(&c->bad_completions, memory_order_relaxed);
+	st->unparks = atomic_load_explicit(&c->unparks, memory_order_relaxed);
 }

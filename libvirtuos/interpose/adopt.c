@@ -60,6 +60,7 @@ static void adopt_one(char *item)
 		adopted = 1;
 	} else if (errno == ESRCH && vos_client_peek_token(fds, token) == 0) {
 		/* Our parent's channel (posix_spawn/system/popen child). */
+		cfg.umask = vos_umask_current();
 		c = vos_client_connect(&cfg, VOS_HELLO_FORK_LIVE, token);
 	}
 	if (adopted) {

@@ -16,8 +16,10 @@
  *   VOS_SPIN             client spin iterations before sleeping
  *   VOS_SLOTS            requests in flight per channel (power of two, 2..256)
  *   VOS_SLOT_SIZE        bytes per request buffer (multiple of 4096, 4 KiB..1 MiB)
- *   VOS_CALL_TIMEOUT_MS  a call unanswered this long fails with EIO and the
- *                        channel is declared dead
+ *   VOS_DEAD_AFTER_MS    the service is declared dead (calls fail with EIO)
+ *                        when its heartbeat stands still this long while a
+ *                        call waits (default 10000); calls themselves have
+ *                        no deadline
  *   VOS_STATS=1          print each channel's counters to stderr at exit
  * A bad value stops the program at startup (exit 127) with a message.
  */
@@ -123,7 +125,7 @@ static void load_env(void)
 					      VOS_MAX_SLOT_SIZE, 0);
 	if (vos_cfg.slot_size % VOS_PAGE_SIZE)
 		env_error("VOS_SLOT_SIZE", getenv("VOS_SLOT_SIZE"), "must be a multiple of 4096");
-	vos_cfg.call_timeout_ms = (int)env_num("VOS_CALL_TIMEOUT_MS", 1, 86400000ul, 0);
+	vos_cfg.dead_after_ms = (int)env_num("VOS_DEAD_AFTER_MS", 1, 86400000ul, 0);
 }
 
 /*

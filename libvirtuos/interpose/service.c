@@ -147,6 +147,7 @@ struct vos_conn *vos_service_connect(int svc)
 	if (!conn) {
 		cfg.service = s->name;
 		cfg.kind = s->kind;
+		cfg.umask = vos_umask_current();
 		c = vos_client_connect(&cfg, VOS_HELLO_NEW, NULL);
 		if (c)
 			c = vos_client_relocate(&cfg, c);

@@ -85,3 +85,9 @@ int64_t op_setcreds(struct op *o)
 {
 	return vos_op_setcreds(o->sh, o->a, o->buf, o->ob);
 }
+
+/* Interrupt the request another worker executes (cancel.c). */
+int64_t op_cancel(struct op *o)
+{
+	return vos_op_cancel(o->sh, o->e, o->ob->cancel);
+}

@@ -10,6 +10,7 @@
  *   roles.c    the roles (--role): what each serves and sets up
  *   optable.c  execute one request: the op table and dispatcher (op.h),
  *              with opargs.c, ops_session.c, ops_fs.c
+ *   cancel.c   VOS_OP_CANCEL: interrupt the request a worker executes
  *   resolve.c  path confinement inside the export root
  *   view.c     the view root: a private mount namespace holding the export
  *              at its mount point
@@ -145,6 +146,7 @@ struct vos_shadow {
 	int stop;                      /* for vos_channel_next_request: set while the
 					  EXEC barrier is up */
 	struct vos_barrier bar;
+	struct vos_cancel *cancel;     /* who executes which request (cancel.c) */
 };
 
 /*
@@ -203,7 +205,25 @@ struct vos_opbuf {
 	char path2[PATH_MAX];
 	uint8_t *scratch;              /* slot_size bytes */
 	uint64_t epoch;                /* last barrier epoch this worker crossed */
+	struct vos_cancel_worker *cancel;      /* this worker's entry in cancel.c */
 };
+
+/*
+ * Cancellation (cancel.c).  vos_cancel_init once the channel is open and
+ * before the workers start (also in a forked shadow); each worker registers
+ * once, and brackets every request with begin/end.  begin returns nonzero
+ * if the request was cancelled before it ran: complete it with -EINTR
+ * without executing it.
+ */
+struct vos_cancel;
+struct vos_cancel_worker;
+int vos_cancel_init(struct vos_shadow *sh);
+struct vos_cancel_worker *vos_cancel_register(struct vos_shadow *sh);
+int vos_cancel_begin(struct vos_shadow *sh, struct vos_cancel_worker *w, uint32_t id);
+void vos_cancel_end(struct vos_cancel_worker *w);
+/* VOS_OP_CANCEL (vos_proto.h), from the worker self. */
+int64_t vos_op_cancel(struct vos_shadow *sh, const struct vos_entry *e,
+		      struct vos_cancel_worker *self);
 
 /* VOS_OP_EXEC, from the worker running it: raise the barrier and wait (at
  * most VOS_EXEC_BARRIER_MS) until the other workers crossed it.  Returns 1

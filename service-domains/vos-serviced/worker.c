@@ -9,7 +9,9 @@
  * control thread, which ends every thread at once.
  *
  * The EXEC barrier (struct vos_barrier in serviced.h) is checked at the top
- * of the loop: one atomic load while no barrier is up.
+ * of the loop: one atomic load while no barrier is up.  Each request is
+ * bracketed by vos_cancel_begin/end (cancel.c), so VOS_OP_CANCEL can find
+ * the worker executing it.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -156,6 +158,7 @@ static void *worker_main(void *arg)
 		return NULL;
 	}
 	ob->scratch = scratch;
+	ob->cancel = vos_cancel_register(sh);
 
 	for (;;) {
 		struct vos_entry req, done;
@@ -173,7 +176,11 @@ static void *worker_main(void *arg)
 		memset(&done, 0, sizeof done);
 		done.id = req.id;
 		done.op = req.op;
-		done.arg[0] = vos_op_execute(sh, &req, ob);
+		if (vos_cancel_begin(sh, ob->cancel, req.id))
+			done.arg[0] = -EINTR;   /* cancelled before it ran */
+		else
+			done.arg[0] = vos_op_execute(sh, &req, ob);
+		vos_cancel_end(ob->cancel);
 		err = vos_channel_complete(&sh->ch, &done);
 		if (err == -EPROTO) {
 			vos_shadow_end(sh, err);
@@ -196,6 +203,8 @@ int vos_workers_start(struct vos_shadow *sh)
 	pthread_attr_t attr;
 	int err = barrier_init(sh);
 
+	if (!err)
+		err = vos_cancel_init(sh);
 	if (err)
 		return err;
 	pthread_attr_init(&attr);

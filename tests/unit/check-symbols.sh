@@ -27,11 +27,9 @@ BUILD=${1:-build}
 LIB=$BUILD/lib/libvirtuos.so
 MAP=libvirtuos/interpose/libvirtuos.map
 
-# (c) exceptions, one "object symbol" per line, each with its reason.
-#   client.o umask: current_umask()'s fallback calls umask(); helper "engine"
-#   (issue 7) passes the umask down instead.  Remove this line with that fix.
+# (c) exceptions, one "object symbol" per line, each with its reason
+#   (none today).
 ALLOWED="
-client.o umask
 "
 
 pass=0

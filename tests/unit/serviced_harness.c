@@ -101,7 +101,7 @@ struct vos_client_config config_at(const char *rd)
 {
 	struct vos_client_config cfg = {
 		.rundir = rd, .service = "storage", .kind = VOS_SVC_STORAGE,
-		.call_timeout_ms = 20000,
+		.dead_after_ms = 20000,
 	};
 	return cfg;
 }

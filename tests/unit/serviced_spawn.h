@@ -57,7 +57,7 @@ static inline struct vos_client_config serviced_config(const char *rundir, const
 {
 	struct vos_client_config cfg = {
 		.rundir = rundir, .service = name, .kind = VOS_SVC_STORAGE,
-		.call_timeout_ms = 20000,
+		.dead_after_ms = 20000,
 	};
 	return cfg;
 }

@@ -9,11 +9,15 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <linux/futex.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include "test_service.h"
 #include "channel/transport_xen.h"
+#include "common/vos_time.h"
 
 #define CLIENT_THREADS 8
 #define CALLS_PER_THREAD 3000
@@ -365,31 +369,365 @@ static void *blocking_call(void *arg)
 	return NULL;
 }
 
+/* Poll (bounded) until *v reaches want; 1 if it did. */
+static int wait_count(_Atomic uint64_t *v, uint64_t want, int max_ms)
+{
+	for (int i = 0; i < max_ms * 10; i++) {
+		if (atomic_load(v) >= want)
+			return 1;
+		usleep(100);
+	}
+	return atomic_load(v) >= want;
+}
+
+/* Submit r on s and poll it (bounded, never parking): 1 if it completed. */
+static int call_within(struct vos_slot *s, const struct vos_req *r, int max_ms, int64_t *res)
+{
+	assert_int_equal(vos_slot_submit(s, r), 0);
+	for (int i = 0; i < max_ms * 10; i++) {
+		if (vos_slot_poll(s)) {
+			*res = vos_slot_wait(s);
+			return 1;
+		}
+		usleep(100);
+	}
+	return 0;
+}
+
 /*
  * A request that blocks its worker (a read on an empty FIFO, a lock wait)
  * must not hold up the request that would unblock it: the other worker has
  * to be woken even when the client saw a worker spinning and did not kick.
+ * The service's periodic wake-up is off, so a missing hand-off leaves the
+ * RELEASE unanswered (a failure after 10 s) instead of answered a second
+ * late; each RELEASE is sent only once the BLOCK has started.
  */
 static void blocked_worker_does_not_stall_others(void **state)
 {
 	struct test_svc svc;
 	(void)state;
 
-	assert_int_equal(test_svc_start(&svc, SVC_NORMAL, 2), 0);
+	test_svc_init(&svc, SVC_NORMAL, 2);
+	svc.worker_wait_ms = -1;
+	assert_int_equal(test_svc_run(&svc), 0);
 	struct vos_client_config cfg = test_cfg(&svc);
-	cfg.call_timeout_ms = 20000;   /* a stall would show as -EIO, not a hang */
 	struct vos_client *c = vos_client_connect(&cfg, VOS_HELLO_NEW, NULL);
 	assert_non_null(c);
 
-	for (int i = 0; i < 300; i++) {
+	for (int i = 0; i < 200; i++) {
 		struct { struct vos_client *c; int64_t res; } k = { c, -1 };
+		struct vos_req rel = { .op = TEST_OP_RELEASE };
+		struct vos_slot *s;
 		pthread_t th;
+		int64_t res = -1;
 
 		pthread_create(&th, NULL, blocking_call, &k);
-		assert_int_equal(vos_call0(c, TEST_OP_RELEASE, 0, 0, 0), 0);
+		assert_true(wait_count(&svc.blocks_started, (uint64_t)i + 1, 10000));
+		assert_int_equal(vos_slot_acquire(c, &s), 0);
+		assert_true(call_within(s, &rel, 10000, &res));
+		assert_int_equal(res, 0);
+		vos_slot_release(s);
 		pthread_join(th, NULL);
 		assert_int_equal(k.res, 0);
 	}
+	vos_client_close(c);
+	test_svc_stop(&svc);
+}
+
+/* Several calls in flight from one thread, on several slots and on two
+ * clients: submit all, poll until all are done, then collect. */
+static void submit_poll_wait_several_slots(void **state)
+{
+	struct test_svc svc[2];
+	struct vos_client *c[2];
+	struct vos_slot *s[2][3];
+	uint8_t data[2][3][64];
+	int64_t sum[2][3];
+	(void)state;
+
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(test_svc_start(&svc[k], SVC_NORMAL, 2), 0);
+		struct vos_client_config cfg = test_cfg(&svc[k]);
+		c[k] = vos_client_connect(&cfg, VOS_HELLO_NEW, NULL);
+		assert_non_null(c[k]);
+	}
+	for (int round = 0; round < 50; round++) {
+		for (int k = 0; k < 2; k++) {
+			for (int i = 0; i < 3; i++) {
+				struct vos_req r = { .op = TEST_OP_ECHO, .arg = { 64, 0, 1024 } };
+
+				assert_int_equal(vos_slot_acquire(c[k], &s[k][i]), 0);
+				assert_int_equal(vos_slot_wait(s[k][i]), -EINVAL);  /* nothing in flight */
+				assert_true(vos_slot_poll(s[k][i]));
+				sum[k][i] = 0;
+				for (int j = 0; j < 64; j++) {
+					data[k][i][j] = (uint8_t)(round * 7 + k * 31 + i * 13 + j);
+					sum[k][i] += data[k][i][j];
+				}
+				memcpy((uint8_t *)vos_slot_buf(s[k][i]) + 1024, data[k][i], 64);
+				assert_int_equal(vos_slot_submit(s[k][i], &r), 0);
+				/* A slot in flight takes no second request. */
+				assert_int_equal(vos_slot_submit(s[k][i], &r), -EINVAL);
+			}
+		}
+		int open = 6;
+		for (int spins = 0; open && spins < 1000000; spins++) {
+			open = 0;
+			for (int k = 0; k < 2; k++)
+				for (int i = 0; i < 3; i++)
+					open += !vos_slot_poll(s[k][i]);
+			if (open)
+				usleep(10);
+		}
+		assert_int_equal(open, 0);
+		for (int k = 0; k < 2; k++) {
+			for (int i = 0; i < 3; i++) {
+				assert_int_equal(vos_slot_wait(s[k][i]), sum[k][i]);
+				for (int j = 0; j < 64; j++)
+					assert_int_equal(((uint8_t *)vos_slot_buf(s[k][i]))[j],
+							 data[k][i][63 - j]);
+				vos_slot_release(s[k][i]);
+			}
+		}
+	}
+	for (int k = 0; k < 2; k++) {
+		check_counters(c[k], 50 * 3);
+		vos_client_close(c[k]);
+		test_svc_stop(&svc[k]);
+	}
+}
+
+/* ---- a waiter that counts what the engine asks of it ---- */
+
+struct counted_thread {
+	_Atomic uint64_t currents, parks, unparks;
+};
+
+static _Thread_local struct counted_thread *me_counted;
+
+static void *counted_current(void *ctx)
+{
+	(void)ctx;
+	if (me_counted)
+		atomic_fetch_add(&me_counted->currents, 1);
+	return me_counted;
+}
+
+static void counted_park(void *ctx, void *token, _Atomic uint32_t *word, uint32_t seen, int timeout_ms)
+{
+	struct counted_thread *t = token;
+	struct timespec ts = { timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L };
+
+	(void)ctx;
+	if (t)
+		atomic_fetch_add(&t->parks, 1);
+	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, seen,
+		timeout_ms >= 0 ? &ts : NULL, NULL, 0);
+}
+
+static void counted_unpark(void *ctx, void *token, _Atomic uint32_t *word)
+{
+	struct counted_thread *t = token;
+
+	(void)ctx;
+	if (t)
+		atomic_fetch_add(&t->unparks, 1);
+	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+static const struct vos_waiter_ops counted_waiter = {
+	.current = counted_current, .park = counted_park, .unpark = counted_unpark,
+};
+
+struct counted_call {
+	struct vos_client *c;
+	struct counted_thread t;
+	int64_t res;
+};
+
+static void *counted_blocking_call(void *arg)
+{
+	struct counted_call *k = arg;
+
+	me_counted = &k->t;
+	k->res = vos_call0(k->c, TEST_OP_BLOCK, 0, 0, 0);
+	return NULL;
+}
+
+/*
+ * Per-slot wake-ups, through the waiter hooks.  Two callers block in the
+ * service: one of them is the poller (sleeps in the transport), the other
+ * parks (through our waiter).  Many calls of a third thread complete
+ * meanwhile; none of them may unpark the parked caller (a broadcast would
+ * wake it once per completion).  Its own completion must.
+ */
+static void completions_wake_only_their_owner(void **state)
+{
+	struct test_svc svc;
+	struct counted_call k[2];
+	pthread_t th[2];
+	(void)state;
+
+	assert_int_equal(test_svc_start(&svc, SVC_NORMAL, 3), 0);
+	struct vos_client_config cfg = test_cfg(&svc);
+	cfg.spin = 1;           /* go to the sleep phase at once */
+	cfg.waiter = &counted_waiter;
+	struct vos_client *c = vos_client_connect(&cfg, VOS_HELLO_NEW, NULL);
+	assert_non_null(c);
+
+	for (int i = 0; i < 2; i++) {
+		memset(&k[i], 0, sizeof(k[i]));
+		k[i].c = c;
+		k[i].res = -1;
+		pthread_create(&th[i], NULL, counted_blocking_call, &k[i]);
+	}
+	assert_true(wait_count(&svc.blocks_started, 2, 10000));
+	/* One of them parks (the other holds the poller role). */
+	struct counted_thread *parked = NULL;
+	for (int i = 0; i < 100000 && !parked; i++) {
+		for (int j = 0; j < 2; j++)
+			if (atomic_load(&k[j].t.parks) > 0)
+				parked = &k[j].t;
+		if (!parked)
+			usleep(100);
+	}
+	assert_non_null(parked);
+	assert_true(atomic_load(&parked->currents) >= 1);
+	uint64_t before = atomic_load(&parked->unparks);
+
+	/* Our own calls park too (spin 1) and are unparked by completions:
+	 * they count on our token, never on the parked caller's. */
+	struct counted_thread mine = { 0 };
+	me_counted = &mine;
+	for (int i = 0; i < 300; i++)
+		assert_int_equal(vos_call0(c, VOS_OP_NOP, 0, 0, 0), 0);
+	assert_int_equal(atomic_load(&parked->unparks), before);
+
+	assert_int_equal(vos_call0(c, TEST_OP_RELEASE, 0, 0, 0), 0);
+	assert_int_equal(vos_call0(c, TEST_OP_RELEASE, 0, 0, 0), 0);
+	me_counted = NULL;
+	for (int i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(k[i].res, 0);
+	}
+	/* The parked caller was woken: by its completion or to take over
+	 * polling when the poller's call completed first. */
+	assert_true(atomic_load(&parked->unparks) > before);
+	struct vos_client_stats st;
+	vos_client_stats(c, &st);
+	assert_true(st.unparks >= 1);
+	assert_int_equal(st.bad_completions, 0);
+	vos_client_close(c);
+	test_svc_stop(&svc);
+}
+
+/* Slots run out: waiters for a free slot park through the waiter too, and
+ * every one of them gets a slot in the end. */
+static void slot_waiters_park_and_get_slots(void **state)
+{
+	struct test_svc svc;
+	(void)state;
+
+	assert_int_equal(test_svc_start(&svc, SVC_NORMAL, 2), 0);
+	struct vos_client_config cfg = test_cfg(&svc);
+	cfg.nslots = 2;         /* one for calls, one kept for CANCEL */
+	cfg.waiter = &counted_waiter;
+	struct vos_client *c = vos_client_connect(&cfg, VOS_HELLO_NEW, NULL);
+	assert_non_null(c);
+
+	struct counted_call k = { .c = c, .res = -1 };
+	pthread_t th;
+	pthread_create(&th, NULL, counted_blocking_call, &k);
+	assert_true(wait_count(&svc.blocks_started, 1, 10000));
+	/* The only call slot is taken: a second caller parks in acquire until
+	 * the BLOCK's slot comes back.  Release it from a slot-less path: the
+	 * test service's RELEASE needs a slot too, so post the semaphore. */
+	struct counted_call w = { .c = c, .res = -1 };
+	pthread_t tw;
+	pthread_create(&tw, NULL, counted_blocking_call, &w);
+	for (int i = 0; i < 100000 && atomic_load(&w.t.parks) == 0; i++)
+		usleep(100);
+	assert_true(atomic_load(&w.t.parks) >= 1);
+	sem_post(&svc.release);
+	pthread_join(th, NULL);
+	assert_int_equal(k.res, 0);
+	assert_true(wait_count(&svc.blocks_started, 2, 10000));
+	assert_true(atomic_load(&w.t.unparks) >= 1);
+	sem_post(&svc.release);
+	pthread_join(tw, NULL);
+	assert_int_equal(w.res, 0);
+	vos_client_close(c);
+	test_svc_stop(&svc);
+}
+
+/* A call that waits far longer than the death bound, on a service whose
+ * heartbeat ticks, succeeds: calls have no deadline. */
+static void long_call_outlives_dead_bound(void **state)
+{
+	struct test_svc svc;
+	(void)state;
+
+	assert_int_equal(test_svc_start(&svc, SVC_NORMAL, 2), 0);
+	struct vos_client_config cfg = test_cfg(&svc);
+	cfg.dead_after_ms = 500;       /* ten of the fake's heartbeats */
+	struct vos_client *c = vos_client_connect(&cfg, VOS_HELLO_NEW, NULL);
+	assert_non_null(c);
+
+	struct { struct vos_client *c; int64_t res; } k = { c, -1 };
+	pthread_t th;
+	pthread_create(&th, NULL, blocking_call, &k);
+	assert_true(wait_count(&svc.blocks_started, 1, 10000));
+	uint64_t t0 = vos_now_ms();
+	while (vos_now_ms() - t0 < 4 * 500)     /* a duration, not an ordering */
+		usleep(10000);
+	assert_false(vos_client_dead(c));
+	assert_int_equal(vos_call0(c, TEST_OP_RELEASE, 0, 0, 0), 0);
+	pthread_join(th, NULL);
+	assert_int_equal(k.res, 0);
+	assert_false(vos_client_dead(c));
+	vos_client_close(c);
+	test_svc_stop(&svc);
+}
+
+/* The poller role as an API: an outside loop polls the event fd and
+ * drains; the engine's own waiters then find their results. */
+static void outside_poller_drives_the_channel(void **state)
+{
+	struct test_svc svc;
+	(void)state;
+
+	assert_int_equal(test_svc_start(&svc, SVC_NORMAL, 1), 0);
+	struct vos_client_config cfg = test_cfg(&svc);
+	struct vos_client *c = vos_client_connect(&cfg, VOS_HELLO_NEW, NULL);
+	assert_non_null(c);
+	int fd = vos_client_event_fd(c);
+	assert_true(fd >= 0);
+	assert_true(vos_client_poll_interval_ms(c) > 0);
+
+	for (int i = 0; i < 100; i++) {
+		struct vos_req r = { .op = VOS_OP_NOP };
+		struct vos_slot *s;
+		int got = 0;
+
+		assert_int_equal(vos_slot_acquire(c, &s), 0);
+		assert_int_equal(vos_slot_submit(s, &r), 0);
+		for (int tries = 0; tries < 1000 && !vos_slot_poll(s); tries++) {
+			int role = vos_client_poll_begin(c);
+
+			assert_true(role == 1);     /* nobody else polls here */
+			if (!vos_slot_poll(s)) {
+				struct pollfd p = { .fd = fd, .events = POLLIN };
+				poll(&p, 1, vos_client_poll_interval_ms(c));
+			}
+			got += vos_client_poll_end(c) >= 0;
+		}
+		assert_true(vos_slot_poll(s));
+		assert_int_equal(vos_slot_wait(s), 0);
+		vos_slot_release(s);
+		(void)got;
+	}
+	assert_true(vos_client_drain(c) >= 0);
+	assert_false(vos_client_dead(c));
 	vos_client_close(c);
 	test_svc_stop(&svc);
 }
@@ -441,6 +779,11 @@ int main(void)
 		cmocka_unit_test(transport_choice),
 		cmocka_unit_test(abandon_after_adopting_duplicates),
 		cmocka_unit_test(blocked_worker_does_not_stall_others),
+		cmocka_unit_test(submit_poll_wait_several_slots),
+		cmocka_unit_test(completions_wake_only_their_owner),
+		cmocka_unit_test(slot_waiters_park_and_get_slots),
+		cmocka_unit_test(long_call_outlives_dead_bound),
+		cmocka_unit_test(outside_poller_drives_the_channel),
 		cmocka_unit_test(signals_do_not_fail_calls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -323,7 +323,7 @@ static void unanswered_call_times_out(void **state)
 
 	assert_int_equal(test_svc_start(&svc, SVC_SILENT, 1), 0);
 	struct vos_client_config cfg = test_cfg(&svc);
-	cfg.call_timeout_ms = 200;
+	cfg.dead_after_ms = 200;     /* the silent service does not tick either */
 	struct vos_client *c = vos_client_connect(&cfg, VOS_HELLO_NEW, NULL);
 	assert_non_null(c);
 

@@ -25,6 +25,7 @@
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "serviced_spawn.h"
@@ -82,7 +83,7 @@ static void test_roles(void **state)
 {
 	static const uint32_t session[] = {
 		VOS_OP_NOP, VOS_OP_CLOSE, VOS_OP_DUP, VOS_OP_UMASK, VOS_OP_FORK,
-		VOS_OP_FORK_ABORT, VOS_OP_EXEC, VOS_OP_SETCREDS,
+		VOS_OP_FORK_ABORT, VOS_OP_EXEC, VOS_OP_SETCREDS, VOS_OP_CANCEL,
 	};
 	(void)state;
 	for (uint32_t op = 0; op < VOS_OP__COUNT; op++) {
@@ -101,11 +102,11 @@ static void test_roles(void **state)
 static void test_flags(void **state)
 {
 	(void)state;
-	/* Exactly the ops whose answer is a value (the client's old list). */
+	/* Exactly the ops whose answer is a value (the client's old list, and CANCEL). */
 	static const uint32_t value[] = {
 		VOS_OP_OPENAT, VOS_OP_READ, VOS_OP_PREAD, VOS_OP_WRITE, VOS_OP_PWRITE,
 		VOS_OP_LSEEK, VOS_OP_READLINKAT, VOS_OP_FCNTL, VOS_OP_DUP, VOS_OP_GETDENTS64,
-		VOS_OP_FDPATH, VOS_OP_UMASK,
+		VOS_OP_FDPATH, VOS_OP_UMASK, VOS_OP_CANCEL,
 	};
 	unsigned nvalue = 0;
 	for (uint32_t op = 0; op < VOS_OP__COUNT; op++)
@@ -212,6 +213,61 @@ static int64_t call_path(struct vos_client *c, uint16_t op, const char *path, in
 {
 	const int64_t a[6] = { VOS_FD_ROOT, 0, a2, a3, a4, 0 };
 	return slot_call(c, op, a, path, 1, NULL, 0, NULL, 0);
+}
+
+/* Bounded wait until /proc/locks shows a blocked flock on inode ino. */
+static int flock_waiter_on(ino_t ino)
+{
+	char line[512];
+
+	for (int tries = 0; tries < 3000; tries++) {
+		FILE *f = fopen("/proc/locks", "r");
+		int found = 0;
+		unsigned long long i;
+
+		assert_non_null(f);
+		while (fgets(line, sizeof line, f)) {
+			char *w = strstr(line, "->");
+			/* "N: -> FLOCK  ADVISORY  WRITE pid maj:min:ino start end" */
+			if (w && sscanf(w, "-> %*s %*s %*s %*s %*x:%*x:%llu", &i) == 1 && i == ino)
+				found = 1;
+		}
+		fclose(f);
+		if (found)
+			return 1;
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+/* CANCEL's example: a flock on c that waits for another client's lock is
+ * running when it is cancelled (answer 1), and completes with -EINTR. */
+static int64_t example_cancel(struct vos_client *c)
+{
+	struct vos_client_config cfg = serviced_config(rundir, "storage");
+	struct vos_client *holder = vos_client_connect(&cfg, VOS_HELLO_NEW, NULL);
+	struct vos_req r = { .op = VOS_OP_FLOCK, .arg = { 12, LOCK_EX } };
+	struct vos_slot *s;
+	struct stat st;
+	char p[300];
+	int64_t ans;
+
+	assert_non_null(holder);
+	snprintf(p, sizeof p, "%s/f", rootdir);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(call_path(holder, VOS_OP_OPENAT, "f", O_RDONLY, 0, 11), 11);
+	assert_int_equal(call_args(holder, VOS_OP_FLOCK, 11, LOCK_EX, 0, 0, 0), 0);
+	assert_int_equal(call_path(c, VOS_OP_OPENAT, "f", O_RDONLY, 0, 12), 12);
+	assert_int_equal(vos_slot_acquire(c, &s), 0);
+	assert_int_equal(vos_slot_submit(s, &r), 0);
+	assert_true(flock_waiter_on(st.st_ino));
+	ans = vos_slot_cancel(s);
+	assert_int_equal(vos_slot_wait(s), -EINTR);
+	vos_slot_release(s);
+	assert_int_equal(call_args(c, VOS_OP_CLOSE, 12, 0, 0, 0, 0), 0);
+	vos_client_close(holder);
+	return ans;
 }
 
 /*
@@ -352,6 +408,8 @@ static int64_t example(struct vos_client *c, uint32_t op, int fd)
 		a[4] = n;
 		return slot_call_data(c, op, a, groups, (size_t)n * sizeof *groups, 5, NULL, 0);
 	}
+	case VOS_OP_CANCEL:
+		return example_cancel(c);
 	default:
 		fail_msg("op %u (%s) has no example call in test_optable.c", op, vos_op_name(op));
 		return -1;

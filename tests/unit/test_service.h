@@ -5,10 +5,18 @@
  *
  *   VOS_OP_NOP      -> 0
  *   TEST_OP_ECHO    len, data@a2 -> sum of the bytes; the bytes reversed out@0
- *   TEST_OP_BLOCK   -> 0 once a TEST_OP_RELEASE has run (holds its worker)
+ *   TEST_OP_BLOCK   -> 0 once a TEST_OP_RELEASE has run (holds its worker;
+ *                      like the daemon before a call that may block, it
+ *                      first calls vos_channel_worker_idle, then counts
+ *                      itself in blocks_started)
  *   TEST_OP_RELEASE -> 0, lets one TEST_OP_BLOCK finish
  *
- * and can misbehave on purpose (mode) to exercise the client's defences.
+ * It ticks the header's heartbeat every TEST_HEARTBEAT_MS as the daemon's
+ * shadow does (except in SVC_SILENT), and can misbehave on purpose (mode)
+ * to exercise the client's defences.
+ *
+ * test_svc_start = test_svc_init + test_svc_run; set fields (worker_wait_ms)
+ * in between.
  * Header-only so every test program can use it (the Makefile links each
  * tests/unit/test_*.c on its own).
  */
@@ -33,11 +41,12 @@
 #define TEST_OP_BLOCK   0x7e02
 #define TEST_OP_RELEASE 0x7e03
 #define TEST_MAX_WORKERS 8
+#define TEST_HEARTBEAT_MS 50
 
 enum svc_mode {
 	SVC_NORMAL,     /* answer everything correctly */
 	SVC_FORGE,      /* before each real answer, post forged ones (bad slot, bad generation) */
-	SVC_SILENT,     /* take requests, never answer */
+	SVC_SILENT,     /* take requests, never answer, no heartbeat: a hung service */
 	SVC_HANGUP,     /* hang up the socket on the first request, never answer */
 };
 
@@ -49,11 +58,15 @@ struct test_svc {
 	unsigned spin;
 	pthread_t main_thread;
 	pthread_t workers[TEST_MAX_WORKERS];
+	pthread_t ticker;
+	int worker_wait_ms;            /* ch.worker_wait_ms: 0 default, < 0 never */
+	int ticking;                   /* the ticker runs until this is cleared */
 	struct vos_xport *xp;
 	struct vos_channel ch;
 	int stop;
 	int status;                    /* accept/attach/open result of the main thread */
 	_Atomic uint64_t handled;      /* requests taken off the ring */
+	_Atomic uint64_t blocks_started;       /* TEST_OP_BLOCKs waiting for a release */
 	sem_t release;                 /* TEST_OP_RELEASE -> TEST_OP_BLOCK */
 };
 
@@ -118,14 +131,29 @@ static void *test_svc_worker(void *arg)
 			req.arg[0] = 0;
 		else if (req.op == TEST_OP_ECHO)
 			req.arg[0] = test_echo(&t->ch, &req);
-		else if (req.op == TEST_OP_BLOCK)
+		else if (req.op == TEST_OP_BLOCK) {
+			vos_channel_worker_idle(&t->ch);
+			atomic_fetch_add(&t->blocks_started, 1);
 			req.arg[0] = sem_wait(&t->release) ? -errno : 0;
+		}
 		else if (req.op == TEST_OP_RELEASE)
 			req.arg[0] = sem_post(&t->release) ? -errno : 0;
 		else
 			req.arg[0] = -ENOSYS;
 		if (vos_channel_complete(&t->ch, &req))
 			break;
+	}
+	return NULL;
+}
+
+static void *test_svc_ticker(void *arg)
+{
+	struct test_svc *t = arg;
+	struct timespec ts = { 0, TEST_HEARTBEAT_MS * 1000000L };
+
+	while (__atomic_load_n(&t->ticking, __ATOMIC_RELAXED)) {
+		atomic_fetch_add(&t->ch.hdr->heartbeat, 1);
+		nanosleep(&ts, NULL);
 	}
 	return NULL;
 }
@@ -146,6 +174,7 @@ static void *test_svc_main(void *arg)
 	if (!err) {
 		err = vos_channel_open(&t->ch, t->xp, VOS_SVC_STORAGE);
 		if (!err) {
+			t->ch.worker_wait_ms = t->worker_wait_ms;
 			struct vos_local_fds f;
 
 			vos_local_get_fds(t->xp, &f);
@@ -158,31 +187,50 @@ static void *test_svc_main(void *arg)
 	t->status = err;
 	if (err)
 		return NULL;
+	t->ticking = t->mode != SVC_SILENT;
+	if (t->ticking)
+		pthread_create(&t->ticker, NULL, test_svc_ticker, t);
 	for (int i = 0; i < t->nworkers; i++)
 		pthread_create(&t->workers[i], NULL, test_svc_worker, t);
 	for (int i = 0; i < t->nworkers; i++)
 		pthread_join(t->workers[i], NULL);
+	if (t->ticking) {
+		__atomic_store_n(&t->ticking, 0, __ATOMIC_RELAXED);
+		pthread_join(t->ticker, NULL);
+	}
 	t->xp->ops->close(t->xp);
 	t->xp = NULL;
 	return NULL;
 }
 
-/* Start a service that serves one client; 0 or -errno. */
-static int test_svc_start(struct test_svc *t, enum svc_mode mode, int nworkers)
+/* Set up a service that will serve one client (not running yet). */
+static void test_svc_init(struct test_svc *t, enum svc_mode mode, int nworkers)
 {
 	memset(t, 0, sizeof(*t));
-	strcpy(t->rundir, "/tmp/vos-unit-XXXXXX");
-	if (!mkdtemp(t->rundir))
-		return -errno;
 	t->mode = mode;
 	t->nworkers = nworkers < 1 ? 1 : nworkers > TEST_MAX_WORKERS ? TEST_MAX_WORKERS : nworkers;
 	t->spin = 200;
+}
+
+/* Listen and serve (in a thread); 0 or -errno. */
+static int test_svc_run(struct test_svc *t)
+{
+	strcpy(t->rundir, "/tmp/vos-unit-XXXXXX");
+	if (!mkdtemp(t->rundir))
+		return -errno;
 	sem_init(&t->release, 0, 0);
 	t->lfd = vos_local_listen(t->rundir, "storage");
 	if (t->lfd < 0)
 		return t->lfd;
 	pthread_create(&t->main_thread, NULL, test_svc_main, t);
 	return 0;
+}
+
+/* Start a service that serves one client; 0 or -errno. */
+static int test_svc_start(struct test_svc *t, enum svc_mode mode, int nworkers)
+{
+	test_svc_init(t, mode, nworkers);
+	return test_svc_run(t);
 }
 
 static void test_rundir_remove(const char *rundir)

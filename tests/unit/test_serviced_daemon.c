@@ -86,7 +86,7 @@ static void test_daemon_death(void **state)
 	pid_t before[256];
 	int nb = children_of(daemon_pid, before, 256);
 	struct vos_client_config cfg = config();
-	cfg.call_timeout_ms = 3000;
+	cfg.dead_after_ms = 3000;
 	struct vos_client *c = vos_client_connect(&cfg, VOS_HELLO_NEW, NULL);
 	assert_non_null(c);
 	pid_t shadow = new_shadow(before, nb);

@@ -46,7 +46,7 @@ static struct vos_client_config config(unsigned spin, uint32_t nslots)
 		.kind = VOS_SVC_STORAGE,
 		.nslots = nslots,
 		.spin = spin,
-		.call_timeout_ms = 30000,
+		.dead_after_ms = 30000,        /* the test server ticks no heartbeat */
 	};
 	return cfg;
 }
@@ -321,7 +321,7 @@ static int relocate(void)
 }
 
 /* The serving process dies under a call: that call and every later one fail
- * with -EIO, without waiting for the call timeout. */
+ * with -EIO, without waiting for the heartbeat bound. */
 static int service_death(void)
 {
 	struct vos_client_config cfg = config(0, 0);
@@ -329,7 +329,7 @@ static int service_death(void)
 	uint64_t t0;
 	int64_t r;
 
-	cfg.call_timeout_ms = 60000;
+	cfg.dead_after_ms = 60000;
 	c = vos_client_connect(&cfg, VOS_HELLO_NEW, NULL);
 	CHECK(c, "connect: %s", strerror(errno));
 	CHECK(vos_call0(c, VOS_OP_NOP, CMD_NULL, 0, 0) == 0, "call");
@@ -339,8 +339,8 @@ static int service_death(void)
 	CHECK(r == -EIO, "call to a dying server: %" PRId64 ", want -EIO", r);
 	CHECK(vos_client_dead(c), "not dead");
 	CHECK(vos_call0(c, VOS_OP_NOP, CMD_NULL, 0, 0) == -EIO, "call after death");
-	/* Not the call timeout: the transport reported the death. */
-	CHECK(ms < cfg.call_timeout_ms, "-EIO came from the call timeout (%.0f ms)", ms);
+	/* Not the heartbeat bound: the transport reported the death. */
+	CHECK(ms < cfg.dead_after_ms, "-EIO came from the heartbeat bound (%.0f ms)", ms);
 	vos_client_close(c);
 	printf("XC-OK service-death: -EIO after %.1f ms\n", ms);
 	return 0;
