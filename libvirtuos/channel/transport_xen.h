@@ -171,6 +171,10 @@ int vos_xen_peek_header(const struct vos_xen_fds *fds, void *buf, size_t len);
 /* Unmap and free an adopted transport WITHOUT closing its descriptors or
  * touching xenstore (undo an adopt). */
 void vos_xen_release(struct vos_xport *x);
+/* Load now what the client's xenstore jobs need (libxenstore, unless the
+ * jobs go through vos-xsbroker), so that no channel's first connect, which
+ * runs with engine locks held, enters the dynamic loader.  0 or -errno. */
+int vos_xen_client_prepare(void);
 /* Service side and dom0 tools (xen/back.c, xen/reap.c; not in libvirtuos.so) */
 
 /* Nonzero if this domain has the Xen devices and a xenstore to talk to. */

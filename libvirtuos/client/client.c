@@ -1004,3 +1004,12 @@ void vos_client_stats(const struct vos_client *c, struct vos_client_stats *st)
 	st->bad_completions = atomic_load_explicit(&c->bad_completions, memory_order_relaxed);
 	st->unparks = atomic_load_explicit(&c->unparks, memory_order_relaxed);
 }
+
+int vos_client_prepare(const char *transport)
+{
+	const struct vos_client_xport *xt = vos_client_xport_find(transport);
+
+	if (!xt)
+		return -EINVAL;
+	return xt->prepare ? xt->prepare() : 0;
+}

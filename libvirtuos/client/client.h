@@ -118,6 +118,11 @@ void vos_set_default_waiter(const struct vos_waiter_ops *ops, void *ctx);
 struct vos_client *vos_client_connect(const struct vos_client_config *cfg,
 				      int hello_kind, const uint8_t token[VOS_TOKEN_LEN]);
 void vos_client_close(struct vos_client *c);
+/* Load what the transport named (NULL: $VOS_TRANSPORT) will need, now, at
+ * start-up rather than at the first connect (Xen: libxenstore for a client
+ * that does its own xenstore jobs; local: nothing).  0 or -errno; a failure
+ * is not fatal: the first connect fails the same way, with the same message. */
+int vos_client_prepare(const char *transport);
 /* Nonzero once the service is known dead; every later call fails with -EIO. */
 int vos_client_dead(const struct vos_client *c);
 /* The channel's token (from the service). */

@@ -137,6 +137,7 @@ static const struct vos_client_xport transports[] = {
 		.adopt = xen_adopt,
 		.release = vos_xen_release,
 		.peek_header = xen_peek_header,
+		.prepare = vos_xen_client_prepare,
 	},
 };
 

@@ -34,6 +34,8 @@ struct vos_client_xport {
 	void (*release)(struct vos_xport *xp);
 	/* Copy the first len (<= VOS_PAGE_SIZE) bytes of the channel. 0 or -errno. */
 	int (*peek_header)(const int fds[4], void *buf, size_t len);
+	/* Optional: load now what later calls will need (see vos_client_prepare). */
+	int (*prepare)(void);
 };
 
 /* The transport called `name`; NULL means $VOS_TRANSPORT, and if that is

@@ -131,8 +131,8 @@ static void load_env(void)
 /*
  * Remote fds are numbers of O_PATH descriptors on <rundir>/<service>.remote-fd,
  * whatever the transport: the local service creates the file when it
- * listens, dom0's start-up for Xen services (the same path format as
- * transport_local.c's, which its service uses).
+ * listens, dom0's start-up for Xen services (the same path format as the
+ * local service's, channel/local/back.c).
  */
 static void find_placeholders(void)
 {
@@ -156,6 +156,9 @@ static void do_init(void)
 	/* Read now, while fds are free: a program at its fd limit could not
 	 * open /proc later, and new channels are given it. */
 	(void)vos_umask_current();
+	/* Xen: libxenstore now, before the program has threads, not inside a
+	 * first connect with engine locks held (channel/xen/xs.h). */
+	(void)vos_client_prepare(NULL);
 	vos_fork_init();
 	vos_exec_init();
 	vos_exec_adopt();

@@ -19,6 +19,12 @@
 #     (Makefile CHANNEL_SERVICE_SRC: the transports' back halves, reaping, the
 #     broker's checks) is in libvirtuos.so, not even as a local symbol.
 #
+# (e) at run time (plain builds only: a sanitizer build needs its runtime
+#     preloaded first): a program under the library in local mode has no
+#     libxenstore mapped; with VOS_TRANSPORT=xen, as root on the direct path,
+#     it is mapped before main (loaded at start-up, not inside a first
+#     connect: channel/xen/xs.h).
+#
 # Prints one line per failed rule and "check-symbols: N passed, M failed".
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -129,6 +135,19 @@ else
 		vos_xen_reap_stale vos_xen_present vos_xsb_check_request >> "$tmp/svc"
 	leaked=$(sort -u "$tmp/svc" | comm -12 - "$tmp/all" | tr '\n' ' ')
 	if [ -n "$leaked" ]; then bad "(d) service-side code in $LIB: $leaked"; else ok; fi
+fi
+
+# (e)
+if ldd "$LIB" | grep -q -e libasan -e libtsan; then
+	:       # sanitizer build: the plain build's run checks it
+else
+	lib=$(cd "$(dirname "$LIB")" && pwd)/$(basename "$LIB")
+	n=$(env -u VOS_TRANSPORT LD_PRELOAD="$lib" cat /proc/self/maps | grep -c libxenstore)
+	if [ "$n" != 0 ]; then bad "(e) local mode maps libxenstore"; else ok; fi
+	if [ "$(id -u)" = 0 ]; then
+		n=$(env VOS_TRANSPORT=xen VOS_XEN_BROKER=0 LD_PRELOAD="$lib" cat /proc/self/maps | grep -c libxenstore)
+		if [ "$n" = 0 ]; then bad "(e) VOS_TRANSPORT=xen: libxenstore not loaded at start-up"; else ok; fi
+	fi
 fi
 
 echo "check-symbols: $pass passed, $fail failed"

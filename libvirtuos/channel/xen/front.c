@@ -494,3 +494,8 @@ void vos_xen_release(struct vos_xport *x)
 	vos_xs_drop(t->xs, t->owner);
 	xen_free(t);
 }
+
+int vos_xen_client_prepare(void)
+{
+	return xen_jobs_prepare();
+}

@@ -30,6 +30,11 @@ static bool via_broker(void)
 	return geteuid() != 0;
 }
 
+int xen_jobs_prepare(void)
+{
+	return via_broker() ? 0 : vos_xs_load();
+}
+
 int xen_jobs_open(struct xen_jobs *s)
 {
 	int err = 0;

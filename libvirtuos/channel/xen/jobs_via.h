@@ -21,6 +21,9 @@ struct xen_jobs {
 /* Choose the way and, if direct, connect.  0 or -errno (then nothing to close,
  * but xen_jobs_close is harmless). */
 int xen_jobs_open(struct xen_jobs *s);
+/* What xen_jobs_open will need, loaded now: libxenstore on the direct path
+ * (nothing through the broker).  0 or -errno. */
+int xen_jobs_prepare(void);
 void xen_jobs_close(struct xen_jobs *s);
 /* Run the job r (len bytes: PUBLISH carries its refs).  The job's result
  * (>= 0; rep filled), or -errno: the job's or the way's (no broker,

@@ -96,6 +96,12 @@ static void load(void)
 	vos_xs = l;
 }
 
+int vos_xs_load(void)
+{
+	pthread_once(&load_once, load);
+	return load_err;
+}
+
 struct xs_handle *vos_xs_connect(int *err)
 {
 	struct xs_handle *xs;

@@ -15,8 +15,10 @@
  * one goes through vos-xsbroker) loads it, at its first Xen channel.  That
  * dlopen takes the dynamic loader's lock while the engine may hold a service
  * lock; a program with another thread inside dlopen at that moment, whose
- * library constructor makes a routed call, would wait on both.  Loading at
- * start-up when the configuration names a Xen service would remove that.
+ * library constructor makes a routed call, would wait on both.  So the
+ * preload library loads it at start-up when $VOS_TRANSPORT is xen
+ * (vos_client_prepare -> vos_xen_client_prepare -> vos_xs_load), before the
+ * program has threads; the load at the first job is then a no-op.
  */
 #ifndef VOS_XEN_XS_H
 #define VOS_XEN_XS_H
@@ -75,6 +77,8 @@ void vos_xs_backend_path(char buf[VOS_XS_PATH_LEN], uint32_t svc, uint64_t devid
 
 /* Open a connection (loading libxenstore first).  NULL + *err. */
 struct xs_handle *vos_xs_connect(int *err);
+/* Load libxenstore now (once per process).  0 or -ELIBACC (said on stderr). */
+int vos_xs_load(void);
 /* Drop a handle; in a process other than `owner` (a fork child, where the
  * handle's reader thread does not exist) only the child's copies. */
 void vos_xs_drop(struct xs_handle *xs, pid_t owner);
