@@ -75,10 +75,23 @@ const char *native_content(const char *rel)
 	return buf;
 }
 
-int run_status(const char *cmd)
+/* The exit status of a shell command (-1: it did not exit). */
+static int run_status(const char *cmd)
 {
 	int st = system(cmd);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int daemon_status(const char *fmt, ...)
+{
+	char cmd[PATH_MAX + 1024], args[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(args, sizeof args, fmt, ap);
+	va_end(ap);
+	assert_true(n >= 0 && (size_t)n < sizeof args);
+	xsnprintf(cmd, sizeof cmd, "'%s' %s", daemon_bin, args);
+	return run_status(cmd);
 }
 
 int as_nobody(int (*fn)(void))
@@ -630,12 +643,12 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
+int serviced_teardown(void **state)
 {
 	(void)state;
 	stop_daemon();
-	if (extra_daemon > 0)
-		stop_pid(extra_daemon);
+	stop_pid(extra_daemon);
+	extra_daemon = -1;
 	reap_orphans();
 	return scratch_remove();
 }
@@ -651,5 +664,5 @@ int serviced_main(int argc, char **argv, const struct CMUnitTest *tests, size_t 
 		fprintf(stderr, "%s: no mount namespaces here: view tests skipped\n", name);
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
-	return _cmocka_run_group_tests(name, tests, n, setup, teardown);
+	return _cmocka_run_group_tests(name, tests, n, setup, serviced_teardown);
 }

@@ -73,8 +73,10 @@ void put_file(const char *path, const char *content, mode_t mode);
 /* The content of a file in the export root, read natively (NULL: cannot
  * open; a static buffer). */
 const char *native_content(const char *rel);
-/* The exit status of a shell command (-1: it did not exit). */
-int run_status(const char *cmd);
+/* The exit status of `vos-serviced ARGS` run by the shell, ARGS from fmt
+ * (quote what the shell must not split; redirections and pipes work) (-1:
+ * it did not exit). */
+int daemon_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Run fn in a child process as uid/gid nobody; returns its exit status. */
 int as_nobody(int (*fn)(void));
 
@@ -189,6 +191,10 @@ void start_daemon(void);
  * nothing). */
 void stop_pid(pid_t pid);
 void stop_daemon(void);
+
+/* A cmocka teardown for a group or test around the test's daemon: stop
+ * daemon_pid and extra_daemon, reap orphaned shadows, remove base. */
+int serviced_teardown(void **state);
 
 /* ---- scratch directory ---- */
 

@@ -43,6 +43,15 @@ static void r_open_lockfile(struct vos_client *c, int fd)
 	assert_int_equal(r_open(c, VOS_FD_ROOT, LOCKFILE, O_RDWR, 0, fd), fd);
 }
 
+/* Lock the lock file natively (LOCK_EX); the holder's fd. */
+static int hold_lockfile(void)
+{
+	int holder = open(lockpath, O_RDWR);
+	assert_true(holder >= 0);
+	assert_int_equal(flock(holder, LOCK_EX), 0);
+	return holder;
+}
+
 static ino_t lockfile_ino(void)
 {
 	struct stat st;
@@ -89,9 +98,7 @@ static int64_t bg_finish(struct bg_call *b)
 static void flock_outlives_dead_bound(void **state)
 {
 	(void)state;
-	int holder = open(lockpath, O_RDWR);
-	assert_true(holder >= 0);
-	assert_int_equal(flock(holder, LOCK_EX), 0);
+	int holder = hold_lockfile();
 
 	struct vos_client *c = connect_bounded();
 	r_open_lockfile(c, 10);
@@ -182,9 +189,7 @@ static void stopped_service_is_declared_dead(void **state)
 static void cancel_interrupts_blocked_flock(void **state)
 {
 	(void)state;
-	int holder = open(lockpath, O_RDWR);
-	assert_true(holder >= 0);
-	assert_int_equal(flock(holder, LOCK_EX), 0);
+	int holder = hold_lockfile();
 
 	struct vos_client *c = connect_bounded();
 	r_open_lockfile(c, 11);
@@ -261,14 +266,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	stop_daemon();
-	reap_orphans();
-	return scratch_remove();
-}
-
 int main(int argc, char **argv)
 {
 	if (serviced_init(argv[0]) < 0)
@@ -282,5 +279,5 @@ int main(int argc, char **argv)
 	};
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, serviced_teardown);
 }

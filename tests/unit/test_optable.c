@@ -33,6 +33,17 @@ static int has(uint32_t op, unsigned flag)
 	return (vos_opdef(op)->flags & flag) != 0;
 }
 
+/* Exactly the n ops of list are marked flag. */
+static void assert_marked_exactly(unsigned flag, const uint32_t *list, size_t n)
+{
+	unsigned marked = 0;
+	for (uint32_t op = 0; op < VOS_OP__COUNT; op++)
+		marked += has(op, flag);
+	assert_int_equal(marked, n);
+	for (size_t i = 0; i < n; i++)
+		assert_true(has(list[i], flag));
+}
+
 /* ---- the shared table ------------------------------------------------------ */
 
 static void test_every_op_named(void **state)
@@ -101,12 +112,7 @@ static void test_flags(void **state)
 		VOS_OP_LSEEK, VOS_OP_READLINKAT, VOS_OP_FCNTL, VOS_OP_DUP, VOS_OP_GETDENTS64,
 		VOS_OP_FDPATH, VOS_OP_UMASK, VOS_OP_CANCEL,
 	};
-	unsigned nvalue = 0;
-	for (uint32_t op = 0; op < VOS_OP__COUNT; op++)
-		nvalue += has(op, VOS_OPF_VALUE);
-	assert_int_equal(nvalue, sizeof value / sizeof *value);
-	for (size_t i = 0; i < sizeof value / sizeof *value; i++)
-		assert_true(has(value[i], VOS_OPF_VALUE));
+	assert_marked_exactly(VOS_OPF_VALUE, value, sizeof value / sizeof *value);
 
 	/* Not safe to retry: each would act or answer differently the second time. */
 	assert_false(has(VOS_OP_WRITE, VOS_OPF_RETRY));
@@ -129,12 +135,7 @@ static void test_flags(void **state)
 		VOS_OP_OPENAT, VOS_OP_READ, VOS_OP_PREAD, VOS_OP_WRITE, VOS_OP_PWRITE,
 		VOS_OP_FSYNC, VOS_OP_FCNTL, VOS_OP_FLOCK,
 	};
-	unsigned nwait = 0;
-	for (uint32_t op = 0; op < VOS_OP__COUNT; op++)
-		nwait += has(op, VOS_OPF_WAIT);
-	assert_int_equal(nwait, sizeof wait / sizeof *wait);
-	for (size_t i = 0; i < sizeof wait / sizeof *wait; i++)
-		assert_true(has(wait[i], VOS_OPF_WAIT));
+	assert_marked_exactly(VOS_OPF_WAIT, wait, sizeof wait / sizeof *wait);
 }
 
 static void test_result_check(void **state)
@@ -413,14 +414,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	stop_daemon();
-	reap_orphans();
-	return scratch_remove();
-}
-
 int main(int argc, char **argv)
 {
 	if (serviced_init(argv[0]) < 0)
@@ -438,6 +431,6 @@ int main(int argc, char **argv)
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
 	int failed = cmocka_run_group_tests_name("table", table, NULL, NULL);
-	failed += cmocka_run_group_tests_name("daemon", daemon, setup, teardown);
+	failed += cmocka_run_group_tests_name("daemon", daemon, setup, serviced_teardown);
 	return failed ? 1 : 0;
 }

@@ -82,32 +82,22 @@ static void remote_symlink(struct vos_client *c, const char *target, const char 
 static void test_command_line(void **state)
 {
 	(void)state;
-	char cmd[PATH_MAX + 256];
 	static const char *const bad_names[] = {
 		"''", "..", ".", "a/b", "'a b'",
 		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",  /* 32: longer than a client's route takes */
 	};
 
-	xsnprintf(cmd, sizeof cmd, "'%s' --role nosuch --root / --rundir /tmp 2>&1 | "
-		 "grep -q \"unknown role 'nosuch' (this build serves: storage)\"", daemon_bin);
-	assert_int_equal(run_status(cmd), 0);
-	xsnprintf(cmd, sizeof cmd, "'%s' --role nosuch --root / --rundir /tmp 2>/dev/null",
-		 daemon_bin);
-	assert_int_equal(run_status(cmd), 2);
-	xsnprintf(cmd, sizeof cmd, "'%s' --root / --rundir /tmp 2>/dev/null", daemon_bin);
-	assert_int_equal(run_status(cmd), 2);
-	xsnprintf(cmd, sizeof cmd, "'%s' --role storage --rundir /tmp 2>/dev/null", daemon_bin);
-	assert_int_equal(run_status(cmd), 2);       /* storage needs --root */
-	for (size_t i = 0; i < sizeof bad_names / sizeof *bad_names; i++) {
-		xsnprintf(cmd, sizeof cmd, "'%s' --role storage --name %s --root / --rundir /tmp 2>/dev/null",
-			 daemon_bin, bad_names[i]);
-		assert_int_equal(run_status(cmd), 2);
-	}
-	xsnprintf(cmd, sizeof cmd, "'%s' --help | grep -q -- '--role ROLE \\[--name NAME\\]'",
-		 daemon_bin);
-	assert_int_equal(run_status(cmd), 0);
-	xsnprintf(cmd, sizeof cmd, "'%s' --help | grep -q 'RUNDIR/NAME.sock'", daemon_bin);
-	assert_int_equal(run_status(cmd), 0);
+	assert_int_equal(daemon_status("--role nosuch --root / --rundir /tmp 2>&1 | "
+				       "grep -q \"unknown role 'nosuch' (this build serves: storage)\""), 0);
+	assert_int_equal(daemon_status("--role nosuch --root / --rundir /tmp 2>/dev/null"), 2);
+	assert_int_equal(daemon_status("--root / --rundir /tmp 2>/dev/null"), 2);
+	/* storage needs --root */
+	assert_int_equal(daemon_status("--role storage --rundir /tmp 2>/dev/null"), 2);
+	for (size_t i = 0; i < sizeof bad_names / sizeof *bad_names; i++)
+		assert_int_equal(daemon_status("--role storage --name %s --root / --rundir /tmp 2>/dev/null",
+					       bad_names[i]), 2);
+	assert_int_equal(daemon_status("--help | grep -q -- '--role ROLE \\[--name NAME\\]'"), 0);
+	assert_int_equal(daemon_status("--help | grep -q 'RUNDIR/NAME.sock'"), 0);
 }
 
 static void test_two_names_side_by_side(void **state)
@@ -162,10 +152,8 @@ static void test_two_names_side_by_side(void **state)
 	assert_null(vos_client_connect(&cfg, VOS_HELLO_NEW, NULL));
 
 	/* A second daemon of a name in use stops at once; the first serves on. */
-	char cmd[PATH_MAX + 1024];
-	xsnprintf(cmd, sizeof cmd, "'%s' --role storage --name archive --root '%s' --rundir '%s' 2>/dev/null",
-		 daemon_bin, rootdir, rundir);
-	assert_int_equal(run_status(cmd), 1);
+	assert_int_equal(daemon_status("--role storage --name archive --root '%s' --rundir '%s' 2>/dev/null",
+				       rootdir, rundir), 1);
 	assert_string_equal(remote_read(a, "who", &err), "the archive root");
 
 	/* Stopping one removes its own names only. */
@@ -226,8 +214,7 @@ static int teardown(void **state)
 	for (size_t i = 0; i < sizeof running / sizeof *running; i++)
 		if (running[i] > 0)
 			stop(running[i]);
-	reap_orphans();
-	return scratch_remove();
+	return serviced_teardown(state);
 }
 
 int main(int argc, char **argv)
