@@ -130,8 +130,9 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(CHANNEL_OBJ) $(CHANNEL_SERVICE_O
 # The interposer's fd table, tested alone (it depends on libc only).
 $(BUILD)/tests/test_fdtable: $(call obj,libvirtuos/interpose/fdtable.c)
 
-# The daemon tests (test_serviced_*.c) share a harness.
-$(filter $(BUILD)/tests/test_serviced%,$(UNIT_BIN)): $(call obj,tests/unit/serviced_harness.c)
+# The tests that drive the real daemon share a harness.
+$(filter $(BUILD)/tests/test_serviced% %/test_optable %/test_roles %/test_long_calls,$(UNIT_BIN)): \
+	$(call obj,tests/unit/serviced_harness.c)
 
 # test_optable checks the daemon's op table as well: it links the daemon's objects but main.
 $(BUILD)/tests/test_optable: $(filter-out %/vos-serviced/main.o,$(SERVICED_OBJ))

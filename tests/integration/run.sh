@@ -27,6 +27,8 @@
 #   expected  for CASE_MODE=expect: prints what body must print forwarded
 #   custom    for CASE_MODE=custom: runs natively, drives vosctl itself, must
 #             print what expected prints
+# These run through lib/runcase.sh, with the functions of lib/helpers.sh
+# (wait_for FILE SECONDS, ...) defined.
 # CASE_MODE=compare (default) runs body natively (D=<tmp>/native/work) and
 # forwarded (D=/storage/work under `vosctl local run`) and diffs the outputs
 # (stdout+stderr, then "exit status N").  Only the directory names are

@@ -1,6 +1,6 @@
 /*
- * serviced_harness.c - the daemon, scratch tree and call helpers the
- * test_serviced_*.c programs share (contract in serviced_harness.h).
+ * serviced_harness.c - the daemon, scratch tree and call helpers the unit
+ * tests that drive vos-serviced share (contract in serviced_harness.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -75,10 +75,23 @@ const char *native_content(const char *rel)
 	return buf;
 }
 
-int run_status(const char *cmd)
+/* The exit status of a shell command (-1: it did not exit). */
+static int run_status(const char *cmd)
 {
 	int st = system(cmd);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int daemon_status(const char *fmt, ...)
+{
+	char cmd[PATH_MAX + 1024], args[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(args, sizeof args, fmt, ap);
+	va_end(ap);
+	assert_true(n >= 0 && (size_t)n < sizeof args);
+	xsnprintf(cmd, sizeof cmd, "'%s' %s", daemon_bin, args);
+	return run_status(cmd);
 }
 
 int as_nobody(int (*fn)(void))
@@ -97,13 +110,18 @@ int as_nobody(int (*fn)(void))
 
 /* ---- clients ---- */
 
-struct vos_client_config config_at(const char *rd)
+struct vos_client_config config_named(const char *rd, const char *name)
 {
 	struct vos_client_config cfg = {
-		.rundir = rd, .service = "storage", .kind = VOS_SVC_STORAGE,
+		.rundir = rd, .service = name, .kind = VOS_SVC_STORAGE,
 		.dead_after_ms = 20000,
 	};
 	return cfg;
+}
+
+struct vos_client_config config_at(const char *rd)
+{
+	return config_named(rd, "storage");
 }
 
 struct vos_client_config config(void)
@@ -439,11 +457,43 @@ void reap_orphans(void)
 
 /* ---- daemons ---- */
 
-pid_t spawn_daemon(const char *rd, const char *opt, const char *val)
+/* Whether this process could make a private mount namespace (as the
+ * daemon does), tried in a child. */
+static int can_make_mount_ns(void)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 ? 0 : 1);
+	int st;
+	return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+int serviced_init(const char *argv0)
+{
+	char self[PATH_MAX];
+	const char *env = getenv("VOS_SERVICED");
+	if (env && *env) {
+		snprintf(daemon_bin, sizeof daemon_bin, "%s", env);
+	} else {
+		snprintf(self, sizeof self, "%s", argv0);
+		snprintf(daemon_bin, sizeof daemon_bin, "%s/../bin/vos-serviced", dirname(self));
+	}
+	if (access(daemon_bin, X_OK) != 0) {
+		snprintf(self, sizeof self, "%s", argv0);
+		fprintf(stderr, "%s: no daemon at %s (build it, or set VOS_SERVICED)\n", basename(self),
+			daemon_bin);
+		return -1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	have_view = geteuid() == 0 && can_make_mount_ns();
+	return 0;
+}
+
+pid_t daemon_start(const char *rd, const char *name, const char *const *args)
 {
 	char sock[PATH_MAX];
-	in_dir(sock, rd, "storage.sock");
-	unlink(sock);
+	xsnprintf(sock, sizeof sock, "%s/%s.sock", rd, name);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
@@ -452,15 +502,10 @@ pid_t spawn_daemon(const char *rd, const char *opt, const char *val)
 		char opts[512];
 		snprintf(opts, sizeof opts, "%s%sdie_after_fork=0", t ? t : "", t ? ":" : "");
 		setenv("TSAN_OPTIONS", opts, 1);
-		const char *argv[16] = {
-			daemon_bin, "--role", "storage", "--root", rootdir, "--rundir", rd,
-			"--workers", "2", "--pending-timeout", "3000",
-		};
-		int n = 11;
-		if (opt) {
-			argv[n++] = opt;
-			argv[n++] = val;
-		}
+		const char *argv[32] = { daemon_bin };
+		int n = 1;
+		while (*args && n < 30)
+			argv[n++] = *args++;
 		if (getenv("VOS_SERVICED_VERBOSE"))     /* for debugging a failure */
 			argv[n++] = "--verbose";
 		execv(daemon_bin, (char **)argv);
@@ -468,7 +513,7 @@ pid_t spawn_daemon(const char *rd, const char *opt, const char *val)
 	}
 	/* Ready once a client gets an answer (the socket exists a moment
 	 * before it listens, and the view is set up after that). */
-	struct vos_client_config cfg = config_at(rd);
+	struct vos_client_config cfg = config_named(rd, name);
 	struct stat st;
 	for (int tries = 0; tries < 3000; tries++) {
 		if (stat(sock, &st) == 0) {
@@ -483,8 +528,26 @@ pid_t spawn_daemon(const char *rd, const char *opt, const char *val)
 			fail_msg("vos-serviced (%s) exited early, status 0x%x", daemon_bin, status);
 		sleep_ms(POLL_MS);
 	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
 	fail_msg("vos-serviced did not answer at %s", sock);
 	return -1;
+}
+
+pid_t spawn_daemon(const char *rd, const char *opt, const char *val)
+{
+	char sock[PATH_MAX];
+	in_dir(sock, rd, "storage.sock");
+	unlink(sock);
+	const char *args[16] = {
+		"--role", "storage", "--root", rootdir, "--rundir", rd,
+		"--workers", "2", "--pending-timeout", "3000",
+	};
+	if (opt) {
+		args[10] = opt;
+		args[11] = val;
+	}
+	return daemon_start(rd, "storage", args);
 }
 
 void start_daemon(void)
@@ -494,6 +557,8 @@ void start_daemon(void)
 
 void stop_pid(pid_t pid)
 {
+	if (pid <= 0)
+		return;
 	kill(pid, SIGTERM);
 	for (int tries = 0; tries < 2000; tries++) {
 		if (waitpid(pid, NULL, WNOHANG) == pid)
@@ -506,10 +571,30 @@ void stop_pid(pid_t pid)
 
 void stop_daemon(void)
 {
-	if (daemon_pid <= 0)
-		return;
 	stop_pid(daemon_pid);
 	daemon_pid = -1;
+}
+
+/* ---- scratch directory ---- */
+
+void scratch_make(const char *tmpl)
+{
+	char t[sizeof base];
+	xsnprintf(t, sizeof t, "%s", tmpl);
+	assert_non_null(mkdtemp(t));
+	xsnprintf(base, sizeof base, "%s", t);
+	chmod(base, 0755);
+	xsnprintf(rootdir, sizeof rootdir, "%s/root", base);
+	xsnprintf(rundir, sizeof rundir, "%s/run", base);
+	assert_int_equal(mkdir(rootdir, 0755), 0);
+	assert_int_equal(mkdir(rundir, 0755), 0);
+}
+
+int scratch_remove(void)
+{
+	char cmd[400];
+	xsnprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
+	return system(cmd) == 0 ? 0 : -1;
 }
 
 /* ---- the group ---- */
@@ -542,16 +627,9 @@ static void make_tree(const char *dir)
 static int setup(void **state)
 {
 	(void)state;
-	char t[] = "/tmp/vos-serviced-XXXXXX";
-	assert_non_null(mkdtemp(t));
-	xsnprintf(base, sizeof base, "%s", t);
-	chmod(base, 0755);
-	xsnprintf(rootdir, sizeof rootdir, "%s/root", base);
-	xsnprintf(rundir, sizeof rundir, "%s/run", base);
+	scratch_make("/tmp/vos-serviced-XXXXXX");
 	xsnprintf(nativedir, sizeof nativedir, "%s/native", base);
 	xsnprintf(outside, sizeof outside, "%s/outside", base);
-	assert_int_equal(mkdir(rootdir, 0755), 0);
-	assert_int_equal(mkdir(rundir, 0755), 0);
 	assert_int_equal(mkdir(nativedir, 0755), 0);
 	assert_int_equal(mkdir(outside, 0755), 0);
 	char p[PATH_MAX];
@@ -565,27 +643,14 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
+int serviced_teardown(void **state)
 {
 	(void)state;
 	stop_daemon();
-	if (extra_daemon > 0)
-		stop_pid(extra_daemon);
+	stop_pid(extra_daemon);
+	extra_daemon = -1;
 	reap_orphans();
-	char cmd[400];
-	xsnprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-/* Whether this process could make a private mount namespace (as the
- * daemon does), tried in a child. */
-static int can_make_mount_ns(void)
-{
-	pid_t pid = fork();
-	if (pid == 0)
-		_exit(unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 ? 0 : 1);
-	int st;
-	return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	return scratch_remove();
 }
 
 int serviced_main(int argc, char **argv, const struct CMUnitTest *tests, size_t n)
@@ -593,27 +658,11 @@ int serviced_main(int argc, char **argv, const struct CMUnitTest *tests, size_t 
 	char self[PATH_MAX];
 	snprintf(self, sizeof self, "%s", argv[0]);
 	const char *name = basename(self);
-	const char *env = getenv("VOS_SERVICED");
-	if (env && *env) {
-		snprintf(daemon_bin, sizeof daemon_bin, "%s", env);
-	} else {
-		char dir[PATH_MAX];
-		snprintf(dir, sizeof dir, "%s", argv[0]);
-		snprintf(daemon_bin, sizeof daemon_bin, "%s/../bin/vos-serviced", dirname(dir));
-	}
-	if (access(daemon_bin, X_OK) != 0) {
-		fprintf(stderr, "%s: no daemon at %s (build it, or set VOS_SERVICED)\n", name,
-			daemon_bin);
+	if (serviced_init(argv[0]) < 0)
 		return 1;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	/* Shadows orphaned by the daemon-death test come to us, not to init
-	 * (which may not reap in a container). */
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	have_view = geteuid() == 0 && can_make_mount_ns();
 	if (geteuid() == 0 && !have_view)
 		fprintf(stderr, "%s: no mount namespaces here: view tests skipped\n", name);
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
-	return _cmocka_run_group_tests(name, tests, n, setup, teardown);
+	return _cmocka_run_group_tests(name, tests, n, setup, serviced_teardown);
 }

@@ -1,18 +1,25 @@
 /*
- * serviced_harness.h - what the test_serviced_*.c programs share: a real
- * vos-serviced (storage role, local mode) started on a scratch tree, and
- * calls to it through the client call engine (client.h).
+ * serviced_harness.h - what the unit tests that drive the real vos-serviced
+ * (local mode) share: finding, starting and stopping the daemon (any role and
+ * --name), a scratch directory, clients, calls through the client call engine
+ * (client.h), and bounded waits on /proc.
  *
- * Each program is one group of cmocka tests around one daemon: setup
- * makes the scratch directory and starts the daemon, teardown stops it
- * and removes everything.  serviced_main() runs the group.
+ * Two ways to use it:
+ *   - the test_serviced_*.c programs are each one group of cmocka tests
+ *     around one storage daemon on the tree below: serviced_main() runs the
+ *     group (setup makes the scratch directory and starts the daemon,
+ *     teardown stops it and removes everything);
+ *   - other programs (test_optable.c, test_roles.c, test_long_calls.c) call
+ *     serviced_init() from main and build their own setup from
+ *     scratch_make(), daemon_start() and stop_pid()/stop_daemon().
  *
  * The scratch directory (base) holds:
- *   root/     the export root, with the tree of make_tree() and "secret"
- *             ("inside")
+ *   root/     the export root (rootdir)
+ *   run/      the daemon's run directory (rundir: NAME.sock, NAME.view, ...)
+ * and, for serviced_main()'s group only:
+ *   root/     also the tree of make_tree() and "secret" ("inside")
  *   native/   the same tree, for calls made natively (errno parity)
  *   outside/  "secret" ("outside"): what confinement must never reach
- *   run/      the daemon's run directory (storage.sock, storage.view)
  * make_tree(): dir/ (with "file": "in dir"), emptydir/, file ("file"),
  * link -> file, dlink -> dir, dangling -> nowhere, private ("root only",
  * 0600) and public/ (0777).
@@ -22,10 +29,10 @@
  *
  * Helpers named r_* make one remote call and return its result (-errno on
  * failure); they check only that a slot could be had.  Helpers that check
- * more (make_remote_file, expect_secret, connect_new, ...) fail the current
- * test through cmocka, so they belong in a test, not in a child process (a
- * test that needs another identity runs its calls in a child, which
- * reports the first check that failed in its exit status).
+ * more (make_remote_file, expect_secret, connect_new, daemon_start, ...) fail
+ * the current test through cmocka, so they belong in a test or its setup,
+ * not in a child process (a test that needs another identity runs its calls
+ * in a child, which reports the first check that failed in its exit status).
  */
 #ifndef SERVICED_HARNESS_H
 #define SERVICED_HARNESS_H
@@ -49,7 +56,7 @@
 
 extern char daemon_bin[PATH_MAX];
 extern char base[256], rootdir[300], rundir[300], nativedir[300], outside[300];
-extern pid_t daemon_pid;
+extern pid_t daemon_pid;        /* the test's daemon (stop_daemon() stops it) */
 extern pid_t extra_daemon;       /* a second one some tests start (teardown stops it) */
 /* The daemon resolves in a view (it runs as root where mount namespaces
  * work): absolute symlinks mean /storage/..., ".." above the root finds
@@ -66,14 +73,19 @@ void put_file(const char *path, const char *content, mode_t mode);
 /* The content of a file in the export root, read natively (NULL: cannot
  * open; a static buffer). */
 const char *native_content(const char *rel);
-/* The exit status of a shell command (-1: it did not exit). */
-int run_status(const char *cmd);
+/* The exit status of `vos-serviced ARGS` run by the shell, ARGS from fmt
+ * (quote what the shell must not split; redirections and pipes work) (-1:
+ * it did not exit). */
+int daemon_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Run fn in a child process as uid/gid nobody; returns its exit status. */
 int as_nobody(int (*fn)(void));
 
 /* ---- clients ---- */
 
-/* The client configuration for the daemon on run directory rd. */
+/* The client configuration for service name (storage kind) on run
+ * directory rd. */
+struct vos_client_config config_named(const char *rd, const char *name);
+/* The same for the daemon named storage on rd. */
 struct vos_client_config config_at(const char *rd);
 /* The same for the test's daemon (rundir). */
 struct vos_client_config config(void);
@@ -158,15 +170,42 @@ void reap_orphans(void);
 
 /* ---- daemons ---- */
 
-/* Start a daemon on run directory rd (opt: one more option and its value,
- * or NULL); wait until it answers a client.  Returns its pid. */
+/* Find the daemon (daemon_bin) from argv[0], ignore SIGPIPE, become a
+ * subreaper (shadows orphaned when a daemon stops come to us, not to init,
+ * which may not reap in a container; reap_orphans() reaps them) and set
+ * have_view.  0, or -1 after saying why on stderr. */
+int serviced_init(const char *argv0);
+/*
+ * Start `vos-serviced ARGS...` (args: without the program, NULL-terminated)
+ * and wait (bounded) until a client of service name on run directory rd
+ * gets an answer.  Returns its pid; fails the test if it exits or never
+ * answers.
+ */
+pid_t daemon_start(const char *rd, const char *name, const char *const *args);
+/* A storage daemon named storage on rootdir and run directory rd, as the
+ * test_serviced_* groups run it (opt: one more option and its value, or
+ * NULL).  Returns its pid. */
 pid_t spawn_daemon(const char *rd, const char *opt, const char *val);
 void start_daemon(void);
-/* SIGTERM, wait (bounded), SIGKILL if it has to come to that. */
+/* SIGTERM, wait (bounded), SIGKILL if it has to come to that (pid <= 0:
+ * nothing). */
 void stop_pid(pid_t pid);
 void stop_daemon(void);
 
-/* Run the group: setup (scratch tree, daemon), tests, teardown.  argv[1]
+/* A cmocka teardown for a group or test around the test's daemon: stop
+ * daemon_pid and extra_daemon, reap orphaned shadows, remove base. */
+int serviced_teardown(void **state);
+
+/* ---- scratch directory ---- */
+
+/* Make base from the mkdtemp() template tmpl (0755, so that other users
+ * can reach it), with rootdir and rundir in it. */
+void scratch_make(const char *tmpl);
+/* Remove base and all in it; 0, or -1 if that failed. */
+int scratch_remove(void);
+
+/* Run the group (serviced_init() first): setup (scratch tree, daemon),
+ * tests, teardown.  argv[1]
  * (if given) is a cmocka test filter, e.g. 'test_view*'. */
 int serviced_main(int argc, char **argv, const struct CMUnitTest *tests, size_t n);
 #define SERVICED_MAIN(argc, argv, tests) \

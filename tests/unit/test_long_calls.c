@@ -4,35 +4,18 @@
  * longer than the death bound succeeds), a service whose heartbeat stops is
  * declared dead within the bound, and VOS_OP_CANCEL interrupts a blocked
  * call and leaves the channel usable.
- *
- * The daemon binary: $VOS_SERVICED, else ../bin/vos-serviced next to this
- * test's directory (build/<variant>/tests -> build/<variant>/bin).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
 #include <pthread.h>
-#include <setjmp.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-#include <cmocka.h>
 
-#include "channel/transport_local.h"
-#include "channel/vos_proto.h"
-#include "client/client.h"
+#include "serviced_harness.h"
 #include "common/vos_time.h"
 
 /* The death bound the tests use, and how long test (a) holds its lock. */
@@ -40,22 +23,15 @@
 #define HOLD_MS       (3 * DEAD_AFTER_MS)
 #define LOCKFILE      "lockfile"
 
-static char daemon_bin[PATH_MAX];
-static char base[256], rootdir[300], rundir[300], lockpath[400];
-static pid_t daemon_pid = -1;
+static char lockpath[PATH_MAX];
 
-static void sleep_ms(int ms)
+/* A new client of the test's daemon that declares it dead after
+ * DEAD_AFTER_MS without a heartbeat. */
+static struct vos_client *connect_bounded(void)
 {
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
-static struct vos_client *connect_new(void)
-{
-	struct vos_client_config cfg = {
-		.rundir = rundir, .service = "storage", .kind = VOS_SVC_STORAGE,
-		.dead_after_ms = DEAD_AFTER_MS, .umask = 022,
-	};
+	struct vos_client_config cfg = config();
+	cfg.dead_after_ms = DEAD_AFTER_MS;
+	cfg.umask = 022;
 	struct vos_client *c = vos_client_connect(&cfg, VOS_HELLO_NEW, NULL);
 	assert_non_null(c);
 	return c;
@@ -64,39 +40,16 @@ static struct vos_client *connect_new(void)
 /* Open the lock file remotely as client fd `fd`. */
 static void r_open_lockfile(struct vos_client *c, int fd)
 {
-	struct vos_req r = { .op = VOS_OP_OPENAT, .arg = { VOS_FD_ROOT, 0, O_RDWR, 0, fd } };
-	struct vos_slot *s;
-
-	assert_int_equal(vos_slot_acquire(c, &s), 0);
-	strcpy(vos_slot_buf(s), LOCKFILE);
-	assert_int_equal(vos_slot_call(s, &r), fd);
-	vos_slot_release(s);
+	assert_int_equal(r_open(c, VOS_FD_ROOT, LOCKFILE, O_RDWR, 0, fd), fd);
 }
 
-/* Wait (bounded) until /proc/locks shows someone blocked on inode ino. */
-static int lock_waiter_on(ino_t ino)
+/* Lock the lock file natively (LOCK_EX); the holder's fd. */
+static int hold_lockfile(void)
 {
-	char line[512];
-
-	for (int tries = 0; tries < 1000; tries++) {
-		FILE *f = fopen("/proc/locks", "r");
-		int found = 0;
-
-		assert_non_null(f);
-		while (fgets(line, sizeof line, f)) {
-			char *w = strstr(line, "->");
-			unsigned long long i;
-
-			/* "N: -> FLOCK  ADVISORY  WRITE pid maj:min:ino start end" */
-			if (w && sscanf(w, "-> %*s %*s %*s %*s %*x:%*x:%llu", &i) == 1 && i == ino)
-				found = 1;
-		}
-		fclose(f);
-		if (found)
-			return 1;
-		sleep_ms(10);
-	}
-	return 0;
+	int holder = open(lockpath, O_RDWR);
+	assert_true(holder >= 0);
+	assert_int_equal(flock(holder, LOCK_EX), 0);
+	return holder;
 }
 
 static ino_t lockfile_ino(void)
@@ -145,11 +98,9 @@ static int64_t bg_finish(struct bg_call *b)
 static void flock_outlives_dead_bound(void **state)
 {
 	(void)state;
-	int holder = open(lockpath, O_RDWR);
-	assert_true(holder >= 0);
-	assert_int_equal(flock(holder, LOCK_EX), 0);
+	int holder = hold_lockfile();
 
-	struct vos_client *c = connect_new();
+	struct vos_client *c = connect_bounded();
 	r_open_lockfile(c, 10);
 	struct bg_call b;
 	bg_start(&b, c, VOS_OP_FLOCK, 10, LOCK_EX);
@@ -168,39 +119,6 @@ static void flock_outlives_dead_bound(void **state)
 	assert_int_equal(flock(holder, LOCK_EX | LOCK_NB), 0);
 	close(holder);
 	vos_client_close(c);
-}
-
-/* Children of the daemon (a /proc scan). */
-static int children_of(pid_t pid, pid_t *out, int max)
-{
-	int n = 0;
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-
-	assert_non_null(d);
-	while ((de = readdir(d))) {
-		char p[300], line[512];
-		int id = atoi(de->d_name);
-
-		if (id <= 0)
-			continue;
-		snprintf(p, sizeof p, "/proc/%d/stat", id);
-		FILE *f = fopen(p, "r");
-		if (!f)
-			continue;
-		if (fgets(line, sizeof line, f)) {
-			char *rp = strrchr(line, ')');
-			int ppid = 0;
-			char st;
-
-			if (rp && sscanf(rp + 2, "%c %d", &st, &ppid) == 2 && ppid == pid &&
-			    st != 'Z' && n < max)
-				out[n++] = id;
-		}
-		fclose(f);
-	}
-	closedir(d);
-	return n;
 }
 
 /* Wait (bounded) until every thread of pid is stopped (SIGSTOP lands on
@@ -250,25 +168,12 @@ static int all_threads_stopped(pid_t pid)
 static void stopped_service_is_declared_dead(void **state)
 {
 	(void)state;
-	pid_t before[64], now[64], shadow = -1;
-	int nb = children_of(daemon_pid, before, 64);
+	pid_t before[256];
+	int nb = children_of(daemon_pid, before, 256);
 
-	struct vos_client *c = connect_new();
+	struct vos_client *c = connect_bounded();
 	assert_int_equal(vos_call0(c, VOS_OP_NOP, 0, 0, 0), 0);
-	for (int tries = 0; tries < 500 && shadow < 0; tries++) {
-		int n = children_of(daemon_pid, now, 64);
-
-		for (int i = 0; i < n && shadow < 0; i++) {
-			int seen = 0;
-
-			for (int k = 0; k < nb; k++)
-				seen |= now[i] == before[k];
-			if (!seen)
-				shadow = now[i];
-		}
-		if (shadow < 0)
-			sleep_ms(10);
-	}
+	pid_t shadow = new_shadow(before, nb);
 	assert_true(shadow > 0);
 	assert_int_equal(kill(shadow, SIGSTOP), 0);
 	assert_true(all_threads_stopped(shadow));
@@ -284,11 +189,9 @@ static void stopped_service_is_declared_dead(void **state)
 static void cancel_interrupts_blocked_flock(void **state)
 {
 	(void)state;
-	int holder = open(lockpath, O_RDWR);
-	assert_true(holder >= 0);
-	assert_int_equal(flock(holder, LOCK_EX), 0);
+	int holder = hold_lockfile();
 
-	struct vos_client *c = connect_new();
+	struct vos_client *c = connect_bounded();
 	r_open_lockfile(c, 11);
 	for (int round = 0; round < 5; round++) {
 		struct bg_call b;
@@ -314,7 +217,7 @@ static void cancel_interrupts_blocked_flock(void **state)
 static void cancel_of_finished_or_unknown_id_is_harmless(void **state)
 {
 	(void)state;
-	struct vos_client *c = connect_new();
+	struct vos_client *c = connect_bounded();
 	struct vos_slot *s;
 	struct vos_req nop = { .op = VOS_OP_NOP };
 
@@ -352,94 +255,21 @@ static void cancel_of_finished_or_unknown_id_is_harmless(void **state)
 
 static int setup(void **state)
 {
-	char t[] = "/tmp/vos-longcalls-XXXXXX";
-	char sock[PATH_MAX];
 	(void)state;
-
-	assert_non_null(mkdtemp(t));
-	snprintf(base, sizeof base, "%s", t);
-	chmod(base, 0755);
-	snprintf(rootdir, sizeof rootdir, "%s/root", base);
-	snprintf(rundir, sizeof rundir, "%s/run", base);
-	snprintf(lockpath, sizeof lockpath, "%s/%s", rootdir, LOCKFILE);
-	snprintf(sock, sizeof sock, "%s/storage.sock", rundir);
-	assert_int_equal(mkdir(rootdir, 0755), 0);
-	assert_int_equal(mkdir(rundir, 0755), 0);
-	int fd = open(lockpath, O_CREAT | O_WRONLY, 0666);
-	assert_true(fd >= 0);
-	close(fd);
-	chmod(lockpath, 0666);
-
-	daemon_pid = fork();
-	assert_true(daemon_pid >= 0);
-	if (daemon_pid == 0) {
-		/* Shadows start threads after forking from a threaded process. */
-		const char *ts = getenv("TSAN_OPTIONS");
-		char opts[512];
-
-		snprintf(opts, sizeof opts, "%s%sdie_after_fork=0", ts ? ts : "", ts ? ":" : "");
-		setenv("TSAN_OPTIONS", opts, 1);
-		execl(daemon_bin, daemon_bin, "--role", "storage", "--root", rootdir,
-		      "--rundir", rundir, "--workers", "2", (char *)NULL);
-		_exit(127);
-	}
-	/* Ready once a client gets an answer. */
-	for (int tries = 0; tries < 1000; tries++) {
-		struct stat st;
-		int status;
-
-		if (stat(sock, &st) == 0) {
-			struct vos_client_config cfg = {
-				.rundir = rundir, .service = "storage", .kind = VOS_SVC_STORAGE,
-			};
-			struct vos_client *c = vos_client_connect(&cfg, VOS_HELLO_NEW, NULL);
-
-			if (c) {
-				vos_client_close(c);
-				return 0;
-			}
-		}
-		if (waitpid(daemon_pid, &status, WNOHANG) == daemon_pid)
-			fail_msg("vos-serviced (%s) exited early, status 0x%x", daemon_bin, status);
-		sleep_ms(10);
-	}
-	fail_msg("vos-serviced did not answer at %s", sock);
-	return -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[400];
-	(void)state;
-
-	if (daemon_pid > 0) {
-		kill(daemon_pid, SIGTERM);
-		waitpid(daemon_pid, NULL, 0);
-	}
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
-	return system(cmd) == 0 ? 0 : -1;
+	scratch_make("/tmp/vos-longcalls-XXXXXX");
+	in_dir(lockpath, rootdir, LOCKFILE);
+	put_file(lockpath, "", 0666);
+	const char *args[] = {
+		"--role", "storage", "--root", rootdir, "--rundir", rundir, "--workers", "2", NULL,
+	};
+	daemon_pid = daemon_start(rundir, "storage", args);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	const char *env = getenv("VOS_SERVICED");
-
-	if (env && *env) {
-		snprintf(daemon_bin, sizeof daemon_bin, "%s", env);
-	} else {
-		char self[PATH_MAX];
-
-		snprintf(self, sizeof self, "%s", argv[0]);
-		snprintf(daemon_bin, sizeof daemon_bin, "%s/../bin/vos-serviced", dirname(self));
-	}
-	if (access(daemon_bin, X_OK) != 0) {
-		fprintf(stderr, "test_long_calls: no daemon at %s (build it, or set VOS_SERVICED)\n",
-			daemon_bin);
+	if (serviced_init(argv[0]) < 0)
 		return 1;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	/* Shadows orphaned at teardown come to us, not to init. */
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
 
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(flock_outlives_dead_bound),
@@ -449,5 +279,5 @@ int main(int argc, char **argv)
 	};
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, serviced_teardown);
 }

@@ -16,28 +16,32 @@
  * A new op needs an example call in example() below (the test fails until
  * it has one).
  */
+#include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/file.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <cmocka.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-#include "serviced_spawn.h"
+#include "serviced_harness.h"
 #include "common/vos_opdef.h"
 #include "../../service-domains/vos-serviced/op.h"
-
-static char base[64], rootdir[128], rundir[128];
-static pid_t daemon_pid = -1;
 
 static int has(uint32_t op, unsigned flag)
 {
 	return (vos_opdef(op)->flags & flag) != 0;
+}
+
+/* Exactly the n ops of list are marked flag. */
+static void assert_marked_exactly(unsigned flag, const uint32_t *list, size_t n)
+{
+	unsigned marked = 0;
+	for (uint32_t op = 0; op < VOS_OP__COUNT; op++)
+		marked += has(op, flag);
+	assert_int_equal(marked, n);
+	for (size_t i = 0; i < n; i++)
+		assert_true(has(list[i], flag));
 }
 
 /* ---- the shared table ------------------------------------------------------ */
@@ -108,12 +112,7 @@ static void test_flags(void **state)
 		VOS_OP_LSEEK, VOS_OP_READLINKAT, VOS_OP_FCNTL, VOS_OP_DUP, VOS_OP_GETDENTS64,
 		VOS_OP_FDPATH, VOS_OP_UMASK, VOS_OP_CANCEL,
 	};
-	unsigned nvalue = 0;
-	for (uint32_t op = 0; op < VOS_OP__COUNT; op++)
-		nvalue += has(op, VOS_OPF_VALUE);
-	assert_int_equal(nvalue, sizeof value / sizeof *value);
-	for (size_t i = 0; i < sizeof value / sizeof *value; i++)
-		assert_true(has(value[i], VOS_OPF_VALUE));
+	assert_marked_exactly(VOS_OPF_VALUE, value, sizeof value / sizeof *value);
 
 	/* Not safe to retry: each would act or answer differently the second time. */
 	assert_false(has(VOS_OP_WRITE, VOS_OPF_RETRY));
@@ -136,12 +135,7 @@ static void test_flags(void **state)
 		VOS_OP_OPENAT, VOS_OP_READ, VOS_OP_PREAD, VOS_OP_WRITE, VOS_OP_PWRITE,
 		VOS_OP_FSYNC, VOS_OP_FCNTL, VOS_OP_FLOCK,
 	};
-	unsigned nwait = 0;
-	for (uint32_t op = 0; op < VOS_OP__COUNT; op++)
-		nwait += has(op, VOS_OPF_WAIT);
-	assert_int_equal(nwait, sizeof wait / sizeof *wait);
-	for (size_t i = 0; i < sizeof wait / sizeof *wait; i++)
-		assert_true(has(wait[i], VOS_OPF_WAIT));
+	assert_marked_exactly(VOS_OPF_WAIT, wait, sizeof wait / sizeof *wait);
 }
 
 static void test_result_check(void **state)
@@ -203,65 +197,35 @@ static void test_handlers(void **state)
 static int64_t call_args(struct vos_client *c, uint16_t op, int64_t a0, int64_t a1, int64_t a2,
 			 int64_t a3, int64_t a4)
 {
-	const int64_t a[6] = { a0, a1, a2, a3, a4, 0 };
-	return slot_call(c, op, a, NULL, 0, NULL, 0, NULL, 0);
+	return call(c, op, a0, a1, a2, a3, a4, NULL, 0, NULL, 0, NULL, 0);
 }
 
 /* op with path@a1 (dirfd VOS_FD_ROOT in a0) and more arguments. */
 static int64_t call_path(struct vos_client *c, uint16_t op, const char *path, int64_t a2,
 			 int64_t a3, int64_t a4)
 {
-	const int64_t a[6] = { VOS_FD_ROOT, 0, a2, a3, a4, 0 };
-	return slot_call(c, op, a, path, 1, NULL, 0, NULL, 0);
-}
-
-/* Bounded wait until /proc/locks shows a blocked flock on inode ino. */
-static int flock_waiter_on(ino_t ino)
-{
-	char line[512];
-
-	for (int tries = 0; tries < 3000; tries++) {
-		FILE *f = fopen("/proc/locks", "r");
-		int found = 0;
-		unsigned long long i;
-
-		assert_non_null(f);
-		while (fgets(line, sizeof line, f)) {
-			char *w = strstr(line, "->");
-			/* "N: -> FLOCK  ADVISORY  WRITE pid maj:min:ino start end" */
-			if (w && sscanf(w, "-> %*s %*s %*s %*s %*x:%*x:%llu", &i) == 1 && i == ino)
-				found = 1;
-		}
-		fclose(f);
-		if (found)
-			return 1;
-		struct timespec ts = { 0, 10 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
-	}
-	return 0;
+	return call(c, op, VOS_FD_ROOT, 0, a2, a3, a4, path, 1, NULL, 0, NULL, 0);
 }
 
 /* CANCEL's example: a flock on c that waits for another client's lock is
  * running when it is cancelled (answer 1), and completes with -EINTR. */
 static int64_t example_cancel(struct vos_client *c)
 {
-	struct vos_client_config cfg = serviced_config(rundir, "storage");
-	struct vos_client *holder = vos_client_connect(&cfg, VOS_HELLO_NEW, NULL);
+	struct vos_client *holder = connect_new();
 	struct vos_req r = { .op = VOS_OP_FLOCK, .arg = { 12, LOCK_EX } };
 	struct vos_slot *s;
 	struct stat st;
-	char p[300];
+	char p[PATH_MAX];
 	int64_t ans;
 
-	assert_non_null(holder);
-	snprintf(p, sizeof p, "%s/f", rootdir);
+	in_dir(p, rootdir, "f");
 	assert_int_equal(stat(p, &st), 0);
 	assert_int_equal(call_path(holder, VOS_OP_OPENAT, "f", O_RDONLY, 0, 11), 11);
 	assert_int_equal(call_args(holder, VOS_OP_FLOCK, 11, LOCK_EX, 0, 0, 0), 0);
 	assert_int_equal(call_path(c, VOS_OP_OPENAT, "f", O_RDONLY, 0, 12), 12);
 	assert_int_equal(vos_slot_acquire(c, &s), 0);
 	assert_int_equal(vos_slot_submit(s, &r), 0);
-	assert_true(flock_waiter_on(st.st_ino));
+	assert_true(lock_waiter_on(st.st_ino));
 	ans = vos_slot_cancel(s);
 	assert_int_equal(vos_slot_wait(s), -EINTR);
 	vos_slot_release(s);
@@ -277,7 +241,6 @@ static int64_t example_cancel(struct vos_client *c)
  */
 static int64_t example(struct vos_client *c, uint32_t op, int fd)
 {
-	int64_t a[6] = { 0 };
 	int64_t r;
 	uint8_t token[VOS_TOKEN_LEN] = { 0 };
 
@@ -298,14 +261,9 @@ static int64_t example(struct vos_client *c, uint32_t op, int fd)
 	case VOS_OP_PREAD:
 		return call_args(c, op, fd, 3, 0, 0, 0);
 	case VOS_OP_WRITE:
-		a[0] = fd;
-		a[1] = 2;
-		return slot_call(c, op, a, "ab", 2, NULL, 0, NULL, 0);
+		return call(c, op, fd, 2, 0, 0, 0, "ab", 2, NULL, 0, NULL, 0);
 	case VOS_OP_PWRITE:
-		a[0] = fd;
-		a[1] = 2;
-		a[3] = 1;
-		return slot_call(c, op, a, "cd", 2, NULL, 0, NULL, 0);
+		return call(c, op, fd, 2, 0, 1, 0, "cd", 2, NULL, 0, NULL, 0);
 	case VOS_OP_LSEEK:
 		return call_args(c, op, fd, 3, SEEK_SET, 0, 0);
 	case VOS_OP_FSTATAT:
@@ -327,9 +285,7 @@ static int64_t example(struct vos_client *c, uint32_t op, int fd)
 	case VOS_OP_RENAMEAT2:
 		assert_int_equal(call_path(c, VOS_OP_OPENAT, "r1", O_CREAT | O_WRONLY, 0644, 9), 9);
 		assert_int_equal(call_args(c, VOS_OP_CLOSE, 9, 0, 0, 0, 0), 0);
-		a[0] = VOS_FD_ROOT;
-		a[2] = VOS_FD_ROOT;
-		r = slot_call(c, op, a, "r1", 1, "r2", 3, NULL, 0);
+		r = call(c, op, VOS_FD_ROOT, 0, VOS_FD_ROOT, 0, 0, "r1", 1, "r2", 3, NULL, 0);
 		assert_int_equal(call_path(c, VOS_OP_UNLINKAT, "r2", 0, 0, 0), 0);
 		return r;
 	case VOS_OP_MKDIRAT:
@@ -349,14 +305,11 @@ static int64_t example(struct vos_client *c, uint32_t op, int fd)
 	case VOS_OP_READLINKAT:
 		return call_path(c, op, "l", 64, 0, 0);
 	case VOS_OP_SYMLINKAT:
-		a[1] = VOS_FD_ROOT;
-		r = slot_call(c, op, a, "f", 0, "s", 2, NULL, 0);
+		r = r_symlink(c, "f", "s");
 		assert_int_equal(call_path(c, VOS_OP_UNLINKAT, "s", 0, 0, 0), 0);
 		return r;
 	case VOS_OP_LINKAT:
-		a[0] = VOS_FD_ROOT;
-		a[2] = VOS_FD_ROOT;
-		r = slot_call(c, op, a, "f", 1, "h", 3, NULL, 0);
+		r = call(c, op, VOS_FD_ROOT, 0, VOS_FD_ROOT, 0, 0, "f", 1, "h", 3, NULL, 0);
 		assert_int_equal(call_path(c, VOS_OP_UNLINKAT, "h", 0, 0, 0), 0);
 		return r;
 	case VOS_OP_FSTATFS:
@@ -382,18 +335,16 @@ static int64_t example(struct vos_client *c, uint32_t op, int fd)
 		assert_true(call_args(c, op, 022, 0, 0, 0, 0) >= 0);
 		return call_args(c, op, 022, 0, 0, 0, 0);         /* the previous: 022 */
 	case VOS_OP_FORK:
-		r = slot_call(c, op, a, NULL, 0, NULL, 0, token, sizeof token);
+		r = r_fork(c, token);
 		if (r == 0)
-			assert_int_equal(slot_call_data(c, VOS_OP_FORK_ABORT, a, token, sizeof token,
-							0, NULL, 0), 0);
+			assert_int_equal(r_fork_abort(c, token), 0);
 		return r;
 	case VOS_OP_FORK_ABORT:
-		assert_int_equal(slot_call(c, VOS_OP_FORK, a, NULL, 0, NULL, 0, token, sizeof token), 0);
-		return slot_call_data(c, op, a, token, sizeof token, 0, NULL, 0);
+		assert_int_equal(r_fork(c, token), 0);
+		return r_fork_abort(c, token);
 	case VOS_OP_EXEC: {
 		const int32_t keep[2] = { FD_FILE, FD_DIR };
-		a[0] = 2;
-		return slot_call_data(c, op, a, keep, sizeof keep, 1, NULL, 0);
+		return r_exec(c, keep, 2);
 	}
 	case VOS_OP_FALLOCATE:
 		return call_args(c, op, fd, 0, 0, 16, 0);
@@ -401,12 +352,7 @@ static int64_t example(struct vos_client *c, uint32_t op, int fd)
 		gid_t groups[64];
 		int n = getgroups(64, groups);
 		assert_true(n >= 0);
-		a[0] = getuid();
-		a[1] = geteuid();
-		a[2] = getgid();
-		a[3] = getegid();
-		a[4] = n;
-		return slot_call_data(c, op, a, groups, (size_t)n * sizeof *groups, 5, NULL, 0);
+		return setcreds(c, getuid(), geteuid(), getgid(), getegid(), n, groups);
 	}
 	case VOS_OP_CANCEL:
 		return example_cancel(c);
@@ -419,9 +365,7 @@ static int64_t example(struct vos_client *c, uint32_t op, int fd)
 static void test_daemon_agrees(void **state)
 {
 	(void)state;
-	struct vos_client_config cfg = serviced_config(rundir, "storage");
-	struct vos_client *c = vos_client_connect(&cfg, VOS_HELLO_NEW, NULL);
-	assert_non_null(c);
+	struct vos_client *c = connect_new();
 	assert_int_equal(call_path(c, VOS_OP_OPENAT, "f", O_RDWR, 0, FD_FILE), FD_FILE);
 	assert_int_equal(call_path(c, VOS_OP_OPENAT, "d", O_RDONLY | O_DIRECTORY, 0, FD_DIR), FD_DIR);
 
@@ -455,49 +399,25 @@ static void test_daemon_agrees(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	char p[256];
-	strcpy(base, "/tmp/vos-optable-XXXXXX");
-	assert_non_null(mkdtemp(base));
-	chmod(base, 0755);
-	snprintf(rootdir, sizeof rootdir, "%s/root", base);
-	snprintf(rundir, sizeof rundir, "%s/run", base);
-	assert_int_equal(mkdir(rootdir, 0755), 0);
-	assert_int_equal(mkdir(rundir, 0755), 0);
-	snprintf(p, sizeof p, "%s/f", rootdir);
-	FILE *f = fopen(p, "w");
-	assert_non_null(f);
-	fputs("hello", f);
-	fclose(f);
-	snprintf(p, sizeof p, "%s/d", rootdir);
+	char p[PATH_MAX];
+	scratch_make("/tmp/vos-optable-XXXXXX");
+	in_dir(p, rootdir, "f");
+	put_file(p, "hello", 0644);
+	in_dir(p, rootdir, "d");
 	assert_int_equal(mkdir(p, 0755), 0);
-	snprintf(p, sizeof p, "%s/l", rootdir);
+	in_dir(p, rootdir, "l");
 	assert_int_equal(symlink("f", p), 0);
 	const char *args[] = {
 		"--role", "storage", "--root", rootdir, "--rundir", rundir, NULL,
 	};
-	daemon_pid = serviced_start(rundir, "storage", args);
-	assert_true(daemon_pid > 0);
+	daemon_pid = daemon_start(rundir, "storage", args);
 	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	serviced_stop(daemon_pid);
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
-	return system(cmd) == 0 ? 0 : -1;
 }
 
 int main(int argc, char **argv)
 {
-	if (serviced_find(argv[0], "test_optable") < 0)
+	if (serviced_init(argv[0]) < 0)
 		return 1;
-	signal(SIGPIPE, SIG_IGN);
-	/* Shadows orphaned at the daemon's stop come to us (reaped in teardown). */
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	const struct CMUnitTest table[] = {
 		cmocka_unit_test(test_every_op_named),
 		cmocka_unit_test(test_roles),
@@ -511,6 +431,6 @@ int main(int argc, char **argv)
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
 	int failed = cmocka_run_group_tests_name("table", table, NULL, NULL);
-	failed += cmocka_run_group_tests_name("daemon", daemon, setup, teardown);
+	failed += cmocka_run_group_tests_name("daemon", daemon, setup, serviced_teardown);
 	return failed ? 1 : 0;
 }

@@ -4,29 +4,22 @@
  * each serving its own root under its own socket, placeholder and view
  * (the way `vosctl local run` starts one daemon per configured service).
  */
+#include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <sys/mount.h>
-#include <sys/prctl.h>
-#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
-#include "serviced_spawn.h"
+#include "serviced_harness.h"
 
-static char base[64], rootdir[128], archivedir[128], rundir[128];
-/* Run as root where mount namespaces work, each daemon resolves in a view
- * (absolute symlinks mean its own mount point). */
-static int have_view;
+/* rootdir (the harness's) is storage's export root; archive's is this. */
+static char archivedir[300];
 /* Daemons a test started, stopped by teardown if the test did not get to it. */
 static pid_t running[4];
 
 static pid_t start(const char *name, const char *const *args)
 {
-	pid_t pid = serviced_start(rundir, name, args);
-	assert_true(pid > 0);
+	pid_t pid = daemon_start(rundir, name, args);
 	for (size_t i = 0; i < sizeof running / sizeof *running; i++)
 		if (running[i] <= 0) {
 			running[i] = pid;
@@ -38,38 +31,29 @@ static pid_t start(const char *name, const char *const *args)
 
 static void stop(pid_t pid)
 {
-	serviced_stop(pid);
+	stop_pid(pid);
 	for (size_t i = 0; i < sizeof running / sizeof *running; i++)
 		if (running[i] == pid)
 			running[i] = -1;
 }
 
-static void path_in(char *buf, size_t len, const char *dir, const char *rel)
-{
-	int n = snprintf(buf, len, "%s/%s", dir, rel);
-	assert_true(n > 0 && (size_t)n < len);
-}
-
 static int exists(const char *dir, const char *rel)
 {
-	char p[256];
-	path_in(p, sizeof p, dir, rel);
+	char p[PATH_MAX];
+	in_dir(p, dir, rel);
 	return access(p, F_OK) == 0;
 }
 
-static void put_file(const char *dir, const char *rel, const char *content)
+static void put_in(const char *dir, const char *rel, const char *content)
 {
-	char p[256];
-	path_in(p, sizeof p, dir, rel);
-	FILE *f = fopen(p, "w");
-	assert_non_null(f);
-	fputs(content, f);
-	fclose(f);
+	char p[PATH_MAX];
+	in_dir(p, dir, rel);
+	put_file(p, content, 0644);
 }
 
 static struct vos_client *connect_to(const char *name)
 {
-	struct vos_client_config cfg = serviced_config(rundir, name);
+	struct vos_client_config cfg = config_named(rundir, name);
 	return vos_client_connect(&cfg, VOS_HELLO_NEW, NULL);
 }
 
@@ -77,27 +61,20 @@ static struct vos_client *connect_to(const char *name)
 static const char *remote_read(struct vos_client *c, const char *path, int *err)
 {
 	static char buf[64];
-	const int64_t open_args[6] = { VOS_FD_ROOT, 0, O_RDONLY, 0, 3, 0 };
-	const int64_t read_args[6] = { 3, sizeof buf - 1, 0, 0, 0, 0 };
-	const int64_t close_args[6] = { 3 };
 
-	int64_t r = slot_call(c, VOS_OP_OPENAT, open_args, path, 1, NULL, 0, NULL, 0);
+	int64_t r = r_open(c, VOS_FD_ROOT, path, O_RDONLY, 0, 3);
 	*err = r < 0 ? (int)r : 0;
 	if (r < 0)
 		return NULL;
 	assert_int_equal(r, 3);
-	memset(buf, 0, sizeof buf);
-	r = slot_call(c, VOS_OP_PREAD, read_args, NULL, 0, NULL, 0, buf, sizeof buf - 1);
-	assert_true(r >= 0);
-	buf[r] = '\0';
-	assert_int_equal(slot_call(c, VOS_OP_CLOSE, close_args, NULL, 0, NULL, 0, NULL, 0), 0);
+	assert_true(r_pread(c, 3, buf, sizeof buf - 1, 0) >= 0);
+	assert_int_equal(r_close(c, 3), 0);
 	return buf;
 }
 
 static void remote_symlink(struct vos_client *c, const char *target, const char *name)
 {
-	const int64_t a[6] = { 0, VOS_FD_ROOT, 0 };
-	assert_int_equal(slot_call(c, VOS_OP_SYMLINKAT, a, target, 0, name, 2, NULL, 0), 0);
+	assert_int_equal(r_symlink(c, target, name), 0);
 }
 
 /* ---- tests --------------------------------------------------------------- */
@@ -105,32 +82,22 @@ static void remote_symlink(struct vos_client *c, const char *target, const char 
 static void test_command_line(void **state)
 {
 	(void)state;
-	char cmd[PATH_MAX + 256];
 	static const char *const bad_names[] = {
 		"''", "..", ".", "a/b", "'a b'",
 		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",  /* 32: longer than a client's route takes */
 	};
 
-	snprintf(cmd, sizeof cmd, "'%s' --role nosuch --root / --rundir /tmp 2>&1 | "
-		 "grep -q \"unknown role 'nosuch' (this build serves: storage)\"", serviced_bin);
-	assert_int_equal(serviced_run_status(cmd), 0);
-	snprintf(cmd, sizeof cmd, "'%s' --role nosuch --root / --rundir /tmp 2>/dev/null",
-		 serviced_bin);
-	assert_int_equal(serviced_run_status(cmd), 2);
-	snprintf(cmd, sizeof cmd, "'%s' --root / --rundir /tmp 2>/dev/null", serviced_bin);
-	assert_int_equal(serviced_run_status(cmd), 2);
-	snprintf(cmd, sizeof cmd, "'%s' --role storage --rundir /tmp 2>/dev/null", serviced_bin);
-	assert_int_equal(serviced_run_status(cmd), 2);       /* storage needs --root */
-	for (size_t i = 0; i < sizeof bad_names / sizeof *bad_names; i++) {
-		snprintf(cmd, sizeof cmd, "'%s' --role storage --name %s --root / --rundir /tmp 2>/dev/null",
-			 serviced_bin, bad_names[i]);
-		assert_int_equal(serviced_run_status(cmd), 2);
-	}
-	snprintf(cmd, sizeof cmd, "'%s' --help | grep -q -- '--role ROLE \\[--name NAME\\]'",
-		 serviced_bin);
-	assert_int_equal(serviced_run_status(cmd), 0);
-	snprintf(cmd, sizeof cmd, "'%s' --help | grep -q 'RUNDIR/NAME.sock'", serviced_bin);
-	assert_int_equal(serviced_run_status(cmd), 0);
+	assert_int_equal(daemon_status("--role nosuch --root / --rundir /tmp 2>&1 | "
+				       "grep -q \"unknown role 'nosuch' (this build serves: storage)\""), 0);
+	assert_int_equal(daemon_status("--role nosuch --root / --rundir /tmp 2>/dev/null"), 2);
+	assert_int_equal(daemon_status("--root / --rundir /tmp 2>/dev/null"), 2);
+	/* storage needs --root */
+	assert_int_equal(daemon_status("--role storage --rundir /tmp 2>/dev/null"), 2);
+	for (size_t i = 0; i < sizeof bad_names / sizeof *bad_names; i++)
+		assert_int_equal(daemon_status("--role storage --name %s --root / --rundir /tmp 2>/dev/null",
+					       bad_names[i]), 2);
+	assert_int_equal(daemon_status("--help | grep -q -- '--role ROLE \\[--name NAME\\]'"), 0);
+	assert_int_equal(daemon_status("--help | grep -q 'RUNDIR/NAME.sock'"), 0);
 }
 
 static void test_two_names_side_by_side(void **state)
@@ -180,15 +147,13 @@ static void test_two_names_side_by_side(void **state)
 
 	/* The channel carries the role's kind: a client asking for another
 	 * kind of service is refused. */
-	struct vos_client_config cfg = serviced_config(rundir, "archive");
+	struct vos_client_config cfg = config_named(rundir, "archive");
 	cfg.kind = VOS_SVC_NETWORK;
 	assert_null(vos_client_connect(&cfg, VOS_HELLO_NEW, NULL));
 
 	/* A second daemon of a name in use stops at once; the first serves on. */
-	char cmd[PATH_MAX + 512];
-	snprintf(cmd, sizeof cmd, "'%s' --role storage --name archive --root '%s' --rundir '%s' 2>/dev/null",
-		 serviced_bin, rootdir, rundir);
-	assert_int_equal(serviced_run_status(cmd), 1);
+	assert_int_equal(daemon_status("--role storage --name archive --root '%s' --rundir '%s' 2>/dev/null",
+				       rootdir, rundir), 1);
 	assert_string_equal(remote_read(a, "who", &err), "the archive root");
 
 	/* Stopping one removes its own names only. */
@@ -231,30 +196,15 @@ static void test_default_mount_point(void **state)
 
 /* ---- setup --------------------------------------------------------------- */
 
-static int can_make_mount_ns(void)
-{
-	pid_t pid = fork();
-	if (pid == 0)
-		_exit(unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 ? 0 : 1);
-	int st;
-	return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
-}
-
 static int setup(void **state)
 {
 	(void)state;
-	strcpy(base, "/tmp/vos-roles-XXXXXX");
-	assert_non_null(mkdtemp(base));
-	chmod(base, 0755);
-	path_in(rootdir, sizeof rootdir, base, "storage-root");
-	path_in(archivedir, sizeof archivedir, base, "archive-root");
-	path_in(rundir, sizeof rundir, base, "run");
-	assert_int_equal(mkdir(rootdir, 0755), 0);
+	scratch_make("/tmp/vos-roles-XXXXXX");
+	in_dir(archivedir, base, "archive-root");
 	assert_int_equal(mkdir(archivedir, 0755), 0);
-	assert_int_equal(mkdir(rundir, 0755), 0);
-	put_file(rootdir, "who", "the storage root");
-	put_file(rootdir, "only-in-storage", "yes");
-	put_file(archivedir, "who", "the archive root");
+	put_in(rootdir, "who", "the storage root");
+	put_in(rootdir, "only-in-storage", "yes");
+	put_in(archivedir, "who", "the archive root");
 	return 0;
 }
 
@@ -264,21 +214,13 @@ static int teardown(void **state)
 	for (size_t i = 0; i < sizeof running / sizeof *running; i++)
 		if (running[i] > 0)
 			stop(running[i]);
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
-	return system(cmd) == 0 ? 0 : -1;
+	return serviced_teardown(state);
 }
 
 int main(int argc, char **argv)
 {
-	if (serviced_find(argv[0], "test_roles") < 0)
+	if (serviced_init(argv[0]) < 0)
 		return 1;
-	signal(SIGPIPE, SIG_IGN);
-	/* Shadows orphaned when a daemon stops come to us (reaped in teardown). */
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	have_view = geteuid() == 0 && can_make_mount_ns();
 	if (!have_view)
 		fprintf(stderr, "test_roles: no root or no mount namespaces: view checks skipped\n");
 	const struct CMUnitTest tests[] = {

@@ -19,16 +19,10 @@
 static void test_daemon_args(void **state)
 {
 	(void)state;
-	char cmd[PATH_MAX + 200];
-	xsnprintf(cmd, sizeof cmd, "'%s' --role storage --root /nonexistent-vos --rundir /tmp 2>/dev/null",
-		  daemon_bin);
-	assert_int_equal(run_status(cmd), 2);
-	xsnprintf(cmd, sizeof cmd, "'%s' --bogus 2>/dev/null", daemon_bin);
-	assert_int_equal(run_status(cmd), 2);
-	xsnprintf(cmd, sizeof cmd, "'%s' --role network --root / --rundir /tmp 2>/dev/null", daemon_bin);
-	assert_int_equal(run_status(cmd), 2);
-	xsnprintf(cmd, sizeof cmd, "'%s' --help >/dev/null", daemon_bin);
-	assert_int_equal(run_status(cmd), 0);
+	assert_int_equal(daemon_status("--role storage --root /nonexistent-vos --rundir /tmp 2>/dev/null"), 2);
+	assert_int_equal(daemon_status("--bogus 2>/dev/null"), 2);
+	assert_int_equal(daemon_status("--role network --root / --rundir /tmp 2>/dev/null"), 2);
+	assert_int_equal(daemon_status("--help >/dev/null"), 0);
 }
 
 static void test_killed_client(void **state)

@@ -17,27 +17,17 @@
 
 #include "channel/xen_jobs.h"
 #include "channel/xen/xs.h"
+#include "xsb_request.h"
 
+/* A request whose values differ from xsb_publish_req's where they can, so
+ * that each is seen carried over. */
 static struct vos_xsb_req *publish_req(uint32_t pages, size_t *len)
 {
-	struct vos_xsb_req *r;
+	struct vos_xsb_req *r = xsb_publish_req(pages, 4321, len);
 
-	*len = sizeof(*r) + pages * sizeof(uint32_t);
-	r = calloc(1, *len);
-	assert_non_null(r);
-	r->magic = VOS_XSB_MAGIC;
-	r->op = VOS_XSB_PUBLISH;
 	r->domid = 5;
-	r->nr_pages = pages;
-	r->devid = 4321007;
-	r->front_ref = 8;
-	r->back_ref = 9;
-	r->port = 10;
 	r->kind = VOS_HELLO_CLAIM;
 	r->umask = 027;
-	memset(r->token, 0xab, sizeof(r->token));
-	for (uint32_t i = 0; i < pages; i++)
-		r->refs[i] = 100 + i;
 	return r;
 }
 

@@ -23,30 +23,13 @@
 
 #include "channel/transport_local.h"
 #include "channel/xen_broker.h"
+#include "xsb_request.h"
 
 #define PID 4321
 
 static struct vos_xsb_req *publish_req(uint32_t pages, size_t *len)
 {
-	struct vos_xsb_req *r;
-
-	*len = sizeof(*r) + pages * sizeof(uint32_t);
-	r = calloc(1, *len);
-	assert_non_null(r);
-	r->magic = VOS_XSB_MAGIC;
-	r->op = VOS_XSB_PUBLISH;
-	r->domid = 1;
-	r->nr_pages = pages;
-	r->devid = (uint64_t)PID * VOS_XSB_DEVIDS_PER_PID + 7;
-	r->front_ref = 8;
-	r->back_ref = 9;
-	r->port = 10;
-	r->kind = VOS_HELLO_NEW;
-	r->umask = 022;
-	memset(r->token, 0xab, sizeof(r->token));
-	for (uint32_t i = 0; i < pages; i++)
-		r->refs[i] = 100 + i;
-	return r;
+	return xsb_publish_req(pages, PID, len);
 }
 
 static void simple_req(struct vos_xsb_req *r, uint32_t op)

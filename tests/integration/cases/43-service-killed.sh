@@ -3,14 +3,6 @@
 # the same way, and once the service runs again on the same run directory a
 # new open works without restarting the program.
 CASE_MODE=custom
-wait_for() {  # FILE SECONDS
-	i=0
-	while [ ! -e "$1" ] && [ $i -lt $(($2 * 10)) ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	[ -e "$1" ]
-}
 custom() {
 	R=$T/root
 	RD=$T/run

@@ -4,14 +4,6 @@
 # expected output is the program's own svcdeath.expected (the system test
 # checks the same over Xen).
 CASE_MODE=custom
-wait_for() {  # FILE SECONDS
-	i=0
-	while [ ! -e "$1" ] && [ $i -lt $(($2 * 10)) ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	[ -e "$1" ]
-}
 custom() {
 	R=$T/root
 	RD=$T/run

@@ -10,6 +10,7 @@ FUNC=$2
 D=$3
 T=$4
 export D T
+. "$(dirname "$0")/helpers.sh" || exit 99
 . "$CASEFILE" || exit 99
 cd "$T" || exit 99
 "$FUNC"
