@@ -82,7 +82,8 @@ default: deps
 
 all: $(LIBVIRTUOS) $(SERVICED) $(VOSCTL) $(VOS_REAP) $(XSBROKER) $(UNIT_BIN) $(TESTPROGS) $(BENCH_BIN)
 
-$(BUILD)/obj/%.o: %.c
+# Objects depend on the Makefile too: a changed flag (e.g. -fvisibility) rebuilds them.
+$(BUILD)/obj/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
