@@ -225,6 +225,24 @@ static int route_remote_dirfd(int dirfd, const char *path, struct vos_path *p)
 	return 1;
 }
 
+/* "/proc/self/fd/N" for an fd >= 0, without snprintf (a signal handler
+ * may route a path). */
+static void fd_link(char link[32], int fd)
+{
+	static const char dir[] = "/proc/self/fd/";
+	char digits[12];
+	size_t at = sizeof(dir) - 1;
+	int n = 0;
+
+	do
+		digits[n++] = (char)('0' + fd % 10);
+	while ((fd /= 10) > 0);
+	memcpy(link, dir, at);
+	while (n > 0)
+		link[at++] = digits[--n];
+	link[at] = '\0';
+}
+
 /*
  * A relative path under a local directory fd: the absolute path it names,
  * in buf, if it may lead into a routed prefix.  Returns 1 (buf holds
@@ -243,7 +261,7 @@ static int route_remote_dirfd(int dirfd, const char *path, struct vos_path *p)
  * deleted directory, "... (deleted)", or one outside our root,
  * "(unreachable)/..."), and that path must lead to the same inode (a
  * directory renamed or moved since, another mount namespace's view).  If
- * any of this fails the call stays local.  A directory that is itself
+ * any of this fails (also without /proc) the call stays local.  A directory that is itself
  * under a prefix (a real directory the route hides, opened before the
  * route or by a raw system call) stays local too, as an fd opened before
  * a mount keeps naming the directory below it.
@@ -276,7 +294,7 @@ static int local_dirfd_path(int dirfd, const char *path, char *buf, size_t size)
 		return 0;
 	if (real_fstat(dirfd, &fst) < 0 || !S_ISDIR(fst.st_mode) || fst.st_nlink == 0)
 		return 0;
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
+	fd_link(link, dirfd);
 	n = real_readlink(link, buf, size);
 	if (n <= 0 || (size_t)n >= size || buf[0] != '/')
 		return 0;

@@ -178,6 +178,11 @@ static void climbing(void)
 	snprintf(path, sizeof(path), "../%s/up", rel);
 	show("unlinkat /tmp ../DIR/up", unlinkat(tmp, path, 0));
 	expect("  DIR/up is gone", !exists(a("up")));
+	/* Through DIR and out again by "..": the local /tmp (forwarded, the
+	 * path leaves the export, so it is local, rewritten as "/tmp"). */
+	snprintf(path, sizeof(path), "../%s/../../../../../../../../../../../../../../../../tmp", rel);
+	show("fstatat /tmp ../DIR/../../tmp", fstatat(tmp, path, &st, 0));
+	expect("  it is a directory", S_ISDIR(st.st_mode));
 	close(tmp);
 }
 
