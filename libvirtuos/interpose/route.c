@@ -261,10 +261,11 @@ static void fd_link(char link[32], int fd)
  * deleted directory, "... (deleted)", or one outside our root,
  * "(unreachable)/..."), and that path must lead to the same inode (a
  * directory renamed or moved since, another mount namespace's view).  If
- * any of this fails (also without /proc) the call stays local.  A directory that is itself
- * under a prefix (a real directory the route hides, opened before the
- * route or by a raw system call) stays local too, as an fd opened before
- * a mount keeps naming the directory below it.
+ * any of this fails (also without /proc) the call stays local, with errno
+ * as it was.  A directory that is itself under a prefix (a real directory
+ * the route hides, opened before the route or by a raw system call) stays
+ * local too, as an fd opened before a mount keeps naming the directory
+ * below it.
  *
  * Symlinks: routing is lexical here as for absolute paths.  A symlink in
  * the relative path that does not textually lead into a prefix stays
@@ -279,7 +280,7 @@ static int local_dirfd_path(int dirfd, const char *path, char *buf, size_t size)
 	const char *s = path;
 	ssize_t n;
 	size_t plen;
-	int hit = 0;
+	int hit = 0, saved;
 
 	while (*s && !hit) {
 		size_t len;
@@ -292,23 +293,27 @@ static int local_dirfd_path(int dirfd, const char *path, char *buf, size_t size)
 	}
 	if (!hit)
 		return 0;
+	saved = errno;
 	if (real_fstat(dirfd, &fst) < 0 || !S_ISDIR(fst.st_mode) || fst.st_nlink == 0)
-		return 0;
+		goto local;
 	fd_link(link, dirfd);
 	n = real_readlink(link, buf, size);
 	if (n <= 0 || (size_t)n >= size || buf[0] != '/')
-		return 0;
+		goto local;
 	buf[n] = '\0';
 	if (real_stat(buf, &st) < 0 || st.st_dev != fst.st_dev || st.st_ino != fst.st_ino)
-		return 0;
+		goto local;
 	if (vos_conf_match(&conf, buf) >= 0)
-		return 0;
+		goto local;
 	plen = strlen(path);
 	if ((size_t)n + 1 + plen + 1 > size)
-		return 0;               /* the kernel walks long relative paths */
+		goto local;             /* the kernel walks long relative paths */
 	buf[n] = '/';
 	memcpy(buf + n + 1, path, plen + 1);
 	return 1;
+local:
+	errno = saved;
+	return 0;
 }
 
 int vos_path_resolve(int dirfd, const char *path, int empty_path, struct vos_path *p)
