@@ -13,7 +13,10 @@
  * the service, which confines them to the export: they cannot escape it.
  *
  * A relative path under a remote dirfd is sent unchanged with that fd; the
- * service resolves it.  A relative path under a local dirfd stays local.
+ * service resolves it.  A relative path under a local dirfd is routed like
+ * the absolute path it names (openat(fd of "/", "storage/x") is
+ * "/storage/x", as rsync does it), see local_dirfd_path below; otherwise it
+ * stays local and is handed to glibc unchanged.
  *
  * The working directory can be "virtual": chdir into a routed directory
  * keeps the kernel's cwd where it was and records the routed path here.
@@ -26,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "interpose_internal.h"
 #include "common/vosconf.h"
@@ -86,6 +90,21 @@ void vos_routes_load(void)
 		pthread_mutex_init(&s->lock, NULL);
 	}
 	vos_nservices = conf.nservices;
+}
+
+/* The last component of each route prefix ("storage" for "/storage"): a
+ * relative path can only reach a prefix from outside it if it names that
+ * component (local_dirfd_path). */
+static int prefix_last_component(const char *path, size_t n)
+{
+	for (int i = 0; i < conf.nroutes; i++) {
+		const struct vos_conf_route *rt = &conf.routes[i];
+		const char *last = strrchr(rt->prefix, '/') + 1;
+
+		if (rt->prefix + rt->len - last == (ptrdiff_t)n && memcmp(path, last, n) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 const char *vos_service_prefix(int svc)
@@ -206,6 +225,97 @@ static int route_remote_dirfd(int dirfd, const char *path, struct vos_path *p)
 	return 1;
 }
 
+/* "/proc/self/fd/N" for an fd >= 0, without snprintf (a signal handler
+ * may route a path). */
+static void fd_link(char link[32], int fd)
+{
+	static const char dir[] = "/proc/self/fd/";
+	char digits[12];
+	size_t at = sizeof(dir) - 1;
+	int n = 0;
+
+	do
+		digits[n++] = (char)('0' + fd % 10);
+	while ((fd /= 10) > 0);
+	memcpy(link, dir, at);
+	while (n > 0)
+		link[at++] = digits[--n];
+	link[at] = '\0';
+}
+
+/*
+ * A relative path under a local directory fd: the absolute path it names,
+ * in buf, if it may lead into a routed prefix.  Returns 1 (buf holds
+ * "DIR/path"), or 0: leave the call to the kernel, unchanged.
+ *
+ * Cheap first: the joined path is normalised lexically (as every routed
+ * path), so it ends under a prefix /a/.../z only if z is a component of
+ * the relative path itself.  If z came from the directory's own path, the
+ * directory would be under the prefix (the case below).  So a path that
+ * names no prefix's last component ("x/y", "../../etc/passwd") is passed
+ * through without a system call; only one that does ("storage/x",
+ * "../storage") costs fstat + readlink(/proc/self/fd/N) + stat.
+ *
+ * The directory's path must name that directory: it must be a directory
+ * (else the kernel says ENOTDIR), /proc must give an absolute path (not a
+ * deleted directory, "... (deleted)", or one outside our root,
+ * "(unreachable)/..."), and that path must lead to the same inode (a
+ * directory renamed or moved since, another mount namespace's view).  If
+ * any of this fails (also without /proc) the call stays local, with errno
+ * as it was.  A directory that is itself under a prefix (a real directory
+ * the route hides, opened before the route or by a raw system call) stays
+ * local too, as an fd opened before a mount keeps naming the directory
+ * below it.
+ *
+ * Symlinks: routing is lexical here as for absolute paths.  A symlink in
+ * the relative path that does not textually lead into a prefix stays
+ * local and the kernel follows it (a link to /storage/x is not routed,
+ * as with an absolute path through such a link); "link/../storage/x" is
+ * "/DIR/storage/x" for the router, not what the kernel would find.
+ */
+static int local_dirfd_path(int dirfd, const char *path, char *buf, size_t size)
+{
+	char link[32];
+	struct stat fst, st;
+	const char *s = path;
+	ssize_t n;
+	size_t plen;
+	int hit = 0, saved;
+
+	while (*s && !hit) {
+		size_t len;
+
+		while (*s == '/')
+			s++;
+		len = strcspn(s, "/");
+		hit = len > 0 && prefix_last_component(s, len);
+		s += len;
+	}
+	if (!hit)
+		return 0;
+	saved = errno;
+	if (real_fstat(dirfd, &fst) < 0 || !S_ISDIR(fst.st_mode) || fst.st_nlink == 0)
+		goto local;
+	fd_link(link, dirfd);
+	n = real_readlink(link, buf, size);
+	if (n <= 0 || (size_t)n >= size || buf[0] != '/')
+		goto local;
+	buf[n] = '\0';
+	if (real_stat(buf, &st) < 0 || st.st_dev != fst.st_dev || st.st_ino != fst.st_ino)
+		goto local;
+	if (vos_conf_match(&conf, buf) >= 0)
+		goto local;
+	plen = strlen(path);
+	if ((size_t)n + 1 + plen + 1 > size)
+		goto local;             /* the kernel walks long relative paths */
+	buf[n] = '/';
+	memcpy(buf + n + 1, path, plen + 1);
+	return 1;
+local:
+	errno = saved;
+	return 0;
+}
+
 int vos_path_resolve(int dirfd, const char *path, int empty_path, struct vos_path *p)
 {
 	char joined[PATH_MAX];
@@ -233,9 +343,13 @@ int vos_path_resolve(int dirfd, const char *path, int empty_path, struct vos_pat
 		}
 		path = ".";     /* the cwd itself, which may be virtual */
 	}
-	if (path[0] != '/') {
-		if (dirfd != AT_FDCWD)
-			return route_remote_dirfd(dirfd, path, p);
+	if (path[0] != '/' && dirfd != AT_FDCWD) {
+		int r = route_remote_dirfd(dirfd, path, p);
+
+		if (r != 0 || !local_dirfd_path(dirfd, path, joined, sizeof(joined)))
+			return r;
+		abs = joined;
+	} else if (path[0] != '/') {
 		kind = cwd_read(joined, sizeof(joined));
 		if (kind == CWD_UNKNOWN) {
 			if (!real_getcwd(joined, sizeof(joined)))
