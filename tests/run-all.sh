@@ -24,8 +24,8 @@ trap 'rm -rf "$LOGS"' EXIT
 # threads, fork/exec and the big programs (they are slower).  Not dd and sort
 # under the ASan preload: ASan (gcc 12) aborts coreutils' aligned_alloc calls
 # whose size is not a multiple of the alignment (valid since C17).
-TSAN_CASES="redirections-dash cp-mv-rm tar sqlite3 python processes prog-mt prog-forkexec service-killed"
-PRELOAD_CASES="redirections-dash redirections-bash cp-mv-rm ls find-du symlinks tar sqlite3 python processes errors escape service-killed svcdeath prog-"
+TSAN_CASES="redirections-dash cp-mv-rm tar rsync sqlite3 python processes prog-mt prog-forkexec service-killed"
+PRELOAD_CASES="redirections-dash redirections-bash cp-mv-rm ls find-du symlinks tar rsync sqlite3 python processes errors escape service-killed svcdeath prog-"
 
 passed=0
 failed=0
