@@ -24,7 +24,7 @@
 /* gate.S */
 extern char vos_dispatch_gate_start[], vos_dispatch_gate_end[];
 extern char vos_dispatch_bounce_end[];
-extern char vos_dispatch_tramp_entry[];
+extern char vos_dispatch_tramp_entry[], vos_dispatch_tramp_entry_c[];
 void vos_dispatch_restorer(void);
 long vos_dispatch_clone_raw(long flags, long *block, long ptid, long ctid, long tls);
 
@@ -253,6 +253,8 @@ static bool map_page0(void)
 	volatile unsigned char *v = (unsigned char *)p;
 	__asm__("" : "+r"(v));
 	uint64_t entry = (uint64_t)(uintptr_t)vos_dispatch_tramp_entry;
+	if (__get_cpuid_count(0xd, 1, &eax, &ebx, &ecx, &edx) && (eax & 2))
+		entry = (uint64_t)(uintptr_t)vos_dispatch_tramp_entry_c;     /* xsavec */
 	for (int i = 0; i < SLED; i++)
 		v[i] = 0x90;
 	v[SLED] = 0x49;

@@ -90,9 +90,13 @@ vos_dispatch_clone_raw:
  * preserve (flags, argument registers, the extended state with xsave), call
  * vos_dispatch_from_tramp(nr, a) and return its result in %rax.
  */
-	.globl	vos_dispatch_tramp_entry
-	.hidden	vos_dispatch_tramp_entry
-vos_dispatch_tramp_entry:
+/* One body, two ways of saving the extended state: xsavec (compacted, skips
+ * components in their initial state: faster) where the CPU has it, xsave
+ * otherwise.  The C side puts the right entry's address into page 0. */
+	.macro	TRAMP name, save
+	.globl	\name
+	.hidden	\name
+\name:
 	cmp	$56, %rax
 	je	vos_dispatch_bounce
 	cmp	$57, %rax
@@ -118,7 +122,7 @@ vos_dispatch_tramp_entry:
 	sub	$4096, %rsp     /* xsave area (size checked at install) */
 	and	$-64, %rsp
 	xor	%eax, %eax
-	mov	%rax, 512(%rsp) /* xrstor wants a clean xsave header */
+	mov	%rax, 512(%rsp) /* xsave/xrstor want a clean header */
 	mov	%rax, 520(%rsp)
 	mov	%rax, 528(%rsp)
 	mov	%rax, 536(%rsp)
@@ -128,7 +132,7 @@ vos_dispatch_tramp_entry:
 	mov	%rax, 568(%rsp)
 	mov	$-1, %eax
 	mov	$-1, %edx
-	xsave64	(%rsp)
+	\save	(%rsp)
 	cld
 	mov	%rbx, %rdi
 	lea	16(%rbp), %rsi
@@ -150,6 +154,10 @@ vos_dispatch_tramp_entry:
 	popfq
 	add	$128, %rsp
 	ret
+	.endm
+
+	TRAMP	vos_dispatch_tramp_entry, xsave64
+	TRAMP	vos_dispatch_tramp_entry_c, xsavec64
 
 	.globl	vos_dispatch_gate_end
 	.hidden	vos_dispatch_gate_end

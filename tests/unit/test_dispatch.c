@@ -7,9 +7,10 @@
  * install a SIGSYS handler of its own once the dispatcher owns SIGSYS.
  *
  * The dispatcher is installed once for the whole program (it cannot be
- * uninstalled).  Under TSan the program skips: TSan's runtime makes its own
- * system calls from inside its interceptors, and a handler that TSan
- * instruments would run inside them.
+ * uninstalled).  Under TSan the program skips: tried, the first three tests
+ * pass but pthread_create under TSan + the dispatcher does not come back
+ * (TSan's runtime makes its own system calls inside its interceptors, and
+ * the thread start handshake is one of them); not investigated further.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,7 +31,7 @@
 #include "dispatch/dispatch.h"
 
 #if defined(__SANITIZE_THREAD__)
-#define SKIP_REASON "TSan: its runtime's own system calls would run the instrumented handler inside it"
+#define SKIP_REASON "TSan: pthread_create under TSan and the dispatcher hangs (see the file's header)"
 #elif defined(__has_feature)
 #if __has_feature(thread_sanitizer)
 #define SKIP_REASON "TSan"
