@@ -163,7 +163,9 @@ vos_dispatch_clone_raw:
 	.hidden	vos_dispatch_gate_end
 vos_dispatch_gate_end:
 
-/* Outside the allowed range: this syscall always traps (see the trampoline). */
+/* Outside the allowed range: this syscall traps (see the trampoline), unless
+ * the selector is ALLOW (the handler's own call through a rewritten site):
+ * then it runs natively and returns to the site like the `call` expects. */
 	.text
 	.globl	vos_dispatch_bounce
 	.hidden	vos_dispatch_bounce
@@ -172,6 +174,6 @@ vos_dispatch_bounce:
 	.globl	vos_dispatch_bounce_end
 	.hidden	vos_dispatch_bounce_end
 vos_dispatch_bounce_end:
-	ud2
+	ret
 
 	.section .note.GNU-stack,"",@progbits

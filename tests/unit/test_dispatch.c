@@ -199,6 +199,32 @@ static void fork_child_is_caught(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* fork and clone3 through a site already rewritten for another call (the
+ * generic syscall() function): the trampoline bounces them to the trap path. */
+static void fork_through_rewritten_site(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	struct vos_dispatch_stats s0, s1;
+	assert_int_equal(syscall(SYS_getppid), native_ppid);   /* rewrites syscall()'s site */
+	vos_dispatch_stats(&s0);
+	pid_t me = getpid();
+	long pid = syscall(SYS_fork);
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(syscall(SYS_getppid) == me ? 0 : 3);
+	int st;
+	assert_int_equal(waitpid((pid_t)pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	errno = 0;
+	assert_int_equal(syscall(SYS_clone3, NULL, 0), -1);
+	assert_int_equal(errno, ENOSYS);
+	vos_dispatch_stats(&s1);
+	if (s1.mode == VOS_DISPATCH_REWRITE)
+		assert_true(s1.traps - s0.traps >= 2);  /* both bounced */
+}
+
 static void spawn_works(void **state)
 {
 	(void)state;
@@ -277,6 +303,7 @@ int main(void)
 		cmocka_unit_test(handler_can_refuse),
 		cmocka_unit_test(threads_after_install),
 		cmocka_unit_test(fork_child_is_caught),
+		cmocka_unit_test(fork_through_rewritten_site),
 		cmocka_unit_test(spawn_works),
 		cmocka_unit_test(signal_handler_returns),
 		cmocka_unit_test(own_sigsys_handler_refused),
