@@ -179,6 +179,22 @@ static void do_sigreturn(ucontext_t *uc)
 	}
 }
 
+/*
+ * Run the handler with the signal mask the program had, not the SIGSYS
+ * handler's (everything blocked): a blocking call must be interruptible
+ * (EINTR, SA_RESTART) as natively, and rt_sigprocmask must read and change
+ * the program's mask.  Whatever mask the call leaves is what the program
+ * gets back when the SIGSYS handler returns.
+ */
+static long call_with_program_mask(ucontext_t *uc, long nr, long a[6])
+{
+	unsigned long all = ~0ul;
+	raw(SYS_rt_sigprocmask, SIG_SETMASK, (long)&uc->uc_sigmask, 0, 8, 0, 0);
+	long r = call_handler(nr, a);
+	raw(SYS_rt_sigprocmask, SIG_SETMASK, (long)&all, (long)&uc->uc_sigmask, 8, 0, 0);
+	return r;
+}
+
 static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 {
 	(void)sig;
@@ -216,7 +232,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 	default:
 		if (!bounced)
 			try_rewrite((uintptr_t)g[REG_RIP] - 2, nr);
-		g[REG_RAX] = call_handler(nr, a);
+		g[REG_RAX] = call_with_program_mask(uc, nr, a);
 	}
 	selector = SYSCALL_DISPATCH_FILTER_BLOCK;
 }
