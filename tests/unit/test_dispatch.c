@@ -269,6 +269,77 @@ static void signal_handler_returns(void **state)
 	signal(SIGUSR1, SIG_DFL);
 }
 
+/* A read(2) on the SIGSYS path (a site across an 8-byte boundary, which the
+ * dispatcher never rewrites) blocked in another thread is interrupted by a
+ * signal without SA_RESTART: EINTR, as natively. */
+static long trap_read(long fd, void *buf, long n)
+{
+	long r;
+	register long rdi __asm__("rdi") = fd;
+	register long rsi __asm__("rsi") = (long)buf;
+	register long rdx __asm__("rdx") = n;
+	__asm__ volatile(".p2align 3\n\t.skip 7, 0x90\n\tsyscall"
+			 : "=a"(r) : "0"((long)SYS_read), "r"(rdi), "r"(rsi), "r"(rdx)
+			 : "rcx", "r11", "memory");
+	return r;
+}
+
+static _Atomic pid_t reader_tid;
+static void on_usr2(int sig) { (void)sig; }
+
+static void *reader_body(void *arg)
+{
+	char c;
+	atomic_store(&reader_tid, (pid_t)syscall(SYS_gettid));
+	return (void *)trap_read(*(int *)arg, &c, 1);
+}
+
+/* Whether thread tid is inside system call nr (/proc/self/task/TID/syscall). */
+static int in_syscall(pid_t tid, long nr)
+{
+	char path[64], buf[64];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	long got = -1;
+	int ok = fgets(buf, sizeof(buf), f) && sscanf(buf, "%ld", &got) == 1 && got == nr;
+	fclose(f);
+	return ok;
+}
+
+static void blocking_trap_call_gets_eintr(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	struct sigaction sa = { .sa_handler = on_usr2 };   /* no SA_RESTART */
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGUSR2, &sa, NULL), 0);
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	struct vos_dispatch_stats s0, s1;
+	vos_dispatch_stats(&s0);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, reader_body, &p[0]), 0);
+	int blocked = 0;
+	for (int i = 0; i < 5000 && !blocked; i++) {    /* up to ~5 s */
+		pid_t tid = atomic_load(&reader_tid);
+		blocked = tid && in_syscall(tid, SYS_read);
+		if (!blocked)
+			usleep(1000);
+	}
+	assert_true(blocked);
+	assert_int_equal(pthread_kill(t, SIGUSR2), 0);
+	void *ret;
+	assert_int_equal(pthread_join(t, &ret), 0);
+	assert_int_equal((long)ret, -EINTR);
+	vos_dispatch_stats(&s1);
+	assert_true(s1.traps > s0.traps);
+	close(p[0]);
+	close(p[1]);
+	signal(SIGUSR2, SIG_DFL);
+}
+
 static void own_sigsys_handler_refused(void **state)
 {
 	(void)state;
@@ -306,6 +377,7 @@ int main(void)
 		cmocka_unit_test(fork_through_rewritten_site),
 		cmocka_unit_test(spawn_works),
 		cmocka_unit_test(signal_handler_returns),
+		cmocka_unit_test(blocking_trap_call_gets_eintr),
 		cmocka_unit_test(own_sigsys_handler_refused),
 	};
 	if (setup() != 0)
