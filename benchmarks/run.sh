@@ -94,7 +94,7 @@ start_daemon "$RUN_SLEEP" "$WORK/serviced-sleep.log" --spin 0
 RAW=$OUT/raw.txt
 : >"$RAW"
 step=0
-steps=6
+steps=7
 run() {   # title command...
 	step=$((step + 1))
 	say "[$step/$steps] $1"
@@ -127,6 +127,8 @@ run "4 KiB cached pread, forwarded (LD_PRELOAD) vs native" \
 run "4 KiB pread throughput, 1/2/4 threads" \
 	preloaded "$OUT/bench_pread" throughput --remote /storage/preadfile \
 	--native "$ROOT/preadfile" --reps "$REPS" --threads 1,2,4 --ms "$MS" --name pread_tput
+run "getppid caught by libvirtuos/dispatch: trampoline, SIGSYS path, own gate (vs native)" \
+	"$OUT/bench_dispatch" --reps "$REPS" --iters 20000
 say "measured in $(($(date +%s) - t0)) s"
 
 # --- summary -------------------------------------------------------------------

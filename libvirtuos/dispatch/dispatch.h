@@ -1,0 +1,49 @@
+/*
+ * dispatch.h - catch every system call of the process (issue 8, step 1).
+ *
+ * vos_dispatch_install() turns on Syscall User Dispatch for the calling
+ * thread (and every thread or child created after it): from then on every
+ * system call made by code outside this module's gate reaches `handler`,
+ * which decides.  To pass a call through, the handler calls
+ * vos_dispatch_raw(), the one gate that is never intercepted.
+ *
+ * The first execution of each `syscall` instruction traps (SIGSYS); the site
+ * is then rewritten to `call *%rax` into a trampoline at page 0, so later
+ * executions reach the handler without a trap.  If page 0 cannot be mapped
+ * (non-root, vm.mmap_min_addr > 0) every call stays on the SIGSYS path.
+ *
+ * The module handles these itself and never shows them to the handler:
+ * clone, clone3 (refused with ENOSYS: glibc falls back to clone), fork,
+ * vfork (run as fork) and rt_sigreturn.  See README.md.
+ */
+#ifndef VOS_DISPATCH_H
+#define VOS_DISPATCH_H
+
+#include <stdint.h>
+
+typedef long (*vos_dispatch_fn)(long nr, long a[6], void *ctx);
+
+/* 0, or -errno: -EBUSY if the process already has a SIGSYS handler or the
+ * dispatcher is installed, -ENOSYS if the kernel lacks Syscall User Dispatch. */
+int vos_dispatch_install(vos_dispatch_fn handler, void *ctx);
+
+/* The system call nr(a[0..5]) itself, never intercepted; returns -errno on error. */
+long vos_dispatch_raw(long nr, const long a[6]);
+
+enum vos_dispatch_mode {
+	VOS_DISPATCH_OFF = 0,      /* not installed */
+	VOS_DISPATCH_TRAP,         /* SIGSYS only: page 0 could not be mapped */
+	VOS_DISPATCH_REWRITE,      /* SIGSYS on first encounter, then the trampoline */
+};
+
+struct vos_dispatch_stats {
+	enum vos_dispatch_mode mode;
+	uint64_t traps;            /* SIGSYS deliveries */
+	uint64_t rewritten;        /* sites rewritten to call *%rax */
+	uint64_t tramp_calls;      /* calls that came through the trampoline */
+	uint64_t refused;          /* SIGSYS handler installs refused (rt_sigaction) */
+};
+
+void vos_dispatch_stats(struct vos_dispatch_stats *out);
+
+#endif

@@ -1,0 +1,179 @@
+/*
+ * gate.S - the dispatcher's own code that must not be intercepted, and the
+ * trampoline the rewritten sites reach.
+ *
+ * Everything between vos_dispatch_gate_start and vos_dispatch_gate_end is
+ * Syscall User Dispatch's allowed range: a `syscall` executed here always
+ * goes to the kernel, whatever the selector says.  vos_dispatch_bounce lies
+ * outside it on purpose (see below).
+ */
+	.section .text.vos_gate,"ax",@progbits
+	.globl	vos_dispatch_gate_start
+	.hidden	vos_dispatch_gate_start
+vos_dispatch_gate_start:
+
+/* long vos_dispatch_raw(long nr, const long a[6]) */
+	.globl	vos_dispatch_raw
+	.type	vos_dispatch_raw,@function
+vos_dispatch_raw:
+	mov	%rdi, %rax
+	mov	40(%rsi), %r9
+	mov	32(%rsi), %r8
+	mov	24(%rsi), %r10
+	mov	16(%rsi), %rdx
+	mov	(%rsi), %rdi
+	mov	8(%rsi), %rsi
+	syscall
+	ret
+	.size	vos_dispatch_raw, .-vos_dispatch_raw
+
+/* The restorer of the dispatcher's own SIGSYS handler: rt_sigreturn from here is never trapped. */
+	.globl	vos_dispatch_restorer
+	.hidden	vos_dispatch_restorer
+vos_dispatch_restorer:
+	mov	$15, %eax
+	syscall
+	ud2
+
+/*
+ * long vos_dispatch_clone_raw(long flags, long *block, long ptid, long ctid, long tls)
+ *
+ * clone(2) with a new stack, run from the SIGSYS handler.  The handler has
+ * written a block at the top of the child's stack (block[0]: the program's
+ * signal mask, block[1]: padding, block[2..16]: r15 r14 r13 r12 rbp rbx r11
+ * r10 r9 r8 rdi rsi rdx rcx rflags, block[17]: the rip to resume at) and passes block as the child's stack pointer.  The
+ * parent returns the child's tid to the handler; the child arms dispatch for
+ * itself, loads the interrupted registers and resumes the program with
+ * %rsp where the program asked for it and %rax = 0.
+ */
+	.globl	vos_dispatch_clone_raw
+	.hidden	vos_dispatch_clone_raw
+vos_dispatch_clone_raw:
+	mov	%rcx, %r10
+	mov	$56, %eax
+	syscall
+	test	%rax, %rax
+	jnz	1f
+	mov	(%rsp), %rdi    /* the program's signal mask */
+	call	vos_dispatch_child_start
+	add	$16, %rsp
+	pop	%r15
+	pop	%r14
+	pop	%r13
+	pop	%r12
+	pop	%rbp
+	pop	%rbx
+	pop	%r11
+	pop	%r10
+	pop	%r9
+	pop	%r8
+	pop	%rdi
+	pop	%rsi
+	pop	%rdx
+	pop	%rcx
+	xor	%eax, %eax
+	popfq
+	ret
+1:	ret
+
+/*
+ * The trampoline.  A rewritten site `call *%rax` lands in page 0's nop sled
+ * at address nr, slides to a jump here, so on entry (%rsp) is the return
+ * address (the site + 2) and %rax the system call number.
+ *
+ * The calls the module must run from the SIGSYS path (clone, fork, vfork,
+ * clone3, rt_sigreturn) go to vos_dispatch_bounce with the stack as it is;
+ * the SIGSYS handler recognises the bounce and pops the return address.
+ *
+ * The others: skip the caller's red zone (the call itself already wrote the
+ * 8 bytes below the caller's %rsp: see README.md), save what the kernel would
+ * preserve (flags, argument registers, the extended state with xsave), call
+ * vos_dispatch_from_tramp(nr, a) and return its result in %rax.
+ */
+/* One body, two ways of saving the extended state: xsavec (compacted, skips
+ * components in their initial state: faster) where the CPU has it, xsave
+ * otherwise.  The C side puts the right entry's address into page 0. */
+	.macro	TRAMP name, save
+	.globl	\name
+	.hidden	\name
+\name:
+	cmp	$56, %rax
+	je	vos_dispatch_bounce
+	cmp	$57, %rax
+	je	vos_dispatch_bounce
+	cmp	$58, %rax
+	je	vos_dispatch_bounce
+	cmp	$15, %rax
+	je	vos_dispatch_bounce
+	cmp	$435, %rax
+	je	vos_dispatch_bounce
+	sub	$128, %rsp
+	pushfq
+	push	%r9
+	push	%r8
+	push	%r10
+	push	%rdx
+	push	%rsi
+	push	%rdi            /* a[0..5] from here up */
+	push	%rbx
+	push	%rbp
+	mov	%rsp, %rbp      /* a = 16(%rbp) */
+	mov	%rax, %rbx      /* nr */
+	sub	$4096, %rsp     /* xsave area (size checked at install) */
+	and	$-64, %rsp
+	xor	%eax, %eax
+	mov	%rax, 512(%rsp) /* xsave/xrstor want a clean header */
+	mov	%rax, 520(%rsp)
+	mov	%rax, 528(%rsp)
+	mov	%rax, 536(%rsp)
+	mov	%rax, 544(%rsp)
+	mov	%rax, 552(%rsp)
+	mov	%rax, 560(%rsp)
+	mov	%rax, 568(%rsp)
+	mov	$-1, %eax
+	mov	$-1, %edx
+	\save	(%rsp)
+	cld
+	mov	%rbx, %rdi
+	lea	16(%rbp), %rsi
+	call	vos_dispatch_from_tramp
+	mov	%rax, %rbx
+	mov	$-1, %eax
+	mov	$-1, %edx
+	xrstor64 (%rsp)
+	mov	%rbx, %rax
+	mov	%rbp, %rsp
+	pop	%rbp
+	pop	%rbx
+	pop	%rdi
+	pop	%rsi
+	pop	%rdx
+	pop	%r10
+	pop	%r8
+	pop	%r9
+	popfq
+	add	$128, %rsp
+	ret
+	.endm
+
+	TRAMP	vos_dispatch_tramp_entry, xsave64
+	TRAMP	vos_dispatch_tramp_entry_c, xsavec64
+
+	.globl	vos_dispatch_gate_end
+	.hidden	vos_dispatch_gate_end
+vos_dispatch_gate_end:
+
+/* Outside the allowed range: this syscall traps (see the trampoline), unless
+ * the selector is ALLOW (the handler's own call through a rewritten site):
+ * then it runs natively and returns to the site like the `call` expects. */
+	.text
+	.globl	vos_dispatch_bounce
+	.hidden	vos_dispatch_bounce
+vos_dispatch_bounce:
+	syscall
+	.globl	vos_dispatch_bounce_end
+	.hidden	vos_dispatch_bounce_end
+vos_dispatch_bounce_end:
+	ret
+
+	.section .note.GNU-stack,"",@progbits
