@@ -4,7 +4,8 @@
  *
  *   - the *64 variants that are separate functions (the ones that are the
  *     same function are VOS_ALIASes next to their targets);
- *   - the pre-2.33 versioned stat family (__xstat, __fxstat, ...);
+ *   - the pre-2.33 versioned stat family (__xstat, __fxstat, ...) and
+ *     mknod pair (__xmknod, __xmknodat);
  *   - the fortified entry points (__open_2, __read_chk, ...), which check
  *     their buffer's size as glibc's do (__chk_fail) and then do the call.
  *
@@ -110,6 +111,21 @@ VOS_EXPORT int __fxstat(int ver, int fd, struct stat *st)
 VOS_EXPORT int __fxstat64(int ver, int fd, struct stat64 *st)
 {
 	return stat_ver_ok(ver) ? vos_fstat(fd, (struct stat *)st) : -1;
+}
+
+/* _MKNOD_VER is 0 on x86_64; dev is passed by address. */
+VOS_EXPORT int __xmknodat(int ver, int dirfd, const char *path, mode_t mode, dev_t *dev)
+{
+	if (ver != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return mknodat(dirfd, path, mode, *dev);
+}
+
+VOS_EXPORT int __xmknod(int ver, const char *path, mode_t mode, dev_t *dev)
+{
+	return __xmknodat(ver, AT_FDCWD, path, mode, dev);
 }
 
 /* ---- fortified entry points -------------------------------------------- */

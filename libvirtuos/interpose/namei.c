@@ -1,6 +1,6 @@
 /*
  * namei.c - calls that create, remove and rename names: unlink, rmdir,
- * rename, link, symlink, readlink, mkdir.  Two-path calls (rename, link)
+ * rename, link, symlink, readlink, mkdir, mknod and mkfifo.  Two-path calls (rename, link)
  * across a routing boundary fail with EXDEV, as across mount points.
  */
 #include <fcntl.h>
@@ -114,6 +114,35 @@ VOS_EXPORT int mkdirat(int dirfd, const char *path, mode_t mode)
 VOS_EXPORT int mkdir(const char *path, mode_t mode)
 {
 	return mkdirat(AT_FDCWD, path, mode);
+}
+
+/* FIFOs, sockets, regular files and devices: the mode goes to the service as
+ * it is (type and permission bits); the kernel there answers for the type. */
+VOS_EXPORT int mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
+{
+	struct vos_path p;
+	int r = vos_path_resolve(dirfd, path, 0, &p);
+
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		return real_mknodat(p.dirfd, p.path, mode, dev);
+	return (int)vos_ret(vos_path_rpc(&p, VOS_OP_MKNODAT, mode, (int64_t)dev, 0, NULL, 0, 0));
+}
+
+VOS_EXPORT int mknod(const char *path, mode_t mode, dev_t dev)
+{
+	return mknodat(AT_FDCWD, path, mode, dev);
+}
+
+VOS_EXPORT int mkfifoat(int dirfd, const char *path, mode_t mode)
+{
+	return mknodat(dirfd, path, mode | S_IFIFO, 0);
+}
+
+VOS_EXPORT int mkfifo(const char *path, mode_t mode)
+{
+	return mknodat(AT_FDCWD, path, mode | S_IFIFO, 0);
 }
 
 /* ---- links ---------------------------------------------------------------------------- */

@@ -66,6 +66,7 @@
 	X(int, renameat2, (int, const char *, int, const char *, unsigned)) \
 	X(int, mkdir, (const char *, mode_t)) \
 	X(int, mkdirat, (int, const char *, mode_t)) \
+	X(int, mknodat, (int, const char *, mode_t, dev_t)) \
 	X(int, chmod, (const char *, mode_t)) \
 	X(int, fchmod, (int, mode_t)) \
 	X(int, fchmodat, (int, const char *, mode_t, int)) \

@@ -174,6 +174,7 @@ int64_t op_utimensat(struct op *o);
 int64_t op_readlinkat(struct op *o);
 int64_t op_unlinkat(struct op *o);
 int64_t op_mkdirat(struct op *o);
+int64_t op_mknodat(struct op *o);
 int64_t op_symlinkat(struct op *o);
 int64_t op_renameat2(struct op *o);
 int64_t op_linkat(struct op *o);

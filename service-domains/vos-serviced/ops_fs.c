@@ -523,6 +523,24 @@ int64_t op_mkdirat(struct op *o)
 	return r;
 }
 
+/* The type bits go to the kernel as they are: it answers for S_IFDIR (EPERM),
+ * an unknown type (EINVAL) and devices (EPERM unless the shadow may make them). */
+int64_t op_mknodat(struct op *o)
+{
+	const int64_t *a = o->a;
+	struct parent p;
+
+	if (a[2] < 0 || a[2] > UINT32_MAX)
+		return -EINVAL;
+	int err = get_parent(o, a[0], a[1], o->ob->path, &p);
+	if (err)
+		return err;
+	int64_t r = p.last == VOS_LAST_NORM ?
+		sysret(mknodat(p.fd, p.base, (mode_t)a[2], (dev_t)a[3])) : -EEXIST;
+	close(p.fd);
+	return r;
+}
+
 int64_t op_symlinkat(struct op *o)
 {
 	const int64_t *a = o->a;

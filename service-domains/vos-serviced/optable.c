@@ -56,6 +56,7 @@ static const struct vos_ophandler handlers[] = {
 	[VOS_OP_GETDENTS64] = { .prep = prep_getdents, .issue = op_getdents },
 	[VOS_OP_FDPATH]     = { .issue = op_fdpath },
 	[VOS_OP_FALLOCATE]  = { .prep = prep_fallocate, .issue = op_fallocate },
+	[VOS_OP_MKNODAT]    = { .issue = op_mknodat },
 };
 
 /* The last op of vos_ops.def has its line here (the ones before it are

@@ -356,6 +356,10 @@ static int64_t example(struct vos_client *c, uint32_t op, int fd)
 	}
 	case VOS_OP_CANCEL:
 		return example_cancel(c);
+	case VOS_OP_MKNODAT:
+		r = call_path(c, op, "p", S_IFIFO | 0644, 0, 0);
+		assert_int_equal(call_path(c, VOS_OP_UNLINKAT, "p", 0, 0, 0), 0);
+		return r;
 	default:
 		fail_msg("op %u (%s) has no example call in test_optable.c", op, vos_op_name(op));
 		return -1;

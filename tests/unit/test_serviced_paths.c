@@ -19,7 +19,8 @@
  * native directory) and through the service (relative to the root).
  */
 enum kind { K_STAT, K_LSTAT, K_UNLINK, K_RMDIR, K_MKDIR, K_READLINK, K_OPEN, K_RENAME,
-	    K_LINK, K_SYMLINK, K_ACCESS, K_CHMOD_NOFOLLOW, K_STATX_NOFOLLOW };
+	    K_LINK, K_SYMLINK, K_ACCESS, K_CHMOD_NOFOLLOW, K_STATX_NOFOLLOW,
+	    K_MKFIFO };
 
 struct pcase {
 	enum kind k;
@@ -40,6 +41,10 @@ static const struct pcase pcases[] = {
 	{ K_RMDIR, "dlink", NULL, 0 }, { K_RMDIR, "dlink/", NULL, 0 }, { K_RMDIR, "nowhere", NULL, 0 }, { K_RMDIR, ".", NULL, 0 },
 	{ K_MKDIR, "dir", NULL, 0 }, { K_MKDIR, "dir/.", NULL, 0 }, { K_MKDIR, "file/x", NULL, 0 }, { K_MKDIR, "nowhere/x", NULL, 0 },
 	{ K_MKDIR, "dangling", NULL, 0 }, { K_MKDIR, "dir/..", NULL, 0 }, { K_MKDIR, "link/", NULL, 0 },
+	{ K_MKFIFO, "dir", NULL, 0 }, { K_MKFIFO, "dir/.", NULL, 0 }, { K_MKFIFO, "file/x", NULL, 0 },
+	{ K_MKFIFO, "nowhere/x", NULL, 0 }, { K_MKFIFO, "dangling", NULL, 0 }, { K_MKFIFO, "dir/..", NULL, 0 },
+	{ K_MKFIFO, "link/", NULL, 0 }, { K_MKFIFO, "file/", NULL, 0 }, { K_MKFIFO, "new/", NULL, 0 },
+	{ K_MKFIFO, "dlink/", NULL, 0 }, { K_MKFIFO, ".", NULL, 0 },
 	{ K_READLINK, "file", NULL, 0 }, { K_READLINK, "link", NULL, 0 }, { K_READLINK, "dlink/", NULL, 0 },
 	{ K_READLINK, "nowhere", NULL, 0 }, { K_READLINK, "dir/.", NULL, 0 },
 	{ K_OPEN, "dir", NULL, O_WRONLY }, { K_OPEN, "nowhere", NULL, O_RDONLY },
@@ -80,6 +85,7 @@ static int64_t run_native(int d, const struct pcase *pc, struct stat *st)
 	case K_UNLINK: return nat(unlinkat(d, pc->p1, 0));
 	case K_RMDIR: return nat(unlinkat(d, pc->p1, AT_REMOVEDIR));
 	case K_MKDIR: return nat(mkdirat(d, pc->p1, 0755));
+	case K_MKFIFO: return nat(mknodat(d, pc->p1, S_IFIFO | 0644, 0));
 	case K_READLINK: return nat((int)readlinkat(d, pc->p1, buf, sizeof buf));
 	case K_OPEN: {
 		int fd = openat(d, pc->p1, pc->flags, 0644);
@@ -116,6 +122,8 @@ static int64_t run_remote(struct vos_client *c, const struct pcase *pc, struct s
 	case K_UNLINK: return call(c, VOS_OP_UNLINKAT, R, 0, 0, 0, 0, pc->p1, 1, NULL, 0, NULL, 0);
 	case K_RMDIR: return call(c, VOS_OP_UNLINKAT, R, 0, AT_REMOVEDIR, 0, 0, pc->p1, 1, NULL, 0, NULL, 0);
 	case K_MKDIR: return call(c, VOS_OP_MKDIRAT, R, 0, 0755, 0, 0, pc->p1, 1, NULL, 0, NULL, 0);
+	case K_MKFIFO:
+		return call(c, VOS_OP_MKNODAT, R, 0, S_IFIFO | 0644, 0, 0, pc->p1, 1, NULL, 0, NULL, 0);
 	case K_READLINK: return call(c, VOS_OP_READLINKAT, R, 0, sizeof buf, 0, 0, pc->p1, 1, NULL, 0, NULL, 0);
 	case K_OPEN:
 		r = r_open(c, R, pc->p1, pc->flags, 0644, 500);
@@ -252,6 +260,15 @@ static void test_create_through_escaping_link(void **state)
 	if (r >= 0)
 		r_close(c, 302);
 	in_dir(p, outside, "created");
+	assert_int_equal(access(p, F_OK), -1);
+
+	/* mknod: through a directory link out, and by ".." above the root */
+	assert_int_equal(r_symlink(c, "../outside", "esc_dir"), 0);
+	call(c, VOS_OP_MKNODAT, VOS_FD_ROOT, 0, S_IFIFO | 0644, 0, 0, "esc_dir/fifo", 1, NULL, 0,
+	     NULL, 0);
+	call(c, VOS_OP_MKNODAT, VOS_FD_ROOT, 0, S_IFIFO | 0644, 0, 0, "../outside/fifo", 1, NULL, 0,
+	     NULL, 0);
+	in_dir(p, outside, "fifo");
 	assert_int_equal(access(p, F_OK), -1);
 	vos_client_close(c);
 }
