@@ -104,12 +104,7 @@ static void back_close(struct vos_xport *x)
 		(void)vos_xs_txn(t->xs, close_backend_body, t);
 	if (t->gnt_fd >= 0)
 		gntdev_unmap(t);
-	vos_sys_close(t->gnt_fd);
-	if (t->port_bound)
-		xen_evtchn_unbind(t->evtchn_fd, t->port);
-	vos_sys_close(t->evtchn_fd);
-	vos_xs_drop(t->xs, t->owner);
-	xen_free(t);
+	xen_close_tail(t);
 }
 
 static const struct vos_xport_ops back_ops = {

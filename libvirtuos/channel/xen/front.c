@@ -164,12 +164,7 @@ static void front_close(struct vos_xport *x)
 		(void)job_simple(t, VOS_XSB_REMOVE);    /* the nodes */
 	xen_unmap_own(t);
 	/* Closing gntalloc frees the grants (once the service has unmapped). */
-	vos_sys_close(t->gnt_fd);
-	if (t->port_bound)
-		xen_evtchn_unbind(t->evtchn_fd, t->port);
-	vos_sys_close(t->evtchn_fd);
-	vos_xs_drop(t->xs, t->owner);
-	xen_free(t);
+	xen_close_tail(t);
 }
 
 /* See transport.h.  The service's shadow sees our live byte at 0, ends and

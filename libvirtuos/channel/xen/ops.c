@@ -175,6 +175,16 @@ void xen_unmap_own(struct xen_xport *t)
 	t->front = NULL;
 }
 
+void xen_close_tail(struct xen_xport *t)
+{
+	vos_sys_close(t->gnt_fd);
+	if (t->port_bound)
+		xen_evtchn_unbind(t->evtchn_fd, t->port);
+	vos_sys_close(t->evtchn_fd);
+	vos_xs_drop(t->xs, t->owner);
+	xen_free(t);
+}
+
 /* Client mappings were inherited (gntalloc), service mappings were not
  * (MADV_DONTFORK), so only the former are unmapped. */
 void xen_drop_in_child(struct xen_xport *t)

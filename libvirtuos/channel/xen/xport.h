@@ -132,5 +132,8 @@ void xen_unmap_own(struct xen_xport *t);
 /* In a process other than the owner (a fork child): release only this
  * process's references, free t. */
 void xen_drop_in_child(struct xen_xport *t);
+/* The end of either side's close, once its own pages are unmapped: close
+ * the grant device, unbind and close the event channel, drop xenstore, free t. */
+void xen_close_tail(struct xen_xport *t);
 
 #endif
