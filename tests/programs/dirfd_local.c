@@ -18,12 +18,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "report.h"
 
-static char dir[4096];
 static const char *rel;         /* dir without its leading '/' */
-static int bad;
 
-/* "REL/name" (relative to "/") or "DIR/name" (absolute). */
+/* "REL/name": relative to "/" (report.h's a() gives "DIR/name"). */
 static const char *r(const char *name)
 {
 	static char buf[4][8192];
@@ -32,31 +31,6 @@ static const char *r(const char *name)
 	i = (i + 1) % 4;
 	snprintf(buf[i], sizeof(buf[i]), "%s/%s", rel, name);
 	return buf[i];
-}
-
-static const char *a(const char *name)
-{
-	static char buf[4][8192];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
-	return buf[i];
-}
-
-static void show(const char *label, long v)
-{
-	if (v < 0)
-		printf("%-32s -1 %s\n", label, strerrorname_np(errno));
-	else
-		printf("%-32s %ld\n", label, v);
-}
-
-static void expect(const char *what, int ok)
-{
-	printf("%-32s %s\n", what, ok ? "yes" : "NO");
-	if (!ok)
-		bad = 1;
 }
 
 /* The content of an absolute path (at most 63 bytes), or "" + errno. */

@@ -16,38 +16,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "report.h"
 
 /* glibc's entry point for mknod in binaries built before 2.33 (still
  * exported): version 0, dev by address. */
 extern int __xmknod(int ver, const char *path, mode_t mode, dev_t *dev);
-
-static char dir[4096];
-static int bad;
-
-static const char *a(const char *name)
-{
-	static char buf[4][8192];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
-	return buf[i];
-}
-
-static void show(const char *label, long v)
-{
-	if (v < 0)
-		printf("%-36s -1 %s\n", label, strerrorname_np(errno));
-	else
-		printf("%-36s %ld\n", label, v);
-}
-
-static void expect(const char *what, int ok)
-{
-	printf("%-36s %s\n", what, ok ? "yes" : "NO");
-	if (!ok)
-		bad = 1;
-}
 
 static const char *type(mode_t m)
 {
