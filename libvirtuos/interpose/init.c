@@ -157,8 +157,10 @@ static void do_init(void)
 	 * open /proc later, and new channels are given it. */
 	(void)vos_umask_current();
 	/* Xen: libxenstore now, before the program has threads, not inside a
-	 * first connect with engine locks held (channel/xen/xs.h). */
-	(void)vos_client_prepare(NULL);
+	 * first connect with engine locks held (channel/xen/xs.h).  An unknown
+	 * transport stops here, not as EIO on the first routed call. */
+	if (vos_client_prepare(NULL) == -EINVAL)
+		env_error("VOS_TRANSPORT", getenv("VOS_TRANSPORT"), "expected local or xen");
 	vos_fork_init();
 	vos_exec_init();
 	vos_exec_adopt();
