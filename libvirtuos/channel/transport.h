@@ -28,6 +28,8 @@ struct vos_xport_ops {
 	 * Block until the peer kicks us, timeout_ms passes (-1 = no timeout) or
 	 * the peer is gone.  Returns 1 kicked, 0 timeout, -EPIPE peer gone,
 	 * -EINTR interrupted by a signal, other -errno on error.  Consumes the kick.
+	 * timeout_ms 0 never blocks: it takes a pending kick and reports a peer
+	 * known to be gone.
 	 */
 	int (*wait)(struct vos_xport *x, int timeout_ms);
 	/* Nonzero while the peer is believed alive (no blocking). */

@@ -437,15 +437,10 @@ int vos_client_poll_begin(struct vos_client *c)
 
 int vos_client_poll_end(struct vos_client *c)
 {
-	struct pollfd p = { .fd = vos_client_event_fd(c), .events = POLLIN };
-	int w = 0, n;
+	/* Take the kick if there is one, and learn whether the service is
+	 * still there, without blocking. */
+	int w = c->xp->ops->wait(c->xp, 0), n;
 
-	/* Consume the kick if there is one (wait() returns at once then);
-	 * otherwise only ask whether the service is still there. */
-	if (vos_sys_poll(&p, 1, 0) > 0)
-		w = c->xp->ops->wait(c->xp, 1);
-	else if (!c->xp->ops->peer_alive(c->xp))
-		w = -EPIPE;
 	n = poll_disarm(c, w);
 	release_poller(c);
 	return n;

@@ -101,9 +101,8 @@ int xen_wait(struct vos_xport *x, int timeout_ms)
 		if (timeout_ms >= 0) {
 			uint64_t now = vos_now_ms();
 
-			if (now >= deadline)
-				return 0;
-			left = (int)(deadline - now);
+			/* Poll at least once, so wait(x, 0) takes a pending kick. */
+			left = now >= deadline ? 0 : (int)(deadline - now);
 		}
 		if (check_domain && (left < 0 || left > VOS_XEN_DEATH_POLL_MS))
 			left = VOS_XEN_DEATH_POLL_MS;
@@ -113,7 +112,9 @@ int xen_wait(struct vos_xport *x, int timeout_ms)
 		if (n == 0) {
 			if (check_domain && !t->backend_alive(t))
 				return mark_dead(t);
-			continue;               /* the deadline is checked above */
+			if (timeout_ms >= 0 && vos_now_ms() >= deadline)
+				return 0;
+			continue;
 		}
 		if (p.revents & POLLIN) {
 			int k = consume_kicks(t);
