@@ -166,8 +166,18 @@ int prep_flock(struct op *o)
 	return 0;
 }
 
+/* A lock request that must not wait (o->nowait, worker.c): tried without
+ * waiting; "it would wait" becomes ENOLCK, the kernel's "no lock records
+ * left", which flock(2) and fcntl(2) both document. */
+static int64_t busy_to_enolck(int64_t r)
+{
+	return r == -EAGAIN || r == -EACCES || r == -EWOULDBLOCK ? -ENOLCK : r;
+}
+
 int64_t op_flock(struct op *o)
 {
+	if (o->nowait && !(o->iarg & LOCK_NB))
+		return busy_to_enolck(sysret(flock(o->f->fd, o->iarg | LOCK_NB)));
 	return sysret(flock(o->f->fd, o->iarg));
 }
 
@@ -224,10 +234,21 @@ int64_t op_fcntl(struct op *o)
 		return sysret(fcntl(o->f->fd, F_GETFL));
 	case F_SETFL:
 		return sysret(fcntl(o->f->fd, F_SETFL, o->iarg2));
+	case F_SETLKW:
+	case F_OFD_SETLKW:
+		if (o->nowait)
+			return busy_to_enolck(sysret(fcntl(o->f->fd,
+					cmd == F_SETLKW ? F_SETLK : F_OFD_SETLK, &o->fl)));
+		return sysret(fcntl(o->f->fd, cmd, &o->fl));
 	default:
 		r = sysret(fcntl(o->f->fd, cmd, &o->fl));
-		if (r == 0 && (cmd == F_GETLK || cmd == F_OFD_GETLK))
+		if (r == 0 && (cmd == F_GETLK || cmd == F_OFD_GETLK)) {
+			/* The holder as the program knows it: a shadow's
+			 * client (pidmap.c); OFD locks have no pid (-1). */
+			if (o->fl.l_type != F_UNLCK && o->fl.l_pid > 0)
+				o->fl.l_pid = vos_pidmap_client(o->fl.l_pid);
 			memcpy(o->buf, &o->fl, sizeof o->fl);
+		}
 		return r;
 	}
 }
