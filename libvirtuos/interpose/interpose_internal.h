@@ -114,6 +114,18 @@ int vos_creds_send(struct vos_conn *conn, const char *why);
 void vos_crit_enter(void);
 void vos_crit_leave(void);
 
+/*
+ * A call a signal may interrupt (rpc.c: a blocking lock), inside a region:
+ * between arm and disarm, a signal with a handler sets the returned stop
+ * flag and nudges slot s (client.h, vos_slot_wait_stoppable); its handler
+ * still runs when the region ends.  A signal already deferred in this
+ * region when it is armed counts too.  disarm: 0 no signal came; 1 every
+ * one that came has SA_RESTART (restart the call after the handlers);
+ * 2 one has not (the call fails with EINTR).
+ */
+const _Atomic int *vos_intr_arm(struct vos_slot *s);
+int vos_intr_disarm(void);
+
 /* ---- fd table (fdtable.h, service.c) ------------------------------------ */
 
 /*

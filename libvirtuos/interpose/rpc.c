@@ -9,9 +9,49 @@
  * asked for becomes EIO.  Outputs are copied out of shared memory exactly
  * once.
  */
+#include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include "interpose_internal.h"
 #include "common/vos_opdef.h"
+
+/*
+ * Calls a signal interrupts, as natively: those that wait for another
+ * process without bound (vos_ops.def, "wait") and only when they do so by
+ * their arguments: a blocking lock.  Not FIFO opens or reads (io.c), and
+ * not calls that wait only for a device or a disk flush, which Linux does
+ * not interrupt either.
+ */
+static int interruptible(const struct vos_req *r)
+{
+	switch (r->op) {
+	case VOS_OP_FCNTL:
+		return r->arg[1] == F_SETLKW || r->arg[1] == F_OFD_SETLKW;
+	case VOS_OP_FLOCK:
+		return !(r->arg[1] & LOCK_NB);
+	default:
+		return 0;
+	}
+}
+
+/* Submit and wait; a signal (signals.c) cancels the call in the service,
+ * which then ends with -EINTR, or with its real result if it finished
+ * first.  *intr: what vos_intr_disarm said. */
+static int64_t call_interruptible(struct vos_slot *s, const struct vos_req *r, int *intr)
+{
+	int err = vos_slot_submit(s, r);
+	int64_t res;
+
+	if (err)
+		return err;
+	res = vos_slot_wait_stoppable(s, vos_intr_arm(s));
+	if (res == VOS_WAIT_STOPPED) {
+		vos_slot_cancel(s);     /* -EIO: dead; the wait says so too */
+		res = vos_slot_wait(s);
+	}
+	*intr = vos_intr_disarm();
+	return res;
+}
 
 int64_t vos_rpc(struct vos_client *c, struct vos_req *r, const struct vos_in *in, int nin,
 		void *out, size_t outlen, int out_fixed)
@@ -20,7 +60,7 @@ int64_t vos_rpc(struct vos_client *c, struct vos_req *r, const struct vos_in *in
 	struct vos_slot *s;
 	uint8_t *buf;
 	int64_t res;
-	int err;
+	int err, intr;
 
 	for (int i = 0; i < nin; i++) {
 		if (in[i].len > size || off > size - in[i].len)
@@ -29,6 +69,7 @@ int64_t vos_rpc(struct vos_client *c, struct vos_req *r, const struct vos_in *in
 	}
 	if (outlen > size)
 		return -EINVAL;
+again:
 	err = vos_call_begin(c, &s);
 	if (err)
 		return err;
@@ -39,7 +80,11 @@ int64_t vos_rpc(struct vos_client *c, struct vos_req *r, const struct vos_in *in
 		r->arg[in[i].arg] = (int64_t)off;
 		off += (in[i].len + 7) & ~(size_t)7;
 	}
-	res = vos_slot_call(s, r);
+	intr = 0;
+	if (interruptible(r))
+		res = call_interruptible(s, r, &intr);
+	else
+		res = vos_slot_call(s, r);
 	if (!vos_op_result_ok(r->op, res, INT64_MAX)) {
 		res = -EIO;
 	} else if (res >= 0 && out) {
@@ -51,7 +96,9 @@ int64_t vos_rpc(struct vos_client *c, struct vos_req *r, const struct vos_in *in
 			memcpy(out, buf, (size_t)res);
 		}
 	}
-	vos_call_end(s);
+	vos_call_end(s);        /* the deferred handlers run here */
+	if (res == -EINTR && intr == 1)
+		goto again;     /* every handler has SA_RESTART: the kernel restarts */
 	return res;
 }
 
