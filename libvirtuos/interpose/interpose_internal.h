@@ -109,6 +109,18 @@ uint32_t vos_service_next_gen(int svc);
  * stderr, naming `why`.  0 or -errno.  Called after adopting a channel. */
 int vos_creds_send(struct vos_conn *conn, const char *why);
 
+/* ---- resource limits (rlimit.c) --------------------------------------- */
+
+struct rlimit;
+/* Tell a newly connected channel's shadow our RLIMIT_FSIZE (if finite). */
+void vos_rlimit_send(struct vos_client *c);
+/* A size-changing call failed with EFBIG: raise SIGXFSZ here, as the
+ * kernel does, if our file size limit is finite. */
+void vos_fsize_exceeded(void);
+/* prlimit64 (setrlimit, prlimit): the kernel's, then the shadows follow
+ * our RLIMIT_FSIZE.  0 or -1 with errno. */
+int vos_prlimit(pid_t pid, int resource, const struct rlimit *new, struct rlimit *old);
+
 /* Critical regions (signals.c): a signal arriving inside one has its
  * handler run when the thread leaves the outermost region. */
 void vos_crit_enter(void);

@@ -122,6 +122,8 @@ failed:
 		if (res < 0) {
 			if (total > 0)
 				return (ssize_t)total;
+			if (res == -EFBIG && writing)
+				vos_fsize_exceeded();   /* SIGXFSZ (rlimit.c) */
 			errno = (int)-res;
 			return -1;
 		}

@@ -96,6 +96,9 @@ again:
 			memcpy(out, buf, (size_t)res);
 		}
 	}
+	if (res == -EFBIG && (r->op == VOS_OP_FTRUNCATE || r->op == VOS_OP_TRUNCATE ||
+			      r->op == VOS_OP_FALLOCATE))
+		vos_fsize_exceeded();   /* SIGXFSZ, as the kernel raises it (rlimit.c) */
 	vos_call_end(s);        /* the deferred handlers run here */
 	if (res == -EINTR && intr == 1)
 		goto again;     /* every handler has SA_RESTART: the kernel restarts */

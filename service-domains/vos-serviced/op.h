@@ -143,6 +143,7 @@ int64_t op_fork_abort(struct op *o);
 int64_t op_exec(struct op *o);
 int64_t op_setcreds(struct op *o);
 int64_t op_cancel(struct op *o);
+int64_t op_setrlimit(struct op *o);
 
 int prep_openat(struct op *o);
 int64_t op_openat(struct op *o);
