@@ -112,13 +112,15 @@ int vos_creds_send(struct vos_conn *conn, const char *why);
 /* ---- resource limits (rlimit.c) --------------------------------------- */
 
 struct rlimit;
-/* Tell a newly connected channel's shadow our RLIMIT_FSIZE (if finite). */
+/* A channel connected: tell its shadow our RLIMIT_FSIZE (if finite), and
+ * let the kernel's RLIMIT_NOFILE count its descriptors (rlimit.c). */
 void vos_rlimit_send(struct vos_client *c);
 /* A size-changing call failed with EFBIG: raise SIGXFSZ here, as the
  * kernel does, if our file size limit is finite. */
 void vos_fsize_exceeded(void);
-/* prlimit64 (setrlimit, prlimit): the kernel's, then the shadows follow
- * our RLIMIT_FSIZE.  0 or -1 with errno. */
+/* prlimit64 (getrlimit, setrlimit, prlimit): the kernel's; the shadows
+ * follow our RLIMIT_FSIZE; RLIMIT_NOFILE is the program's view, the
+ * kernel's counts our descriptors too.  0 or -1 with errno. */
 int vos_prlimit(pid_t pid, int resource, const struct rlimit *new, struct rlimit *old);
 
 /* Critical regions (signals.c): a signal arriving inside one has its

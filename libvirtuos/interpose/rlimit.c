@@ -12,10 +12,25 @@
  * have done here: the default action ends the process, a handler runs when
  * the call returns, and the call fails with EFBIG.
  *
+ * RLIMIT_NOFILE: the library's own descriptors (4 per channel, moved
+ * just below the limit by service.c) must not make the program run out of
+ * descriptors earlier than natively.  Once the program sets its limit
+ * (setrlimit/prlimit), that is its *view*: the kernel's soft limit is set
+ * to the view plus the number of our descriptors below it (raising the
+ * hard limit with it if needed and allowed), so the program gets EMFILE
+ * after the same number of opens as natively, and getrlimit/prlimit report
+ * the view.  Recomputed when a channel connects.  The program may then get
+ * fd numbers up to view + 4 per service - 1; /proc/self/limits and
+ * glibc-internal readers (sysconf(_SC_OPEN_MAX)) show the kernel's value.
+ * If the kernel refuses (an unprivileged program that lowered its hard
+ * limit to its soft one), the count is short by our descriptors, as
+ * before.
+ *
  * Limits changed by a raw system call (or by another process with
  * prlimit) are not seen; a shadow cannot take a soft limit above its own
  * hard limit (the daemon's).
  */
+#include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -31,12 +46,51 @@ static rlim_t fsize_limit(void)
 	return rl.rlim_cur;
 }
 
+/* RLIMIT_NOFILE as the program set it (view_set), under nofile_lock. */
+static pthread_mutex_t nofile_lock = PTHREAD_MUTEX_INITIALIZER;
+static int view_set;
+static struct rlimit view;
+
+/* Lock held, view_set: the kernel's limit = the view + our fds below it. */
+static void nofile_apply(void)
+{
+	int fds[4 * 64], n = vos_internal_fds(fds, (int)(sizeof fds / sizeof *fds));
+	rlim_t s = view.rlim_cur;
+	struct rlimit k;
+
+	if (s == RLIM_INFINITY)
+		return;
+	for (int iter = 0; iter <= n; iter++) {         /* grows, at most n times */
+		rlim_t below = 0;
+
+		for (int i = 0; i < n; i++)
+			below += (rlim_t)fds[i] < s;
+		if (view.rlim_cur + below == s)
+			break;
+		s = view.rlim_cur + below;
+	}
+	k.rlim_cur = s;
+	k.rlim_max = view.rlim_max != RLIM_INFINITY && view.rlim_max < s ? s : view.rlim_max;
+	if (syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &k, NULL) == 0)
+		return;
+	/* The hard limit cannot be raised: up to it, then. */
+	k.rlim_max = view.rlim_max;
+	if (k.rlim_cur > k.rlim_max)
+		k.rlim_cur = k.rlim_max;
+	syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &k, NULL);
+}
+
 void vos_rlimit_send(struct vos_client *c)
 {
 	rlim_t cur = fsize_limit();
 
 	if (cur != RLIM_INFINITY)
 		vos_rpc0(c, VOS_OP_SETRLIMIT, RLIMIT_FSIZE, (int64_t)cur, 0, 0, 0);
+	/* New descriptors of ours: the kernel's NOFILE limit follows. */
+	pthread_mutex_lock(&nofile_lock);
+	if (view_set)
+		nofile_apply();
+	pthread_mutex_unlock(&nofile_lock);
 }
 
 void vos_fsize_exceeded(void)
@@ -47,11 +101,34 @@ void vos_fsize_exceeded(void)
 
 int vos_prlimit(pid_t pid, int resource, const struct rlimit *new, struct rlimit *old)
 {
-	long r = syscall(SYS_prlimit64, pid, resource, new, old);
+	int self = pid == 0 || pid == getpid();
+	long r;
 
+	if (resource == RLIMIT_NOFILE && self) {
+		struct rlimit prev;
+
+		/* The program's request as it is first: the kernel says
+		 * EPERM/EINVAL as natively. */
+		pthread_mutex_lock(&nofile_lock);
+		r = syscall(SYS_prlimit64, 0, resource, new, &prev);
+		if (r == 0) {
+			if (view_set)
+				prev = view;
+			if (new) {
+				view = *new;
+				view_set = 1;
+				nofile_apply();
+			}
+			if (old)
+				*old = prev;
+		}
+		pthread_mutex_unlock(&nofile_lock);
+		return r < 0 ? -1 : 0;
+	}
+	r = syscall(SYS_prlimit64, pid, resource, new, old);
 	if (r < 0)
 		return -1;
-	if (new && resource == RLIMIT_FSIZE && (pid == 0 || pid == getpid())) {
+	if (new && resource == RLIMIT_FSIZE && self) {
 		rlim_t cur = fsize_limit();
 
 		/* Serialised with the fd lock, like umask (procattr.c). */
@@ -94,4 +171,16 @@ VOS_EXPORT int prlimit64(pid_t pid, __rlimit_resource_t resource, const struct r
 	vos_init();
 	return vos_prlimit(pid, (int)resource, (const struct rlimit *)(const void *)new,
 			   (struct rlimit *)(void *)old);
+}
+
+VOS_EXPORT int getrlimit(__rlimit_resource_t resource, struct rlimit *rl)
+{
+	vos_init();
+	return vos_prlimit(0, (int)resource, NULL, rl);
+}
+
+VOS_EXPORT int getrlimit64(__rlimit_resource_t resource, struct rlimit64 *rl)
+{
+	vos_init();
+	return vos_prlimit(0, (int)resource, NULL, (struct rlimit *)(void *)rl);
 }
