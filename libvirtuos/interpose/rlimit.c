@@ -145,42 +145,67 @@ int vos_prlimit(pid_t pid, int resource, const struct rlimit *new, struct rlimit
 	return 0;
 }
 
-VOS_EXPORT int setrlimit(__rlimit_resource_t resource, const struct rlimit *rl)
+/*
+ * The wrappers are not instrumented and do not start the library: a
+ * preloaded sanitizer calls getrlimit/setrlimit (RLIMIT_CORE, RLIMIT_STACK)
+ * while it initialises, before any instrumented code may run.  Only
+ * RLIMIT_NOFILE and a change of RLIMIT_FSIZE concern us; nothing here needs
+ * a channel (vos_rlimit_send catches up when one connects).
+ */
+#define RLIMIT_WRAPPER __attribute__((no_sanitize("address", "undefined", "thread")))
+
+static RLIMIT_WRAPPER int ours(int resource, const void *new)
 {
-	vos_init();
+	return resource == RLIMIT_NOFILE || (resource == RLIMIT_FSIZE && new);
+}
+
+static RLIMIT_WRAPPER int plain(pid_t pid, int resource, const void *new, void *old)
+{
+	return syscall(SYS_prlimit64, pid, resource, new, old) < 0 ? -1 : 0;
+}
+
+VOS_EXPORT RLIMIT_WRAPPER int setrlimit(__rlimit_resource_t resource, const struct rlimit *rl)
+{
+	if (!ours((int)resource, rl))
+		return plain(0, (int)resource, rl, NULL);
 	return vos_prlimit(0, (int)resource, rl, NULL);
 }
 
 /* struct rlimit64 is struct rlimit on 64-bit Linux. */
-VOS_EXPORT int setrlimit64(__rlimit_resource_t resource, const struct rlimit64 *rl)
+VOS_EXPORT RLIMIT_WRAPPER int setrlimit64(__rlimit_resource_t resource, const struct rlimit64 *rl)
 {
-	vos_init();
+	if (!ours((int)resource, rl))
+		return plain(0, (int)resource, rl, NULL);
 	return vos_prlimit(0, (int)resource, (const struct rlimit *)(const void *)rl, NULL);
 }
 
-VOS_EXPORT int prlimit(pid_t pid, __rlimit_resource_t resource, const struct rlimit *new,
-		       struct rlimit *old)
+VOS_EXPORT RLIMIT_WRAPPER int prlimit(pid_t pid, __rlimit_resource_t resource,
+				      const struct rlimit *new, struct rlimit *old)
 {
-	vos_init();
+	if (!ours((int)resource, new))
+		return plain(pid, (int)resource, new, old);
 	return vos_prlimit(pid, (int)resource, new, old);
 }
 
-VOS_EXPORT int prlimit64(pid_t pid, __rlimit_resource_t resource, const struct rlimit64 *new,
-			 struct rlimit64 *old)
+VOS_EXPORT RLIMIT_WRAPPER int prlimit64(pid_t pid, __rlimit_resource_t resource,
+					const struct rlimit64 *new, struct rlimit64 *old)
 {
-	vos_init();
+	if (!ours((int)resource, new))
+		return plain(pid, (int)resource, new, old);
 	return vos_prlimit(pid, (int)resource, (const struct rlimit *)(const void *)new,
 			   (struct rlimit *)(void *)old);
 }
 
-VOS_EXPORT int getrlimit(__rlimit_resource_t resource, struct rlimit *rl)
+VOS_EXPORT RLIMIT_WRAPPER int getrlimit(__rlimit_resource_t resource, struct rlimit *rl)
 {
-	vos_init();
+	if (!ours((int)resource, NULL))
+		return plain(0, (int)resource, NULL, rl);
 	return vos_prlimit(0, (int)resource, NULL, rl);
 }
 
-VOS_EXPORT int getrlimit64(__rlimit_resource_t resource, struct rlimit64 *rl)
+VOS_EXPORT RLIMIT_WRAPPER int getrlimit64(__rlimit_resource_t resource, struct rlimit64 *rl)
 {
-	vos_init();
+	if (!ours((int)resource, NULL))
+		return plain(0, (int)resource, NULL, rl);
 	return vos_prlimit(0, (int)resource, NULL, (struct rlimit *)(void *)rl);
 }
