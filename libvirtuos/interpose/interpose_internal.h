@@ -241,6 +241,21 @@ int vos_join_prefix(int svc, const char *rel, char *out, size_t size);
 ssize_t vos_remote_read(struct vos_client *c, int fd, void *buf, size_t len);
 ssize_t vos_remote_write(struct vos_client *c, int fd, const void *buf, size_t len);
 
+/* ---- mmap and exec of remote files (mmap.c, execfile.c) -------------- */
+
+/*
+ * mmap(2) of fd, which the fd table says is remote (mmap.c).  MAP_PRIVATE:
+ * a private copy of the file's bytes, read now, in a memfd mapped with the
+ * caller's addr/prot/flags (pages past EOF give SIGBUS as natively).
+ * MAP_SHARED/MAP_SHARED_VALIDATE: ENODEV (after the kernel's EACCES
+ * checks).  Returns the address, or MAP_FAILED with errno set.  Raw
+ * system calls and rpc.c only: callable from a system-call handler.
+ */
+void *vos_mmap_remote(int fd, void *addr, size_t len, int prot, int flags, off_t off);
+/* Read len bytes at off of a remote fd into buf, stopping early at end of
+ * file (the rest of buf is left as it was).  0, or -1 with errno. */
+int vos_remote_pread_full(struct vos_client *c, int fd, void *buf, size_t len, off_t off);
+
 /* ---- processes (fork.c, exec.c, adopt.c, procattr.c, init.c) ---------- */
 
 /* The exec hand-off's environment variables: exec.c sets them for the new
