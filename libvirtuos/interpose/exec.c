@@ -13,6 +13,8 @@
  * names it); otherwise the channel stays close-on-exec and any inherited
  * placeholder fails with EBADF (it is an O_PATH fd).  The new image
  * also tells the shadow its ids (creds.c): they may not be the old ones.
+ * What the kernel is asked to run is planned by execfile.c first (a
+ * routed program: a memfd copy, its interpreter or a symlink's target).
  *
  * posix_spawn, system, popen.  glibc starts these children with
  * clone(CLONE_VM|CLONE_VFORK) and execs past our wrappers, so the wrappers

@@ -161,20 +161,25 @@ int main(int argc, char **argv)
 		char cmd[8400];
 		pid_t pid;
 		FILE *p;
-		int st;
+		int st, ws;
 
 		printf("posix_spawn DIR/prog\n");
+		/* the child's output first: wait before printing */
 		st = posix_spawn(&pid, a("prog"), NULL, NULL, av, environ);
+		if (!st && waitpid(pid, &ws, 0) != pid)
+			st = ECHILD;
 		show("  posix_spawn", st ? (errno = st, -1) : 0);
-		if (!st && waitpid(pid, &st, 0) == pid)
-			report_status("  ended", st);
+		if (!st)
+			report_status("  ended", ws);
 		printf("posix_spawnp prog (PATH=DIR)\n");
 		setenv("PATH", dir, 1);
 		st = posix_spawnp(&pid, "prog", NULL, NULL, av, environ);
 		setenv("PATH", "/usr/bin:/bin", 1);
+		if (!st && waitpid(pid, &ws, 0) != pid)
+			st = ECHILD;
 		show("  posix_spawnp", st ? (errno = st, -1) : 0);
-		if (!st && waitpid(pid, &st, 0) == pid)
-			report_status("  ended", st);
+		if (!st)
+			report_status("  ended", ws);
 		printf("system DIR/prog\n");
 		snprintf(cmd, sizeof(cmd), "'%s' child -1 sys", a("prog"));
 		st = system(cmd);
