@@ -219,6 +219,16 @@ int main(int argc, char **argv)
 		run("script: no interpreter", EXECVE, a("s-empty"), av);
 		put("s-missing", "#!/nonexistent/interp\n", 0755);
 		run("script: missing interpreter", EXECVE, a("s-missing"), av);
+		put("s-tabs", "#!/bin/echo\ta\tb \t\n", 0755);
+		run("script: blank inside the argument", EXECVE, a("s-tabs"), av);
+		put("s-cr", "#!/bin/echo\r\n", 0755);
+		run("script: CR ends no name", EXECVE, a("s-cr"), av);
+		put("s-blanks", "#! \t \n", 0755);
+		run("script: only blanks", EXECVE, a("s-blanks"), av);
+		put("s-noline", "#!/bin/echo x", 0755);
+		run("script: no newline at all", EXECVE, a("s-noline"), av);
+		symlink("s-arg", a("l-script"));
+		run("script through a symlink", EXECVE, a("l-script"), av);
 		run("execvp script (PATH=DIR)", EXECVP, "s-arg", av);
 	}
 
