@@ -97,9 +97,8 @@ static int routed_full_path(const struct vos_path *p, char *out, size_t size)
 
 static int remote_lstat(const struct vos_path *p, struct stat *st)
 {
-	int flags = AT_SYMLINK_NOFOLLOW | (p->path ? 0 : AT_EMPTY_PATH);
-
-	return (int)vos_ret(vos_path_rpc(p, VOS_OP_FSTATAT, flags, 0, 0, st, sizeof(*st), 1));
+	return (int)vos_ret(vos_path_rpc(p, VOS_OP_FSTATAT, AT_SYMLINK_NOFOLLOW, 0, 0, st,
+					 sizeof(*st), 1));
 }
 
 /*
@@ -143,13 +142,6 @@ static int check_runnable(const struct vos_path *p, const struct stat *st)
 	if (!S_ISREG(st->st_mode)) {
 		errno = EACCES;
 		return -1;
-	}
-	if (!p->path) {
-		if (!(st->st_mode & (S_IXUSR | S_IXGRP | S_IXOTH))) {
-			errno = EACCES;
-			return -1;
-		}
-		return 0;
 	}
 	return (int)vos_ret(vos_path_rpc(p, VOS_OP_FACCESSAT, X_OK, AT_EACCESS, 0, NULL, 0, 0));
 }
@@ -298,15 +290,23 @@ int vos_exec_plan(int dirfd, const char *path, char *const argv[], int flags,
 
 	for (int depth = 0;; depth++) {
 		int r = vos_path_resolve(cur_dirfd, cur, cur_flags & AT_EMPTY_PATH, &p);
-		int links = 0, rfd, own_rfd;
+		int links = 0, rfd;
 		char hdr[BINPRM_BUF + 1], *name, *arg;
 		struct stat st;
 
 		if (r < 0)
 			goto fail;
+		if (r == 1 && !p.path) {
+			/* A remote fd itself (fexecve): its file, by path, which
+			 * the service can open for reading whatever the fd is. */
+			if (routed_full_path(&p, mem->target, sizeof(mem->target)) < 0 ||
+			    (r = vos_path_resolve(AT_FDCWD, mem->target, 0, &p)) < 0)
+				goto fail;
+		}
 		for (;;) {
 			if (r == 0) {
-				plan_local(pl, mem, &p, cur_flags, cur_argv);
+				/* after a link: an absolute path of this process */
+				plan_local(pl, mem, &p, links ? 0 : cur_flags, cur_argv);
 				return 0;
 			}
 			if (remote_lstat(&p, &st) < 0)
@@ -321,19 +321,16 @@ int vos_exec_plan(int dirfd, const char *path, char *const argv[], int flags,
 			if (r < 0)
 				goto fail;
 		}
-		if (S_ISDIR(st.st_mode) || check_runnable(&p, &st) < 0) {
-			errno = EACCES;
+		if (check_runnable(&p, &st) < 0)
 			goto fail;
-		}
-		own_rfd = p.path != NULL;
-		rfd = own_rfd ? vos_remote_openat(&p, O_RDONLY | O_CLOEXEC, 0) : p.dirfd;
+		rfd = vos_remote_openat(&p, O_RDONLY | O_CLOEXEC, 0);
 		if (rfd < 0)
 			goto fail;
 		memset(hdr, 0, sizeof(hdr));
 		if (vos_remote_pread_full(p.client, rfd, hdr, BINPRM_BUF, 0) < 0) {
 			err = errno;
 		} else if (memcmp(hdr, "\177ELF", 4) == 0) {
-			const char *base = p.path ? strrchr(p.path, '/') : NULL;
+			const char *base = strrchr(p.path, '/');
 
 			pl->memfd = copy_to_memfd(p.client, rfd, st.st_size,
 						  base && base[1] ? base + 1 : "libvirtuos-exec");
@@ -342,8 +339,7 @@ int vos_exec_plan(int dirfd, const char *path, char *const argv[], int flags,
 		} else if (hdr[0] != '#' || hdr[1] != '!') {
 			err = ENOEXEC;
 		}
-		if (own_rfd)
-			vos_remote_close(rfd);
+		vos_remote_close(rfd);
 		if (err) {
 			errno = err;
 			goto fail;

@@ -76,7 +76,7 @@ static void report_status(const char *label, int st)
 		printf("%-36s signal %d\n", label, WTERMSIG(st));
 }
 
-enum how { EXECVE, EXECV, EXECVP, EXECVEAT_DIR, EXECVEAT_NOFOLLOW, FEXECVE };
+enum how { EXECVE, EXECV, EXECVP, EXECVEAT_DIR, EXECVEAT_NOFOLLOW, FEXECVE, FEXECVE_OPATH };
 
 /* Run one exec in a forked child; a failed exec prints its errno and
  * exits 99. */
@@ -109,7 +109,8 @@ static void run(const char *label, enum how how, const char *path, char *const a
 				 how == EXECVEAT_NOFOLLOW ? AT_SYMLINK_NOFOLLOW : 0);
 			break;
 		case FEXECVE:
-			fd = open(path, O_RDONLY);
+		case FEXECVE_OPATH:
+			fd = open(path, how == FEXECVE ? O_RDONLY : O_PATH);
 			fexecve(fd, argv, environ);
 			break;
 		}
@@ -154,6 +155,7 @@ int main(int argc, char **argv)
 		run("execvp prog (PATH=DIR)", EXECVP, "prog", avp);
 		run("execveat(dirfd, \"prog\")", EXECVEAT_DIR, "prog", avn);
 		run("fexecve(fd of DIR/prog)", FEXECVE, a("prog"), avn);
+		run("fexecve(O_PATH fd of DIR/prog)", FEXECVE_OPATH, a("prog"), avn);
 	}
 	/* posix_spawn, posix_spawnp, system, popen */
 	{
