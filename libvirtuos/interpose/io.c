@@ -535,7 +535,8 @@ VOS_ALIAS(posix_fallocate64, posix_fallocate);
 /* ---- mapping ----------------------------------------------------------- */
 
 /*
- * A remote file is mapped as a private copy (mmap.c).  Sanitizer runtimes map memory from their earliest start-up, before the
+ * A remote file is mapped as a private copy (mmap.c).  Sanitizer
+ * runtimes map memory from their earliest start-up, before the
  * library can be initialised (see init.c), so this wrapper never
  * initialises: the fd table answers without it, and the mapping is the
  * system call that glibc's mmap() makes.
