@@ -13,6 +13,8 @@
  * names it); otherwise the channel stays close-on-exec and any inherited
  * placeholder fails with EBADF (it is an O_PATH fd).  The new image
  * also tells the shadow its ids (creds.c): they may not be the old ones.
+ * What the kernel is asked to run is planned by execfile.c first (a
+ * routed program: a memfd copy, its interpreter or a symlink's target).
  *
  * posix_spawn, system, popen.  glibc starts these children with
  * clone(CLONE_VM|CLONE_VFORK) and execs past our wrappers, so the wrappers
@@ -164,68 +166,45 @@ static void handoff_finish(struct handoff *h)
 	errno = e;
 }
 
-/* A path to exec: a routed file cannot be run by this kernel (ENOEXEC). */
-static const char *exec_path(const char *path, struct vos_path *p)
+/*
+ * exec(dirfd, path, argv, envp, flags) with the hand-off: what the kernel
+ * is asked to run is planned by execfile.c (a routed program becomes a
+ * memfd copy, its interpreter or its local symlink target).  -1 with
+ * errno; no return on success.
+ */
+int vos_execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
 {
-	int r = vos_path_resolve(AT_FDCWD, path, 0, p);
+	struct vos_exec_plan pl;
+	struct handoff h;
+	char *const *env;
+	int r;
 
-	if (r < 0)
-		return NULL;
-	if (r == 1) {
-		errno = ENOEXEC;
-		return NULL;
+	vos_init();
+	if (vos_exec_plan(dirfd, path, argv, flags, &pl) < 0)
+		return -1;
+	env = handoff_prepare(&h, envp);
+	if (pl.dirfd == AT_FDCWD && pl.flags == 0) {
+		r = real_execve(pl.path, pl.argv, env);
+	} else if (real_execveat) {
+		r = real_execveat(pl.dirfd, pl.path, pl.argv, env, pl.flags);
+	} else {
+		errno = ENOSYS;
+		r = -1;
 	}
-	return p->path;
+	handoff_finish(&h);
+	vos_exec_plan_free(&pl);
+	return r;
 }
 
 VOS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-	struct handoff *h;
-	struct vos_path *p;
-	char *const *env;
-	const char *file;
-	int r;
-
-	vos_init();
-	h = malloc(sizeof(*h) + sizeof(*p));
-	if (!h)
-		return real_execve(path, argv, envp);
-	p = (struct vos_path *)(h + 1);
-	file = exec_path(path, p);
-	if (!file) {
-		free(h);
-		return -1;
-	}
-	env = handoff_prepare(h, envp);
-	r = real_execve(file, argv, env);
-	handoff_finish(h);
-	free(h);
-	return r;
+	return vos_execveat(AT_FDCWD, path, argv, envp, 0);
 }
 
 VOS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	struct handoff *h;
-	struct vos_path *p;
-	char *const *env;
-	int r;
-
 	vos_init();
-	h = malloc(sizeof(*h) + sizeof(*p));
-	if (!h)
-		return real_execvpe(file, argv, envp);
-	p = (struct vos_path *)(h + 1);
-	if (strchr(file, '/'))
-		file = exec_path(file, p);
-	if (!file) {
-		free(h);
-		return -1;
-	}
-	env = handoff_prepare(h, envp);
-	r = real_execvpe(file, argv, env);
-	handoff_finish(h);
-	free(h);
-	return r;
+	return vos_execvpe(file, argv, envp);
 }
 
 VOS_EXPORT int execv(const char *path, char *const argv[])
@@ -285,10 +264,8 @@ VOS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 	int r;
 
 	vos_init();
-	if (VOS_FDE_KIND(vos_fd_entry(fd)) == VOS_FDK_REMOTE) {
-		errno = ENOEXEC;
-		return -1;
-	}
+	if (VOS_FDE_KIND(vos_fd_entry(fd)) == VOS_FDK_REMOTE)
+		return vos_execveat(fd, "", argv, envp, AT_EMPTY_PATH);
 	env = handoff_prepare(&h, envp);
 	r = real_fexecve(fd, argv, env);
 	handoff_finish(&h);
@@ -298,26 +275,12 @@ VOS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 VOS_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
 			int flags)
 {
-	struct handoff h;
-	struct vos_path p;
-	char *const *env;
-	int r;
-
 	vos_init();
 	if (!real_execveat) {
 		errno = ENOSYS;
 		return -1;
 	}
-	r = vos_path_resolve(dirfd, path, flags & AT_EMPTY_PATH, &p);
-	if (r != 0) {
-		if (r == 1)
-			errno = ENOEXEC;
-		return -1;
-	}
-	env = handoff_prepare(&h, envp);
-	r = real_execveat(p.dirfd, p.path, argv, env, flags);
-	handoff_finish(&h);
-	return r;
+	return vos_execveat(dirfd, path, argv, envp, flags);
 }
 
 typedef int spawn_fn(pid_t *, const char *, const posix_spawn_file_actions_t *,
@@ -338,18 +301,42 @@ static int spawn(spawn_fn *real, pid_t *pid, const char *file,
 	return r;
 }
 
+/* Spawn what plan says (execfile.c) instead of path. */
+static int spawn_planned(struct vos_exec_plan *pl, pid_t *pid,
+			 const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
+			 char *const envp[])
+{
+	int r = spawn(real_posix_spawn, pid, pl->spawn_path, fa, attr, pl->argv, envp);
+
+	vos_exec_plan_free(pl);
+	return r;
+}
+
 VOS_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
 			   const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
+	struct vos_exec_plan pl;
+
 	vos_init();
-	return spawn(real_posix_spawn, pid, path, fa, attr, argv, envp);
+	if (vos_exec_plan(AT_FDCWD, path, argv, 0, &pl) < 0)
+		return errno;
+	return spawn_planned(&pl, pid, fa, attr, envp);
 }
 
 VOS_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
 			    const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
+	struct vos_exec_plan pl;
+
 	vos_init();
-	return spawn(real_posix_spawnp, pid, file, fa, attr, argv, envp);
+	switch (vos_spawnp_plan(file, argv, &pl)) {
+	case 1:
+		return spawn_planned(&pl, pid, fa, attr, envp);
+	case -1:
+		return errno;
+	default:
+		return spawn(real_posix_spawnp, pid, file, fa, attr, argv, envp);
+	}
 }
 
 /*

@@ -267,6 +267,66 @@ int vos_join_prefix(int svc, const char *rel, char *out, size_t size);
 ssize_t vos_remote_read(struct vos_client *c, int fd, void *buf, size_t len);
 ssize_t vos_remote_write(struct vos_client *c, int fd, const void *buf, size_t len);
 
+/* ---- mmap and exec of remote files (mmap.c, execfile.c) -------------- */
+
+/*
+ * mmap(2) of fd, which the fd table says is remote (mmap.c).  MAP_PRIVATE:
+ * a private copy of the file's bytes, read now, in a memfd mapped with the
+ * caller's addr/prot/flags (pages past EOF give SIGBUS as natively).
+ * MAP_SHARED/MAP_SHARED_VALIDATE: ENODEV (after the kernel's EACCES
+ * checks).  Returns the address, or MAP_FAILED with errno set.  Raw
+ * system calls and rpc.c only: callable from a system-call handler.
+ */
+void *vos_mmap_remote(int fd, void *addr, size_t len, int prot, int flags, off_t off);
+/* Read len bytes at off of a remote fd into buf, stopping early at end of
+ * file (the rest of buf is left as it was).  0, or -1 with errno. */
+int vos_remote_pread_full(struct vos_client *c, int fd, void *buf, size_t len, off_t off);
+
+/*
+ * What an exec is to ask the kernel for (execfile.c).  For a local path
+ * it is the call itself (with a path under a virtual cwd made absolute);
+ * for a routed one: a memfd copy of an ELF binary (dirfd = memfd, path "",
+ * AT_EMPTY_PATH; spawn_path "/proc/self/fd/N"), a script's interpreter
+ * with argv [interp, arg, script, argv[1]...], or the local target of a
+ * symlink chain with argv unchanged.
+ */
+struct vos_exec_plan {
+	int dirfd;                      /* execveat's arguments */
+	const char *path;
+	char *const *argv;
+	int flags;
+	const char *spawn_path;         /* the same as one path (posix_spawn) */
+	const char *path_given;         /* the caller's path */
+	int memfd;                      /* -1, or the copy of a routed binary */
+	void *mem;                      /* the plan's memory (strings, argv) */
+	char fd_path[32];
+};
+/*
+ * Plan exec(dirfd, path, argv) with execveat's flags (AT_EMPTY_PATH,
+ * AT_SYMLINK_NOFOLLOW).  0, or -1 with errno as the kernel's exec would
+ * give (ENOENT, EACCES, ENOEXEC, ELOOP, EFAULT for a NULL path...).  Always
+ * pair a success with vos_exec_plan_free() (after a failed exec; a
+ * successful one takes everything away).  No malloc: vfork-child safe.
+ */
+int vos_exec_plan(int dirfd, const char *path, char *const argv[], int flags,
+		  struct vos_exec_plan *pl);
+void vos_exec_plan_free(struct vos_exec_plan *pl);
+/* The kernel's parse of a "#!" line: buf is the file's first 256 bytes,
+ * zero padded, with room for a NUL at [256].  Sets *name, *arg (or NULL)
+ * inside buf.  0, or -1 with errno = ENOEXEC. */
+int vos_exec_parse_shebang(char *buf, char **name, char **arg);
+
+/* execvpe as glibc does it (PATH search, ENOEXEC -> /bin/sh), each
+ * candidate through vos_execveat.  -1 with errno. */
+int vos_execvpe(const char *file, char *const argv[], char *const envp[]);
+/* posix_spawnp's PATH search where an entry may be routed: 1 with *pl set
+ * (a routed candidate came first), 0 (leave it to glibc), -1 with errno. */
+int vos_spawnp_plan(const char *file, char *const argv[], struct vos_exec_plan *pl);
+/* exec.c: exec with the hand-off of our channels, through the plan;
+ * what the dispatcher calls for SYS_execve (dirfd AT_FDCWD, flags 0) and
+ * SYS_execveat.  -1 with errno; no return on success. */
+int vos_execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags);
+
 /* ---- processes (fork.c, exec.c, adopt.c, procattr.c, init.c) ---------- */
 
 /* The exec hand-off's environment variables: exec.c sets them for the new

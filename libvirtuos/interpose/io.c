@@ -537,18 +537,16 @@ VOS_ALIAS(posix_fallocate64, posix_fallocate);
 /* ---- mapping ----------------------------------------------------------- */
 
 /*
- * Remote files cannot be mapped: the pages live in another domain.
- * Sanitizer runtimes map memory from their earliest start-up, before the
+ * A remote file is mapped as a private copy (mmap.c).  Sanitizer
+ * runtimes map memory from their earliest start-up, before the
  * library can be initialised (see init.c), so this wrapper never
  * initialises: the fd table answers without it, and the mapping is the
  * system call that glibc's mmap() makes.
  */
 VOS_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	if (!(flags & MAP_ANONYMOUS) && VOS_FDE_KIND(vos_fd_entry(fd)) == VOS_FDK_REMOTE) {
-		errno = ENODEV;
-		return MAP_FAILED;
-	}
+	if (!(flags & MAP_ANONYMOUS) && VOS_FDE_KIND(vos_fd_entry(fd)) == VOS_FDK_REMOTE)
+		return vos_mmap_remote(fd, addr, len, prot, flags, off);
 	return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
 }
 
