@@ -170,6 +170,31 @@ void vos_cwd_set_local(void);
 /* Forked child: locks another thread may have held are free again. */
 void vos_route_after_fork_child(void);
 
+/* ---- the program's memory (uaccess.c) ---------------------------------- */
+
+/*
+ * Fault-safe access to memory the program named (paths, buffers, structs):
+ * a bad pointer gives -EFAULT, never a SIGSEGV inside the library.  NULL and
+ * everything below the reserved low range fail without a memory access; the
+ * copies make no system call (a fault is fixed up by the library's SIGSEGV/
+ * SIGBUS handler, installed at the first copy).  Any thread, any context
+ * (also a signal handler).
+ */
+/* Copy n bytes from the program's src.  0 or -EFAULT (dst partly written). */
+long vos_copy_from_user(void *dst, const void *src, size_t n);
+/* Copy n bytes to the program's dst.  0 or -EFAULT (dst partly written). */
+long vos_copy_to_user(void *dst, const void *src, size_t n);
+/* Copy the string at src, its NUL included, into dst (max bytes).  Its
+ * length, -ENAMETOOLONG if no NUL in max bytes, or -EFAULT. */
+long vos_strncpy_from_user(char *dst, const char *src, size_t max);
+/* Addresses below end count as unmapped (the dispatcher's page-0
+ * trampoline): the program never has them natively.  Only raises. */
+void vos_uaccess_reserve_low(uintptr_t end);
+/* The program's sigaction() for SIGSEGV and SIGBUS (signals.c): the library
+ * keeps its fault handler in the kernel and runs the program's action
+ * behind it.  As sigaction(). */
+int vos_fault_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+
 /* ---- remote calls (rpc.c) --------------------------------------------- */
 
 struct vos_in {
