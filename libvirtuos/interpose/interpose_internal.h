@@ -187,6 +187,10 @@ long vos_copy_to_user(void *dst, const void *src, size_t n);
 /* Copy the string at src, its NUL included, into dst (max bytes).  Its
  * length, -ENAMETOOLONG if no NUL in max bytes, or -EFAULT. */
 long vos_strncpy_from_user(char *dst, const char *src, size_t max);
+/* 1 if [p, p + n) may be the program's memory (n == 0 always is): not NULL,
+ * not below the reserved low range, not wrapping.  No memory access: an
+ * early EFAULT for an output buffer before a call with side effects. */
+int vos_user_range_ok(const void *p, size_t n);
 /* Addresses below end count as unmapped (the dispatcher's page-0
  * trampoline): the program never has them natively.  Only raises. */
 void vos_uaccess_reserve_low(uintptr_t end);

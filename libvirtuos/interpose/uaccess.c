@@ -366,3 +366,8 @@ long vos_strncpy_from_user(char *dst, const char *src, size_t max)
 	ensure_installed();
 	return vos_ua_strncpy(dst, src, max);
 }
+
+int vos_user_range_ok(const void *p, size_t n)
+{
+	return n == 0 || range_ok(p, n);
+}
