@@ -199,6 +199,21 @@ void vos_uaccess_reserve_low(uintptr_t end);
  * behind it.  As sigaction(). */
 int vos_fault_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 
+/* ---- AF_UNIX addresses (sockaddr.c) ------------------------------------ */
+
+struct sockaddr;
+struct sockaddr_un;
+/*
+ * The address of a bind/connect (or sendto) as the kernel may see it: 0 and
+ * *out and *outlen = what to pass to the kernel (addr itself, or buf holding the
+ * absolute local path of a relative one under a virtual cwd); -1 with errno:
+ * EFAULT (bad addr), EOPNOTSUPP (an AF_UNIX path under a routed prefix: no
+ * service can hold the socket), ENAMETOOLONG (the rewritten path does not
+ * fit sun_path).  Other families and abstract names: 0, unchanged.
+ */
+int vos_sockaddr_route(const struct sockaddr *addr, socklen_t len, struct sockaddr_un *buf,
+		       const struct sockaddr **out, socklen_t *outlen);
+
 /* ---- remote calls (rpc.c) --------------------------------------------- */
 
 struct vos_in {
