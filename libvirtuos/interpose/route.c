@@ -131,8 +131,9 @@ static struct {
 } cwd;
 static pthread_mutex_t cwd_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Copy the cwd state out.  Returns the kind; buf gets the path (kind != UNKNOWN). */
-static int cwd_read(char *buf, size_t size)
+/* Copy the cwd state out.  Returns the kind; buf gets the path (kind != UNKNOWN).
+ * *seq (if given): the version read, which every change of the cwd moves. */
+static int cwd_read_seq(char *buf, size_t size, unsigned *seq)
 {
 	for (;;) {
 		unsigned s1 = atomic_load_explicit(&cwd.seq, memory_order_acquire);
@@ -151,9 +152,17 @@ static int cwd_read(char *buf, size_t size)
 		}
 		buf[i < size ? i : size - 1] = '\0';
 		/* An RMW with release order keeps the copy before this check. */
-		if (atomic_fetch_add_explicit(&cwd.seq, 0, memory_order_acq_rel) == s1)
+		if (atomic_fetch_add_explicit(&cwd.seq, 0, memory_order_acq_rel) == s1) {
+			if (seq)
+				*seq = s1;
 			return kind;
+		}
 	}
+}
+
+static int cwd_read(char *buf, size_t size)
+{
+	return cwd_read_seq(buf, size, NULL);
 }
 
 static void cwd_write(int kind, const char *path)
@@ -204,11 +213,14 @@ void vos_cwd_set_local(void)
 		cwd_write(CWD_UNKNOWN, NULL);
 }
 
+static pthread_mutex_t handle_lock;
+
 void vos_route_after_fork_child(void)
 {
 	unsigned s = atomic_load_explicit(&cwd.seq, memory_order_relaxed);
 
 	pthread_mutex_init(&cwd_lock, NULL);
+	pthread_mutex_init(&handle_lock, NULL);
 	if (s & 1) {    /* a writer of the parent vanished mid-update */
 		atomic_store_explicit(&cwd.seq, s + 1, memory_order_relaxed);
 		cwd_write(CWD_UNKNOWN, NULL);
@@ -322,6 +334,81 @@ static int local_dirfd_path(int dirfd, const char *path, char *buf, size_t size)
 local:
 	errno = saved;
 	return 0;
+}
+
+/* ---- long relative paths under a virtual cwd ------------------------------- */
+
+/*
+ * A relative path under a virtual cwd may be up to PATH_MAX - 1 bytes, as
+ * natively, even if the cwd's path + the relative path is longer than
+ * PATH_MAX (the kernel walks it from the cwd).  Such a path is sent
+ * relative to a handle of the cwd at the service: the cwd opened O_PATH at
+ * client number CWD_HANDLE, a number no client fd reaches in practice (the
+ * service accepts numbers below VOS_FD_LIMIT, the kernel's default nr_open;
+ * a process would need a million fds), so it takes no fd of the process
+ * and never appears in its fd table.  It is opened when first needed and
+ * again after the cwd, the connection or the process image changed (the
+ * service's copy survives fork; exec closes it).  Only the rare long path
+ * pays: one OPENAT per cwd.  ".." in such a path is the service's
+ * (confined to the export).
+ */
+#define CWD_HANDLE (VOS_FD_LIMIT - 1)
+
+static struct {
+	int svc;                /* -1: none */
+	uint32_t gen;           /* of the connection it was opened on */
+	unsigned seq;           /* of the cwd it names */
+} handle = { -1, 0, 0 };
+static pthread_mutex_t handle_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int route_long_relative(const char *cwd_abs, unsigned seq, const char *rel,
+			       struct vos_path *p)
+{
+	int route = vos_conf_match(&conf, cwd_abs), ok;
+	const struct vos_conf_route *rt;
+	struct vos_conn *conn;
+	sigset_t old;
+
+	if (route < 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	rt = &conf.routes[route];
+	conn = vos_service_connect(rt->svc);
+	if (!conn)
+		return -1;
+	vos_block_signals(&old);
+	pthread_mutex_lock(&handle_lock);
+	ok = handle.svc == rt->svc && handle.gen == conn->gen && handle.seq == seq;
+	if (!ok) {
+		const char *dir = cwd_abs[rt->len] ? cwd_abs + rt->len : "/";
+		struct vos_req r = { .op = VOS_OP_OPENAT,
+				     .arg = { VOS_FD_ROOT, 0, O_PATH | O_DIRECTORY | O_CLOEXEC, 0,
+					      CWD_HANDLE } };
+		struct vos_in in = { 1, dir, strlen(dir) + 1 };
+		int64_t res = vos_rpc(conn->client, &r, &in, 1, NULL, 0, 0);
+
+		ok = res == CWD_HANDLE;
+		if (ok) {
+			handle.svc = rt->svc;
+			handle.gen = conn->gen;
+			handle.seq = seq;
+		} else {
+			handle.svc = -1;
+			errno = res < 0 ? (int)-res : EIO;
+		}
+	}
+	pthread_mutex_unlock(&handle_lock);
+	vos_restore_signals(&old);
+	if (!ok)
+		return -1;
+	p->routed = 1;
+	p->svc = rt->svc;
+	p->gen = conn->gen;
+	p->client = conn->client;
+	p->dirfd = CWD_HANDLE;
+	p->path = rel;
+	return 1;
 }
 
 /* ---- ".." inside a routed prefix ------------------------------------------ */
@@ -512,7 +599,9 @@ int vos_path_resolve(int dirfd, const char *upath, int empty_path, struct vos_pa
 		if (r != 0 || !local_dirfd_path(dirfd, path, joined, sizeof(joined)))
 			return r;
 	} else if (path[0] != '/') {
-		kind = cwd_read(joined, sizeof(joined));
+		unsigned seq;
+
+		kind = cwd_read_seq(joined, sizeof(joined), &seq);
 		if (kind == CWD_UNKNOWN) {
 			if (!real_getcwd(joined, sizeof(joined)))
 				return 0;       /* no usable cwd: the kernel decides */
@@ -522,8 +611,7 @@ int vos_path_resolve(int dirfd, const char *upath, int empty_path, struct vos_pa
 		if (n + 1 + (size_t)len + 1 > sizeof(joined)) {
 			if (kind != CWD_VIRTUAL)
 				return 0;       /* the kernel walks long relative paths */
-			errno = ENAMETOOLONG;
-			return -1;
+			return route_long_relative(joined, seq, path, p);
 		}
 		joined[n] = '/';
 		memcpy(joined + n + 1, path, (size_t)len + 1);

@@ -19,6 +19,7 @@
  * usage: paths DIR
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -164,6 +165,61 @@ static void sockets(void)
 	close(s);
 }
 
+/*
+ * A relative path of up to PATH_MAX - 1 bytes from a deep cwd: the cwd's
+ * path + the relative path is longer than PATH_MAX, which the kernel walks
+ * without a complaint.  DIR/C/C/... (11 levels of 200 bytes) as the cwd,
+ * then 10 more levels and a file below it, named relative to the cwd.
+ */
+static void long_relative(void)
+{
+	char c[201], rel[PATH_MAX], file[PATH_MAX + 8];
+	int levels = 0, fd, i, ok = 1;
+	size_t n = 0;
+
+	memset(c, 'd', 200);
+	c[200] = '\0';
+	show("chdir DIR (long)", chdir(dir));
+	for (i = 0; i < 11 && ok; i++)
+		ok = mkdir(c, 0755) == 0 && chdir(c) == 0;
+	expect("11 levels made and entered", ok);
+	for (i = 0; i < 10 && ok; i++) {
+		n += (size_t)snprintf(rel + n, sizeof(rel) - n, "%s%s", i ? "/" : "", c);
+		ok = mkdir(rel, 0755) == 0;
+		levels += ok;
+	}
+	expect("10 more levels by relative paths", ok);
+	printf("%-36s %zu\n", "relative path length", n + 2);
+	snprintf(file, sizeof(file), "%s/f", rel);
+	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	show("open deep/f O_CREAT", fd < 0 ? -1 : 0);
+	if (fd >= 0) {
+		show("write", write(fd, "deep", 4));
+		close(fd);
+	}
+	cat("cat deep/f", file);
+	{
+		struct stat st;
+
+		show("stat deep/f", stat(file, &st));
+		printf("%-36s %ld\n", "size", (long)st.st_size);
+	}
+	show("unlink deep/f", unlink(file));
+	for (; levels > 0; levels--) {
+		char *slash;
+
+		if (rmdir(rel) < 0)
+			ok = 0;
+		slash = strrchr(rel, '/');
+		if (slash)
+			*slash = '\0';
+	}
+	expect("removed the relative levels", ok);
+	for (i = 0; i < 11 && ok; i++)
+		ok = chdir("..") == 0 && rmdir(c) == 0;
+	expect("removed the cwd levels", ok);
+}
+
 int main(int argc, char **argv)
 {
 	char localp[128];
@@ -219,6 +275,7 @@ int main(int argc, char **argv)
 	show("mknod s S_IFSOCK (rel)", mknod("s", S_IFSOCK | 0644, 0));
 	show("mkfifo n0/../q (rel)", mkfifo("n0/../q", 0644));
 	sockets();
+	long_relative();
 	show("chdir /", chdir("/"));
 	snprintf(localp, sizeof(localp), "%s/p", local);
 	expect("p not in the local dir", !exists(localp));
