@@ -198,6 +198,10 @@ void vos_uaccess_reserve_low(uintptr_t end);
  * keeps its fault handler in the kernel and runs the program's action
  * behind it.  As sigaction(). */
 int vos_fault_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+/* The same for the system-call dispatcher's SYS_rt_sigaction of SIGSEGV or
+ * SIGBUS: act and oldact are the program's kernel structs (handler, flags,
+ * restorer, 64-bit mask).  0 or -errno (EFAULT, EINVAL). */
+long vos_fault_rt_sigaction(int sig, const void *act, void *oldact, size_t sigsetsize);
 
 /* ---- AF_UNIX addresses (sockaddr.c) ------------------------------------ */
 

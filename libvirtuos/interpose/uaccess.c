@@ -331,6 +331,39 @@ out:
 	return r;
 }
 
+/* The same at the system-call level: rt_sigaction's kernel structs, read and
+ * written with the fault-safe copies.  0 or -errno. */
+long vos_fault_rt_sigaction(int sig, const void *act, void *oldact, size_t sigsetsize)
+{
+	struct ksigaction k, o;
+	struct sigaction a, prev;
+	long r;
+
+	if (sigsetsize != sizeof(uint64_t))
+		return -EINVAL;
+	if (act) {
+		if (vos_copy_from_user(&k, act, sizeof(k)) < 0)
+			return -EFAULT;
+		memset(&a, 0, sizeof(a));
+		a.sa_sigaction = (void (*)(int, siginfo_t *, void *))k.handler;
+		a.sa_flags = (int)k.flags;
+		a.sa_restorer = (void (*)(void))k.restorer;
+		memcpy(&a.sa_mask, &k.mask, sizeof(k.mask));
+	}
+	if (vos_fault_sigaction(sig, act ? &a : NULL, oldact ? &prev : NULL) < 0)
+		return -errno;
+	if (oldact) {
+		o.handler = (void *)prev.sa_sigaction;
+		o.flags = (unsigned long)(unsigned)prev.sa_flags;
+		o.restorer = (void *)prev.sa_restorer;
+		memcpy(&o.mask, &prev.sa_mask, sizeof(o.mask));
+		r = vos_copy_to_user(oldact, &o, sizeof(o));
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 /* ---- the copies ---------------------------------------------------------- */
 
 long vos_copy_from_user(void *dst, const void *src, size_t n)

@@ -266,6 +266,31 @@ static void test_program_handler(void **state)
 	release(p, 0);
 }
 
+/* The system-call form: the program's kernel structs. */
+static void test_rt_sigaction(void **state)
+{
+	struct ksigaction k = { .handler = (void *)on_plain, .flags = SA_NODEFER,
+				.mask = 1ull << (SIGUSR1 - 1) }, o, saved;
+	char *p = two_pages(1), buf[4];
+
+	(void)state;
+	assert_int_equal(vos_copy_from_user(buf, "abc", 1), 0);         /* installed */
+	assert_int_equal(vos_fault_rt_sigaction(SIGBUS, &k, &saved, 8), 0);
+	memset(&o, 0, sizeof(o));
+	assert_int_equal(vos_fault_rt_sigaction(SIGBUS, NULL, &o, 8), 0);
+	assert_ptr_equal(o.handler, (void *)on_plain);
+	assert_true(o.flags & SA_NODEFER);
+	assert_true(o.mask == 1ull << (SIGUSR1 - 1));
+	calls = 0;
+	raise(SIGBUS);
+	assert_int_equal(calls, 1);
+	assert_int_equal(vos_fault_rt_sigaction(SIGBUS, NULL, &o, 4), -EINVAL);
+	assert_int_equal(vos_fault_rt_sigaction(SIGBUS, p + page, NULL, 8), -EFAULT);
+	assert_int_equal(vos_fault_rt_sigaction(SIGBUS, NULL, p + page, 8), -EFAULT);
+	assert_int_equal(vos_fault_rt_sigaction(SIGBUS, &saved, NULL, 8), 0);
+	release(p, 1);
+}
+
 /* SIG_DFL: the process dies of the fault, as natively (a child does it). */
 static void test_default_kills(void **state)
 {
@@ -334,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_read_only),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_program_handler),
+		cmocka_unit_test(test_rt_sigaction),
 		cmocka_unit_test(test_default_kills),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_reserve_low),
