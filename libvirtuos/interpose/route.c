@@ -528,6 +528,8 @@ static int dotdot_walk(const char *in, char *out, size_t size, int *trailing, in
 	}
 	if (o == 0)
 		out[o++] = '/';
+	if (o + 4 > size)
+		return -ENAMETOOLONG;   /* no room for what add_trailing appends */
 	out[o] = '\0';
 	n = strlen(in);
 	if (*trailing == 0 && n > 0 && in[n - 1] == '/')
