@@ -213,7 +213,16 @@ void vos_cwd_set_local(void)
 		cwd_write(CWD_UNKNOWN, NULL);
 }
 
-static pthread_mutex_t handle_lock;
+/* The cwd's handle at the service, for long relative paths (see
+ * route_long_relative). */
+#define CWD_HANDLE (VOS_FD_LIMIT - 1)
+
+static struct {
+	int svc;                /* -1: none */
+	uint32_t gen;           /* of the connection it was opened on */
+	unsigned seq;           /* cwd.seq of the cwd it names */
+} handle = { -1, 0, 0 };
+static pthread_mutex_t handle_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void vos_route_after_fork_child(void)
 {
@@ -352,15 +361,6 @@ local:
  * pays: one OPENAT per cwd.  ".." in such a path is the service's
  * (confined to the export).
  */
-#define CWD_HANDLE (VOS_FD_LIMIT - 1)
-
-static struct {
-	int svc;                /* -1: none */
-	uint32_t gen;           /* of the connection it was opened on */
-	unsigned seq;           /* of the cwd it names */
-} handle = { -1, 0, 0 };
-static pthread_mutex_t handle_lock = PTHREAD_MUTEX_INITIALIZER;
-
 static int route_long_relative(const char *cwd_abs, unsigned seq, const char *rel,
 			       struct vos_path *p)
 {
