@@ -9,6 +9,7 @@
  *   RESULT uaccess_path32_pvr     ns  strcpy  process_vm_readv (PATH_MAX-bounded, to the page end)
  *   RESULT uaccess_4k_fixup       ns  memcpy  vos_copy_from_user      (4 KiB)
  *   RESULT uaccess_4k_pvr         ns  memcpy  process_vm_readv        (4 KiB)
+ *   RESULT uaccess_probe_4k       ns  -       vos_user_probe of a 4 KiB read buffer (before a read)
  *   RESULT uaccess_null           ns  -       vos_strncpy_from_user(NULL)
  *   RESULT uaccess_fault          ns  -       vos_copy_from_user of an unmapped page (SIGSEGV + fixup)
  *
@@ -100,6 +101,11 @@ static long copy4k_pvr(void)
 	return process_vm_readv(getpid(), &l, 1, &r, 1, 0) == sizeof(dst) ? 0 : -EFAULT;
 }
 
+static long probe4k(void)
+{
+	return vos_user_probe(dst, sizeof(dst));
+}
+
 static long null_path(void)
 {
 	return vos_strncpy_from_user(dst, NULL, PATH_MAX);
@@ -158,6 +164,7 @@ int main(int argc, char **argv)
 	pair("uaccess_path32_pvr", copy_strcpy, copy_pvr, reps, iters);
 	pair("uaccess_4k_fixup", copy4k_memcpy, copy4k_fixup, reps, iters);
 	pair("uaccess_4k_pvr", copy4k_memcpy, copy4k_pvr, reps, iters);
+	pair("uaccess_probe_4k", NULL, probe4k, reps, iters);
 	pair("uaccess_null", NULL, null_path, reps, iters);
 	pair("uaccess_fault", NULL, fault_copy, reps, iters / 20 + 1);
 	return 0;

@@ -191,6 +191,10 @@ long vos_strncpy_from_user(char *dst, const char *src, size_t max);
  * not below the reserved low range, not wrapping.  No memory access: an
  * early EFAULT for an output buffer before a call with side effects. */
 int vos_user_range_ok(const void *p, size_t n);
+/* Touch one byte per page of [p, p + n) (reading): 0, or -EFAULT if a page
+ * is not there or not readable.  An output buffer checked before a call
+ * that moves a file position (read); a read-only buffer passes. */
+long vos_user_probe(const void *p, size_t n);
 /* Addresses below end count as unmapped (the dispatcher's page-0
  * trampoline): the program never has them natively.  Only raises. */
 void vos_uaccess_reserve_low(uintptr_t end);

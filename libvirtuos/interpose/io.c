@@ -64,6 +64,23 @@ static int iov_copy(const struct iovpos *p, uint8_t *buf, size_t n, int to_iov)
 	return 0;
 }
 
+/* Probe the n bytes of the iovecs from position p (uaccess.c): 0 or -EFAULT. */
+static int iov_probe(const struct iovpos *p, size_t n)
+{
+	size_t off = p->off;
+
+	for (int i = p->i; n > 0 && i < p->cnt; i++, off = 0) {
+		size_t k = p->iov[i].iov_len - off;
+
+		if (k > n)
+			k = n;
+		if (vos_user_probe((const uint8_t *)p->iov[i].iov_base + off, k) < 0)
+			return -EFAULT;
+		n -= k;
+	}
+	return 0;
+}
+
 /* Total length of an iovec array, or -1 (EINVAL) like the kernel. */
 static ssize_t iov_total(const struct iovec *iov, int cnt)
 {
@@ -90,13 +107,6 @@ static ssize_t xfer_locked(struct vos_client *c, int fd, const struct iovec *iov
 		errno = EINVAL;
 		return -1;
 	}
-	for (int i = 0; i < cnt; i++) {
-		/* A NULL buffer fails before the service moves the position. */
-		if (!vos_user_range_ok(iov[i].iov_base, iov[i].iov_len)) {
-			errno = EFAULT;
-			return -1;
-		}
-	}
 	do {
 		struct vos_req r = { .op = 0 };
 		struct vos_slot *s;
@@ -104,6 +114,12 @@ static ssize_t xfer_locked(struct vos_client *c, int fd, const struct iovec *iov
 		int err;
 
 		want = (size_t)len - total < chunk ? (size_t)len - total : chunk;
+		/* A buffer that is not there fails before the service moves
+		 * the position (natively nothing is read). */
+		if (!writing && iov_probe(&pos, want) < 0) {
+			res = -EFAULT;
+			goto failed;
+		}
 		err = vos_call_begin(c, &s);
 		if (err) {
 			res = err;

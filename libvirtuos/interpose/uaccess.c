@@ -404,3 +404,24 @@ int vos_user_range_ok(const void *p, size_t n)
 {
 	return n == 0 || range_ok(p, n);
 }
+
+long vos_user_probe(const void *p, size_t n)
+{
+	uintptr_t a = (uintptr_t)p, last;
+	char c;
+
+	if (n == 0)
+		return 0;
+	if (!range_ok(p, n))
+		return -EFAULT;
+	ensure_installed();
+	last = a + n - 1;
+	/* One byte in each page: the first byte, then each next page's start. */
+	for (;;) {
+		if (vos_ua_copy(&c, (const void *)a, 1) < 0)
+			return -EFAULT;
+		if ((a | 4095) >= last)
+			return 0;
+		a = (a | 4095) + 1;
+	}
+}

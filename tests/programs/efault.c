@@ -113,6 +113,10 @@ int main(int argc, char **argv)
 	show("lseek 0", lseek(fd, 0, SEEK_SET));
 	efault("read into NULL", read(fd, (void *)nul, 4));
 	show("position still 0", lseek(fd, 0, SEEK_CUR));
+	efault("read into bad", read(fd, nopage, 4));
+	show("position still 0", lseek(fd, 0, SEEK_CUR));
+	efault("readv into buf + bad", readv(fd, (struct iovec[]){ { nopage, 2 } }, 1));
+	show("position still 0", lseek(fd, 0, SEEK_CUR));
 	efault("pread into bad", pread(fd, nopage, 4, 0));
 	efault("write from NULL", write(fd, (void *)nul, 4));
 	efault("pwrite from bad", pwrite(fd, nopage, 4, 0));

@@ -151,6 +151,30 @@ static void test_faults(void **state)
 	}
 }
 
+static void test_probe(void **state)
+{
+	char *p = two_pages(1);
+
+	(void)state;
+	assert_int_equal(vos_user_probe(p, (size_t)page), 0);
+	assert_int_equal(vos_user_probe(p + 100, 1), 0);
+	assert_int_equal(vos_user_probe(p, 0), 0);
+	assert_int_equal(vos_user_probe(NULL, 0), 0);
+	assert_int_equal(vos_user_probe(NULL, 1), -EFAULT);
+	assert_int_equal(vos_user_probe(p + page - 1, 2), -EFAULT);
+	assert_int_equal(vos_user_probe(p + page, 1), -EFAULT);
+	assert_int_equal(vos_user_probe(p, 3 * (size_t)page), -EFAULT);
+	release(p, 1);
+	/* Three pages, the middle one missing: found. */
+	p = mmap(NULL, 3 * (size_t)page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(p != MAP_FAILED);
+	assert_int_equal(vos_user_probe(p, 3 * (size_t)page), 0);
+	assert_int_equal(mprotect(p + page, (size_t)page, PROT_NONE), 0);
+	assert_int_equal(vos_user_probe(p + 10, 3 * (size_t)page - 20), -EFAULT);
+	assert_int_equal(vos_user_probe(p + 2 * page, (size_t)page), 0);
+	munmap(p, 3 * (size_t)page);
+}
+
 static void test_read_only(void **state)
 {
 	char *p = two_pages(0);
@@ -357,6 +381,7 @@ int main(void)
 		cmocka_unit_test(test_bad_ranges),
 		cmocka_unit_test(test_faults),
 		cmocka_unit_test(test_read_only),
+		cmocka_unit_test(test_probe),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_program_handler),
 		cmocka_unit_test(test_rt_sigaction),
