@@ -196,6 +196,58 @@ void vos_cwd_set_local(void);
 /* Forked child: locks another thread may have held are free again. */
 void vos_route_after_fork_child(void);
 
+/* ---- the program's memory (uaccess.c) ---------------------------------- */
+
+/*
+ * Fault-safe access to memory the program named (paths, buffers, structs):
+ * a bad pointer gives -EFAULT, never a SIGSEGV inside the library.  NULL and
+ * everything below the reserved low range fail without a memory access; the
+ * copies make no system call (a fault is fixed up by the library's SIGSEGV/
+ * SIGBUS handler, installed at the first copy).  Any thread, any context
+ * (also a signal handler).
+ */
+/* Copy n bytes from the program's src.  0 or -EFAULT (dst partly written). */
+long vos_copy_from_user(void *dst, const void *src, size_t n);
+/* Copy n bytes to the program's dst.  0 or -EFAULT (dst partly written). */
+long vos_copy_to_user(void *dst, const void *src, size_t n);
+/* Copy the string at src, its NUL included, into dst (max bytes).  Its
+ * length, -ENAMETOOLONG if no NUL in max bytes, or -EFAULT. */
+long vos_strncpy_from_user(char *dst, const char *src, size_t max);
+/* 1 if [p, p + n) may be the program's memory (n == 0 always is): not NULL,
+ * not below the reserved low range, not wrapping.  No memory access: an
+ * early EFAULT for an output buffer before a call with side effects. */
+int vos_user_range_ok(const void *p, size_t n);
+/* Touch one byte per page of [p, p + n) (reading): 0, or -EFAULT if a page
+ * is not there or not readable.  An output buffer checked before a call
+ * that moves a file position (read); a read-only buffer passes. */
+long vos_user_probe(const void *p, size_t n);
+/* Addresses below end count as unmapped (the dispatcher's page-0
+ * trampoline): the program never has them natively.  Only raises. */
+void vos_uaccess_reserve_low(uintptr_t end);
+/* The program's sigaction() for SIGSEGV and SIGBUS (signals.c): the library
+ * keeps its fault handler in the kernel and runs the program's action
+ * behind it.  As sigaction(). */
+int vos_fault_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+/* The same for the system-call dispatcher's SYS_rt_sigaction of SIGSEGV or
+ * SIGBUS: act and oldact are the program's kernel structs (handler, flags,
+ * restorer, 64-bit mask).  0 or -errno (EFAULT, EINVAL). */
+long vos_fault_rt_sigaction(int sig, const void *act, void *oldact, size_t sigsetsize);
+
+/* ---- AF_UNIX addresses (sockaddr.c) ------------------------------------ */
+
+struct sockaddr;
+struct sockaddr_un;
+/*
+ * The address of a bind/connect (or sendto) as the kernel may see it: 0 and
+ * *out and *outlen = what to pass to the kernel (addr itself, or buf holding the
+ * absolute local path of a relative one under a virtual cwd); -1 with errno:
+ * EFAULT (bad addr), EOPNOTSUPP (an AF_UNIX path under a routed prefix: no
+ * service can hold the socket), ENAMETOOLONG (the rewritten path does not
+ * fit sun_path).  Other families and abstract names: 0, unchanged.
+ */
+int vos_sockaddr_route(const struct sockaddr *addr, socklen_t len, struct sockaddr_un *buf,
+		       const struct sockaddr **out, socklen_t *outlen);
+
 /* ---- remote calls (rpc.c) --------------------------------------------- */
 
 struct vos_in {

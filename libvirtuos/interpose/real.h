@@ -109,6 +109,8 @@
 	X(int, socketpair, (int, int, int, int *)) \
 	X(int, accept, (int, struct sockaddr *, socklen_t *)) \
 	X(int, accept4, (int, struct sockaddr *, socklen_t *, int)) \
+	X(int, bind, (int, const struct sockaddr *, socklen_t)) \
+	X(int, connect, (int, const struct sockaddr *, socklen_t)) \
 	X(int, eventfd, (unsigned, int)) \
 	X(int, epoll_create, (int)) \
 	X(int, epoll_create1, (int)) \

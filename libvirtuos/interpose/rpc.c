@@ -8,6 +8,10 @@
  * op that answers 0 or -errno, see vos_ops.def) or an output longer than
  * asked for becomes EIO.  Outputs are copied out of shared memory exactly
  * once.
+ *
+ * Inputs and outputs are the program's memory: they are copied with
+ * uaccess.c's fault-safe copies, so a bad pointer gives EFAULT (an input
+ * before the request is sent, an output after the service answered).
  */
 #include <fcntl.h>
 #include <string.h>
@@ -69,6 +73,8 @@ int64_t vos_rpc(struct vos_client *c, struct vos_req *r, const struct vos_in *in
 	}
 	if (outlen > size)
 		return -EINVAL;
+	if (!out && outlen)
+		return -EFAULT;         /* the program's NULL (stat(path, NULL)) */
 again:
 	err = vos_call_begin(c, &s);
 	if (err)
@@ -76,7 +82,10 @@ again:
 	buf = vos_slot_buf(s);
 	off = 0;
 	for (int i = 0; i < nin; i++) {
-		memcpy(buf + off, in[i].data, in[i].len);
+		if (vos_copy_from_user(buf + off, in[i].data, in[i].len) < 0) {
+			vos_call_end(s);
+			return -EFAULT;
+		}
 		r->arg[in[i].arg] = (int64_t)off;
 		off += (in[i].len + 7) & ~(size_t)7;
 	}
@@ -89,11 +98,12 @@ again:
 		res = -EIO;
 	} else if (res >= 0 && out) {
 		if (out_fixed) {
-			memcpy(out, buf, outlen);
+			if (vos_copy_to_user(out, buf, outlen) < 0)
+				res = -EFAULT;
 		} else if ((uint64_t)res > outlen) {
 			res = -EIO;
-		} else {
-			memcpy(out, buf, (size_t)res);
+		} else if (vos_copy_to_user(out, buf, (size_t)res) < 0) {
+			res = -EFAULT;
 		}
 	}
 	if (res == -EFBIG && (r->op == VOS_OP_FTRUNCATE || r->op == VOS_OP_TRUNCATE ||

@@ -185,6 +185,8 @@ static int do_sigaction(int sig, const struct sigaction *act, struct sigaction *
 	uint64_t prev_mask;
 
 	vos_init();
+	if (sig == SIGSEGV || sig == SIGBUS)
+		return vos_fault_sigaction(sig, act, old);      /* uaccess.c */
 	if (sig <= 0 || sig >= _NSIG || is_fault(sig) || sig == SIGKILL || sig == SIGSTOP)
 		return real_sigaction(sig, act, old);
 	sigfillset(&all);
@@ -261,9 +263,10 @@ static UNINSTRUMENTED int pass_through(int sig, const struct sigaction *act, str
 VOS_EXPORT UNINSTRUMENTED int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	if (!__atomic_load_n((int *)&vos_inited, __ATOMIC_ACQUIRE) ||
-	    sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE ||
-	    sig == SIGTRAP || sig == SIGSYS)
+	    sig == SIGILL || sig == SIGFPE || sig == SIGTRAP || sig == SIGSYS)
 		return pass_through(sig, act, old);
+	if (sig == SIGSEGV || sig == SIGBUS)
+		return vos_fault_sigaction(sig, act, old);      /* uaccess.c */
 	return do_sigaction(sig, act, old);
 }
 
