@@ -5,7 +5,7 @@
  * after it still run.  Use with report.h (included first).
  *
  * in_child(label, fn, arg, seconds): fork; the child runs fn(arg), flushes
- * stdout and exits with report.h's `bad`.  The parent polls (bounded) for
+ * stdout and exits with report.h's `bad` (as fn left it, from 0).  The parent polls (bounded) for
  * the child's end; on a timeout it kills the child with SIGKILL.  Prints
  * nothing when the child exited 0, otherwise "label  exit N", "label
  * signal SIGNAME" or "label  timeout"; an exit other than 0 or a timeout
@@ -36,6 +36,9 @@ static int in_child(const char *label, void (*fn)(void *), void *arg, int second
 		return -1;
 	}
 	if (pid == 0) {
+		bad = 0;  /* the child's own verdict, not the steps' before it */
+		/* line by line: what it printed before a hang or crash stays */
+		setvbuf(stdout, NULL, _IOLBF, 0);
 		fn(arg);
 		fflush(stdout);
 		_exit(bad);
