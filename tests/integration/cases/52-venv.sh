@@ -8,7 +8,9 @@ body() {
 	echo "venv: status $?"
 	ls "$D/venv" | sort
 	readlink "$D/venv/bin/python"
-	echo 'GREETING = "hello from site-packages"' > "$D/venv/lib/python3.11/site-packages/mymod.py"
+	for sp in "$D"/venv/lib/python3*/site-packages; do
+		echo 'GREETING = "hello from site-packages"' > "$sp/mymod.py"
+	done
 	cat > "$D/prog.py" <<'PY'
 import os, sys, sysconfig
 import mymod
