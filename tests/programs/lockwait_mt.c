@@ -24,6 +24,7 @@
 #define THREADS 8
 
 static atomic_int acquired[THREADS];
+static char path_a[4200], path_b[4200], path_c[4200];  /* a() is not per thread */
 
 static void *waiter(void *arg)
 {
@@ -32,13 +33,13 @@ static void *waiter(void *arg)
 	int fd, rc;
 
 	if (t < 3) {
-		fd = open(a("A"), O_RDWR);
+		fd = open(path_a, O_RDWR);
 		rc = fcntl(fd, F_SETLKW, &fl);
 	} else if (t < 6) {
-		fd = open(a("B"), O_RDWR);
+		fd = open(path_b, O_RDWR);
 		rc = fcntl(fd, F_OFD_SETLKW, &fl);
 	} else {
-		fd = open(a("C"), O_RDWR);
+		fd = open(path_c, O_RDWR);
 		rc = flock(fd, LOCK_EX);
 	}
 	if (fd >= 0 && rc == 0)
@@ -97,6 +98,9 @@ static void run(void *arg)
 
 		ino[i] = stat(a(name), &st) == 0 ? st.st_ino : 0;
 	}
+	snprintf(path_a, sizeof(path_a), "%s", a("A"));
+	snprintf(path_b, sizeof(path_b), "%s", a("B"));
+	snprintf(path_c, sizeof(path_c), "%s", a("C"));
 	for (i = 0; i < THREADS; i++)
 		pthread_create(&th[i], NULL, waiter, (void *)(intptr_t)i);
 	for (i = 0; i < 500 && (n = blocked(ino)) < THREADS; i++)
