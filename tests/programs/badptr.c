@@ -1,11 +1,11 @@
 /*
- * efault.c - bad pointers and bad flags on routed files fail as natively:
+ * badptr.c - bad pointers and bad flags on routed files fail as natively:
  * a NULL or invalid path, buffer, struct stat or struct flock pointer gives
  * EFAULT (never a SIGSEGV inside a library), invalid AT_* flags give
  * EINVAL.  Each call runs in its own child (child.h), so a crash shows as
  * "signal SIGSEGV" and the other calls still run.
  *
- * usage: efault DIR
+ * usage: badptr DIR
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -68,14 +68,14 @@ STEP(renameat2_bad_flags, renameat2(dfd, "f", dfd, "g", 0x80000000u))
 int main(int argc, char **argv)
 {
 	if (argc != 2 || strlen(argv[1]) >= sizeof(dir) || argv[1][0] != '/') {
-		fprintf(stderr, "usage: efault /DIR\n");
+		fprintf(stderr, "usage: badptr /DIR\n");
 		return 2;
 	}
 	strcpy(dir, argv[1]);
 	fd = open(a("f"), O_RDWR | O_CREAT | O_TRUNC, 0644);
 	dfd = open(dir, O_RDONLY | O_DIRECTORY);
 	if (fd < 0 || dfd < 0 || write(fd, "01234567", 8) != 8 || symlink("f", a("l")) < 0) {
-		perror("efault: setup");
+		perror("badptr: setup");
 		return 1;
 	}
 	RUN(open_null);
