@@ -3,7 +3,8 @@
  * of a binary (/bin/echo), a "#!/bin/sh" script, a script whose
  * interpreter is itself the routed copy, a symlink to a local program (as
  * in a Python venv: bin/python -> /usr/bin/python3), a relative symlink to
- * the routed copy; by execv, by execvp through PATH, by posix_spawn, and
+ * the routed copy; by execv, by execvp and a shell through PATH (the
+ * symlink must also stat as the local program), by posix_spawn, and
  * relative to DIR as the cwd.  A file without the x bit gives EACCES,
  * a missing one ENOENT.  Each exec runs in a child; its output follows.
  *
@@ -105,6 +106,19 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "PATH=%s:/usr/bin:/bin", a("bin"));
 	putenv(path);
 	run("execvp hello.sh through PATH", "hello.sh", 1, 0, (char *[]){ "hello.sh", "p", NULL });
+	/* a shell's PATH search stats the candidate first: the symlink to a
+	 * local program must stat as that program */
+	{
+		struct stat st, local;
+
+		expect("stat bin/local-echo is /bin/echo",
+		       stat(a("bin/local-echo"), &st) == 0 && stat("/bin/echo", &local) == 0 &&
+		       S_ISREG(st.st_mode) && st.st_size == local.st_size);
+	}
+	run("execvp local-echo through PATH", "local-echo", 1, 0,
+	    (char *[]){ "local-echo", "path", "symlink", NULL });
+	run("sh: local-echo through PATH", "/bin/sh", 0, 0,
+	    (char *[]){ "sh", "-c", "local-echo sh found it", NULL });
 
 	fflush(stdout);
 	printf("== posix_spawn copied binary\n");
