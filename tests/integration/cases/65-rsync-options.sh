@@ -2,7 +2,7 @@
 # source without a trailing slash, --inplace, --partial with --append-verify,
 # --checksum, --link-dest (hard links to an earlier copy on /storage),
 # --backup --suffix, --sparse, -z, --delete-after, --exclude, and a dry run
-# with --itemize-changes (what it would do, sorted).
+# with --itemize-changes (what it would do to files, sorted).
 body() {
 	mkdir -p "$T/src/docs/sub" "$T/src/skip"
 	seq 1 50000 > "$T/src/big"
@@ -31,7 +31,9 @@ body() {
 	cat "$D/src/docs/a.txt.bak" | tail -n 1
 	rsync -a --sparse "$T/src/sparse" "$D/sparse2" && cmp "$T/src/sparse" "$D/sparse2" && echo "--sparse equal"
 	rm "$T/src/docs/sub/b.txt"
-	rsync -a --delete-after -n -i "$T/src/" "$D/src/" | sort
+	# (directory lines left out: whether a directory's time differs
+	# depends on when within a second the files in it changed)
+	rsync -a --delete-after -n -i "$T/src/" "$D/src/" | grep -v '^\.d' | sort
 	rsync -a --delete-after "$T/src/" "$D/src/" && echo "--delete-after ok"
 	[ -e "$D/src/docs/sub/b.txt" ] || echo "b.txt deleted"
 	rsync -a "$D/src" "$T/back/" && diff -r "$D/src" "$T/back/src" && echo "back equal"
