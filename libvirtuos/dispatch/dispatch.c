@@ -5,6 +5,8 @@
  */
 #include <cpuid.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/seccomp.h>
 #include <linux/prctl.h>
 #include <sched.h>
 #include <signal.h>
@@ -28,6 +30,8 @@ extern char vos_dispatch_tramp_entry[], vos_dispatch_tramp_entry_c[];
 void vos_dispatch_restorer(void);
 long vos_dispatch_clone_raw(long flags, long *block, long ptid, long ctid, long tls);
 
+#define HIDDEN __attribute__((visibility("hidden")))
+
 #ifndef SA_RESTORER
 #define SA_RESTORER 0x04000000   /* the kernel's, not in glibc's headers */
 #endif
@@ -36,14 +40,59 @@ long vos_dispatch_clone_raw(long flags, long *block, long ptid, long ctid, long 
 
 /* The selector byte Syscall User Dispatch reads, one per thread.  ALLOW (0)
  * while the dispatcher itself runs, so its own calls and the handler's are
- * never trapped; BLOCK while the program runs. */
-static __thread volatile char selector __attribute__((tls_model("initial-exec")));
+ * never trapped; BLOCK while the program runs.  gate.S reads it too. */
+HIDDEN __thread volatile char vos_dispatch_selector __attribute__((tls_model("initial-exec")));
+#define selector vos_dispatch_selector
+
+/*
+ * One byte per system call number, read by the trampoline (gate.S) before
+ * anything else: NR_BOUNCE for the calls the module runs from the SIGSYS
+ * path, NR_PASS for the pass-through numbers (vos_dispatch_passthrough).
+ * A byte table rather than a bitmap: one load, no `bt` with a memory operand.
+ */
+#define NR_BOUNCE 1
+#define NR_PASS 2
+HIDDEN _Alignas(64) unsigned char vos_dispatch_nr_class[SLED] = {
+	[SYS_rt_sigreturn] = NR_BOUNCE, [SYS_clone] = NR_BOUNCE, [SYS_fork] = NR_BOUNCE,
+	[SYS_vfork] = NR_BOUNCE, [SYS_clone3] = NR_BOUNCE,
+};
+
+/* The precheck the trampoline calls before saving the extended state. */
+HIDDEN vos_dispatch_precheck_fn vos_dispatch_precheck;
+
+/*
+ * Per-thread counters: incremented with a plain add on the thread's own
+ * cache line (the trampoline's pass-through and precheck paths do it in
+ * gate.S at offsets 0 and 8), summed by vos_dispatch_stats() over a list of
+ * the live threads, and folded into `gone` when a thread exits (SYS_exit).
+ */
+struct thread_counts {
+	uint64_t pass;          /* offset 0: gate.S */
+	uint64_t pre;           /* offset 8: gate.S */
+	uint64_t tramp;
+	struct thread_counts *next, *prev;
+	bool listed;
+};
+HIDDEN __thread struct thread_counts vos_dispatch_tcount __attribute__((tls_model("initial-exec")));
+#define my_counts vos_dispatch_tcount
+static struct thread_counts tc_head = { .next = &tc_head, .prev = &tc_head };
+static struct thread_counts gone;      /* folded counts of threads that exited */
+static atomic_flag tc_lock = ATOMIC_FLAG_INIT;
+
+static const struct vos_dispatch_fork_hooks *fork_hooks;
+static struct vos_dispatch_fork_hooks fork_hooks_copy[2];
+static _Atomic int fork_hooks_slot;
 
 static vos_dispatch_fn handler;
 static void *handler_ctx;
 static _Atomic int mode;
-static _Atomic uint64_t n_traps, n_rewritten, n_tramp, n_refused;
+static _Atomic uint64_t n_traps, n_rewritten, n_refused, n_seccomp_refused;
+static _Atomic uint64_t n_armed, n_unarmed;
 static atomic_flag rewrite_lock = ATOMIC_FLAG_INIT;
+
+/* The value a SIGSYS carries when vos_dispatch_install asks an existing thread to arm itself. */
+#define ARM_MAGIC 0x766f7341    /* "vosA" */
+static _Atomic int arm_acks;
 
 struct ksigaction {             /* the kernel's struct sigaction */
 	void *handler;
@@ -63,39 +112,156 @@ static void say(const char *msg)
 	raw(SYS_write, 2, (long)msg, (long)strlen(msg), 0, 0, 0);
 }
 
-/* Turn dispatch on for the calling thread, with its own selector. */
-static int arm_thread(char sel)
+/* Block every signal around the counter list's lock (a signal handler on
+ * this thread could otherwise exit the thread and take it again). */
+static unsigned long tc_lock_take(void)
 {
-	selector = sel;
-	return (int)raw(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON,
-			(long)vos_dispatch_gate_start,
-			(long)(vos_dispatch_gate_end - vos_dispatch_gate_start), (long)&selector, 0);
+	unsigned long all = ~0ul, old = 0;
+	raw(SYS_rt_sigprocmask, SIG_SETMASK, (long)&all, (long)&old, 8, 0, 0);
+	while (atomic_flag_test_and_set_explicit(&tc_lock, memory_order_acquire))
+		;
+	return old;
 }
 
-/* A new thread started by vos_dispatch_clone_raw, on its own stack and TLS. */
-__attribute__((force_align_arg_pointer)) void vos_dispatch_child_start(unsigned long mask);
-__attribute__((force_align_arg_pointer)) void vos_dispatch_child_start(unsigned long mask)
+static void tc_lock_drop(unsigned long old)
+{
+	atomic_flag_clear_explicit(&tc_lock, memory_order_release);
+	raw(SYS_rt_sigprocmask, SIG_SETMASK, (long)&old, 0, 8, 0, 0);
+}
+
+static uint64_t rd(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+/* Put the calling thread's counters on the list (once). */
+static void tc_register(void)
+{
+	if (my_counts.listed)
+		return;
+	unsigned long m = tc_lock_take();
+	my_counts.next = &tc_head;
+	my_counts.prev = tc_head.prev;
+	tc_head.prev->next = &my_counts;
+	tc_head.prev = &my_counts;
+	my_counts.listed = true;
+	tc_lock_drop(m);
+}
+
+/* The calling thread is about to exit: fold its counters into `gone`. */
+static void tc_unregister(void)
+{
+	if (!my_counts.listed)
+		return;
+	unsigned long m = tc_lock_take();
+	my_counts.prev->next = my_counts.next;
+	my_counts.next->prev = my_counts.prev;
+	my_counts.listed = false;
+	__atomic_store_n(&gone.pass, rd(&gone.pass) + rd(&my_counts.pass), __ATOMIC_RELAXED);
+	__atomic_store_n(&gone.pre, rd(&gone.pre) + rd(&my_counts.pre), __ATOMIC_RELAXED);
+	__atomic_store_n(&gone.tramp, rd(&gone.tramp) + rd(&my_counts.tramp), __ATOMIC_RELAXED);
+	tc_lock_drop(m);
+}
+
+/* In a fork child only the calling thread is left. */
+static void tc_after_fork(void)
+{
+	if (!my_counts.listed)
+		return;
+	tc_head.next = tc_head.prev = &my_counts;
+	my_counts.next = my_counts.prev = &tc_head;
+	atomic_flag_clear(&tc_lock);
+}
+
+/* Turn dispatch on for the calling thread, with its own selector; own_tls:
+ * the thread has its own TLS (not a CLONE_VM child without CLONE_SETTLS). */
+static int arm_thread(char sel, bool own_tls)
+{
+	static _Atomic int warned;
+	selector = sel;
+	if (own_tls)
+		tc_register();
+	int r = (int)raw(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON,
+			 (long)vos_dispatch_gate_start,
+			 (long)(vos_dispatch_gate_end - vos_dispatch_gate_start), (long)&selector, 0);
+	if (r && atomic_load(&mode) != VOS_DISPATCH_OFF && !atomic_exchange(&warned, 1))
+		say("libvirtuos: dispatch: a new thread or child could not turn on Syscall "
+		    "User Dispatch (seccomp filter?): its system calls are NOT intercepted\n");
+	return r;
+}
+
+static const struct vos_dispatch_fork_hooks *hooks(void)
+{
+	return __atomic_load_n(&fork_hooks, __ATOMIC_ACQUIRE);
+}
+
+/* A new thread or process started by vos_dispatch_clone_raw, on its own stack. */
+__attribute__((force_align_arg_pointer)) void vos_dispatch_child_start(unsigned long mask,
+								       unsigned long flags);
+__attribute__((force_align_arg_pointer)) void vos_dispatch_child_start(unsigned long mask,
+								       unsigned long flags)
 {
 	/* It inherited the SIGSYS handler's mask (everything blocked). */
+	bool own_tls = (flags & CLONE_SETTLS) || !(flags & CLONE_VM);
+	if (own_tls && !(flags & CLONE_VM))
+		tc_after_fork();
+	arm_thread(SYSCALL_DISPATCH_FILTER_BLOCK, own_tls);
+	const struct vos_dispatch_fork_hooks *h = hooks();
+	if (!(flags & CLONE_THREAD) && h && h->child) {
+		selector = SYSCALL_DISPATCH_FILTER_ALLOW;
+		h->child(flags);
+		selector = SYSCALL_DISPATCH_FILTER_BLOCK;
+	}
 	raw(SYS_rt_sigprocmask, SIG_SETMASK, (long)&mask, 0, 8, 0, 0);
-	arm_thread(SYSCALL_DISPATCH_FILTER_BLOCK);
+}
+
+static void refuse_seccomp_strict(void)
+{
+	if (atomic_fetch_add(&n_seccomp_refused, 1) == 0)
+		say("libvirtuos: dispatch: seccomp strict mode is refused (EINVAL): it would "
+		    "kill the process at its next intercepted call\n");
 }
 
 /* What the module adjusts before the handler sees a call. */
 static long call_handler(long nr, long a[6])
 {
-	if (nr == SYS_rt_sigaction && a[0] == SIGSYS && a[1]) {
-		/* The dispatcher owns SIGSYS: a second handler would break it. */
-		if (atomic_fetch_add(&n_refused, 1) == 0)
-			say("libvirtuos: dispatch: the program's SIGSYS handler is refused (EINVAL)\n");
-		return -EINVAL;
-	}
 	unsigned long set;
-	if (nr == SYS_rt_sigprocmask && a[1] && a[0] != SIG_UNBLOCK) {
-		/* A blocked SIGSYS would make the next trap fatal: never block it. */
-		memcpy(&set, (void *)a[1], sizeof(set));
-		set &= ~(1ul << (SIGSYS - 1));
-		a[1] = (long)&set;
+	if ((unsigned long)nr < SLED && vos_dispatch_nr_class[nr] == NR_PASS)
+		return vos_dispatch_raw(nr, a);
+	switch (nr) {
+	case SYS_rt_sigaction:
+		if (a[0] == SIGSYS && a[1]) {
+			/* The dispatcher owns SIGSYS: a second handler would break it. */
+			if (atomic_fetch_add(&n_refused, 1) == 0)
+				say("libvirtuos: dispatch: the program's SIGSYS handler is refused (EINVAL)\n");
+			return -EINVAL;
+		}
+		break;
+	case SYS_rt_sigprocmask:
+		if (a[1] && a[0] != SIG_UNBLOCK) {
+			/* A blocked SIGSYS would make the next trap fatal: never block it. */
+			memcpy(&set, (void *)a[1], sizeof(set));
+			set &= ~(1ul << (SIGSYS - 1));
+			a[1] = (long)&set;
+		}
+		break;
+	case SYS_seccomp:
+		if (a[0] == SECCOMP_SET_MODE_STRICT) {
+			refuse_seccomp_strict();
+			return -EINVAL;
+		}
+		break;      /* filters coexist: see README.md */
+	case SYS_prctl:
+		if (a[0] == PR_SET_SECCOMP && a[1] == SECCOMP_MODE_STRICT) {
+			refuse_seccomp_strict();
+			return -EINVAL;
+		}
+		if (a[0] == PR_SET_SYSCALL_USER_DISPATCH)
+			return -EBUSY;  /* it would replace the module's own */
+		break;
+	case SYS_exit:
+		tc_unregister();
+		break;
 	}
 	return handler(nr, a, handler_ctx);
 }
@@ -127,6 +293,24 @@ static void try_rewrite(uintptr_t site, long nr)
 	atomic_flag_clear_explicit(&rewrite_lock, memory_order_release);
 }
 
+/* A fork-like call (no new stack) from the SIGSYS handler, with the hooks. */
+static long run_fork(long flags, long a2, long a3, long a4)
+{
+	const struct vos_dispatch_fork_hooks *h = hooks();
+	if (h && h->prepare)
+		h->prepare((unsigned long)flags);
+	long r = raw(SYS_clone, flags, 0, a2, a3, a4, 0);
+	if (r == 0) {
+		tc_after_fork();
+		arm_thread(SYSCALL_DISPATCH_FILTER_ALLOW, true);
+		if (h && h->child)
+			h->child((unsigned long)flags);
+	} else if (h && h->parent) {
+		h->parent((unsigned long)flags, r);
+	}
+	return r;
+}
+
 /* clone(2) from the SIGSYS handler. */
 static long do_clone(ucontext_t *uc, long a[6])
 {
@@ -138,10 +322,7 @@ static long do_clone(ucontext_t *uc, long a[6])
 				return -EINVAL;   /* shared memory on the same stack: unsupported */
 			flags &= ~(long)(CLONE_VM | CLONE_VFORK);   /* vfork runs as fork */
 		}
-		long r = raw(SYS_clone, flags, 0, a[2], a[3], a[4], 0);
-		if (r == 0)
-			arm_thread(SYSCALL_DISPATCH_FILTER_ALLOW);
-		return r;
+		return run_fork(flags, a[2], a[3], a[4]);
 	}
 	/* New stack: the child starts in vos_dispatch_clone_raw with a register
 	 * block below the stack it asked for (see gate.S). */
@@ -153,11 +334,20 @@ static long do_clone(ucontext_t *uc, long a[6])
 				       REG_R11, REG_R10, REG_R9, REG_R8, REG_RDI, REG_RSI,
 				       REG_RDX, REG_RCX, REG_EFL };
 	memcpy(&blk[0], &uc->uc_sigmask, 8);
-	blk[1] = 0;
+	blk[1] = flags;
 	for (int i = 0; i < 15; i++)
 		blk[2 + i] = g[order[i]];
 	blk[17] = g[REG_RIP];
-	return vos_dispatch_clone_raw(flags, blk, a[2], a[3], a[4]);
+	const struct vos_dispatch_fork_hooks *h = (flags & CLONE_THREAD) ? NULL : hooks();
+	if (h && h->prepare)
+		h->prepare((unsigned long)flags);
+	long r = vos_dispatch_clone_raw(flags, blk, a[2], a[3], a[4]);
+	/* A CLONE_VM child without CLONE_SETTLS (posix_spawn) shares this
+	 * thread's selector and set it to BLOCK: the handler still runs here. */
+	selector = SYSCALL_DISPATCH_FILTER_ALLOW;
+	if (h && h->parent)
+		h->parent((unsigned long)flags, r);
+	return r;
 }
 
 /* rt_sigreturn that trapped: load the program's signal frame (at %rsp) into
@@ -201,8 +391,16 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 	selector = SYSCALL_DISPATCH_FILTER_ALLOW;
 	ucontext_t *uc = ucv;
 	greg_t *g = uc->uc_mcontext.gregs;
+	if (si->si_code == SI_QUEUE && si->si_value.sival_int == ARM_MAGIC &&
+	    si->si_pid == raw(SYS_getpid, 0, 0, 0, 0, 0, 0)) {
+		/* vos_dispatch_install asks this (older) thread to arm itself. */
+		arm_thread(SYSCALL_DISPATCH_FILTER_BLOCK, true);
+		atomic_fetch_add(&arm_acks, 1);
+		return;
+	}
 	if (si->si_code != SYS_USER_DISPATCH) {
-		say("libvirtuos: dispatch: SIGSYS not from Syscall User Dispatch (seccomp?)\n");
+		say("libvirtuos: dispatch: SIGSYS not from Syscall User Dispatch (a seccomp "
+		    "filter's SECCOMP_RET_TRAP?): the process ends\n");
 		raw(SYS_exit_group, 128 + SIGSYS, 0, 0, 0, 0, 0);
 	}
 	atomic_fetch_add_explicit(&n_traps, 1, memory_order_relaxed);
@@ -222,9 +420,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 		break;
 	case SYS_fork:
 	case SYS_vfork:
-		g[REG_RAX] = raw(SYS_fork, 0, 0, 0, 0, 0, 0);
-		if (g[REG_RAX] == 0)
-			arm_thread(SYSCALL_DISPATCH_FILTER_ALLOW);
+		g[REG_RAX] = run_fork(SIGCHLD, 0, 0, 0);
 		break;
 	case SYS_rt_sigreturn:
 		do_sigreturn(uc);
@@ -237,14 +433,14 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 	selector = SYSCALL_DISPATCH_FILTER_BLOCK;
 }
 
-/* From the trampoline (gate.S): regs are the six argument registers. */
+/* From the trampoline (gate.S): regs are the six argument registers.  The
+ * trampoline has already run the dispatcher's own calls (selector ALLOW),
+ * the pass-through numbers and what the precheck let through natively. */
 long vos_dispatch_from_tramp(long nr, long *regs);
 long vos_dispatch_from_tramp(long nr, long *regs)
 {
-	if (selector == SYSCALL_DISPATCH_FILTER_ALLOW)  /* the dispatcher's own call */
-		return vos_dispatch_raw(nr, regs);
 	selector = SYSCALL_DISPATCH_FILTER_ALLOW;
-	atomic_fetch_add_explicit(&n_tramp, 1, memory_order_relaxed);
+	__atomic_store_n(&my_counts.tramp, my_counts.tramp + 1, __ATOMIC_RELAXED);
 	long a[6];
 	memcpy(a, regs, sizeof(a));
 	long r = call_handler(nr, a);
@@ -252,7 +448,111 @@ long vos_dispatch_from_tramp(long nr, long *regs)
 	return r;
 }
 
-/* Page 0: a nop sled for every nr < SLED, then `movabs $entry, %r11; jmp *%r11`. */
+void vos_dispatch_passthrough(long nr)
+{
+	if (nr < 0 || nr >= SLED)
+		return;
+	switch (nr) {
+	case SYS_clone: case SYS_clone3: case SYS_fork: case SYS_vfork: case SYS_exit:
+	case SYS_rt_sigreturn: case SYS_rt_sigaction: case SYS_rt_sigprocmask:
+	case SYS_seccomp: case SYS_prctl:
+		return;         /* the module must see these */
+	}
+	__atomic_store_n(&vos_dispatch_nr_class[nr], NR_PASS, __ATOMIC_RELEASE);
+}
+
+void vos_dispatch_set_precheck(vos_dispatch_precheck_fn fn)
+{
+	__atomic_store_n(&vos_dispatch_precheck, fn, __ATOMIC_RELEASE);
+}
+
+void vos_dispatch_set_fork_hooks(const struct vos_dispatch_fork_hooks *h)
+{
+	/* Two slots, alternating: a fork in flight keeps reading the old copy
+	 * (setting them twice while a fork is in flight is not supported). */
+	if (!h) {
+		__atomic_store_n(&fork_hooks, NULL, __ATOMIC_RELEASE);
+		return;
+	}
+	int slot = atomic_fetch_add(&fork_hooks_slot, 1) & 1;
+	fork_hooks_copy[slot] = *h;
+	__atomic_store_n(&fork_hooks, &fork_hooks_copy[slot], __ATOMIC_RELEASE);
+}
+
+int vos_dispatch_selector_block(void)
+{
+	int prev = selector;
+	selector = SYSCALL_DISPATCH_FILTER_BLOCK;
+	return prev;
+}
+
+void vos_dispatch_selector_restore(int prev)
+{
+	selector = (char)prev;
+}
+
+/*
+ * The sled: page 0 must turn a jump to any address nr < SLED into a jump to
+ * the trampoline.  A plain nop sled costs up to SLED nops (~0.25 ns each);
+ * this one is a chain of two-byte short jumps `eb d` at even addresses,
+ * each d (0x2e, 0x3e or an even REX prefix 0x40..0x4e) chosen so that
+ * - entering at an even address runs `jmp +d` to another even link, or
+ *   straight to the end;
+ * - entering at an odd address decodes d as a prefix of the next link's
+ *   `jmp` (a segment or REX prefix on a short jump is ignored), so it goes
+ *   where the next link goes;
+ * the last 46 bytes before the end are nops (no d is small enough), and the
+ * end is `66 90` (reached from even links) then `movabs $entry, %r11;
+ * jmp *%r11` (reached from odd ones).  About 12 jumps at most, from nr 0.
+ * The distances are chosen by a small dynamic program: fewest links first.
+ */
+static void build_sled(volatile unsigned char *v, uint64_t entry)
+{
+	static const unsigned char d_ok[] = { 0x2e, 0x3e, 0x40, 0x42, 0x44, 0x46, 0x48,
+					      0x4a, 0x4c, 0x4e };
+	unsigned short cost[SLED + 1];  /* links (x64) or nops to reach the end from here */
+	cost[SLED] = 0;
+	for (int p = SLED - 1; p >= 0; p--) {
+		cost[p] = (unsigned short)(SLED - p);   /* a nop, as if the rest were nops */
+		v[p] = 0x90;
+	}
+	for (int i = SLED - 2; i >= 0; i -= 2) {
+		int best = -1;
+		unsigned best_cost = cost[i];
+		for (unsigned k = 0; k < sizeof(d_ok); k++) {
+			int t = i + 2 + d_ok[k];
+			if (t > SLED)
+				break;
+			if (t < SLED && (t & 1))
+				continue;
+			unsigned c = 64u + cost[t];
+			if (c < best_cost || (c == best_cost && best >= 0 && d_ok[k] > d_ok[best])) {
+				best_cost = c;
+				best = (int)k;
+			}
+		}
+		if (best < 0)
+			continue;       /* stays a nop */
+		v[i] = 0xeb;
+		v[i + 1] = d_ok[best];
+		cost[i] = (unsigned short)best_cost;
+		cost[i + 1] = (unsigned short)(best_cost + 1);  /* the prefix, then link i+2 */
+	}
+	/* Odd entries of a link decode the next even byte: it must be a link,
+	 * a nop or the end's 66 90 -- true by construction (links are at even
+	 * addresses, everything else is a nop). */
+	v[SLED] = 0x66;
+	v[SLED + 1] = 0x90;
+	v[SLED + 2] = 0x49;
+	v[SLED + 3] = 0xbb;
+	for (int i = 0; i < 8; i++)
+		v[SLED + 4 + i] = (unsigned char)(entry >> (8 * i));
+	v[SLED + 12] = 0x41;
+	v[SLED + 13] = 0xff;
+	v[SLED + 14] = 0xe3;
+}
+
+/* Page 0: the sled for every nr < SLED, then `movabs $entry, %r11; jmp *%r11`. */
 static bool map_page0(void)
 {
 	unsigned eax, ebx, ecx, edx;
@@ -271,18 +571,90 @@ static bool map_page0(void)
 	uint64_t entry = (uint64_t)(uintptr_t)vos_dispatch_tramp_entry;
 	if (__get_cpuid_count(0xd, 1, &eax, &ebx, &ecx, &edx) && (eax & 2))
 		entry = (uint64_t)(uintptr_t)vos_dispatch_tramp_entry_c;     /* xsavec */
-	for (int i = 0; i < SLED; i++)
-		v[i] = 0x90;
-	v[SLED] = 0x49;
-	v[SLED + 1] = 0xbb;
-	for (int i = 0; i < 8; i++)
-		v[SLED + 2 + i] = (unsigned char)(entry >> (8 * i));
-	v[SLED + 10] = 0x41;
-	v[SLED + 11] = 0xff;
-	v[SLED + 12] = 0xe3;
+	build_sled(v, entry);
 	/* Execute-only where the CPU can (a NULL read still faults then). */
 	raw(SYS_mprotect, 0, 4096, PROT_EXEC, 0, 0, 0);
 	return true;
+}
+
+/* The ids of the threads of this process but the caller, from /proc/self/task. */
+static int list_other_threads(int *tids, int max)
+{
+	long me = raw(SYS_gettid, 0, 0, 0, 0, 0, 0);
+	int fd = (int)raw(SYS_openat, AT_FDCWD, (long)"/proc/self/task",
+			  O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, 0, 0);
+	if (fd < 0)
+		return 0;
+	int n = 0;
+	char buf[2048];
+	long got;
+	while ((got = raw(SYS_getdents64, fd, (long)buf, sizeof(buf), 0, 0, 0)) > 0) {
+		for (long off = 0; off < got;) {
+			unsigned short reclen;
+			memcpy(&reclen, buf + off + 16, 2);     /* struct linux_dirent64 */
+			const char *name = buf + off + 19;
+			long tid = 0;
+			for (const char *c = name; *c >= '0' && *c <= '9' && tid < (1L << 30); c++)
+				tid = tid * 10 + (*c - '0');
+			if (tid > 0 && tid != me && n < max)
+				tids[n++] = (int)tid;
+			if (reclen == 0)
+				break;
+			off += reclen;
+		}
+	}
+	raw(SYS_close, fd, 0, 0, 0, 0, 0);
+	return n;
+}
+
+/*
+ * Arm the threads that existed before install: send each a SIGSYS carrying
+ * ARM_MAGIC (its handler arms it, see on_sigsys) and wait for the
+ * acknowledgements, bounded.  A thread created meanwhile by a thread not yet
+ * armed is not armed either, so list again until a pass finds nobody new.
+ */
+#define MAX_OLD_THREADS 1024
+static void arm_existing_threads(void)
+{
+	static int done[MAX_OLD_THREADS];
+	int ndone = 0, waited_ms = 0;
+	long pid = raw(SYS_getpid, 0, 0, 0, 0, 0, 0), uid = raw(SYS_getuid, 0, 0, 0, 0, 0, 0);
+	for (int pass = 0; pass < 8; pass++) {
+		int now[MAX_OLD_THREADS], n = list_other_threads(now, MAX_OLD_THREADS), sent = 0;
+		atomic_store(&arm_acks, 0);
+		for (int i = 0; i < n; i++) {
+			bool seen = false;
+			for (int j = 0; j < ndone && !seen; j++)
+				seen = done[j] == now[i];
+			if (seen || ndone == MAX_OLD_THREADS)
+				continue;
+			siginfo_t si;
+			memset(&si, 0, sizeof(si));
+			si.si_signo = SIGSYS;
+			si.si_code = SI_QUEUE;
+			si.si_pid = (pid_t)pid;
+			si.si_uid = (uid_t)uid;
+			si.si_value.sival_int = ARM_MAGIC;
+			if (raw(SYS_rt_tgsigqueueinfo, pid, now[i], SIGSYS, (long)&si, 0, 0) == 0)
+				sent++;
+			done[ndone++] = now[i];
+		}
+		if (sent == 0)
+			break;
+		/* Up to 2 s in all: a thread that has SIGSYS blocked never answers. */
+		struct timespec ms = { 0, 1000000 };
+		while (atomic_load(&arm_acks) < sent && waited_ms < 2000) {
+			raw(SYS_nanosleep, (long)&ms, 0, 0, 0, 0, 0);
+			waited_ms++;
+		}
+		int acks = atomic_load(&arm_acks);
+		atomic_fetch_add(&n_armed, (uint64_t)acks);
+		if (acks < sent)
+			atomic_fetch_add(&n_unarmed, (uint64_t)(sent - acks));
+	}
+	if (atomic_load(&n_unarmed))
+		say("libvirtuos: dispatch: some threads that existed before the library started "
+		    "did not arm (SIGSYS blocked?): their system calls are NOT intercepted\n");
 }
 
 int vos_dispatch_install(vos_dispatch_fn fn, void *ctx)
@@ -298,7 +670,9 @@ int vos_dispatch_install(vos_dispatch_fn fn, void *ctx)
 	handler_ctx = ctx;
 	memset(&act, 0, sizeof(act));
 	act.handler = (void *)on_sigsys;
-	act.flags = SA_SIGINFO | SA_RESTORER;
+	/* SA_RESTART: the arming SIGSYS sent to older threads must not make
+	 * their restartable blocking calls fail with EINTR. */
+	act.flags = SA_SIGINFO | SA_RESTORER | SA_RESTART;
 	act.restorer = (void *)vos_dispatch_restorer;
 	act.mask = ~0ul;
 	long r = raw(SYS_rt_sigaction, SIGSYS, (long)&act, 0, 8, 0, 0);
@@ -309,20 +683,39 @@ int vos_dispatch_install(vos_dispatch_fn fn, void *ctx)
 		say("libvirtuos: dispatch: page 0 cannot be mapped (needs root or "
 		    "vm.mmap_min_addr=0): every system call traps (slow path)\n");
 	atomic_store(&mode, m);
-	r = arm_thread(SYSCALL_DISPATCH_FILTER_BLOCK);
+	r = arm_thread(SYSCALL_DISPATCH_FILTER_BLOCK, true);
 	if (r) {
 		selector = SYSCALL_DISPATCH_FILTER_ALLOW;
 		atomic_store(&mode, VOS_DISPATCH_OFF);
 		return (int)r;
 	}
+	/* With the selector ALLOW (our own calls), then BLOCK again. */
+	selector = SYSCALL_DISPATCH_FILTER_ALLOW;
+	arm_existing_threads();
+	selector = SYSCALL_DISPATCH_FILTER_BLOCK;
 	return 0;
 }
 
 void vos_dispatch_stats(struct vos_dispatch_stats *out)
 {
+	memset(out, 0, sizeof(*out));
 	out->mode = atomic_load(&mode);
 	out->traps = atomic_load(&n_traps);
 	out->rewritten = atomic_load(&n_rewritten);
-	out->tramp_calls = atomic_load(&n_tramp);
 	out->refused = atomic_load(&n_refused);
+	out->seccomp_refused = atomic_load(&n_seccomp_refused);
+	out->threads_armed = atomic_load(&n_armed);
+	out->threads_unarmed = atomic_load(&n_unarmed);
+	unsigned long m = tc_lock_take();
+	uint64_t pass = rd(&gone.pass), pre = rd(&gone.pre), tramp = rd(&gone.tramp);
+	for (struct thread_counts *t = tc_head.next; t != &tc_head; t = t->next) {
+		pass += rd(&t->pass);
+		pre += rd(&t->pre);
+		tramp += rd(&t->tramp);
+	}
+	tc_lock_drop(m);
+	out->passthrough = pass;
+	out->precheck_native = pre;
+	out->tramp_calls = tramp;
+	out->syscalls = out->traps + pass + pre + tramp;
 }

@@ -40,7 +40,7 @@ vos_dispatch_restorer:
  *
  * clone(2) with a new stack, run from the SIGSYS handler.  The handler has
  * written a block at the top of the child's stack (block[0]: the program's
- * signal mask, block[1]: padding, block[2..16]: r15 r14 r13 r12 rbp rbx r11
+ * signal mask, block[1]: the clone flags, block[2..16]: r15 r14 r13 r12 rbp rbx r11
  * r10 r9 r8 rdi rsi rdx rcx rflags, block[17]: the rip to resume at) and passes block as the child's stack pointer.  The
  * parent returns the child's tid to the handler; the child arms dispatch for
  * itself, loads the interrupted registers and resumes the program with
@@ -55,6 +55,7 @@ vos_dispatch_clone_raw:
 	test	%rax, %rax
 	jnz	1f
 	mov	(%rsp), %rdi    /* the program's signal mask */
+	mov	8(%rsp), %rsi   /* the clone flags */
 	call	vos_dispatch_child_start
 	add	$16, %rsp
 	pop	%r15
@@ -77,36 +78,46 @@ vos_dispatch_clone_raw:
 1:	ret
 
 /*
- * The trampoline.  A rewritten site `call *%rax` lands in page 0's nop sled
- * at address nr, slides to a jump here, so on entry (%rsp) is the return
- * address (the site + 2) and %rax the system call number.
+ * The trampoline.  A rewritten site `call *%rax` lands in page 0's sled at
+ * address nr and reaches a jump here, so on entry (%rsp) is the return
+ * address (the site + 2) and %rax the system call number (< 1024).
  *
- * The calls the module must run from the SIGSYS path (clone, fork, vfork,
- * clone3, rt_sigreturn) go to vos_dispatch_bounce with the stack as it is;
- * the SIGSYS handler recognises the bounce and pops the return address.
+ * In order, cheapest first:
+ * 1. vos_dispatch_nr_class[nr]: NR_BOUNCE (clone, fork, vfork, clone3,
+ *    rt_sigreturn: the module runs them from the SIGSYS path) goes to
+ *    vos_dispatch_bounce with the stack as it is (the SIGSYS handler pops the
+ *    return address); NR_PASS runs the call here, natively.
+ * 2. Selector ALLOW (the dispatcher's own call through a rewritten site):
+ *    natively.
+ * 3. The frame: skip the caller's red zone (the call itself already wrote the
+ *    8 bytes below the caller's %rsp: see README.md), save the flags and the
+ *    six argument registers (a[0..5]).
+ * 4. The precheck, if set: nonzero runs the call natively, with only the
+ *    general registers saved.
+ * 5. Otherwise save the extended state (xsave), call
+ *    vos_dispatch_from_tramp(nr, a) and return its result in %rax.
  *
- * The others: skip the caller's red zone (the call itself already wrote the
- * 8 bytes below the caller's %rsp: see README.md), save what the kernel would
- * preserve (flags, argument registers, the extended state with xsave), call
- * vos_dispatch_from_tramp(nr, a) and return its result in %rax.
+ * Flags: the direction flag is cleared for the C code and set again on the
+ * way out if it was set; the arithmetic flags are not preserved (compilers
+ * treat a `syscall` as clobbering them; hand-written code that keeps a
+ * condition across a `syscall` would see the difference), except when the
+ * DF was set (popfq then restores them all).
  */
-/* One body, two ways of saving the extended state: xsavec (compacted, skips
- * components in their initial state: faster) where the CPU has it, xsave
- * otherwise.  The C side puts the right entry's address into page 0. */
+#define NR_PASS 2
+#define FRAME_FLAGS 64  /* offset of the saved flags from %rbp */
+
+/* Entry common to both bodies; \save is the extended-state save. */
 	.macro	TRAMP name, save
 	.globl	\name
 	.hidden	\name
 \name:
-	cmp	$56, %rax
-	je	vos_dispatch_bounce
-	cmp	$57, %rax
-	je	vos_dispatch_bounce
-	cmp	$58, %rax
-	je	vos_dispatch_bounce
-	cmp	$15, %rax
-	je	vos_dispatch_bounce
-	cmp	$435, %rax
-	je	vos_dispatch_bounce
+	lea	vos_dispatch_nr_class(%rip), %r11
+	movzbl	(%r11,%rax), %r11d
+	test	%r11d, %r11d
+	jnz	3f
+	mov	vos_dispatch_selector@gottpoff(%rip), %r11
+	cmpb	$0, %fs:(%r11)
+	je	5f              /* ALLOW: the dispatcher's own call */
 	sub	$128, %rsp
 	pushfq
 	push	%r9
@@ -117,8 +128,33 @@ vos_dispatch_clone_raw:
 	push	%rdi            /* a[0..5] from here up */
 	push	%rbx
 	push	%rbp
-	mov	%rsp, %rbp      /* a = 16(%rbp) */
+	mov	%rsp, %rbp      /* a = 16(%rbp), flags at FRAME_FLAGS(%rbp) */
 	mov	%rax, %rbx      /* nr */
+	cld
+	mov	vos_dispatch_precheck(%rip), %r11
+	test	%r11, %r11
+	jz	1f
+	and	$-16, %rsp
+	mov	%rbx, %rdi
+	lea	16(%rbp), %rsi
+	call	*%r11
+	test	%eax, %eax
+	jz	1f
+	mov	vos_dispatch_tcount@gottpoff(%rip), %r11
+	incq	%fs:8(%r11)     /* tcount.pre */
+	mov	%rbp, %rsp
+	mov	%rbx, %rax
+	pop	%rbp
+	pop	%rbx
+	pop	%rdi
+	pop	%rsi
+	pop	%rdx
+	pop	%r10
+	pop	%r8
+	pop	%r9
+	syscall
+	jmp	2f
+1:	mov	%rbp, %rsp
 	sub	$4096, %rsp     /* xsave area (size checked at install) */
 	and	$-64, %rsp
 	xor	%eax, %eax
@@ -133,7 +169,6 @@ vos_dispatch_clone_raw:
 	mov	$-1, %eax
 	mov	$-1, %edx
 	\save	(%rsp)
-	cld
 	mov	%rbx, %rdi
 	lea	16(%rbp), %rsi
 	call	vos_dispatch_from_tramp
@@ -151,8 +186,18 @@ vos_dispatch_clone_raw:
 	pop	%r10
 	pop	%r8
 	pop	%r9
-	popfq
-	add	$128, %rsp
+2:	testl	$0x400, (%rsp)  /* DF was set: restore all the flags */
+	jnz	4f
+	lea	136(%rsp), %rsp
+	ret
+4:	popfq
+	lea	128(%rsp), %rsp
+	ret
+3:	cmp	$NR_PASS, %r11d
+	jne	vos_dispatch_bounce
+	mov	vos_dispatch_tcount@gottpoff(%rip), %r11
+	incq	%fs:(%r11)      /* tcount.pass */
+5:	syscall
 	ret
 	.endm
 
