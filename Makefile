@@ -138,6 +138,8 @@ $(BUILD)/obj/%.o: %.S Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/tests/test_dispatch $(BUILD)/bench/bench_dispatch: $(DISPATCH_OBJ)
+# vosctl refuses static binaries (vos_elf_is_static).
+$(VOSCTL): $(call obj,libvirtuos/dispatch/elf_static.c)
 
 # The interposer's fd table, tested alone (it depends on libc only).
 $(BUILD)/tests/test_fdtable: $(call obj,libvirtuos/interpose/fdtable.c)

@@ -8,8 +8,8 @@
  * Native is measured before the dispatcher is installed (it cannot be
  * uninstalled), then, per repetition, the trampoline and the trap path
  * interleaved.  The handler counts and passes through.  The trap path uses
- * a `syscall` placed across an 8-byte boundary, a site the dispatcher never
- * rewrites (it writes sites with one aligned 8-byte compare-and-swap).
+ * a `syscall` placed across a 64-byte cache line, a site the dispatcher never
+ * rewrites (it writes sites with one locked 2-byte compare-and-swap).
  * ns per call; also the dispatcher's own gate after install (info).
  */
 #include <getopt.h>
@@ -31,7 +31,7 @@ static long count_handler(long nr, long a[6], void *ctx)
 static long trap_getppid(void)
 {
 	long r;
-	__asm__ volatile(".p2align 3\n\t.skip 7, 0x90\n\tsyscall"
+	__asm__ volatile(".p2align 6\n\t.skip 63, 0x90\n\tsyscall"
 			 : "=a"(r) : "0"((long)SYS_getppid) : "rcx", "r11", "memory");
 	return r;
 }

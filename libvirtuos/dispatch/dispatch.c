@@ -266,27 +266,35 @@ static long call_handler(long nr, long a[6])
 	return handler(nr, a, handler_ctx);
 }
 
-/* Rewrite the `syscall` at site into `call *%rax`, with one atomic store. */
+/*
+ * Rewrite the `syscall` at site into `call *%rax` with one locked 2-byte
+ * compare-and-swap at the site itself: x86 makes a locked access atomic at
+ * any alignment, and it stays an ordinary one while it does not cross a
+ * cache line (a split lock is slow, and refused where split-lock detection
+ * is on).  So a site whose two bytes straddle a 64-byte line (address = 63
+ * mod 64) stays on the trap path; every other site, including glibc's own
+ * syscall() whose instruction sits at 7 mod 8, is rewritten.
+ */
+static bool cas16(uint16_t *p, uint16_t old, uint16_t new)
+{
+	uint16_t prev = old;
+	__asm__ volatile("lock cmpxchgw %2, %1" : "+a"(prev), "+m"(*p) : "r"(new) : "memory", "cc");
+	return prev == old;
+}
+
 static void try_rewrite(uintptr_t site, long nr)
 {
 	if (atomic_load(&mode) != VOS_DISPATCH_REWRITE || nr < 0 || nr >= SLED)
 		return;
-	unsigned off = site & 7;
-	if (off == 7)           /* straddles an 8-byte word: stays on the trap path */
+	if ((site & 63) == 63)  /* straddles a cache line: stays on the trap path */
 		return;
-	uintptr_t word = site - off, page = word & ~(uintptr_t)4095;
+	uintptr_t page = site & ~(uintptr_t)4095;
 	while (atomic_flag_test_and_set_explicit(&rewrite_lock, memory_order_acquire))
 		;
 	if (raw(SYS_mprotect, (long)page, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, 0, 0, 0) == 0) {
-		uint64_t old = __atomic_load_n((uint64_t *)word, __ATOMIC_RELAXED), new = old;
-		unsigned char *b = (unsigned char *)&new;
-		if (b[off] == 0x0f && b[off + 1] == 0x05) {
-			b[off] = 0xff;
-			b[off + 1] = 0xd0;
-			if (__atomic_compare_exchange_n((uint64_t *)word, &old, new, false,
-							__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-				atomic_fetch_add(&n_rewritten, 1);
-		}
+		/* 0f 05 -> ff d0, little-endian */
+		if (cas16((uint16_t *)site, 0x050f, 0xd0ff))
+			atomic_fetch_add(&n_rewritten, 1);
 		/* Text is mapped r-x; the rewritten page goes back to that. */
 		raw(SYS_mprotect, (long)page, 4096, PROT_READ | PROT_EXEC, 0, 0, 0);
 	}

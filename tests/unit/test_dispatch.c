@@ -6,6 +6,11 @@
  * signal handlers return correctly (rt_sigreturn), and the program cannot
  * install a SIGSYS handler of its own once the dispatcher owns SIGSYS.
  *
+ * Also the API the library builds on: pass-through numbers, the precheck,
+ * fork hooks (fork, vfork, posix_spawn), selector block/restore, threads
+ * that existed before install, seccomp strict mode refused and filters
+ * coexisting, vos_elf_is_static.
+ *
  * The dispatcher is installed once for the whole program (it cannot be
  * uninstalled).  Under TSan the program skips: tried, the first three tests
  * pass but pthread_create under TSan + the dispatcher does not come back
@@ -19,12 +24,17 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,12 +59,33 @@ static _Atomic unsigned long seen_getppid;    /* all threads */
  * a register across them, not knowing the handler runs inside. */
 static __thread volatile unsigned long my_getppid;     /* this thread's */
 
+static _Atomic unsigned long seen_by_nr[512];  /* handler calls per number */
+static _Atomic int block_in_handler;           /* see selector_block_restore */
+static _Atomic unsigned long nested_seen;
+
+#define NESTED_MAGIC 0x5e1ec7
+
 static long counting_handler(long nr, long a[6], void *ctx)
 {
 	(void)ctx;
+	if (nr >= 0 && nr < 512)
+		atomic_fetch_add_explicit(&seen_by_nr[nr], 1, memory_order_relaxed);
 	if (nr == SYS_getppid) {
 		atomic_fetch_add_explicit(&seen_getppid, 1, memory_order_relaxed);
 		my_getppid++;
+	}
+	if (nr == SYS_getpgid && a[0] == NESTED_MAGIC) {
+		/* A system call made while the handler runs (as a signal handler
+		 * would): seen by the handler only with the selector blocked. */
+		unsigned long n0 = my_getppid;
+		int prev = 0, block = atomic_load(&block_in_handler);
+		if (block)
+			prev = vos_dispatch_selector_block();
+		long r = getppid();
+		if (block)
+			vos_dispatch_selector_restore(prev);
+		atomic_store(&nested_seen, my_getppid - n0);
+		return r == native_ppid ? 0 : -EIO;
 	}
 	if (nr == atomic_load_explicit(&deny_nr, memory_order_relaxed))
 		return -EPERM;
@@ -68,6 +99,29 @@ static long asm_getppid(void)
 	return r;
 }
 
+/* Threads started before install: they wait for `go`, then make their calls. */
+#define OLD_THREADS 3
+static pthread_t old_threads[OLD_THREADS];
+static pthread_mutex_t go_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t go_cond = PTHREAD_COND_INITIALIZER;
+static int go;
+
+static void *old_thread_body(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&go_lock);
+	while (!go)
+		pthread_cond_wait(&go_cond, &go_lock);
+	pthread_mutex_unlock(&go_lock);
+	unsigned long n0 = my_getppid;
+	for (int i = 0; i < 50; i++)
+		if (getppid() != native_ppid || syscall(SYS_getppid) != native_ppid)
+			return (void *)-1L;
+	return (void *)(my_getppid - n0);
+}
+
+static int old_threads_started;
+
 /* Before cmocka runs anything: cmocka installs its own SIGSYS handler around
  * each test (it catches crashes), and the dispatcher must own SIGSYS. */
 static int setup(void)
@@ -76,6 +130,9 @@ static int setup(void)
 #ifdef SKIP_REASON
 	skip_reason = SKIP_REASON;
 #else
+	for (int i = 0; i < OLD_THREADS; i++)
+		if (pthread_create(&old_threads[i], NULL, old_thread_body, NULL) == 0)
+			old_threads_started++;
 	int r = vos_dispatch_install(counting_handler, NULL);
 	if (r == -ENOSYS || r == -EINVAL)
 		skip_reason = "no Syscall User Dispatch in this kernel";
@@ -112,18 +169,20 @@ static void no_traps_after_warmup(void **state)
 	SKIP_IF_NEEDED();
 	struct vos_dispatch_stats s0, s1;
 	for (int i = 0; i < 3; i++)
-		(void)getppid();
+		(void)(getppid() + syscall(SYS_getppid));
 	vos_dispatch_stats(&s0);
 	unsigned long n0 = my_getppid;
 	long sum = 0;
-	for (int i = 0; i < 10000; i++)
-		sum += getppid();
+	/* glibc's syscall() has its `syscall` at an address = 7 mod 8: rewritten too. */
+	for (int i = 0; i < 5000; i++)
+		sum += getppid() + syscall(SYS_getppid);
 	vos_dispatch_stats(&s1);
 	assert_int_equal(sum, 10000L * native_ppid);
 	assert_int_equal(my_getppid - n0, 10000);
 	if (s1.mode == VOS_DISPATCH_REWRITE) {
 		assert_int_equal(s1.traps, s0.traps);
 		assert_true(s1.tramp_calls - s0.tramp_calls >= 10000);
+		assert_true(s1.syscalls - s0.syscalls >= 10000);
 		assert_true(s1.rewritten >= 1);
 	} else {
 		assert_int_equal(s1.mode, VOS_DISPATCH_TRAP);
@@ -269,7 +328,7 @@ static void signal_handler_returns(void **state)
 	signal(SIGUSR1, SIG_DFL);
 }
 
-/* A read(2) on the SIGSYS path (a site across an 8-byte boundary, which the
+/* A read(2) on the SIGSYS path (a site across a cache line, which the
  * dispatcher never rewrites) blocked in another thread is interrupted by a
  * signal without SA_RESTART: EINTR, as natively. */
 static long trap_read(long fd, void *buf, long n)
@@ -278,7 +337,7 @@ static long trap_read(long fd, void *buf, long n)
 	register long rdi __asm__("rdi") = fd;
 	register long rsi __asm__("rsi") = (long)buf;
 	register long rdx __asm__("rdx") = n;
-	__asm__ volatile(".p2align 3\n\t.skip 7, 0x90\n\tsyscall"
+	__asm__ volatile(".p2align 6\n\t.skip 63, 0x90\n\tsyscall"
 			 : "=a"(r) : "0"((long)SYS_read), "r"(rdi), "r"(rsi), "r"(rdx)
 			 : "rcx", "r11", "memory");
 	return r;
@@ -366,9 +425,285 @@ static void own_sigsys_handler_refused(void **state)
 	assert_int_equal(getppid(), native_ppid);
 }
 
+
+/* ---- the API the library builds on ------------------------------------- */
+
+static void threads_started_before_install_are_armed(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	assert_int_equal(old_threads_started, OLD_THREADS);
+	struct vos_dispatch_stats s;
+	vos_dispatch_stats(&s);
+	assert_true(s.threads_armed >= OLD_THREADS);
+	assert_int_equal(s.threads_unarmed, 0);
+	pthread_mutex_lock(&go_lock);
+	go = 1;
+	pthread_cond_broadcast(&go_cond);
+	pthread_mutex_unlock(&go_lock);
+	for (int i = 0; i < OLD_THREADS; i++) {
+		void *ret;
+		assert_int_equal(pthread_join(old_threads[i], &ret), 0);
+		assert_int_equal((long)ret, 100);       /* every call reached the handler */
+	}
+}
+
+static void passthrough_skips_handler(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	pid_t native = getpgrp();               /* seen by the handler: not yet pass-through */
+	assert_true(atomic_load(&seen_by_nr[SYS_getpgrp]) >= 1);
+	vos_dispatch_passthrough(SYS_getpgrp);
+	vos_dispatch_passthrough(SYS_clone);    /* ignored: the module must see clone */
+	vos_dispatch_passthrough(5000);         /* ignored: out of range */
+	struct vos_dispatch_stats s0, s1;
+	vos_dispatch_stats(&s0);
+	unsigned long h0 = atomic_load(&seen_by_nr[SYS_getpgrp]);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(getpgrp(), native);
+		assert_int_equal(syscall(SYS_getpgrp), native);
+	}
+	vos_dispatch_stats(&s1);
+	assert_int_equal(atomic_load(&seen_by_nr[SYS_getpgrp]), h0);
+	if (s1.mode == VOS_DISPATCH_REWRITE)
+		assert_true(s1.passthrough - s0.passthrough >= 8);      /* all but the first traps */
+	/* clone was not made pass-through: threads still work. */
+	threads_after_install(state);
+}
+
+static _Atomic long precheck_calls, precheck_a0;
+
+/* The contract: general registers only, no libc, no sanitizer calls. */
+__attribute__((target("general-regs-only"), no_sanitize_address, no_sanitize_thread,
+	       no_sanitize("undefined")))
+static int test_precheck(long nr, const long a[6])
+{
+	if (nr != SYS_getpriority)
+		return 0;
+	__atomic_fetch_add(&precheck_calls, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&precheck_a0, a[0] * 100 + a[1], __ATOMIC_RELAXED);
+	return a[1] == 0;       /* "local": run natively */
+}
+
+static void precheck_runs_natively(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	errno = 0;
+	int native = getpriority(PRIO_PROCESS, 0);
+	assert_int_equal(errno, 0);
+	vos_dispatch_set_precheck(test_precheck);
+	struct vos_dispatch_stats s0, s1;
+	vos_dispatch_stats(&s0);
+	unsigned long h0 = atomic_load(&seen_by_nr[SYS_getpriority]);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(getpriority(PRIO_PROCESS, 0), native);
+	unsigned long h1 = atomic_load(&seen_by_nr[SYS_getpriority]);
+	/* A call the precheck does not claim reaches the handler. */
+	assert_int_equal(getpriority(PRIO_PROCESS, (id_t)getpid()), native);
+	unsigned long h2 = atomic_load(&seen_by_nr[SYS_getpriority]);
+	vos_dispatch_stats(&s1);
+	vos_dispatch_set_precheck(NULL);
+	if (s1.mode == VOS_DISPATCH_REWRITE) {
+		assert_int_equal(h1, h0);
+		assert_int_equal(h2, h1 + 1);
+		assert_int_equal(atomic_load(&precheck_calls), 6);
+		assert_int_equal(atomic_load(&precheck_a0), PRIO_PROCESS * 100 + getpid());
+		assert_int_equal(s1.precheck_native - s0.precheck_native, 5);
+	} else {
+		assert_int_equal(h1, h0 + 5);           /* the trap path never asks the precheck */
+		assert_int_equal(atomic_load(&precheck_calls), 0);
+	}
+}
+
+/* Fork hooks log into shared memory, so children's entries are visible. */
+struct hook_log {
+	_Atomic int n;
+	char ev[16];
+	unsigned long flags[16];
+	long ret;
+};
+static struct hook_log *hlog;
+
+__attribute__((no_sanitize_address, no_sanitize_thread, no_sanitize("undefined")))
+static void log_ev(char ev, unsigned long flags)
+{
+	int i = atomic_fetch_add(&hlog->n, 1);
+	if (i < 16) {
+		hlog->ev[i] = ev;
+		hlog->flags[i] = flags;
+	}
+}
+static void hook_prepare(unsigned long flags) { log_ev('P', flags); }
+static void hook_child(unsigned long flags) { log_ev('c', flags); }
+static void hook_parent(unsigned long flags, long ret)
+{
+	hlog->ret = ret;
+	log_ev('p', flags);
+}
+
+static void reset_log(void)
+{
+	memset(hlog, 0, sizeof(*hlog));
+}
+
+/* P first, then c and p (in the order given, or either if !ordered). */
+static void check_log(pid_t pid, int ordered)
+{
+	assert_int_equal(atomic_load(&hlog->n), 3);
+	assert_int_equal(hlog->ev[0], 'P');
+	if (ordered) {
+		assert_int_equal(hlog->ev[1], 'c');
+		assert_int_equal(hlog->ev[2], 'p');
+	} else {
+		assert_true((hlog->ev[1] == 'c' && hlog->ev[2] == 'p') ||
+			    (hlog->ev[1] == 'p' && hlog->ev[2] == 'c'));
+	}
+	assert_int_equal(hlog->ret, pid);
+	for (int i = 0; i < 3; i++)
+		assert_false(hlog->flags[i] & CLONE_THREAD);
+}
+
+static void wait_ok(pid_t pid, int code)
+{
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), code);
+}
+
+static void fork_hooks_order(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	hlog = mmap(NULL, sizeof(*hlog), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	assert_true(hlog != MAP_FAILED);
+	struct vos_dispatch_fork_hooks h = { hook_prepare, hook_parent, hook_child };
+	vos_dispatch_set_fork_hooks(&h);
+
+	reset_log();                            /* fork */
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(0);
+	assert_true(pid > 0);
+	wait_ok(pid, 0);
+	check_log(pid, 0);
+
+	reset_log();                            /* vfork (runs as fork) */
+	pid = vfork();
+	if (pid == 0)
+		_exit(5);
+	assert_true(pid > 0);
+	wait_ok(pid, 5);
+	check_log(pid, 0);
+
+	reset_log();                            /* posix_spawn: CLONE_VM|CLONE_VFORK, own stack */
+	char *argv[] = { "sh", "-c", "exit 6", NULL };
+	assert_int_equal(posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, environ), 0);
+	wait_ok(pid, 6);
+	check_log(pid, 1);                      /* the parent waits for the child's exec */
+	assert_true(hlog->flags[1] & CLONE_VM);
+	assert_true(hlog->flags[1] & CLONE_VFORK);
+
+	reset_log();                            /* threads: no hooks */
+	threads_after_install(state);
+	assert_int_equal(atomic_load(&hlog->n), 0);
+
+	vos_dispatch_set_fork_hooks(NULL);
+	reset_log();
+	pid = fork();
+	if (pid == 0)
+		_exit(0);
+	wait_ok(pid, 0);
+	assert_int_equal(atomic_load(&hlog->n), 0);
+	munmap(hlog, sizeof(*hlog));
+}
+
+static void selector_block_restore(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	/* Without block: the handler's own getppid() is not intercepted. */
+	atomic_store(&block_in_handler, 0);
+	assert_int_equal(syscall(SYS_getpgid, NESTED_MAGIC), 0);
+	assert_int_equal(atomic_load(&nested_seen), 0);
+	/* With block: it is, and the handler's selector is back afterwards. */
+	atomic_store(&block_in_handler, 1);
+	assert_int_equal(syscall(SYS_getpgid, NESTED_MAGIC), 0);
+	assert_int_equal(atomic_load(&nested_seen), 1);
+	atomic_store(&block_in_handler, 0);
+	assert_int_equal(syscall(SYS_getpgid, NESTED_MAGIC), 0);
+	assert_int_equal(atomic_load(&nested_seen), 0);
+	/* And outside the handler the program is still intercepted. */
+	unsigned long n0 = my_getppid;
+	assert_int_equal(getppid(), native_ppid);
+	assert_int_equal(my_getppid - n0, 1);
+}
+
+static void seccomp_strict_refused(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	struct vos_dispatch_stats s0, s1;
+	vos_dispatch_stats(&s0);
+	errno = 0;
+	assert_int_equal(prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT, 0, 0, 0), -1);
+	assert_int_equal(errno, EINVAL);
+	errno = 0;
+	assert_int_equal(syscall(SYS_seccomp, SECCOMP_SET_MODE_STRICT, 0, NULL), -1);
+	assert_int_equal(errno, EINVAL);
+	vos_dispatch_stats(&s1);
+	assert_int_equal(s1.seccomp_refused - s0.seccomp_refused, 2);
+	assert_int_equal(getppid(), native_ppid);       /* still alive and intercepted */
+}
+
+/* A seccomp filter installed after the dispatcher: it sees the calls the
+ * handler passes through, so an errno rule behaves as natively.  In a child
+ * (a filter cannot be removed). */
+static void seccomp_filter_coexists(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct sock_filter f[] = {
+			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getpgid, 0, 1),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EACCES),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		};
+		struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+		    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0)
+			_exit(2);
+		unsigned long n0 = my_getppid;
+		if (getppid() != getppid() || my_getppid - n0 != 2)
+			_exit(3);
+		errno = 0;
+		if (getpgid(0) != -1 || errno != EACCES)
+			_exit(4);
+		_exit(0);
+	}
+	wait_ok(pid, 0);
+}
+
+static void elf_is_static(void **state)
+{
+	(void)state;
+	/* Debian's ldconfig is static-pie; sh is dynamic. */
+	if (access("/sbin/ldconfig", R_OK) == 0)
+		assert_int_equal(vos_elf_is_static("/sbin/ldconfig"), 1);
+	assert_int_equal(vos_elf_is_static("/bin/sh"), 0);
+	assert_int_equal(vos_elf_is_static("/etc/passwd"), 0);   /* not ELF */
+	assert_int_equal(vos_elf_is_static("/nonexistent/x"), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(threads_started_before_install_are_armed),
 		cmocka_unit_test(getppid_three_ways),
 		cmocka_unit_test(no_traps_after_warmup),
 		cmocka_unit_test(handler_can_refuse),
@@ -379,6 +714,13 @@ int main(void)
 		cmocka_unit_test(signal_handler_returns),
 		cmocka_unit_test(blocking_trap_call_gets_eintr),
 		cmocka_unit_test(own_sigsys_handler_refused),
+		cmocka_unit_test(passthrough_skips_handler),
+		cmocka_unit_test(precheck_runs_natively),
+		cmocka_unit_test(fork_hooks_order),
+		cmocka_unit_test(selector_block_restore),
+		cmocka_unit_test(seccomp_strict_refused),
+		cmocka_unit_test(seccomp_filter_coexists),
+		cmocka_unit_test(elf_is_static),
 	};
 	if (setup() != 0)
 		return 1;
