@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -27,6 +28,8 @@
 extern char vos_dispatch_gate_start[], vos_dispatch_gate_end[];
 extern char vos_dispatch_bounce_end[];
 extern char vos_dispatch_tramp_entry[], vos_dispatch_tramp_entry_c[];
+extern char vos_dispatch_tramp_entry_zmm[], vos_dispatch_tramp_entry_ymm[],
+	    vos_dispatch_tramp_entry_xmm[];
 void vos_dispatch_restorer(void);
 long vos_dispatch_clone_raw(long flags, long *block, long ptid, long ctid, long tls);
 
@@ -560,12 +563,58 @@ static void build_sled(volatile unsigned char *v, uint64_t entry)
 	v[SLED + 14] = 0xe3;
 }
 
+/*
+ * Which trampoline body (gate.S): spilling the vector registers by hand
+ * where XCR0 holds only state the C code can touch that way (x87, SSE, AVX,
+ * AVX-512; PKRU and AMX tiles, which it never touches), xsavec (or xsave)
+ * of everything otherwise (e.g. APX registers, unknown components).
+ * VOS_DISPATCH_XSAVE=1 forces xsave(c), for measuring.  NULL: no usable
+ * body (no xsave, or an xsave area bigger than the 4 KiB reserved).
+ */
+#define XCR0_HANDLED 0x602e7ull         /* x87 SSE AVX opmask ZMM_Hi256 Hi16_ZMM PKRU AMX */
+static const char *tramp_kind;
+
+static void *pick_trampoline(void)
+{
+	unsigned eax, ebx, ecx, edx;
+	if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !(ecx & bit_OSXSAVE))
+		return NULL;
+	unsigned lo, hi;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	uint64_t xcr0 = (uint64_t)hi << 32 | lo;
+	const char *force = getenv("VOS_DISPATCH_XSAVE");
+	if (!(force && *force == '1') && !(xcr0 & ~XCR0_HANDLED)) {
+		unsigned b7 = 0, c7, d7, a7;
+		__get_cpuid_count(7, 0, &a7, &b7, &c7, &d7);
+		if ((xcr0 & 0xe6) == 0xe6 && (b7 & bit_AVX512F) && (b7 & bit_AVX512BW)) {
+			tramp_kind = "zmm";
+			return vos_dispatch_tramp_entry_zmm;
+		}
+		if ((xcr0 & 0x6) == 0x6 && (ecx & bit_AVX) && !(xcr0 & 0xe0)) {
+			tramp_kind = "ymm";
+			return vos_dispatch_tramp_entry_ymm;
+		}
+		if (!(xcr0 & 0xe4)) {
+			tramp_kind = "xmm";
+			return vos_dispatch_tramp_entry_xmm;
+		}
+	}
+	if (!__get_cpuid_count(0xd, 0, &eax, &ebx, &ecx, &edx) || ebx == 0 || ebx > 4096 - 64)
+		return NULL;
+	if (__get_cpuid_count(0xd, 1, &eax, &ebx, &ecx, &edx) && (eax & 2)) {
+		tramp_kind = "xsavec";
+		return vos_dispatch_tramp_entry_c;
+	}
+	tramp_kind = "xsave";
+	return vos_dispatch_tramp_entry;
+}
+
 /* Page 0: the sled for every nr < SLED, then `movabs $entry, %r11; jmp *%r11`. */
 static bool map_page0(void)
 {
-	unsigned eax, ebx, ecx, edx;
-	if (!__get_cpuid_count(0xd, 0, &eax, &ebx, &ecx, &edx) || ebx == 0 || ebx > 4096 - 64)
-		return false;   /* no xsave, or an area bigger than the trampoline reserves */
+	void *tramp = pick_trampoline();
+	if (!tramp)
+		return false;
 	long p = raw(SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	if (p != 0) {
@@ -576,10 +625,7 @@ static bool map_page0(void)
 	/* The compiler treats a store to address 0 as undefined: hide the value. */
 	volatile unsigned char *v = (unsigned char *)p;
 	__asm__("" : "+r"(v));
-	uint64_t entry = (uint64_t)(uintptr_t)vos_dispatch_tramp_entry;
-	if (__get_cpuid_count(0xd, 1, &eax, &ebx, &ecx, &edx) && (eax & 2))
-		entry = (uint64_t)(uintptr_t)vos_dispatch_tramp_entry_c;     /* xsavec */
-	build_sled(v, entry);
+	build_sled(v, (uint64_t)(uintptr_t)tramp);
 	/* Execute-only where the CPU can (a NULL read still faults then). */
 	raw(SYS_mprotect, 0, 4096, PROT_EXEC, 0, 0, 0);
 	return true;
@@ -714,6 +760,7 @@ void vos_dispatch_stats(struct vos_dispatch_stats *out)
 	out->seccomp_refused = atomic_load(&n_seccomp_refused);
 	out->threads_armed = atomic_load(&n_armed);
 	out->threads_unarmed = atomic_load(&n_unarmed);
+	out->state_save = out->mode == VOS_DISPATCH_REWRITE ? tramp_kind : NULL;
 	unsigned long m = tc_lock_take();
 	uint64_t pass = rd(&gone.pass), pre = rd(&gone.pre), tramp = rd(&gone.tramp);
 	for (struct thread_counts *t = tc_head.next; t != &tc_head; t = t->next) {

@@ -55,6 +55,8 @@ struct vos_dispatch_stats {
 	uint64_t threads_armed;    /* threads that existed at install and were armed by it */
 	uint64_t threads_unarmed;  /* ... that did not confirm in time (not intercepted!) */
 	uint64_t seccomp_refused;  /* seccomp strict mode refused (see README) */
+	const char *state_save;    /* how the trampoline saves vector state: "zmm", "ymm",
+				    * "xmm" (by hand), "xsavec", "xsave"; NULL in trap mode */
 };
 
 /* Counters since install, summed over the live threads and those that exited. */
