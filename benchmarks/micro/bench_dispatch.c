@@ -12,11 +12,14 @@
  * phase (neither can be undone): the precheck saying "native", and getppid
  * made a pass-through number.  glibc's getppid() and syscall(SYS_getppid)
  * are different sites (syscall()'s sits at 7 mod 8), both are measured.  The trap path uses
- * a `syscall` placed across a 64-byte cache line, a site the dispatcher never
- * rewrites (it writes sites with one locked 2-byte compare-and-swap).
+ * a `syscall` in a read-only shared mapping, a site the dispatcher cannot
+ * rewrite.
  * ns per call; also the dispatcher's own gate after install (info).
  */
+#include <fcntl.h>
 #include <getopt.h>
+#include <stdio.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "bench_util.h"
@@ -31,13 +34,38 @@ static long count_handler(long nr, long a[6], void *ctx)
 	return vos_dispatch_raw(nr, a);
 }
 
-/* A getppid site that stays on the trap path. */
+/*
+ * A `syscall` site the dispatcher cannot rewrite, so it stays on the SIGSYS
+ * path: `long f(nr, a0, a1, a2)` = mov rdi,rax; mov rsi,rdi; mov rdx,rsi;
+ * mov rcx,rdx; syscall; ret, in a shared mapping of a memfd reopened
+ * read-only (mprotect cannot make it writable).  NULL if that fails.
+ */
+typedef long (*trap_site_fn)(long nr, long a0, long a1, long a2);
+static trap_site_fn make_trap_site(void)
+{
+	static const unsigned char code[] = { 0x48, 0x89, 0xf8, 0x48, 0x89, 0xf7, 0x48, 0x89, 0xd6,
+					      0x48, 0x89, 0xca, 0x0f, 0x05, 0xc3 };
+	char path[64];
+	int fd = memfd_create("vos-trap-site", MFD_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	int ro = -1;
+	void *p = MAP_FAILED;
+	if (ftruncate(fd, 4096) == 0 && pwrite(fd, code, sizeof(code), 0) == (ssize_t)sizeof(code) &&
+	    (ro = open(path, O_RDONLY | O_CLOEXEC)) >= 0)
+		p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_SHARED, ro, 0);
+	if (ro >= 0)
+		close(ro);
+	close(fd);
+	return p == MAP_FAILED ? NULL : (trap_site_fn)p;
+}
+
+static trap_site_fn trap_site;
+
 static long trap_getppid(void)
 {
-	long r;
-	__asm__ volatile(".p2align 6\n\t.skip 63, 0x90\n\tsyscall"
-			 : "=a"(r) : "0"((long)SYS_getppid) : "rcx", "r11", "memory");
-	return r;
+	return trap_site(SYS_getppid, 0, 0, 0);
 }
 
 static double per_call_ns(long (*fn)(void), long n)
@@ -99,6 +127,9 @@ int main(int argc, char **argv)
 		native[r] = per_call_ns(glibc_getppid, iters);
 		native_sc[r] = per_call_ns(syscall_getppid, iters);
 	}
+	trap_site = make_trap_site();
+	if (!trap_site)
+		bench_die("bench_dispatch: cannot map the trap-path site (memfd): %s", strerror(errno));
 	int e = vos_dispatch_install(count_handler, NULL);
 	if (e)
 		bench_die("bench_dispatch: vos_dispatch_install: %s", strerror(-e));

@@ -199,9 +199,9 @@ static const struct vos_dispatch_fork_hooks *hooks(void)
 }
 
 /* A new thread or process started by vos_dispatch_clone_raw, on its own stack. */
-__attribute__((force_align_arg_pointer)) void vos_dispatch_child_start(unsigned long mask,
+HIDDEN __attribute__((force_align_arg_pointer)) void vos_dispatch_child_start(unsigned long mask,
 								       unsigned long flags);
-__attribute__((force_align_arg_pointer)) void vos_dispatch_child_start(unsigned long mask,
+HIDDEN __attribute__((force_align_arg_pointer)) void vos_dispatch_child_start(unsigned long mask,
 								       unsigned long flags)
 {
 	/* It inherited the SIGSYS handler's mask (everything blocked). */
@@ -272,11 +272,13 @@ static long call_handler(long nr, long a[6])
 /*
  * Rewrite the `syscall` at site into `call *%rax` with one locked 2-byte
  * compare-and-swap at the site itself: x86 makes a locked access atomic at
- * any alignment, and it stays an ordinary one while it does not cross a
- * cache line (a split lock is slow, and refused where split-lock detection
- * is on).  So a site whose two bytes straddle a 64-byte line (address = 63
- * mod 64) stays on the trap path; every other site, including glibc's own
- * syscall() whose instruction sits at 7 mod 8, is rewritten.
+ * any alignment, so a thread executing the site sees either instruction.
+ * A site whose two bytes straddle a 64-byte line (address = 63 mod 64; one
+ * of glibc's openat sites is one) needs a *split* lock: atomic too, but
+ * where the kernel has split-lock detection on (Intel; "split_lock_detect"
+ * in /proc/cpuinfo) it costs the process a 10 ms penalty or a SIGBUS, so
+ * there such a site stays on the trap path.  A site in a page that cannot
+ * be made writable (a read-only shared file mapping) stays there too.
  */
 static bool cas16(uint16_t *p, uint16_t old, uint16_t new)
 {
@@ -285,21 +287,52 @@ static bool cas16(uint16_t *p, uint16_t old, uint16_t new)
 	return prev == old;
 }
 
+/* Whether the kernel traps split locks (read once, under rewrite_lock). */
+static bool split_lock_trapped(void)
+{
+	static int known = -1;
+	if (known >= 0)
+		return known;
+	known = 1;      /* if /proc cannot tell, be careful */
+	int fd = (int)raw(SYS_openat, AT_FDCWD, (long)"/proc/cpuinfo", O_RDONLY | O_CLOEXEC, 0, 0, 0);
+	if (fd < 0)
+		return known;
+	static char buf[16384];         /* the first CPU's block: its flags line */
+	long n = raw(SYS_read, fd, (long)buf, sizeof(buf) - 1, 0, 0, 0);
+	raw(SYS_close, fd, 0, 0, 0, 0, 0);
+	if (n <= 0)
+		return known;
+	buf[n] = 0;
+	static const char flag[] = " split_lock_detect";
+	const char *flags = NULL;
+	for (long i = 0; i + 6 < n && !flags; i++)
+		if (memcmp(buf + i, "\nflags", 6) == 0)
+			flags = buf + i + 6;
+	if (!flags)
+		return known;
+	known = 0;
+	for (const char *c = flags; *c && *c != '\n'; c++)
+		if (memcmp(c, flag, sizeof(flag) - 1) == 0 &&
+		    (c[sizeof(flag) - 1] == ' ' || c[sizeof(flag) - 1] == '\n'))
+			known = 1;
+	return known;
+}
+
 static void try_rewrite(uintptr_t site, long nr)
 {
 	if (atomic_load(&mode) != VOS_DISPATCH_REWRITE || nr < 0 || nr >= SLED)
 		return;
-	if ((site & 63) == 63)  /* straddles a cache line: stays on the trap path */
-		return;
-	uintptr_t page = site & ~(uintptr_t)4095;
+	uintptr_t first = site & ~(uintptr_t)4095, last = (site + 1) & ~(uintptr_t)4095;
+	long len = (long)(last - first) + 4096;         /* the site may straddle two pages */
 	while (atomic_flag_test_and_set_explicit(&rewrite_lock, memory_order_acquire))
 		;
-	if (raw(SYS_mprotect, (long)page, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, 0, 0, 0) == 0) {
+	if (((site & 63) != 63 || !split_lock_trapped()) &&
+	    raw(SYS_mprotect, (long)first, len, PROT_READ | PROT_WRITE | PROT_EXEC, 0, 0, 0) == 0) {
 		/* 0f 05 -> ff d0, little-endian */
 		if (cas16((uint16_t *)site, 0x050f, 0xd0ff))
 			atomic_fetch_add(&n_rewritten, 1);
-		/* Text is mapped r-x; the rewritten page goes back to that. */
-		raw(SYS_mprotect, (long)page, 4096, PROT_READ | PROT_EXEC, 0, 0, 0);
+		/* Text is mapped r-x; the rewritten pages go back to that. */
+		raw(SYS_mprotect, (long)first, len, PROT_READ | PROT_EXEC, 0, 0, 0);
 	}
 	atomic_flag_clear_explicit(&rewrite_lock, memory_order_release);
 }
@@ -447,7 +480,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 /* From the trampoline (gate.S): regs are the six argument registers.  The
  * trampoline has already run the dispatcher's own calls (selector ALLOW),
  * the pass-through numbers and what the precheck let through natively. */
-long vos_dispatch_from_tramp(long nr, long *regs);
+HIDDEN long vos_dispatch_from_tramp(long nr, long *regs);
 long vos_dispatch_from_tramp(long nr, long *regs)
 {
 	selector = SYSCALL_DISPATCH_FILTER_ALLOW;

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
@@ -345,20 +346,36 @@ static void signal_handler_returns(void **state)
 	signal(SIGUSR1, SIG_DFL);
 }
 
-/* A read(2) on the SIGSYS path (a site across a cache line, which the
- * dispatcher never rewrites) blocked in another thread is interrupted by a
+/* A read(2) on the SIGSYS path (a site the dispatcher cannot rewrite) blocked in another thread is interrupted by a
  * signal without SA_RESTART: EINTR, as natively. */
-static long trap_read(long fd, void *buf, long n)
+/*
+ * A `syscall` site the dispatcher cannot rewrite, so it stays on the SIGSYS
+ * path: `long f(nr, a0, a1, a2)` = mov rdi,rax; mov rsi,rdi; mov rdx,rsi;
+ * mov rcx,rdx; syscall; ret, in a shared mapping of a memfd reopened
+ * read-only (mprotect cannot make it writable).  NULL if that fails.
+ */
+typedef long (*trap_site_fn)(long nr, long a0, long a1, long a2);
+static trap_site_fn make_trap_site(void)
 {
-	long r;
-	register long rdi __asm__("rdi") = fd;
-	register long rsi __asm__("rsi") = (long)buf;
-	register long rdx __asm__("rdx") = n;
-	__asm__ volatile(".p2align 6\n\t.skip 63, 0x90\n\tsyscall"
-			 : "=a"(r) : "0"((long)SYS_read), "r"(rdi), "r"(rsi), "r"(rdx)
-			 : "rcx", "r11", "memory");
-	return r;
+	static const unsigned char code[] = { 0x48, 0x89, 0xf8, 0x48, 0x89, 0xf7, 0x48, 0x89, 0xd6,
+					      0x48, 0x89, 0xca, 0x0f, 0x05, 0xc3 };
+	char path[64];
+	int fd = memfd_create("vos-trap-site", MFD_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	int ro = -1;
+	void *p = MAP_FAILED;
+	if (ftruncate(fd, 4096) == 0 && pwrite(fd, code, sizeof(code), 0) == (ssize_t)sizeof(code) &&
+	    (ro = open(path, O_RDONLY | O_CLOEXEC)) >= 0)
+		p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_SHARED, ro, 0);
+	if (ro >= 0)
+		close(ro);
+	close(fd);
+	return p == MAP_FAILED ? NULL : (trap_site_fn)p;
 }
+
+static trap_site_fn trap_site;
 
 static _Atomic pid_t reader_tid;
 static void on_usr2(int sig) { (void)sig; }
@@ -367,7 +384,7 @@ static void *reader_body(void *arg)
 {
 	char c;
 	atomic_store(&reader_tid, (pid_t)syscall(SYS_gettid));
-	return (void *)trap_read(*(int *)arg, &c, 1);
+	return (void *)trap_site(SYS_read, *(int *)arg, (long)&c, 1);
 }
 
 /* Whether thread tid is inside system call nr (/proc/self/task/TID/syscall). */
@@ -384,10 +401,15 @@ static int in_syscall(pid_t tid, long nr)
 	return ok;
 }
 
+/* A read(2) on the SIGSYS path (a site the dispatcher cannot rewrite)
+ * blocked in another thread is interrupted by a signal without SA_RESTART:
+ * EINTR, as natively. */
 static void blocking_trap_call_gets_eintr(void **state)
 {
 	(void)state;
 	SKIP_IF_NEEDED();
+	trap_site = make_trap_site();
+	assert_non_null(trap_site);
 	struct sigaction sa = { .sa_handler = on_usr2 };   /* no SA_RESTART */
 	sigemptyset(&sa.sa_mask);
 	assert_int_equal(sigaction(SIGUSR2, &sa, NULL), 0);
@@ -500,6 +522,49 @@ static void vector_state_preserved(void **state)
 		assert_int_equal(kout, kin);
 	}
 	atomic_store(&clobber_vectors, 0);
+}
+
+/* A site whose two bytes straddle a cache line (63 mod 64, like one of
+ * glibc's openat sites) is rewritten with a split lock, unless the kernel
+ * traps split locks. */
+static long straddling_getppid(void)
+{
+	long r;
+	__asm__ volatile(".p2align 6\n\t.skip 63, 0x90\n\tsyscall"
+			 : "=a"(r) : "0"((long)SYS_getppid) : "rcx", "r11", "memory");
+	return r;
+}
+
+static int kernel_traps_split_locks(void)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[8192];
+	int found = 0;
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, "flags", 5) == 0) {
+			found = strstr(line, " split_lock_detect") != NULL;
+			break;
+		}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static void straddling_site(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	struct vos_dispatch_stats s0, s1;
+	vos_dispatch_stats(&s0);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(straddling_getppid(), native_ppid);
+	vos_dispatch_stats(&s1);
+	if (s1.mode != VOS_DISPATCH_REWRITE)
+		assert_int_equal(s1.traps - s0.traps, 5);
+	else if (kernel_traps_split_locks())
+		assert_int_equal(s1.traps - s0.traps, 5);
+	else
+		assert_int_equal(s1.traps - s0.traps, 1);
 }
 
 /* ---- the API the library builds on ------------------------------------- */
@@ -790,6 +855,7 @@ int main(void)
 		cmocka_unit_test(signal_handler_returns),
 		cmocka_unit_test(blocking_trap_call_gets_eintr),
 		cmocka_unit_test(own_sigsys_handler_refused),
+		cmocka_unit_test(straddling_site),
 		cmocka_unit_test(vector_state_preserved),
 		cmocka_unit_test(passthrough_skips_handler),
 		cmocka_unit_test(precheck_runs_natively),
