@@ -104,7 +104,6 @@ vos_dispatch_clone_raw:
  * DF was set (popfq then restores them all).
  */
 #define NR_PASS 2
-#define FRAME_FLAGS 64  /* offset of the saved flags from %rbp */
 
 /* One body per way of saving the extended state (the macros below). */
 	.macro	TRAMP name, save, restore

@@ -12,10 +12,11 @@
  * coexisting, vos_elf_is_static.
  *
  * The dispatcher is installed once for the whole program (it cannot be
- * uninstalled).  Under TSan the program skips: tried, the first three tests
- * pass but pthread_create under TSan + the dispatcher does not come back
- * (TSan's runtime makes its own system calls inside its interceptors, and
- * the thread start handshake is one of them); not investigated further.
+ * uninstalled).  Under TSan the handler runs in threads TSan does not know
+ * yet (a new thread's first system calls, e.g. rseq, come before TSan has
+ * set the thread up), so the handler and what it calls are not instrumented
+ * (HANDLER_CODE); TSan's own background thread blocks every signal, so it
+ * is the one thread install cannot arm.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -42,12 +43,16 @@
 #include "dispatch/dispatch.h"
 
 #if defined(__SANITIZE_THREAD__)
-#define SKIP_REASON "TSan: pthread_create under TSan and the dispatcher hangs (see the file's header)"
+#define UNDER_TSAN 1
 #elif defined(__has_feature)
 #if __has_feature(thread_sanitizer)
-#define SKIP_REASON "TSan"
+#define UNDER_TSAN 1
 #endif
 #endif
+
+/* Code that runs inside the dispatcher (possibly in a thread TSan has not
+ * set up yet): not instrumented. */
+#define HANDLER_CODE __attribute__((no_sanitize_thread, noinline))
 
 extern char **environ;
 
@@ -70,7 +75,7 @@ static _Atomic int clobber_vectors;             /* see vector_state_preserved */
 static int has_avx512;
 
 /* What C code may do to the vector registers: zero them. */
-static void clobber_vector_registers(void)
+HANDLER_CODE static void clobber_vector_registers(void)
 {
 	__asm__ volatile("pxor %%xmm0, %%xmm0\n\tpxor %%xmm7, %%xmm7\n\tpxor %%xmm15, %%xmm15"
 			 ::: "xmm0", "xmm7", "xmm15");
@@ -81,7 +86,7 @@ static void clobber_vector_registers(void)
 				 "kxorq %%k1, %%k1, %%k1" ::: "memory");
 }
 
-static long counting_handler(long nr, long a[6], void *ctx)
+HANDLER_CODE static long counting_handler(long nr, long a[6], void *ctx)
 {
 	(void)ctx;
 	if (atomic_load_explicit(&clobber_vectors, memory_order_relaxed))
@@ -145,9 +150,6 @@ static int old_threads_started;
 static int setup(void)
 {
 	native_ppid = getppid();
-#ifdef SKIP_REASON
-	skip_reason = SKIP_REASON;
-#else
 	for (int i = 0; i < OLD_THREADS; i++)
 		if (pthread_create(&old_threads[i], NULL, old_thread_body, NULL) == 0)
 			old_threads_started++;
@@ -158,7 +160,6 @@ static int setup(void)
 		printf("test_dispatch: vos_dispatch_install: %s\n", strerror(-r));
 		return -1;
 	}
-#endif
 	if (skip_reason)
 		printf("test_dispatch: skipped: %s\n", skip_reason);
 	return 0;
@@ -501,11 +502,15 @@ static void vector_state_preserved(void **state)
 			continue;
 		memset(out, 0, sizeof(out));
 		unsigned long kin = 0x5a5a5a5a12345678ul, kout = 0;
+		const void *pin0 = in[0], *pin1 = in[1], *pkin = &kin;
+		void *pout0 = out[0], *pout1 = out[1], *pkout = &kout;
+		/* Register variables are only sure right before the asm (no call
+		 * in between, sanitizer calls included). */
 		register long rax __asm__("rax") = SYS_getppid;
-		register const void *rsi __asm__("rsi") = in[0], *rdx __asm__("rdx") = in[1];
-		register const void *rcx __asm__("rcx") = &kin;
-		register void *rdi __asm__("rdi") = out[0], *r8 __asm__("r8") = out[1];
-		register void *r9 __asm__("r9") = &kout;
+		register const void *rsi __asm__("rsi") = pin0, *rdx __asm__("rdx") = pin1;
+		register const void *rcx __asm__("rcx") = pkin;
+		register void *rdi __asm__("rdi") = pout0, *r8 __asm__("r8") = pout1;
+		register void *r9 __asm__("r9") = pkout;
 		__asm__ volatile("vmovdqu64 (%%rsi), %%zmm16\n\t"
 				 "vmovdqu64 (%%rdx), %%zmm31\n\t"
 				 "kmovq (%%rcx), %%k1\n\t"
@@ -516,7 +521,8 @@ static void vector_state_preserved(void **state)
 				 : "+r"(rax), "+r"(rcx)
 				 : "r"(rsi), "r"(rdx), "r"(rdi), "r"(r8), "r"(r9)
 				 : "r11", "memory");
-		assert_int_equal(rax, native_ppid);
+		long got = rax;         /* before any call can clobber it */
+		assert_int_equal(got, native_ppid);
 		assert_memory_equal(in[0], out[0], 64);
 		assert_memory_equal(in[1], out[1], 64);
 		assert_int_equal(kout, kin);
@@ -577,7 +583,11 @@ static void threads_started_before_install_are_armed(void **state)
 	struct vos_dispatch_stats s;
 	vos_dispatch_stats(&s);
 	assert_true(s.threads_armed >= OLD_THREADS);
+#ifdef UNDER_TSAN
+	assert_true(s.threads_unarmed <= 1);    /* TSan's background thread blocks SIGSYS */
+#else
 	assert_int_equal(s.threads_unarmed, 0);
+#endif
 	pthread_mutex_lock(&go_lock);
 	go = 1;
 	pthread_cond_broadcast(&go_cond);
@@ -676,9 +686,9 @@ static void log_ev(char ev, unsigned long flags)
 		hlog->flags[i] = flags;
 	}
 }
-static void hook_prepare(unsigned long flags) { log_ev('P', flags); }
-static void hook_child(unsigned long flags) { log_ev('c', flags); }
-static void hook_parent(unsigned long flags, long ret)
+HANDLER_CODE static void hook_prepare(unsigned long flags) { log_ev('P', flags); }
+HANDLER_CODE static void hook_child(unsigned long flags) { log_ev('c', flags); }
+HANDLER_CODE static void hook_parent(unsigned long flags, long ret)
 {
 	hlog->ret = ret;
 	log_ev('p', flags);
