@@ -50,14 +50,20 @@ HIDDEN __thread volatile char vos_dispatch_selector __attribute__((tls_model("in
 /*
  * One byte per system call number, read by the trampoline (gate.S) before
  * anything else: NR_BOUNCE for the calls the module runs from the SIGSYS
- * path, NR_PASS for the pass-through numbers (vos_dispatch_passthrough).
+ * path, NR_PASS for the pass-through numbers (vos_dispatch_passthrough),
+ * NR_MODULE for the calls call_handler() must see even when a precheck would
+ * say "native" (a thread exit unlisting its counters, SIGSYS kept unblocked,
+ * seccomp strict mode refused).
  * A byte table rather than a bitmap: one load, no `bt` with a memory operand.
  */
 #define NR_BOUNCE 1
 #define NR_PASS 2
+#define NR_MODULE 3
 HIDDEN _Alignas(64) unsigned char vos_dispatch_nr_class[SLED] = {
 	[SYS_rt_sigreturn] = NR_BOUNCE, [SYS_clone] = NR_BOUNCE, [SYS_fork] = NR_BOUNCE,
 	[SYS_vfork] = NR_BOUNCE, [SYS_clone3] = NR_BOUNCE,
+	[SYS_exit] = NR_MODULE, [SYS_rt_sigaction] = NR_MODULE, [SYS_rt_sigprocmask] = NR_MODULE,
+	[SYS_seccomp] = NR_MODULE, [SYS_prctl] = NR_MODULE,
 };
 
 /* The precheck the trampoline calls before saving the extended state. */

@@ -87,7 +87,8 @@ void vos_dispatch_passthrough(long nr);
  *     code that made a system call, including signal handlers and glibc
  *     internals holding their locks);
  *   - read only data that is safe to read concurrently (atomics).
- * The SIGSYS path does not call it (first encounters go to the handler).
+ * The SIGSYS path does not call it (first encounters go to the handler),
+ * nor do the numbers the module handles itself (see passthrough above).
  * fn = NULL removes it.  Set it before install or while no call can be in
  * flight through it (the pointer is read once per call).
  */

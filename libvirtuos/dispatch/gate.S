@@ -86,7 +86,8 @@ vos_dispatch_clone_raw:
  * 1. vos_dispatch_nr_class[nr]: NR_BOUNCE (clone, fork, vfork, clone3,
  *    rt_sigreturn: the module runs them from the SIGSYS path) goes to
  *    vos_dispatch_bounce with the stack as it is (the SIGSYS handler pops the
- *    return address); NR_PASS runs the call here, natively.
+ *    return address); NR_PASS runs the call here, natively; NR_MODULE (the
+ *    calls dispatch.c adjusts: exit, rt_sigaction, ...) skips the precheck.
  * 2. Selector ALLOW (the dispatcher's own call through a rewritten site):
  *    natively.
  * 3. The frame: skip the caller's red zone (the call itself already wrote the
@@ -103,6 +104,7 @@ vos_dispatch_clone_raw:
  * condition across a `syscall` would see the difference), except when the
  * DF was set (popfq then restores them all).
  */
+#define NR_BOUNCE 1     /* dispatch.c's vos_dispatch_nr_class values */
 #define NR_PASS 2
 
 /* One body per way of saving the extended state (the macros below). */
@@ -111,9 +113,11 @@ vos_dispatch_clone_raw:
 	.hidden	\name
 \name:
 	lea	vos_dispatch_nr_class(%rip), %r11
-	movzbl	(%r11,%rax), %r11d
-	test	%r11d, %r11d
-	jnz	3f
+	movzbl	(%r11,%rax), %ecx       /* rcx is clobbered by syscall: free */
+	cmp	$NR_PASS, %ecx
+	je	3f
+	cmp	$NR_BOUNCE, %ecx
+	je	vos_dispatch_bounce
 	mov	vos_dispatch_selector@gottpoff(%rip), %r11
 	cmpb	$0, %fs:(%r11)
 	je	5f              /* ALLOW: the dispatcher's own call */
@@ -127,9 +131,11 @@ vos_dispatch_clone_raw:
 	push	%rdi            /* a[0..5] from here up */
 	push	%rbx
 	push	%rbp
-	mov	%rsp, %rbp      /* a = 16(%rbp), flags at FRAME_FLAGS(%rbp) */
+	mov	%rsp, %rbp      /* a = 16(%rbp), flags at 64(%rbp) */
 	mov	%rax, %rbx      /* nr */
 	cld
+	test	%ecx, %ecx      /* NR_MODULE: the module must see it, no precheck */
+	jnz	1f
 	mov	vos_dispatch_precheck(%rip), %r11
 	test	%r11, %r11
 	jz	1f
@@ -179,9 +185,7 @@ vos_dispatch_clone_raw:
 4:	popfq
 	lea	128(%rsp), %rsp
 	ret
-3:	cmp	$NR_PASS, %r11d
-	jne	vos_dispatch_bounce
-	mov	vos_dispatch_tcount@gottpoff(%rip), %r11
+3:	mov	vos_dispatch_tcount@gottpoff(%rip), %r11
 	incq	%fs:(%r11)      /* tcount.pass */
 5:	syscall
 	ret

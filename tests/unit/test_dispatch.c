@@ -637,6 +637,15 @@ static int test_precheck(long nr, const long a[6])
 	return a[1] == 0;       /* "local": run natively */
 }
 
+__attribute__((target("general-regs-only"), no_sanitize_address, no_sanitize_thread,
+	       no_sanitize("undefined")))
+static int native_for_all(long nr, const long a[6])
+{
+	(void)nr;
+	(void)a;
+	return 1;
+}
+
 static void precheck_runs_natively(void **state)
 {
 	(void)state;
@@ -655,7 +664,25 @@ static void precheck_runs_natively(void **state)
 	assert_int_equal(getpriority(PRIO_PROCESS, (id_t)getpid()), native);
 	unsigned long h2 = atomic_load(&seen_by_nr[SYS_getpriority]);
 	vos_dispatch_stats(&s1);
+	/* A precheck that says "native" for everything still lets the module
+	 * see what it must: SIGSYS stays unblocked, a thread's exit is seen. */
+	vos_dispatch_set_precheck(native_for_all);
+	unsigned long e0 = atomic_load(&seen_by_nr[SYS_exit]);
+	sigset_t set, cur;
+	sigemptyset(&set);
+	sigaddset(&set, SIGSYS);
+	assert_int_equal(sigprocmask(SIG_BLOCK, &set, NULL), 0);
+	assert_int_equal(sigprocmask(SIG_BLOCK, NULL, &cur), 0);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, thread_body, NULL), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	unsigned long e1 = atomic_load(&seen_by_nr[SYS_exit]);
 	vos_dispatch_set_precheck(NULL);
+	assert_false(sigismember(&cur, SIGSYS));
+	assert_int_equal(e1, e0 + 1);
+	struct vos_dispatch_stats s2;   /* the exited thread's counters were folded in */
+	vos_dispatch_stats(&s2);
+	assert_true(s2.precheck_native >= s1.precheck_native);
 	if (s1.mode == VOS_DISPATCH_REWRITE) {
 		assert_int_equal(h1, h0);
 		assert_int_equal(h2, h1 + 1);
