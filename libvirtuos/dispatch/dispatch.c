@@ -532,7 +532,8 @@ void vos_dispatch_set_fork_hooks(const struct vos_dispatch_fork_hooks *h)
 int vos_dispatch_selector_block(void)
 {
 	int prev = selector;
-	selector = SYSCALL_DISPATCH_FILTER_BLOCK;
+	if (atomic_load_explicit(&mode, memory_order_relaxed) != VOS_DISPATCH_OFF)
+		selector = SYSCALL_DISPATCH_FILTER_BLOCK;
 	return prev;
 }
 
