@@ -113,6 +113,21 @@ preloaded() {   # command... : run it under libvirtuos.so and the spinning servi
 	env -u VOS_CONFIG LD_PRELOAD="$lib" VOS_RUNDIR="$RUN_SPIN" "$@"
 }
 
+# bench_pread, native side in a process without the library (which catches
+# even syscall(SYS_pread64) once it catches system calls), forwarded side
+# under it; the two RESULT lines (ours columns only) joined into one.
+pread_sides() {   # latency|throughput args...
+	local mode=$1 d=$WORK/pread
+	shift
+	mkdir -p "$d"
+	local args=(--remote /storage/preadfile --native "$ROOT/preadfile" --reps "$REPS" "$@")
+	"$OUT/bench_pread" "$mode" --side native "${args[@]}" >"$d/native" || return 1
+	preloaded "$OUT/bench_pread" "$mode" --side remote "${args[@]}" >"$d/remote" || return 1
+	awk '$1 == "RESULT" && FILENAME == ARGV[1] { n[$2] = $7 " " $8 " " $9; next }
+	     $1 == "RESULT" && ($2 in n) { print "RESULT", $2, $3, n[$2], $7, $8, $9 }' \
+		"$d/native" "$d/remote"
+}
+
 shim() {   # path command... : run it with libvirtuos/dispatch alone (VOS_SHIM=path)
 	local lib=$SHIM how=$1
 	shift
@@ -194,11 +209,9 @@ run "null call throughput, 1/2/4 threads" \
 	"$OUT/bench_null" throughput --rundir "$RUN_SPIN" --reps "$REPS" --threads 1,2,4 --ms "$MS" \
 	--name null_tput
 run "4 KiB cached pread, forwarded (LD_PRELOAD) vs native" \
-	preloaded "$OUT/bench_pread" latency --remote /storage/preadfile --native "$ROOT/preadfile" \
-	--reps "$REPS" --iters 30000 --name pread_4k
+	pread_sides latency --iters 30000 --name pread_4k
 run "4 KiB pread throughput, 1/2/4 threads" \
-	preloaded "$OUT/bench_pread" throughput --remote /storage/preadfile \
-	--native "$ROOT/preadfile" --reps "$REPS" --threads 1,2,4 --ms "$MS" --name pread_tput
+	pread_sides throughput --threads 1,2,4 --ms "$MS" --name pread_tput
 run "getppid caught by libvirtuos/dispatch: trampoline, SIGSYS path, own gate (vs native)" \
 	"$OUT/bench_dispatch" --reps "$REPS" --iters 20000
 run "getppid in a whole process: native, under libvirtuos.so, under the dispatcher alone" \
