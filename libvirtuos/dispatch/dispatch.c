@@ -96,12 +96,11 @@ static vos_dispatch_fn handler;
 static void *handler_ctx;
 static _Atomic int mode;
 static _Atomic uint64_t n_traps, n_rewritten, n_refused, n_seccomp_refused;
-static _Atomic uint64_t n_armed, n_unarmed;
+static _Atomic uint64_t n_armed, n_arm_sent;   /* older threads: armed / asked */
 static atomic_flag rewrite_lock = ATOMIC_FLAG_INIT;
 
 /* The value a SIGSYS carries when vos_dispatch_install asks an existing thread to arm itself. */
 #define ARM_MAGIC 0x766f7341    /* "vosA" */
-static _Atomic int arm_acks;
 
 struct ksigaction {             /* the kernel's struct sigaction */
 	void *handler;
@@ -445,7 +444,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 	    si->si_pid == raw(SYS_getpid, 0, 0, 0, 0, 0, 0)) {
 		/* vos_dispatch_install asks this (older) thread to arm itself. */
 		arm_thread(SYSCALL_DISPATCH_FILTER_BLOCK, true);
-		atomic_fetch_add(&arm_acks, 1);
+		atomic_fetch_add(&n_armed, 1);  /* also later, once it unblocks SIGSYS */
 		return;
 	}
 	if (si->si_code != SYS_USER_DISPATCH) {
@@ -708,6 +707,44 @@ static int list_other_threads(int *tids, int max)
  * armed is not armed either, so list again until a pass finds nobody new.
  */
 #define MAX_OLD_THREADS 1024
+/* Whether thread tid has SIGSYS blocked (SigBlk in /proc/self/task/TID/status). */
+static bool sigsys_blocked(int tid)
+{
+	char path[48] = "/proc/self/task/", *p = path + 16, digits[12];
+	int nd = 0;
+	do
+		digits[nd++] = (char)('0' + tid % 10);
+	while ((tid /= 10) && nd < 11);
+	while (nd)
+		*p++ = digits[--nd];
+	memcpy(p, "/status", 8);
+	int fd = (int)raw(SYS_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0, 0, 0);
+	if (fd < 0)
+		return false;
+	char buf[2048];
+	long n = raw(SYS_read, fd, (long)buf, sizeof(buf) - 1, 0, 0, 0);
+	raw(SYS_close, fd, 0, 0, 0, 0, 0);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	for (long i = 0; i + 8 < n; i++) {
+		if (memcmp(buf + i, "\nSigBlk:", 8) != 0)
+			continue;
+		uint64_t mask = 0;
+		for (const char *c = buf + i + 8; *c; c++) {
+			if (*c == ' ' || *c == '\t')
+				continue;
+			int v = *c >= '0' && *c <= '9' ? *c - '0' : *c >= 'a' && *c <= 'f' ? *c - 'a' + 10 : -1;
+			if (v < 0)
+				break;
+			mask = mask << 4 | (uint64_t)v;
+		}
+		return mask & (1ull << (SIGSYS - 1));
+	}
+	return false;
+}
+
+
 static void arm_existing_threads(void)
 {
 	static int done[MAX_OLD_THREADS];
@@ -715,7 +752,8 @@ static void arm_existing_threads(void)
 	long pid = raw(SYS_getpid, 0, 0, 0, 0, 0, 0), uid = raw(SYS_getuid, 0, 0, 0, 0, 0, 0);
 	for (int pass = 0; pass < 8; pass++) {
 		int now[MAX_OLD_THREADS], n = list_other_threads(now, MAX_OLD_THREADS), sent = 0;
-		atomic_store(&arm_acks, 0);
+		int nblocked = 0;
+		uint64_t base = atomic_load(&n_armed);
 		for (int i = 0; i < n; i++) {
 			bool seen = false;
 			for (int j = 0; j < ndone && !seen; j++)
@@ -729,26 +767,35 @@ static void arm_existing_threads(void)
 			si.si_pid = (pid_t)pid;
 			si.si_uid = (uid_t)uid;
 			si.si_value.sival_int = ARM_MAGIC;
-			if (raw(SYS_rt_tgsigqueueinfo, pid, now[i], SIGSYS, (long)&si, 0, 0) == 0)
+			/* A thread with SIGSYS blocked gets it too and arms itself when it
+			 * unblocks; a thread that is starting has every signal blocked for
+			 * a moment (glibc's pthread_create), one that blocks them for good
+			 * (TSan's) never answers: so those are waited for only briefly. */
+			bool blocked = sigsys_blocked(now[i]);
+			if (raw(SYS_rt_tgsigqueueinfo, pid, now[i], SIGSYS, (long)&si, 0, 0) == 0) {
+				atomic_fetch_add(&n_arm_sent, 1);
 				sent++;
+				nblocked += blocked;
+			}
 			done[ndone++] = now[i];
 		}
 		if (sent == 0)
 			break;
-		/* Up to 2 s in all: a thread that has SIGSYS blocked never answers. */
+		/* Up to 2 s in all; 50 ms once only the blocked ones are missing. */
 		struct timespec ms = { 0, 1000000 };
-		while (atomic_load(&arm_acks) < sent && waited_ms < 2000) {
+		int waited_here = 0;
+		while (atomic_load(&n_armed) - base < (uint64_t)sent && waited_ms < 2000 &&
+		       !(atomic_load(&n_armed) - base >= (uint64_t)(sent - nblocked) &&
+			 waited_here >= 50)) {
 			raw(SYS_nanosleep, (long)&ms, 0, 0, 0, 0, 0);
 			waited_ms++;
+			waited_here++;
 		}
-		int acks = atomic_load(&arm_acks);
-		atomic_fetch_add(&n_armed, (uint64_t)acks);
-		if (acks < sent)
-			atomic_fetch_add(&n_unarmed, (uint64_t)(sent - acks));
 	}
-	if (atomic_load(&n_unarmed))
+	if (atomic_load(&n_armed) < atomic_load(&n_arm_sent))
 		say("libvirtuos: dispatch: some threads that existed before the library started "
-		    "did not arm (SIGSYS blocked?): their system calls are NOT intercepted\n");
+		    "have SIGSYS blocked: their system calls are NOT intercepted until they "
+		    "unblock it\n");
 }
 
 int vos_dispatch_install(vos_dispatch_fn fn, void *ctx)
@@ -799,7 +846,8 @@ void vos_dispatch_stats(struct vos_dispatch_stats *out)
 	out->refused = atomic_load(&n_refused);
 	out->seccomp_refused = atomic_load(&n_seccomp_refused);
 	out->threads_armed = atomic_load(&n_armed);
-	out->threads_unarmed = atomic_load(&n_unarmed);
+	uint64_t asked = atomic_load(&n_arm_sent);
+	out->threads_unarmed = asked > out->threads_armed ? asked - out->threads_armed : 0;
 	out->state_save = out->mode == VOS_DISPATCH_REWRITE ? tramp_kind : NULL;
 	unsigned long m = tc_lock_take();
 	uint64_t pass = rd(&gone.pass), pre = rd(&gone.pre), tramp = rd(&gone.tramp);

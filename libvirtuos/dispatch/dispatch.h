@@ -26,9 +26,10 @@ typedef long (*vos_dispatch_fn)(long nr, long a[6], void *ctx);
 /* 0, or -errno: -EBUSY if the process already has a SIGSYS handler or the
  * dispatcher is installed, -ENOSYS if the kernel lacks Syscall User Dispatch.
  * Threads that already exist are armed too: each is sent a SIGSYS the module
- * recognises (rt_tgsigqueueinfo) and install waits, bounded (about 2 s in
- * all), until each has armed itself; a thread that did not (SIGSYS blocked,
- * stopped) is counted in threads_unarmed and said once on stderr.  A thread
+ * recognises (rt_tgsigqueueinfo) and install waits, bounded (2 s in all, 50
+ * ms for threads with SIGSYS blocked), until each has armed itself; one that
+ * has not (SIGSYS blocked, stopped) is counted in threads_unarmed and said
+ * once on stderr, and arms itself when it unblocks SIGSYS.  A thread
  * that was blocked in a call that does not restart (epoll_wait, select, ...)
  * sees EINTR once, as with any signal. */
 int vos_dispatch_install(vos_dispatch_fn handler, void *ctx);
@@ -53,7 +54,7 @@ struct vos_dispatch_stats {
 	uint64_t precheck_native;  /* calls the precheck sent straight to the kernel */
 	uint64_t syscalls;         /* every call seen: traps + trampoline + native fast paths */
 	uint64_t threads_armed;    /* threads that existed at install and were armed by it */
-	uint64_t threads_unarmed;  /* ... that did not confirm in time (not intercepted!) */
+	uint64_t threads_unarmed;  /* ... not armed yet (SIGSYS blocked): not intercepted! */
 	uint64_t seccomp_refused;  /* seccomp strict mode refused (see README) */
 	const char *state_save;    /* how the trampoline saves vector state: "zmm", "ymm",
 				    * "xmm" (by hand), "xsavec", "xsave"; NULL in trap mode */
