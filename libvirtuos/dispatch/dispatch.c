@@ -607,45 +607,56 @@ static void build_sled(volatile unsigned char *v, uint64_t entry)
  * where XCR0 holds only state the C code can touch that way (x87, SSE, AVX,
  * AVX-512; PKRU and AMX tiles, which it never touches), xsavec (or xsave)
  * of everything otherwise (e.g. APX registers, unknown components).
- * VOS_DISPATCH_XSAVE=1 forces xsave(c), for measuring.  NULL: no usable
- * body (no xsave, or an xsave area bigger than the 4 KiB reserved).
+ * VOS_DISPATCH_SAVE=zmm|ymm|xmm|xsavec|xsave picks a body the CPU can run
+ * even if it saves less than the CPU has: for tests and measurements only.
+ * NULL: no usable body (an xsave area bigger than the 4 KiB reserved).
  */
 #define XCR0_HANDLED 0x602e7ull         /* x87 SSE AVX opmask ZMM_Hi256 Hi16_ZMM PKRU AMX */
 static const char *tramp_kind;
 
 static void *pick_trampoline(void)
 {
-	unsigned eax, ebx, ecx, edx;
-	if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !(ecx & bit_OSXSAVE))
-		return NULL;
-	unsigned lo, hi;
-	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	uint64_t xcr0 = (uint64_t)hi << 32 | lo;
-	const char *force = getenv("VOS_DISPATCH_XSAVE");
-	if (!(force && *force == '1') && !(xcr0 & ~XCR0_HANDLED)) {
-		unsigned b7 = 0, c7, d7, a7;
-		__get_cpuid_count(7, 0, &a7, &b7, &c7, &d7);
-		if ((xcr0 & 0xe6) == 0xe6 && (b7 & bit_AVX512F) && (b7 & bit_AVX512BW)) {
-			tramp_kind = "zmm";
-			return vos_dispatch_tramp_entry_zmm;
-		}
-		if ((xcr0 & 0x6) == 0x6 && (ecx & bit_AVX) && !(xcr0 & 0xe0)) {
-			tramp_kind = "ymm";
-			return vos_dispatch_tramp_entry_ymm;
-		}
-		if (!(xcr0 & 0xe4)) {
-			tramp_kind = "xmm";
-			return vos_dispatch_tramp_entry_xmm;
-		}
+	enum { ZMM, YMM, XMM, XSAVEC, XSAVE, NBODY };
+	static const char *const names[NBODY] = { "zmm", "ymm", "xmm", "xsavec", "xsave" };
+	void *const entry[NBODY] = { vos_dispatch_tramp_entry_zmm, vos_dispatch_tramp_entry_ymm,
+				     vos_dispatch_tramp_entry_xmm, vos_dispatch_tramp_entry_c,
+				     vos_dispatch_tramp_entry };
+	bool runs[NBODY] = { false }, right[NBODY] = { false };     /* can run / saves enough */
+	unsigned eax, ebx, ecx = 0, edx, b7 = 0, c7, d7, a7;
+	__get_cpuid(1, &eax, &ebx, &ecx, &edx);
+	__get_cpuid_count(7, 0, &a7, &b7, &c7, &d7);
+	uint64_t xcr0 = 3;                      /* x87 and SSE only, without OSXSAVE */
+	bool osxsave = ecx & bit_OSXSAVE;
+	if (osxsave) {
+		unsigned lo, hi;
+		__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+		xcr0 = (uint64_t)hi << 32 | lo;
 	}
-	if (!__get_cpuid_count(0xd, 0, &eax, &ebx, &ecx, &edx) || ebx == 0 || ebx > 4096 - 64)
-		return NULL;
-	if (__get_cpuid_count(0xd, 1, &eax, &ebx, &ecx, &edx) && (eax & 2)) {
-		tramp_kind = "xsavec";
-		return vos_dispatch_tramp_entry_c;
+	runs[XMM] = true;
+	runs[YMM] = (xcr0 & 0x6) == 0x6 && (ecx & bit_AVX);
+	runs[ZMM] = (xcr0 & 0xe6) == 0xe6 && (b7 & bit_AVX512F) && (b7 & bit_AVX512BW);
+	if (osxsave && __get_cpuid_count(0xd, 0, &eax, &ebx, &ecx, &edx) && ebx && ebx <= 4096 - 64) {
+		runs[XSAVE] = right[XSAVE] = true;
+		runs[XSAVEC] = right[XSAVEC] =
+			__get_cpuid_count(0xd, 1, &eax, &ebx, &ecx, &edx) && (eax & 2);
 	}
-	tramp_kind = "xsave";
-	return vos_dispatch_tramp_entry;
+	if (!(xcr0 & ~XCR0_HANDLED)) {
+		right[ZMM] = runs[ZMM];
+		right[YMM] = runs[YMM] && !(xcr0 & 0xe0);
+		right[XMM] = !(xcr0 & 0xe4);
+	}
+	const char *want = getenv("VOS_DISPATCH_SAVE");
+	for (int k = 0; want && k < NBODY; k++)
+		if (strcmp(want, names[k]) == 0 && runs[k]) {
+			tramp_kind = names[k];
+			return entry[k];
+		}
+	for (int k = 0; k < NBODY; k++)         /* cheapest first */
+		if (right[k]) {
+			tramp_kind = names[k];
+			return entry[k];
+		}
+	return NULL;
 }
 
 /* Page 0: the sled for every nr < SLED, then `movabs $entry, %r11; jmp *%r11`. */

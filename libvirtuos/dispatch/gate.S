@@ -108,7 +108,7 @@ vos_dispatch_clone_raw:
 #define NR_PASS 2
 
 /* One body per way of saving the extended state (the macros below). */
-	.macro	TRAMP name, save, restore
+	.macro	TRAMP name, save, restore, area
 	.globl	\name
 	.hidden	\name
 \name:
@@ -160,7 +160,7 @@ vos_dispatch_clone_raw:
 	syscall
 	jmp	2f
 1:	mov	%rbp, %rsp
-	sub	$4096, %rsp     /* save area (xsave size checked at install) */
+	sub	$\area, %rsp   /* save area (xsave size checked at install) */
 	and	$-64, %rsp
 	\save
 	mov	%rbx, %rdi
@@ -192,8 +192,7 @@ vos_dispatch_clone_raw:
 	.endm
 
 /*
- * Saving the extended state around the C code, at (%rsp), 64-byte aligned,
- * 4 KiB reserved.  xsave/xsavec save everything the kernel would; on this
+ * Saving the extended state around the C code, at (%rsp), 64-byte aligned.  xsave/xsavec save everything the kernel would; on this
  * machine (AMD EPYC, AVX-512) xsavec+xrstor of the state glibc leaves in
  * use costs ~130 ns, spilling the vector registers by hand ~10 ns.  So where
  * XCR0 holds nothing beyond x87/SSE/AVX/AVX-512 (plus PKRU and AMX, which
@@ -255,32 +254,35 @@ vos_dispatch_clone_raw:
 	.irp	i, R16
 	vmovdqu	%ymm\i, \i*32(%rsp)
 	.endr
-	stmxcsr	2112(%rsp)
+	stmxcsr	512(%rsp)
 	.endm
 	.macro	RESTORE_YMM
 	.irp	i, R16
 	vmovdqu	\i*32(%rsp), %ymm\i
 	.endr
-	ldmxcsr	2112(%rsp)
+	ldmxcsr	512(%rsp)
 	.endm
 	.macro	SAVE_XMM
 	.irp	i, R16
 	movdqu	%xmm\i, \i*16(%rsp)
 	.endr
-	stmxcsr	2112(%rsp)
+	stmxcsr	256(%rsp)
 	.endm
 	.macro	RESTORE_XMM
 	.irp	i, R16
 	movdqu	\i*16(%rsp), %xmm\i
 	.endr
-	ldmxcsr	2112(%rsp)
+	ldmxcsr	256(%rsp)
 	.endm
 
-	TRAMP	vos_dispatch_tramp_entry, SAVE_XSAVE64, RESTORE_XSAVE
-	TRAMP	vos_dispatch_tramp_entry_c, SAVE_XSAVEC64, RESTORE_XSAVE
-	TRAMP	vos_dispatch_tramp_entry_zmm, SAVE_ZMM, RESTORE_ZMM
-	TRAMP	vos_dispatch_tramp_entry_ymm, SAVE_YMM, RESTORE_YMM
-	TRAMP	vos_dispatch_tramp_entry_xmm, SAVE_XMM, RESTORE_XMM
+/* The stack each body reserves (below the red zone): the xsave area's
+ * 4 KiB, or what the hand spills need (a signal handler on a small
+ * alternate stack makes system calls too). */
+	TRAMP	vos_dispatch_tramp_entry, SAVE_XSAVE64, RESTORE_XSAVE, 4096
+	TRAMP	vos_dispatch_tramp_entry_c, SAVE_XSAVEC64, RESTORE_XSAVE, 4096
+	TRAMP	vos_dispatch_tramp_entry_zmm, SAVE_ZMM, RESTORE_ZMM, 2176
+	TRAMP	vos_dispatch_tramp_entry_ymm, SAVE_YMM, RESTORE_YMM, 576
+	TRAMP	vos_dispatch_tramp_entry_xmm, SAVE_XMM, RESTORE_XMM, 320
 
 	.globl	vos_dispatch_gate_end
 	.hidden	vos_dispatch_gate_end

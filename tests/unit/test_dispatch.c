@@ -33,6 +33,7 @@
 #include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -502,7 +503,15 @@ static void vector_state_preserved(void **state)
 {
 	(void)state;
 	SKIP_IF_NEEDED();
-	has_avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+	/* zmm16-31 and k1 only where the trampoline's body saves them (a
+	 * VOS_DISPATCH_SAVE=ymm or xmm run tests those bodies' xmm part). */
+	struct vos_dispatch_stats st;
+	vos_dispatch_stats(&st);
+	has_avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+		     (!st.state_save || strcmp(st.state_save, "ymm") != 0) &&
+		     (!st.state_save || strcmp(st.state_save, "xmm") != 0);
+	if (st.state_save)
+		printf("test_dispatch: vector state saved by the '%s' body\n", st.state_save);
 	unsigned char in[3][64], out[3][64];
 	for (int i = 0; i < 64; i++) {
 		in[0][i] = (unsigned char)(i + 1);
@@ -914,8 +923,35 @@ static void elf_is_static(void **state)
 	assert_int_equal(vos_elf_is_static("/nonexistent/x"), -ENOENT);
 }
 
+/* The other trampoline bodies this CPU can run (the default is the
+ * cheapest right one): this program again, vector test only, each body
+ * forced with VOS_DISPATCH_SAVE. */
+static void vector_state_every_body(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	struct vos_dispatch_stats st;
+	vos_dispatch_stats(&st);
+	if (st.mode != VOS_DISPATCH_REWRITE) {
+		skip();
+		return;
+	}
+	static const char *const bodies[] = { "zmm", "ymm", "xmm", "xsavec", "xsave" };
+	for (unsigned i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		char env_save[64], *argv[] = { "test_dispatch", NULL };
+		snprintf(env_save, sizeof(env_save), "VOS_DISPATCH_SAVE=%s", bodies[i]);
+		char *envp[] = { env_save, "VOS_TEST_VECTORS_ONLY=1", NULL };
+		pid_t pid;
+		assert_int_equal(posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, envp), 0);
+		wait_ok(pid, 0);        /* a body the CPU cannot run falls back: still right */
+	}
+}
+
 int main(void)
 {
+	const struct CMUnitTest vectors_only[] = {
+		cmocka_unit_test(vector_state_preserved),
+	};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(threads_started_before_install_are_armed),
 		cmocka_unit_test(getppid_three_ways),
@@ -930,6 +966,7 @@ int main(void)
 		cmocka_unit_test(own_sigsys_handler_refused),
 		cmocka_unit_test(straddling_site),
 		cmocka_unit_test(vector_state_preserved),
+		cmocka_unit_test(vector_state_every_body),
 		cmocka_unit_test(passthrough_skips_handler),
 		cmocka_unit_test(precheck_runs_natively),
 		cmocka_unit_test(fork_hooks_order),
@@ -938,6 +975,13 @@ int main(void)
 		cmocka_unit_test(seccomp_filter_coexists),
 		cmocka_unit_test(elf_is_static),
 	};
+	if (getenv("VOS_TEST_VECTORS_ONLY")) {
+		native_ppid = getppid();
+		int r = vos_dispatch_install(counting_handler, NULL);
+		if (r != 0)
+			return r == -ENOSYS ? 0 : 1;
+		return cmocka_run_group_tests(vectors_only, NULL, NULL);
+	}
 	if (setup() != 0)
 		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
