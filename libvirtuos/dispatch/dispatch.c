@@ -39,7 +39,7 @@ long vos_dispatch_clone_raw(long flags, long *block, long ptid, long ctid, long 
 #define SA_RESTORER 0x04000000   /* the kernel's, not in glibc's headers */
 #endif
 
-#define SLED 1024               /* page 0: nops for every nr below this, then a jump */
+#define SLED 1024               /* page 0: a sled entry for every nr below this, then a jump */
 
 /* The selector byte Syscall User Dispatch reads, one per thread.  ALLOW (0)
  * while the dispatcher itself runs, so its own calls and the handler's are
