@@ -138,6 +138,13 @@ $(BUILD)/obj/%.o: %.S Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/tests/test_dispatch $(BUILD)/bench/bench_dispatch: $(DISPATCH_OBJ)
+# The dispatcher alone as a preloadable library, for benchmarks/run.sh.
+$(BUILD)/bench/dispatch_shim.so: $(BUILD)/obj/benchmarks/preload/dispatch_shim.o $(DISPATCH_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -shared $(LDFLAGS) -o $@ $^
+$(BUILD)/obj/benchmarks/preload/dispatch_shim.o: CFLAGS += -fno-sanitize=all
+# vosctl refuses static binaries (vos_elf_is_static).
+$(VOSCTL): $(call obj,libvirtuos/dispatch/elf_static.c)
 
 # The interposer's fd table, tested alone (it depends on libc only).
 $(BUILD)/tests/test_fdtable: $(call obj,libvirtuos/interpose/fdtable.c)

@@ -9,6 +9,7 @@
 #   BENCH_WORKERS=N    vos-serviced --workers (default: the daemon's own default)
 #   BENCH_KEEP=1       keep the scratch directory (file tree, daemon logs)
 #   BENCH_BUILD=0      do not run make; use the programs already in BUILD
+#   BENCH_TAR_TREE=DIR the local tree `tar cf /dev/null` reads (default /usr/share)
 #
 # Nothing is pinned to a CPU: on the 2-core machines the benchmark threads,
 # the service's workers and everything else share both cores, so expect
@@ -22,6 +23,8 @@ MS=${BENCH_MS:-200}
 OUT=$BUILD/bench
 SERVICED=$BUILD/bin/vos-serviced
 LIB=$BUILD/lib/libvirtuos.so
+SHIM=$BUILD/bench/dispatch_shim.so   # libvirtuos/dispatch alone, preloadable
+TAR_TREE=${BENCH_TAR_TREE:-/usr/share}
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
@@ -36,10 +39,10 @@ for src in benchmarks/micro/*.c; do
 done
 if [ "${BENCH_BUILD:-1}" = 1 ]; then
 	say "building (BUILD=$BUILD)"
-	make -s BUILD="$BUILD" SAN= "${bins[@]}" "$SERVICED" "$LIB" >&2 ||
+	make -s BUILD="$BUILD" SAN= "${bins[@]}" "$SERVICED" "$LIB" "$SHIM" >&2 ||
 		die "build failed"
 fi
-for f in "${bins[@]}" "$SERVICED" "$LIB"; do
+for f in "${bins[@]}" "$SERVICED" "$LIB" "$SHIM"; do
 	[ -e "$f" ] || die "missing $f (build it, or drop BENCH_BUILD=0)"
 done
 
@@ -94,7 +97,7 @@ start_daemon "$RUN_SLEEP" "$WORK/serviced-sleep.log" --spin 0
 RAW=$OUT/raw.txt
 : >"$RAW"
 step=0
-steps=8
+steps=10
 run() {   # title command...
 	step=$((step + 1))
 	say "[$step/$steps] $1"
@@ -110,6 +113,90 @@ preloaded() {   # command... : run it under libvirtuos.so and the spinning servi
 	env -u VOS_CONFIG LD_PRELOAD="$lib" VOS_RUNDIR="$RUN_SPIN" "$@"
 }
 
+# bench_pread, native side in a process without the library (which catches
+# even syscall(SYS_pread64) once it catches system calls), forwarded side
+# under it; the two RESULT lines (ours columns only) joined into one.
+pread_sides() {   # latency|throughput args...
+	local mode=$1 d=$WORK/pread
+	shift
+	mkdir -p "$d"
+	local args=(--remote /storage/preadfile --native "$ROOT/preadfile" --reps "$REPS" "$@")
+	"$OUT/bench_pread" "$mode" --side native "${args[@]}" >"$d/native" || return 1
+	preloaded "$OUT/bench_pread" "$mode" --side remote "${args[@]}" >"$d/remote" || return 1
+	awk '$1 == "RESULT" && FILENAME == ARGV[1] { n[$2] = $7 " " $8 " " $9; next }
+	     $1 == "RESULT" && ($2 in n) { print "RESULT", $2, $3, n[$2], $7, $8, $9 }' \
+		"$d/native" "$d/remote"
+}
+
+shim() {   # path command... : run it with libvirtuos/dispatch alone (VOS_SHIM=path)
+	local lib=$SHIM how=$1
+	shift
+	case $lib in /*) ;; *) lib=$PWD/$lib ;; esac
+	env VOS_SHIM="$how" LD_PRELOAD="$lib" "$@"
+}
+
+# Whole-process comparisons: a process with the dispatcher installed cannot
+# measure "native" itself, so these run the same program natively and
+# preloaded in turn (native, then each preloaded variant, REPS rounds) and
+# print RESULT lines from the collected values.  emit NAME UNIT NATIVE_FILE OURS_FILE
+emit() {
+	awk -v name="$1" -v unit="$2" '
+		function stat(f,    n, v, i, j, t) {
+			n = 0
+			while ((getline t < f) > 0) v[++n] = t + 0
+			close(f)
+			for (i = 2; i <= n; i++)
+				for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+			med = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+			return sprintf("%.4g %.4g %.4g", med, v[1], v[n])
+		}
+		BEGIN { printf "RESULT %s %s %s %s\n", name, unit, stat(ARGV[1]), stat(ARGV[2]); exit }
+	' "$3" "$4"
+}
+
+getppid_rounds() {   # REPS rounds of bench_getppid: native, libvirtuos.so, dispatch alone (precheck)
+	local d=$WORK/getppid r v
+	mkdir -p "$d"
+	for ((r = 0; r < REPS; r++)); do
+		"$OUT/bench_getppid" >"$d/native.out"
+		preloaded "$OUT/bench_getppid" >"$d/lib.out"
+		shim precheck "$OUT/bench_getppid" >"$d/shim.out"
+		for v in native lib shim; do
+			awk '$1 == "getppid_glibc" { print $2 }' "$d/$v.out" >>"$d/$v.glibc"
+			awk '$1 == "getppid_syscall" { print $2 }' "$d/$v.out" >>"$d/$v.syscall"
+		done
+	done
+	emit lib_getppid ns "$d/native.glibc" "$d/lib.glibc"
+	emit lib_getppid_syscall ns "$d/native.syscall" "$d/lib.syscall"
+	emit shim_getppid ns "$d/native.glibc" "$d/shim.glibc"
+	emit shim_getppid_syscall ns "$d/native.syscall" "$d/shim.syscall"
+}
+
+ms_of() {   # command... : wall milliseconds of one run (output discarded)
+	local t0 t1
+	t0=$(date +%s%N)
+	"$@" >/dev/null 2>&1 || true
+	t1=$(date +%s%N)
+	echo $(((t1 - t0) / 1000000))
+}
+
+tar_rounds() {   # REPS rounds of tar cf /dev/null TREE: native, libvirtuos.so, dispatch alone
+	local d=$WORK/tar r v
+	local cmd=(tar cf /dev/null "$TAR_TREE")
+	mkdir -p "$d"
+	"${cmd[@]}" >/dev/null 2>&1 || true     # warm the page cache
+	for ((r = 0; r < REPS; r++)); do
+		ms_of "${cmd[@]}" >>"$d/native"
+		ms_of preloaded "${cmd[@]}" >>"$d/lib"
+		ms_of shim precheck "${cmd[@]}" >>"$d/precheck"
+		ms_of shim handler "${cmd[@]}" >>"$d/handler"
+	done
+	emit tar_lib ms "$d/native" "$d/lib"
+	emit tar_shim_precheck ms "$d/native" "$d/precheck"
+	emit tar_shim_handler ms "$d/native" "$d/handler"
+	VOS_SHIM_STATS=1 shim handler "${cmd[@]}" 2>&1 >/dev/null | grep '^dispatch_shim:' >&2 || true
+}
+
 t0=$(date +%s)
 run "ring enqueue+dequeue vs liburcu wfcqueue" \
 	"$OUT/bench_ring" --reps "$REPS"
@@ -122,15 +209,17 @@ run "null call throughput, 1/2/4 threads" \
 	"$OUT/bench_null" throughput --rundir "$RUN_SPIN" --reps "$REPS" --threads 1,2,4 --ms "$MS" \
 	--name null_tput
 run "4 KiB cached pread, forwarded (LD_PRELOAD) vs native" \
-	preloaded "$OUT/bench_pread" latency --remote /storage/preadfile --native "$ROOT/preadfile" \
-	--reps "$REPS" --iters 30000 --name pread_4k
+	pread_sides latency --iters 30000 --name pread_4k
 run "4 KiB pread throughput, 1/2/4 threads" \
-	preloaded "$OUT/bench_pread" throughput --remote /storage/preadfile \
-	--native "$ROOT/preadfile" --reps "$REPS" --threads 1,2,4 --ms "$MS" --name pread_tput
+	pread_sides throughput --threads 1,2,4 --ms "$MS" --name pread_tput
 run "getppid caught by libvirtuos/dispatch: trampoline, SIGSYS path, own gate (vs native)" \
 	"$OUT/bench_dispatch" --reps "$REPS" --iters 20000
 run "fault-safe copies of program memory (uaccess.c) vs plain copies and process_vm_readv" \
 	"$OUT/bench_uaccess" --reps "$REPS"
+run "getppid in a whole process: native, under libvirtuos.so, under the dispatcher alone" \
+	getppid_rounds
+run "tar cf /dev/null $TAR_TREE: native, under libvirtuos.so, under the dispatcher alone" \
+	tar_rounds
 say "measured in $(($(date +%s) - t0)) s"
 
 # --- summary -------------------------------------------------------------------

@@ -67,7 +67,11 @@ bench "[3/5] null call, sleeping client (--spin 0)" \
 	"VOS_TRANSPORT=xen $B/bench_null latency --rundir /tmp --spin 0 --reps $REPS --iters 1000 --name xen_null_call_sleepclient"
 bench "[4/5] 4 KiB cached pread through libvirtuos vs native (dom0 tmpfs)" \
 	"head -c 1048576 /dev/urandom > /tmp/preadfile && vos-run sh -c 'cp /tmp/preadfile /storage/preadfile' &&
-	 vos-run $B/bench_pread latency --remote /storage/preadfile --native /tmp/preadfile --reps $REPS --iters 2000 --name xen_pread_4k"
+	 a='--remote /storage/preadfile --native /tmp/preadfile --reps $REPS --iters 2000 --name xen_pread_4k' &&
+	 $B/bench_pread latency --side native \$a > /tmp/pread.native &&
+	 vos-run $B/bench_pread latency --side remote \$a > /tmp/pread.remote &&
+	 awk '\$1 == \"RESULT\" && FILENAME == ARGV[1] { n = \$7 \" \" \$8 \" \" \$9; next }
+	      \$1 == \"RESULT\" { print \"RESULT\", \$2, \$3, n, \$7, \$8, \$9 }' /tmp/pread.native /tmp/pread.remote"
 say "[5/5] restarting the storage domain with sleeping workers (vos.spin=0)"
 vx "vos-domains restart storage vos.spin=0" >&2 || die "restart of the storage domain failed"
 vx "grep 'vos-serviced: ready' /var/log/xen/guest-storage.log | tail -n 1" | grep -q 'spin 0' ||

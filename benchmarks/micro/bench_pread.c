@@ -8,10 +8,15 @@
  *   bench_pread throughput --remote PATH --native PATH [--reps R] [--threads 1,2,4] [--ms M]
  *
  * Ours is pread(), which the preloaded library forwards.  Native is the raw
- * pread64 system call (syscall(2)), which no preloaded symbol can intercept,
- * so the native side pays nothing for the library being loaded.  Reads walk
- * the file block by block; the file is read once first so it is in the page
- * cache (both paths name the same inode, so both read cached pages).
+ * pread64 system call (syscall(2)), which no preloaded *function* can
+ * intercept.  Reads walk the file block by block; the file is read once
+ * first so it is in the page cache (both paths name the same inode, so both
+ * read cached pages).
+ *
+ * With --side native or --side remote only that side is measured (its
+ * RESULT line has "-" for the other): a library that catches system calls
+ * (issue 8) catches syscall(SYS_pread64) too, so benchmarks/run.sh measures
+ * native in a process without the library and joins the two lines.
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -57,6 +62,8 @@ static double time_reads(const struct target *t, long n)
 	return (double)(bench_now_ns() - t0) / (double)n;
 }
 
+static int side_native = 1, side_remote = 1;   /* --side */
+
 static void open_targets(const char *rpath, const char *npath, struct target *rem,
 			 struct target *nat)
 {
@@ -70,12 +77,16 @@ static void open_targets(const char *rpath, const char *npath, struct target *re
 	nat->fd = open(npath, O_RDONLY | O_CLOEXEC);
 	if (nat->fd < 0)
 		bench_die("bench_pread: open %s: %s", npath, strerror(errno));
-	rem->fd = open(rpath, O_RDONLY | O_CLOEXEC);
-	if (rem->fd < 0)
-		bench_die("bench_pread: open %s: %s (is libvirtuos.so preloaded and the "
-			  "service running?)", rpath, strerror(errno));
-	/* A forwarded fd is a placeholder: the kernel itself cannot read it. */
-	if (syscall(SYS_pread64, rem->fd, check, 1, 0) >= 0)
+	rem->fd = -1;
+	if (side_remote) {
+		rem->fd = open(rpath, O_RDONLY | O_CLOEXEC);
+		if (rem->fd < 0)
+			bench_die("bench_pread: open %s: %s (is libvirtuos.so preloaded and the "
+				  "service running?)", rpath, strerror(errno));
+	}
+	/* A forwarded fd is a placeholder: the kernel itself cannot read it.
+	 * (Only checkable where syscall() is not caught: both sides in one run.) */
+	if (side_native && side_remote && syscall(SYS_pread64, rem->fd, check, 1, 0) >= 0)
 		bench_die("bench_pread: %s is not forwarded (is LD_PRELOAD=libvirtuos.so set?)", rpath);
 	if (fstat(nat->fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < BLOCK)
 		bench_die("bench_pread: %s: need a regular file of at least %d bytes", npath, BLOCK);
@@ -91,6 +102,8 @@ static void open_targets(const char *rpath, const char *npath, struct target *re
 	if (read_block(nat, 0, 0))
 		bench_die("bench_pread: cannot read %s", npath);
 	memcpy(check, bufs[0], BLOCK);
+	if (!side_remote)
+		return;
 	int e = read_block(rem, 0, 0);
 	if (e)
 		bench_die("bench_pread: forwarded read of %s failed: %s", rpath, strerror(e));
@@ -98,10 +111,22 @@ static void open_targets(const char *rpath, const char *npath, struct target *re
 		bench_die("bench_pread: %s and %s differ: not the same file", rpath, npath);
 }
 
+/* The RESULT line of the sides measured: with one side only, the native one
+ * is printed in the "ours" columns with "-" for native (run.sh joins). */
+static void bench_side_result(const char *name, const char *unit, const double *n,
+			      const double *o, int reps)
+{
+	if (side_native && side_remote)
+		bench_result(name, unit, n, o, reps);
+	else
+		bench_result(name, unit, NULL, side_native ? n : o, reps);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: bench_pread latency|throughput --remote PATH --native PATH [--reps R]\n"
-		   "       [--iters N] [--threads T1,T2,..] [--ms M] [--name NAME]\n");
+		   "       [--iters N] [--threads T1,T2,..] [--ms M] [--name NAME]\n"
+		   "       [--side native|remote|both]\n");
 }
 
 int main(int argc, char **argv)
@@ -111,6 +136,7 @@ int main(int argc, char **argv)
 		{ "reps", required_argument, 0, 'r' },   { "iters", required_argument, 0, 'n' },
 		{ "threads", required_argument, 0, 't' }, { "ms", required_argument, 0, 'm' },
 		{ "name", required_argument, 0, 'N' },   { "help", no_argument, 0, 'h' },
+		{ "side", required_argument, 0, 'S' },
 		{ 0, 0, 0, 0 },
 	};
 	const char *rpath = NULL, *npath = NULL, *name = NULL;
@@ -136,6 +162,12 @@ int main(int argc, char **argv)
 		case 't': nthreads = bench_parse_threads(optarg, threads); break;
 		case 'm': ms = (unsigned)bench_parse_count("--ms", optarg, 1, 60000); break;
 		case 'N': name = optarg; break;
+		case 'S':
+			side_native = !strcmp(optarg, "native") || !strcmp(optarg, "both");
+			side_remote = !strcmp(optarg, "remote") || !strcmp(optarg, "both");
+			if (!side_native && !side_remote)
+				bench_die("bench_pread: --side native|remote|both");
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -151,15 +183,21 @@ int main(int argc, char **argv)
 		double n[BENCH_MAX_REPS], o[BENCH_MAX_REPS];
 		if (!name)
 			name = "pread_4k";
-		time_reads(&nat, iters);
-		time_reads(&rem, iters / 10 + 100);
+		if (side_native)
+			time_reads(&nat, iters);
+		if (side_remote)
+			time_reads(&rem, iters / 10 + 100);
 		for (int r = 0; r < reps; r++) {
-			n[r] = time_reads(&nat, iters);
-			o[r] = time_reads(&rem, iters);
-			fprintf(stderr, "  %s: rep %d/%d: native %.0f ns, forwarded %.0f ns\n",
-				name, r + 1, reps, n[r], o[r]);
+			n[r] = side_native ? time_reads(&nat, iters) : 0;
+			o[r] = side_remote ? time_reads(&rem, iters) : 0;
+			if (side_native && side_remote)
+				fprintf(stderr, "  %s: rep %d/%d: native %.0f ns, forwarded %.0f ns\n",
+					name, r + 1, reps, n[r], o[r]);
+			else
+				fprintf(stderr, "  %s: rep %d/%d: %s %.0f ns\n", name, r + 1, reps,
+					side_native ? "native" : "forwarded", side_native ? n[r] : o[r]);
 		}
-		bench_result(name, "ns", n, o, reps);
+		bench_side_result(name, "ns", n, o, reps);
 		return 0;
 	}
 	if (!name)
@@ -169,12 +207,17 @@ int main(int argc, char **argv)
 		char nm[128];
 		snprintf(nm, sizeof(nm), "%s_%ut", name, threads[k]);
 		for (int r = 0; r < reps; r++) {
-			n[r] = bench_window_run("native pread", threads[k], ms, op_read, &nat);
-			o[r] = bench_window_run("forwarded pread", threads[k], ms, op_read, &rem);
-			fprintf(stderr, "  %s: rep %d/%d: native %.0f reads/s, forwarded %.0f reads/s\n",
-				nm, r + 1, reps, n[r], o[r]);
+			n[r] = side_native ? bench_window_run("native pread", threads[k], ms, op_read, &nat) : 0;
+			o[r] = side_remote ? bench_window_run("forwarded pread", threads[k], ms, op_read,
+							      &rem) : 0;
+			if (side_native && side_remote)
+				fprintf(stderr, "  %s: rep %d/%d: native %.0f reads/s, forwarded %.0f reads/s\n",
+					nm, r + 1, reps, n[r], o[r]);
+			else
+				fprintf(stderr, "  %s: rep %d/%d: %s %.0f reads/s\n", nm, r + 1, reps,
+					side_native ? "native" : "forwarded", side_native ? n[r] : o[r]);
 		}
-		bench_result(nm, "reads/s", n, o, reps);
+		bench_side_result(nm, "reads/s", n, o, reps);
 	}
 	return 0;
 }

@@ -5,12 +5,15 @@
  */
 #include <cpuid.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/seccomp.h>
 #include <linux/prctl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -25,25 +28,79 @@
 extern char vos_dispatch_gate_start[], vos_dispatch_gate_end[];
 extern char vos_dispatch_bounce_end[];
 extern char vos_dispatch_tramp_entry[], vos_dispatch_tramp_entry_c[];
+extern char vos_dispatch_tramp_entry_zmm[], vos_dispatch_tramp_entry_ymm[],
+	    vos_dispatch_tramp_entry_xmm[];
 void vos_dispatch_restorer(void);
 long vos_dispatch_clone_raw(long flags, long *block, long ptid, long ctid, long tls);
+
+#define HIDDEN __attribute__((visibility("hidden")))
 
 #ifndef SA_RESTORER
 #define SA_RESTORER 0x04000000   /* the kernel's, not in glibc's headers */
 #endif
 
-#define SLED 1024               /* page 0: nops for every nr below this, then a jump */
+#define SLED 1024               /* page 0: a sled entry for every nr below this, then a jump */
 
 /* The selector byte Syscall User Dispatch reads, one per thread.  ALLOW (0)
  * while the dispatcher itself runs, so its own calls and the handler's are
- * never trapped; BLOCK while the program runs. */
-static __thread volatile char selector __attribute__((tls_model("initial-exec")));
+ * never trapped; BLOCK while the program runs.  gate.S reads it too. */
+HIDDEN __thread volatile char vos_dispatch_selector __attribute__((tls_model("initial-exec")));
+#define selector vos_dispatch_selector
+
+/*
+ * One byte per system call number, read by the trampoline (gate.S) before
+ * anything else: NR_BOUNCE for the calls the module runs from the SIGSYS
+ * path, NR_PASS for the pass-through numbers (vos_dispatch_passthrough),
+ * NR_MODULE for the calls call_handler() must see even when a precheck would
+ * say "native" (a thread exit unlisting its counters, SIGSYS kept unblocked,
+ * seccomp strict mode refused).
+ * A byte table rather than a bitmap: one load, no `bt` with a memory operand.
+ */
+#define NR_BOUNCE 1
+#define NR_PASS 2
+#define NR_MODULE 3
+HIDDEN _Alignas(64) unsigned char vos_dispatch_nr_class[SLED] = {
+	[SYS_rt_sigreturn] = NR_BOUNCE, [SYS_clone] = NR_BOUNCE, [SYS_fork] = NR_BOUNCE,
+	[SYS_vfork] = NR_BOUNCE, [SYS_clone3] = NR_BOUNCE,
+	[SYS_exit] = NR_MODULE, [SYS_rt_sigaction] = NR_MODULE, [SYS_rt_sigprocmask] = NR_MODULE,
+	[SYS_seccomp] = NR_MODULE, [SYS_prctl] = NR_MODULE,
+};
+
+/* The precheck the trampoline calls before saving the extended state. */
+HIDDEN vos_dispatch_precheck_fn vos_dispatch_precheck;
+
+/*
+ * Per-thread counters: incremented with a plain add on the thread's own
+ * cache line (the trampoline's pass-through and precheck paths do it in
+ * gate.S at offsets 0 and 8), summed by vos_dispatch_stats() over a list of
+ * the live threads, and folded into `gone` when a thread exits (SYS_exit).
+ */
+struct thread_counts {
+	uint64_t pass;          /* offset 0: gate.S */
+	uint64_t pre;           /* offset 8: gate.S */
+	uint64_t tramp;
+	struct thread_counts *next, *prev;
+	bool listed;
+};
+HIDDEN __thread struct thread_counts vos_dispatch_tcount __attribute__((tls_model("initial-exec")));
+#define my_counts vos_dispatch_tcount
+static struct thread_counts tc_head = { .next = &tc_head, .prev = &tc_head };
+static struct thread_counts gone;      /* folded counts of threads that exited */
+static atomic_flag tc_lock = ATOMIC_FLAG_INIT;
+
+static const struct vos_dispatch_fork_hooks *fork_hooks;
+static struct vos_dispatch_fork_hooks fork_hooks_copy[2];
+static _Atomic int fork_hooks_slot;
 
 static vos_dispatch_fn handler;
 static void *handler_ctx;
 static _Atomic int mode;
-static _Atomic uint64_t n_traps, n_rewritten, n_tramp, n_refused;
+static _Atomic uint64_t n_traps, n_rewritten, n_refused, n_seccomp_refused;
+static _Atomic uint64_t n_armed, n_arm_sent;   /* older threads: armed / asked */
 static atomic_flag rewrite_lock = ATOMIC_FLAG_INIT;
+
+/* The value a SIGSYS carries when vos_dispatch_install asks an existing thread to arm itself. */
+#define ARM_MAGIC 0x766f7341    /* "vosA" */
 
 struct ksigaction {             /* the kernel's struct sigaction */
 	void *handler;
@@ -63,68 +120,244 @@ static void say(const char *msg)
 	raw(SYS_write, 2, (long)msg, (long)strlen(msg), 0, 0, 0);
 }
 
-/* Turn dispatch on for the calling thread, with its own selector. */
-static int arm_thread(char sel)
+/* Block every signal around the counter list's lock (a signal handler on
+ * this thread could otherwise exit the thread and take it again). */
+static unsigned long tc_lock_take(void)
 {
-	selector = sel;
-	return (int)raw(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON,
-			(long)vos_dispatch_gate_start,
-			(long)(vos_dispatch_gate_end - vos_dispatch_gate_start), (long)&selector, 0);
+	unsigned long all = ~0ul, old = 0;
+	raw(SYS_rt_sigprocmask, SIG_SETMASK, (long)&all, (long)&old, 8, 0, 0);
+	while (atomic_flag_test_and_set_explicit(&tc_lock, memory_order_acquire))
+		;
+	return old;
 }
 
-/* A new thread started by vos_dispatch_clone_raw, on its own stack and TLS. */
-__attribute__((force_align_arg_pointer)) void vos_dispatch_child_start(unsigned long mask);
-__attribute__((force_align_arg_pointer)) void vos_dispatch_child_start(unsigned long mask)
+static void tc_lock_drop(unsigned long old)
+{
+	atomic_flag_clear_explicit(&tc_lock, memory_order_release);
+	raw(SYS_rt_sigprocmask, SIG_SETMASK, (long)&old, 0, 8, 0, 0);
+}
+
+static uint64_t rd(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+/* Put the calling thread's counters on the list (once). */
+static void tc_register(void)
+{
+	if (my_counts.listed)
+		return;
+	unsigned long m = tc_lock_take();
+	my_counts.next = &tc_head;
+	my_counts.prev = tc_head.prev;
+	tc_head.prev->next = &my_counts;
+	tc_head.prev = &my_counts;
+	my_counts.listed = true;
+	tc_lock_drop(m);
+}
+
+/* The calling thread is about to exit: fold its counters into `gone`. */
+static void tc_unregister(void)
+{
+	if (!my_counts.listed)
+		return;
+	unsigned long m = tc_lock_take();
+	my_counts.prev->next = my_counts.next;
+	my_counts.next->prev = my_counts.prev;
+	my_counts.listed = false;
+	__atomic_store_n(&gone.pass, rd(&gone.pass) + rd(&my_counts.pass), __ATOMIC_RELAXED);
+	__atomic_store_n(&gone.pre, rd(&gone.pre) + rd(&my_counts.pre), __ATOMIC_RELAXED);
+	__atomic_store_n(&gone.tramp, rd(&gone.tramp) + rd(&my_counts.tramp), __ATOMIC_RELAXED);
+	tc_lock_drop(m);
+}
+
+/* In a fork child only the calling thread is left. */
+static void tc_after_fork(void)
+{
+	if (!my_counts.listed)
+		return;
+	tc_head.next = tc_head.prev = &my_counts;
+	my_counts.next = my_counts.prev = &tc_head;
+	atomic_flag_clear(&tc_lock);
+}
+
+/* Turn dispatch on for the calling thread, with its own selector; own_tls:
+ * the thread has its own TLS (not a CLONE_VM child without CLONE_SETTLS). */
+static int arm_thread(char sel, bool own_tls)
+{
+	static _Atomic int warned;
+	selector = sel;
+	if (own_tls)
+		tc_register();
+	int r = (int)raw(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON,
+			 (long)vos_dispatch_gate_start,
+			 (long)(vos_dispatch_gate_end - vos_dispatch_gate_start), (long)&selector, 0);
+	if (r && atomic_load(&mode) != VOS_DISPATCH_OFF && !atomic_exchange(&warned, 1))
+		say("libvirtuos: dispatch: a new thread or child could not turn on Syscall "
+		    "User Dispatch (seccomp filter?): its system calls are NOT intercepted\n");
+	return r;
+}
+
+static const struct vos_dispatch_fork_hooks *hooks(void)
+{
+	return __atomic_load_n(&fork_hooks, __ATOMIC_ACQUIRE);
+}
+
+/* A new thread or process started by vos_dispatch_clone_raw, on its own stack. */
+HIDDEN __attribute__((force_align_arg_pointer)) void vos_dispatch_child_start(unsigned long mask,
+								       unsigned long flags);
+HIDDEN __attribute__((force_align_arg_pointer)) void vos_dispatch_child_start(unsigned long mask,
+								       unsigned long flags)
 {
 	/* It inherited the SIGSYS handler's mask (everything blocked). */
+	bool own_tls = (flags & CLONE_SETTLS) || !(flags & CLONE_VM);
+	if (own_tls && !(flags & CLONE_VM))
+		tc_after_fork();
+	arm_thread(SYSCALL_DISPATCH_FILTER_BLOCK, own_tls);
+	const struct vos_dispatch_fork_hooks *h = hooks();
+	if (!(flags & CLONE_THREAD) && h && h->child) {
+		selector = SYSCALL_DISPATCH_FILTER_ALLOW;
+		h->child(flags);
+		selector = SYSCALL_DISPATCH_FILTER_BLOCK;
+	}
 	raw(SYS_rt_sigprocmask, SIG_SETMASK, (long)&mask, 0, 8, 0, 0);
-	arm_thread(SYSCALL_DISPATCH_FILTER_BLOCK);
+}
+
+static void refuse_seccomp_strict(void)
+{
+	if (atomic_fetch_add(&n_seccomp_refused, 1) == 0)
+		say("libvirtuos: dispatch: seccomp strict mode is refused (EINVAL): it would "
+		    "kill the process at its next intercepted call\n");
 }
 
 /* What the module adjusts before the handler sees a call. */
 static long call_handler(long nr, long a[6])
 {
-	if (nr == SYS_rt_sigaction && a[0] == SIGSYS && a[1]) {
-		/* The dispatcher owns SIGSYS: a second handler would break it. */
-		if (atomic_fetch_add(&n_refused, 1) == 0)
-			say("libvirtuos: dispatch: the program's SIGSYS handler is refused (EINVAL)\n");
-		return -EINVAL;
-	}
 	unsigned long set;
-	if (nr == SYS_rt_sigprocmask && a[1] && a[0] != SIG_UNBLOCK) {
-		/* A blocked SIGSYS would make the next trap fatal: never block it. */
-		memcpy(&set, (void *)a[1], sizeof(set));
-		set &= ~(1ul << (SIGSYS - 1));
-		a[1] = (long)&set;
+	if ((unsigned long)nr < SLED && vos_dispatch_nr_class[nr] == NR_PASS)
+		return vos_dispatch_raw(nr, a);
+	switch (nr) {
+	case SYS_rt_sigaction:
+		if (a[0] == SIGSYS && a[1]) {
+			/* The dispatcher owns SIGSYS: a second handler would break it. */
+			if (atomic_fetch_add(&n_refused, 1) == 0)
+				say("libvirtuos: dispatch: the program's SIGSYS handler is refused (EINVAL)\n");
+			return -EINVAL;
+		}
+		break;
+	case SYS_rt_sigprocmask:
+		if (a[1] && a[0] != SIG_UNBLOCK) {
+			/* A blocked SIGSYS would make the next trap fatal: never block it. */
+			memcpy(&set, (void *)a[1], sizeof(set));
+			set &= ~(1ul << (SIGSYS - 1));
+			a[1] = (long)&set;
+		}
+		break;
+	case SYS_seccomp:
+		if (a[0] == SECCOMP_SET_MODE_STRICT) {
+			refuse_seccomp_strict();
+			return -EINVAL;
+		}
+		break;      /* filters coexist: see README.md */
+	case SYS_prctl:
+		if (a[0] == PR_SET_SECCOMP && a[1] == SECCOMP_MODE_STRICT) {
+			refuse_seccomp_strict();
+			return -EINVAL;
+		}
+		if (a[0] == PR_SET_SYSCALL_USER_DISPATCH)
+			return -EBUSY;  /* it would replace the module's own */
+		break;
+	case SYS_exit:
+		tc_unregister();
+		break;
 	}
 	return handler(nr, a, handler_ctx);
 }
 
-/* Rewrite the `syscall` at site into `call *%rax`, with one atomic store. */
+/*
+ * Rewrite the `syscall` at site into `call *%rax` with one locked 2-byte
+ * compare-and-swap at the site itself: x86 makes a locked access atomic at
+ * any alignment, so a thread executing the site sees either instruction.
+ * A site whose two bytes straddle a 64-byte line (address = 63 mod 64; one
+ * of glibc's openat sites is one) needs a *split* lock: atomic too, but
+ * where the kernel has split-lock detection on (Intel; "split_lock_detect"
+ * in /proc/cpuinfo) it costs the process a 10 ms penalty or a SIGBUS, so
+ * there such a site stays on the trap path.  A site in a page that cannot
+ * be made writable (a read-only shared file mapping) stays there too.
+ */
+static bool cas16(uint16_t *p, uint16_t old, uint16_t new)
+{
+	uint16_t prev = old;
+	__asm__ volatile("lock cmpxchgw %2, %1" : "+a"(prev), "+m"(*p) : "r"(new) : "memory", "cc");
+	return prev == old;
+}
+
+/* Whether the kernel traps split locks (read once, under rewrite_lock). */
+static bool split_lock_trapped(void)
+{
+	static int known = -1;
+	if (known >= 0)
+		return known;
+	known = 1;      /* if /proc cannot tell, be careful */
+	int fd = (int)raw(SYS_openat, AT_FDCWD, (long)"/proc/cpuinfo", O_RDONLY | O_CLOEXEC, 0, 0, 0);
+	if (fd < 0)
+		return known;
+	static char buf[16384];         /* the first CPU's block: its flags line */
+	long n = raw(SYS_read, fd, (long)buf, sizeof(buf) - 1, 0, 0, 0);
+	raw(SYS_close, fd, 0, 0, 0, 0, 0);
+	if (n <= 0)
+		return known;
+	buf[n] = 0;
+	static const char flag[] = " split_lock_detect";
+	const char *flags = NULL;
+	for (long i = 0; i + 6 < n && !flags; i++)
+		if (memcmp(buf + i, "\nflags", 6) == 0)
+			flags = buf + i + 6;
+	if (!flags)
+		return known;
+	known = 0;
+	for (const char *c = flags; *c && *c != '\n'; c++)
+		if (memcmp(c, flag, sizeof(flag) - 1) == 0 &&
+		    (c[sizeof(flag) - 1] == ' ' || c[sizeof(flag) - 1] == '\n'))
+			known = 1;
+	return known;
+}
+
 static void try_rewrite(uintptr_t site, long nr)
 {
 	if (atomic_load(&mode) != VOS_DISPATCH_REWRITE || nr < 0 || nr >= SLED)
 		return;
-	unsigned off = site & 7;
-	if (off == 7)           /* straddles an 8-byte word: stays on the trap path */
-		return;
-	uintptr_t word = site - off, page = word & ~(uintptr_t)4095;
+	uintptr_t first = site & ~(uintptr_t)4095, last = (site + 1) & ~(uintptr_t)4095;
+	long len = (long)(last - first) + 4096;         /* the site may straddle two pages */
 	while (atomic_flag_test_and_set_explicit(&rewrite_lock, memory_order_acquire))
 		;
-	if (raw(SYS_mprotect, (long)page, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, 0, 0, 0) == 0) {
-		uint64_t old = __atomic_load_n((uint64_t *)word, __ATOMIC_RELAXED), new = old;
-		unsigned char *b = (unsigned char *)&new;
-		if (b[off] == 0x0f && b[off + 1] == 0x05) {
-			b[off] = 0xff;
-			b[off + 1] = 0xd0;
-			if (__atomic_compare_exchange_n((uint64_t *)word, &old, new, false,
-							__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-				atomic_fetch_add(&n_rewritten, 1);
-		}
-		/* Text is mapped r-x; the rewritten page goes back to that. */
-		raw(SYS_mprotect, (long)page, 4096, PROT_READ | PROT_EXEC, 0, 0, 0);
+	if (((site & 63) != 63 || !split_lock_trapped()) &&
+	    raw(SYS_mprotect, (long)first, len, PROT_READ | PROT_WRITE | PROT_EXEC, 0, 0, 0) == 0) {
+		/* 0f 05 -> ff d0, little-endian */
+		if (cas16((uint16_t *)site, 0x050f, 0xd0ff))
+			atomic_fetch_add(&n_rewritten, 1);
+		/* Text is mapped r-x; the rewritten pages go back to that. */
+		raw(SYS_mprotect, (long)first, len, PROT_READ | PROT_EXEC, 0, 0, 0);
 	}
 	atomic_flag_clear_explicit(&rewrite_lock, memory_order_release);
+}
+
+/* A fork-like call (no new stack) from the SIGSYS handler, with the hooks. */
+static long run_fork(long flags, long a2, long a3, long a4)
+{
+	const struct vos_dispatch_fork_hooks *h = hooks();
+	if (h && h->prepare)
+		h->prepare((unsigned long)flags);
+	long r = raw(SYS_clone, flags, 0, a2, a3, a4, 0);
+	if (r == 0) {
+		tc_after_fork();
+		arm_thread(SYSCALL_DISPATCH_FILTER_ALLOW, true);
+		if (h && h->child)
+			h->child((unsigned long)flags);
+	} else if (h && h->parent) {
+		h->parent((unsigned long)flags, r);
+	}
+	return r;
 }
 
 /* clone(2) from the SIGSYS handler. */
@@ -138,10 +371,7 @@ static long do_clone(ucontext_t *uc, long a[6])
 				return -EINVAL;   /* shared memory on the same stack: unsupported */
 			flags &= ~(long)(CLONE_VM | CLONE_VFORK);   /* vfork runs as fork */
 		}
-		long r = raw(SYS_clone, flags, 0, a[2], a[3], a[4], 0);
-		if (r == 0)
-			arm_thread(SYSCALL_DISPATCH_FILTER_ALLOW);
-		return r;
+		return run_fork(flags, a[2], a[3], a[4]);
 	}
 	/* New stack: the child starts in vos_dispatch_clone_raw with a register
 	 * block below the stack it asked for (see gate.S). */
@@ -153,11 +383,20 @@ static long do_clone(ucontext_t *uc, long a[6])
 				       REG_R11, REG_R10, REG_R9, REG_R8, REG_RDI, REG_RSI,
 				       REG_RDX, REG_RCX, REG_EFL };
 	memcpy(&blk[0], &uc->uc_sigmask, 8);
-	blk[1] = 0;
+	blk[1] = flags;
 	for (int i = 0; i < 15; i++)
 		blk[2 + i] = g[order[i]];
 	blk[17] = g[REG_RIP];
-	return vos_dispatch_clone_raw(flags, blk, a[2], a[3], a[4]);
+	const struct vos_dispatch_fork_hooks *h = (flags & CLONE_THREAD) ? NULL : hooks();
+	if (h && h->prepare)
+		h->prepare((unsigned long)flags);
+	long r = vos_dispatch_clone_raw(flags, blk, a[2], a[3], a[4]);
+	/* A CLONE_VM child without CLONE_SETTLS (posix_spawn) shares this
+	 * thread's selector and set it to BLOCK: the handler still runs here. */
+	selector = SYSCALL_DISPATCH_FILTER_ALLOW;
+	if (h && h->parent)
+		h->parent((unsigned long)flags, r);
+	return r;
 }
 
 /* rt_sigreturn that trapped: load the program's signal frame (at %rsp) into
@@ -201,8 +440,16 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 	selector = SYSCALL_DISPATCH_FILTER_ALLOW;
 	ucontext_t *uc = ucv;
 	greg_t *g = uc->uc_mcontext.gregs;
+	if (si->si_code == SI_QUEUE && si->si_value.sival_int == ARM_MAGIC &&
+	    si->si_pid == raw(SYS_getpid, 0, 0, 0, 0, 0, 0)) {
+		/* vos_dispatch_install asks this (older) thread to arm itself. */
+		arm_thread(SYSCALL_DISPATCH_FILTER_BLOCK, true);
+		atomic_fetch_add(&n_armed, 1);  /* also later, once it unblocks SIGSYS */
+		return;
+	}
 	if (si->si_code != SYS_USER_DISPATCH) {
-		say("libvirtuos: dispatch: SIGSYS not from Syscall User Dispatch (seccomp?)\n");
+		say("libvirtuos: dispatch: SIGSYS not from Syscall User Dispatch (a seccomp "
+		    "filter's SECCOMP_RET_TRAP?): the process ends\n");
 		raw(SYS_exit_group, 128 + SIGSYS, 0, 0, 0, 0, 0);
 	}
 	atomic_fetch_add_explicit(&n_traps, 1, memory_order_relaxed);
@@ -222,9 +469,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 		break;
 	case SYS_fork:
 	case SYS_vfork:
-		g[REG_RAX] = raw(SYS_fork, 0, 0, 0, 0, 0, 0);
-		if (g[REG_RAX] == 0)
-			arm_thread(SYSCALL_DISPATCH_FILTER_ALLOW);
+		g[REG_RAX] = run_fork(SIGCHLD, 0, 0, 0);
 		break;
 	case SYS_rt_sigreturn:
 		do_sigreturn(uc);
@@ -237,14 +482,14 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 	selector = SYSCALL_DISPATCH_FILTER_BLOCK;
 }
 
-/* From the trampoline (gate.S): regs are the six argument registers. */
-long vos_dispatch_from_tramp(long nr, long *regs);
+/* From the trampoline (gate.S): regs are the six argument registers.  The
+ * trampoline has already run the dispatcher's own calls (selector ALLOW),
+ * the pass-through numbers and what the precheck let through natively. */
+HIDDEN long vos_dispatch_from_tramp(long nr, long *regs);
 long vos_dispatch_from_tramp(long nr, long *regs)
 {
-	if (selector == SYSCALL_DISPATCH_FILTER_ALLOW)  /* the dispatcher's own call */
-		return vos_dispatch_raw(nr, regs);
 	selector = SYSCALL_DISPATCH_FILTER_ALLOW;
-	atomic_fetch_add_explicit(&n_tramp, 1, memory_order_relaxed);
+	__atomic_store_n(&my_counts.tramp, my_counts.tramp + 1, __ATOMIC_RELAXED);
 	long a[6];
 	memcpy(a, regs, sizeof(a));
 	long r = call_handler(nr, a);
@@ -252,12 +497,174 @@ long vos_dispatch_from_tramp(long nr, long *regs)
 	return r;
 }
 
-/* Page 0: a nop sled for every nr < SLED, then `movabs $entry, %r11; jmp *%r11`. */
+void vos_dispatch_passthrough(long nr)
+{
+	if (nr < 0 || nr >= SLED)
+		return;
+	switch (nr) {
+	case SYS_clone: case SYS_clone3: case SYS_fork: case SYS_vfork: case SYS_exit:
+	case SYS_rt_sigreturn: case SYS_rt_sigaction: case SYS_rt_sigprocmask:
+	case SYS_seccomp: case SYS_prctl:
+		return;         /* the module must see these */
+	}
+	__atomic_store_n(&vos_dispatch_nr_class[nr], NR_PASS, __ATOMIC_RELEASE);
+}
+
+void vos_dispatch_set_precheck(vos_dispatch_precheck_fn fn)
+{
+	__atomic_store_n(&vos_dispatch_precheck, fn, __ATOMIC_RELEASE);
+}
+
+void vos_dispatch_set_fork_hooks(const struct vos_dispatch_fork_hooks *h)
+{
+	/* Two slots, alternating: a fork in flight keeps reading the old copy
+	 * (setting them twice while a fork is in flight is not supported). */
+	if (!h) {
+		__atomic_store_n(&fork_hooks, NULL, __ATOMIC_RELEASE);
+		return;
+	}
+	int slot = atomic_fetch_add(&fork_hooks_slot, 1) & 1;
+	fork_hooks_copy[slot] = *h;
+	__atomic_store_n(&fork_hooks, &fork_hooks_copy[slot], __ATOMIC_RELEASE);
+}
+
+int vos_dispatch_selector_block(void)
+{
+	int prev = selector;
+	if (atomic_load_explicit(&mode, memory_order_relaxed) != VOS_DISPATCH_OFF)
+		selector = SYSCALL_DISPATCH_FILTER_BLOCK;
+	return prev;
+}
+
+void vos_dispatch_selector_restore(int prev)
+{
+	selector = (char)prev;
+}
+
+/*
+ * The sled: page 0 must turn a jump to any address nr < SLED into a jump to
+ * the trampoline.  A plain nop sled costs up to SLED nops (~0.25 ns each);
+ * this one is a chain of two-byte short jumps `eb d` at even addresses,
+ * each d (0x2e, 0x3e or an even REX prefix 0x40..0x4e) chosen so that
+ * - entering at an even address runs `jmp +d` to another even link, or
+ *   straight to the end;
+ * - entering at an odd address decodes d as a prefix of the next link's
+ *   `jmp` (a segment or REX prefix on a short jump is ignored), so it goes
+ *   where the next link goes;
+ * the last 46 bytes before the end are nops (no d is small enough), and the
+ * end is `66 90` (reached from even links) then `movabs $entry, %r11;
+ * jmp *%r11` (reached from odd ones).  About 12 jumps at most, from nr 0.
+ * The distances are chosen by a small dynamic program: fewest links first.
+ */
+static void build_sled(volatile unsigned char *v, uint64_t entry)
+{
+	static const unsigned char d_ok[] = { 0x2e, 0x3e, 0x40, 0x42, 0x44, 0x46, 0x48,
+					      0x4a, 0x4c, 0x4e };
+	unsigned short cost[SLED + 1];  /* links (x64) or nops to reach the end from here */
+	cost[SLED] = 0;
+	for (int p = SLED - 1; p >= 0; p--) {
+		cost[p] = (unsigned short)(SLED - p);   /* a nop, as if the rest were nops */
+		v[p] = 0x90;
+	}
+	for (int i = SLED - 2; i >= 0; i -= 2) {
+		int best = -1;
+		unsigned best_cost = cost[i];
+		for (unsigned k = 0; k < sizeof(d_ok); k++) {
+			int t = i + 2 + d_ok[k];
+			if (t > SLED)
+				break;
+			if (t < SLED && (t & 1))
+				continue;
+			unsigned c = 64u + cost[t];
+			if (c < best_cost || (c == best_cost && best >= 0 && d_ok[k] > d_ok[best])) {
+				best_cost = c;
+				best = (int)k;
+			}
+		}
+		if (best < 0)
+			continue;       /* stays a nop */
+		v[i] = 0xeb;
+		v[i + 1] = d_ok[best];
+		cost[i] = (unsigned short)best_cost;
+		cost[i + 1] = (unsigned short)(best_cost + 1);  /* the prefix, then link i+2 */
+	}
+	/* Odd entries of a link decode the next even byte: it must be a link,
+	 * a nop or the end's 66 90 -- true by construction (links are at even
+	 * addresses, everything else is a nop). */
+	v[SLED] = 0x66;
+	v[SLED + 1] = 0x90;
+	v[SLED + 2] = 0x49;
+	v[SLED + 3] = 0xbb;
+	for (int i = 0; i < 8; i++)
+		v[SLED + 4 + i] = (unsigned char)(entry >> (8 * i));
+	v[SLED + 12] = 0x41;
+	v[SLED + 13] = 0xff;
+	v[SLED + 14] = 0xe3;
+}
+
+/*
+ * Which trampoline body (gate.S): spilling the vector registers by hand
+ * where XCR0 holds only state the C code can touch that way (x87, SSE, AVX,
+ * AVX-512; PKRU and AMX tiles, which it never touches), xsavec (or xsave)
+ * of everything otherwise (e.g. APX registers, unknown components).
+ * VOS_DISPATCH_SAVE=zmm|ymm|xmm|xsavec|xsave picks a body the CPU can run
+ * even if it saves less than the CPU has: for tests and measurements only.
+ * NULL: no usable body (an xsave area bigger than the 4 KiB reserved).
+ */
+#define XCR0_HANDLED 0x602e7ull         /* x87 SSE AVX opmask ZMM_Hi256 Hi16_ZMM PKRU AMX */
+static const char *tramp_kind;
+
+static void *pick_trampoline(void)
+{
+	enum { ZMM, YMM, XMM, XSAVEC, XSAVE, NBODY };
+	static const char *const names[NBODY] = { "zmm", "ymm", "xmm", "xsavec", "xsave" };
+	void *const entry[NBODY] = { vos_dispatch_tramp_entry_zmm, vos_dispatch_tramp_entry_ymm,
+				     vos_dispatch_tramp_entry_xmm, vos_dispatch_tramp_entry_c,
+				     vos_dispatch_tramp_entry };
+	bool runs[NBODY] = { false }, right[NBODY] = { false };     /* can run / saves enough */
+	unsigned eax, ebx, ecx = 0, edx, b7 = 0, c7, d7, a7;
+	__get_cpuid(1, &eax, &ebx, &ecx, &edx);
+	__get_cpuid_count(7, 0, &a7, &b7, &c7, &d7);
+	uint64_t xcr0 = 3;                      /* x87 and SSE only, without OSXSAVE */
+	bool osxsave = ecx & bit_OSXSAVE;
+	if (osxsave) {
+		unsigned lo, hi;
+		__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+		xcr0 = (uint64_t)hi << 32 | lo;
+	}
+	runs[XMM] = true;
+	runs[YMM] = (xcr0 & 0x6) == 0x6 && (ecx & bit_AVX);
+	runs[ZMM] = (xcr0 & 0xe6) == 0xe6 && (b7 & bit_AVX512F) && (b7 & bit_AVX512BW);
+	if (osxsave && __get_cpuid_count(0xd, 0, &eax, &ebx, &ecx, &edx) && ebx && ebx <= 4096 - 64) {
+		runs[XSAVE] = right[XSAVE] = true;
+		runs[XSAVEC] = right[XSAVEC] =
+			__get_cpuid_count(0xd, 1, &eax, &ebx, &ecx, &edx) && (eax & 2);
+	}
+	if (!(xcr0 & ~XCR0_HANDLED)) {
+		right[ZMM] = runs[ZMM];
+		right[YMM] = runs[YMM] && !(xcr0 & 0xe0);
+		right[XMM] = !(xcr0 & 0xe4);
+	}
+	const char *want = getenv("VOS_DISPATCH_SAVE");
+	for (int k = 0; want && k < NBODY; k++)
+		if (strcmp(want, names[k]) == 0 && runs[k]) {
+			tramp_kind = names[k];
+			return entry[k];
+		}
+	for (int k = 0; k < NBODY; k++)         /* cheapest first */
+		if (right[k]) {
+			tramp_kind = names[k];
+			return entry[k];
+		}
+	return NULL;
+}
+
+/* Page 0: the sled for every nr < SLED, then `movabs $entry, %r11; jmp *%r11`. */
 static bool map_page0(void)
 {
-	unsigned eax, ebx, ecx, edx;
-	if (!__get_cpuid_count(0xd, 0, &eax, &ebx, &ecx, &edx) || ebx == 0 || ebx > 4096 - 64)
-		return false;   /* no xsave, or an area bigger than the trampoline reserves */
+	void *tramp = pick_trampoline();
+	if (!tramp)
+		return false;
 	long p = raw(SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	if (p != 0) {
@@ -268,21 +675,138 @@ static bool map_page0(void)
 	/* The compiler treats a store to address 0 as undefined: hide the value. */
 	volatile unsigned char *v = (unsigned char *)p;
 	__asm__("" : "+r"(v));
-	uint64_t entry = (uint64_t)(uintptr_t)vos_dispatch_tramp_entry;
-	if (__get_cpuid_count(0xd, 1, &eax, &ebx, &ecx, &edx) && (eax & 2))
-		entry = (uint64_t)(uintptr_t)vos_dispatch_tramp_entry_c;     /* xsavec */
-	for (int i = 0; i < SLED; i++)
-		v[i] = 0x90;
-	v[SLED] = 0x49;
-	v[SLED + 1] = 0xbb;
-	for (int i = 0; i < 8; i++)
-		v[SLED + 2 + i] = (unsigned char)(entry >> (8 * i));
-	v[SLED + 10] = 0x41;
-	v[SLED + 11] = 0xff;
-	v[SLED + 12] = 0xe3;
+	build_sled(v, (uint64_t)(uintptr_t)tramp);
 	/* Execute-only where the CPU can (a NULL read still faults then). */
 	raw(SYS_mprotect, 0, 4096, PROT_EXEC, 0, 0, 0);
 	return true;
+}
+
+/* The ids of the threads of this process but the caller, from /proc/self/task. */
+static int list_other_threads(int *tids, int max)
+{
+	long me = raw(SYS_gettid, 0, 0, 0, 0, 0, 0);
+	int fd = (int)raw(SYS_openat, AT_FDCWD, (long)"/proc/self/task",
+			  O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, 0, 0);
+	if (fd < 0)
+		return 0;
+	int n = 0;
+	char buf[2048];
+	long got;
+	while ((got = raw(SYS_getdents64, fd, (long)buf, sizeof(buf), 0, 0, 0)) > 0) {
+		for (long off = 0; off < got;) {
+			unsigned short reclen;
+			memcpy(&reclen, buf + off + 16, 2);     /* struct linux_dirent64 */
+			const char *name = buf + off + 19;
+			long tid = 0;
+			for (const char *c = name; *c >= '0' && *c <= '9' && tid < (1L << 30); c++)
+				tid = tid * 10 + (*c - '0');
+			if (tid > 0 && tid != me && n < max)
+				tids[n++] = (int)tid;
+			if (reclen == 0)
+				break;
+			off += reclen;
+		}
+	}
+	raw(SYS_close, fd, 0, 0, 0, 0, 0);
+	return n;
+}
+
+/*
+ * Arm the threads that existed before install: send each a SIGSYS carrying
+ * ARM_MAGIC (its handler arms it, see on_sigsys) and wait for the
+ * acknowledgements, bounded.  A thread created meanwhile by a thread not yet
+ * armed is not armed either, so list again until a pass finds nobody new.
+ */
+#define MAX_OLD_THREADS 1024
+/* Whether thread tid has SIGSYS blocked (SigBlk in /proc/self/task/TID/status). */
+static bool sigsys_blocked(int tid)
+{
+	char path[48] = "/proc/self/task/", *p = path + 16, digits[12];
+	int nd = 0;
+	do
+		digits[nd++] = (char)('0' + tid % 10);
+	while ((tid /= 10) && nd < 11);
+	while (nd)
+		*p++ = digits[--nd];
+	memcpy(p, "/status", 8);
+	int fd = (int)raw(SYS_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0, 0, 0);
+	if (fd < 0)
+		return false;
+	char buf[2048];
+	long n = raw(SYS_read, fd, (long)buf, sizeof(buf) - 1, 0, 0, 0);
+	raw(SYS_close, fd, 0, 0, 0, 0, 0);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	for (long i = 0; i + 8 < n; i++) {
+		if (memcmp(buf + i, "\nSigBlk:", 8) != 0)
+			continue;
+		uint64_t mask = 0;
+		for (const char *c = buf + i + 8; *c; c++) {
+			if (*c == ' ' || *c == '\t')
+				continue;
+			int v = *c >= '0' && *c <= '9' ? *c - '0' : *c >= 'a' && *c <= 'f' ? *c - 'a' + 10 : -1;
+			if (v < 0)
+				break;
+			mask = mask << 4 | (uint64_t)v;
+		}
+		return mask & (1ull << (SIGSYS - 1));
+	}
+	return false;
+}
+
+
+static void arm_existing_threads(void)
+{
+	static int done[MAX_OLD_THREADS];
+	int ndone = 0, waited_ms = 0;
+	long pid = raw(SYS_getpid, 0, 0, 0, 0, 0, 0), uid = raw(SYS_getuid, 0, 0, 0, 0, 0, 0);
+	for (int pass = 0; pass < 8; pass++) {
+		int now[MAX_OLD_THREADS], n = list_other_threads(now, MAX_OLD_THREADS), sent = 0;
+		int nblocked = 0;
+		uint64_t base = atomic_load(&n_armed);
+		for (int i = 0; i < n; i++) {
+			bool seen = false;
+			for (int j = 0; j < ndone && !seen; j++)
+				seen = done[j] == now[i];
+			if (seen || ndone == MAX_OLD_THREADS)
+				continue;
+			siginfo_t si;
+			memset(&si, 0, sizeof(si));
+			si.si_signo = SIGSYS;
+			si.si_code = SI_QUEUE;
+			si.si_pid = (pid_t)pid;
+			si.si_uid = (uid_t)uid;
+			si.si_value.sival_int = ARM_MAGIC;
+			/* A thread with SIGSYS blocked gets it too and arms itself when it
+			 * unblocks; a thread that is starting has every signal blocked for
+			 * a moment (glibc's pthread_create), one that blocks them for good
+			 * (TSan's) never answers: so those are waited for only briefly. */
+			bool blocked = sigsys_blocked(now[i]);
+			if (raw(SYS_rt_tgsigqueueinfo, pid, now[i], SIGSYS, (long)&si, 0, 0) == 0) {
+				atomic_fetch_add(&n_arm_sent, 1);
+				sent++;
+				nblocked += blocked;
+			}
+			done[ndone++] = now[i];
+		}
+		if (sent == 0)
+			break;
+		/* Up to 2 s in all; 50 ms once only the blocked ones are missing. */
+		struct timespec ms = { 0, 1000000 };
+		int waited_here = 0;
+		while (atomic_load(&n_armed) - base < (uint64_t)sent && waited_ms < 2000 &&
+		       !(atomic_load(&n_armed) - base >= (uint64_t)(sent - nblocked) &&
+			 waited_here >= 50)) {
+			raw(SYS_nanosleep, (long)&ms, 0, 0, 0, 0, 0);
+			waited_ms++;
+			waited_here++;
+		}
+	}
+	if (atomic_load(&n_armed) < atomic_load(&n_arm_sent))
+		say("libvirtuos: dispatch: some threads that existed before the library started "
+		    "have SIGSYS blocked: their system calls are NOT intercepted until they "
+		    "unblock it\n");
 }
 
 int vos_dispatch_install(vos_dispatch_fn fn, void *ctx)
@@ -298,7 +822,9 @@ int vos_dispatch_install(vos_dispatch_fn fn, void *ctx)
 	handler_ctx = ctx;
 	memset(&act, 0, sizeof(act));
 	act.handler = (void *)on_sigsys;
-	act.flags = SA_SIGINFO | SA_RESTORER;
+	/* SA_RESTART: the arming SIGSYS sent to older threads must not make
+	 * their restartable blocking calls fail with EINTR. */
+	act.flags = SA_SIGINFO | SA_RESTORER | SA_RESTART;
 	act.restorer = (void *)vos_dispatch_restorer;
 	act.mask = ~0ul;
 	long r = raw(SYS_rt_sigaction, SIGSYS, (long)&act, 0, 8, 0, 0);
@@ -309,20 +835,41 @@ int vos_dispatch_install(vos_dispatch_fn fn, void *ctx)
 		say("libvirtuos: dispatch: page 0 cannot be mapped (needs root or "
 		    "vm.mmap_min_addr=0): every system call traps (slow path)\n");
 	atomic_store(&mode, m);
-	r = arm_thread(SYSCALL_DISPATCH_FILTER_BLOCK);
+	r = arm_thread(SYSCALL_DISPATCH_FILTER_BLOCK, true);
 	if (r) {
 		selector = SYSCALL_DISPATCH_FILTER_ALLOW;
 		atomic_store(&mode, VOS_DISPATCH_OFF);
 		return (int)r;
 	}
+	/* With the selector ALLOW (our own calls), then BLOCK again. */
+	selector = SYSCALL_DISPATCH_FILTER_ALLOW;
+	arm_existing_threads();
+	selector = SYSCALL_DISPATCH_FILTER_BLOCK;
 	return 0;
 }
 
 void vos_dispatch_stats(struct vos_dispatch_stats *out)
 {
+	memset(out, 0, sizeof(*out));
 	out->mode = atomic_load(&mode);
 	out->traps = atomic_load(&n_traps);
 	out->rewritten = atomic_load(&n_rewritten);
-	out->tramp_calls = atomic_load(&n_tramp);
 	out->refused = atomic_load(&n_refused);
+	out->seccomp_refused = atomic_load(&n_seccomp_refused);
+	out->threads_armed = atomic_load(&n_armed);
+	uint64_t asked = atomic_load(&n_arm_sent);
+	out->threads_unarmed = asked > out->threads_armed ? asked - out->threads_armed : 0;
+	out->state_save = out->mode == VOS_DISPATCH_REWRITE ? tramp_kind : NULL;
+	unsigned long m = tc_lock_take();
+	uint64_t pass = rd(&gone.pass), pre = rd(&gone.pre), tramp = rd(&gone.tramp);
+	for (struct thread_counts *t = tc_head.next; t != &tc_head; t = t->next) {
+		pass += rd(&t->pass);
+		pre += rd(&t->pre);
+		tramp += rd(&t->tramp);
+	}
+	tc_lock_drop(m);
+	out->passthrough = pass;
+	out->precheck_native = pre;
+	out->tramp_calls = tramp;
+	out->syscalls = out->traps + pass + pre + tramp;
 }

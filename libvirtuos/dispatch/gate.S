@@ -40,7 +40,7 @@ vos_dispatch_restorer:
  *
  * clone(2) with a new stack, run from the SIGSYS handler.  The handler has
  * written a block at the top of the child's stack (block[0]: the program's
- * signal mask, block[1]: padding, block[2..16]: r15 r14 r13 r12 rbp rbx r11
+ * signal mask, block[1]: the clone flags, block[2..16]: r15 r14 r13 r12 rbp rbx r11
  * r10 r9 r8 rdi rsi rdx rcx rflags, block[17]: the rip to resume at) and passes block as the child's stack pointer.  The
  * parent returns the child's tid to the handler; the child arms dispatch for
  * itself, loads the interrupted registers and resumes the program with
@@ -55,6 +55,7 @@ vos_dispatch_clone_raw:
 	test	%rax, %rax
 	jnz	1f
 	mov	(%rsp), %rdi    /* the program's signal mask */
+	mov	8(%rsp), %rsi   /* the clone flags */
 	call	vos_dispatch_child_start
 	add	$16, %rsp
 	pop	%r15
@@ -77,36 +78,49 @@ vos_dispatch_clone_raw:
 1:	ret
 
 /*
- * The trampoline.  A rewritten site `call *%rax` lands in page 0's nop sled
- * at address nr, slides to a jump here, so on entry (%rsp) is the return
- * address (the site + 2) and %rax the system call number.
+ * The trampoline.  A rewritten site `call *%rax` lands in page 0's sled at
+ * address nr and reaches a jump here, so on entry (%rsp) is the return
+ * address (the site + 2) and %rax the system call number (< 1024).
  *
- * The calls the module must run from the SIGSYS path (clone, fork, vfork,
- * clone3, rt_sigreturn) go to vos_dispatch_bounce with the stack as it is;
- * the SIGSYS handler recognises the bounce and pops the return address.
+ * In order, cheapest first:
+ * 1. vos_dispatch_nr_class[nr]: NR_BOUNCE (clone, fork, vfork, clone3,
+ *    rt_sigreturn: the module runs them from the SIGSYS path) goes to
+ *    vos_dispatch_bounce with the stack as it is (the SIGSYS handler pops the
+ *    return address); NR_PASS runs the call here, natively; NR_MODULE (the
+ *    calls dispatch.c adjusts: exit, rt_sigaction, ...) skips the precheck.
+ * 2. Selector ALLOW (the dispatcher's own call through a rewritten site):
+ *    natively.
+ * 3. The frame: skip the caller's red zone (the call itself already wrote the
+ *    8 bytes below the caller's %rsp: see README.md), save the flags and the
+ *    six argument registers (a[0..5]).
+ * 4. The precheck, if set: nonzero runs the call natively, with only the
+ *    general registers saved.
+ * 5. Otherwise save the extended state (xsave), call
+ *    vos_dispatch_from_tramp(nr, a) and return its result in %rax.
  *
- * The others: skip the caller's red zone (the call itself already wrote the
- * 8 bytes below the caller's %rsp: see README.md), save what the kernel would
- * preserve (flags, argument registers, the extended state with xsave), call
- * vos_dispatch_from_tramp(nr, a) and return its result in %rax.
+ * Flags: the direction flag is cleared for the C code and set again on the
+ * way out if it was set; the arithmetic flags are not preserved (compilers
+ * treat a `syscall` as clobbering them; hand-written code that keeps a
+ * condition across a `syscall` would see the difference), except when the
+ * DF was set (popfq then restores them all).
  */
-/* One body, two ways of saving the extended state: xsavec (compacted, skips
- * components in their initial state: faster) where the CPU has it, xsave
- * otherwise.  The C side puts the right entry's address into page 0. */
-	.macro	TRAMP name, save
+#define NR_BOUNCE 1     /* dispatch.c's vos_dispatch_nr_class values */
+#define NR_PASS 2
+
+/* One body per way of saving the extended state (the macros below). */
+	.macro	TRAMP name, save, restore, area
 	.globl	\name
 	.hidden	\name
 \name:
-	cmp	$56, %rax
+	lea	vos_dispatch_nr_class(%rip), %r11
+	movzbl	(%r11,%rax), %ecx       /* rcx is clobbered by syscall: free */
+	cmp	$NR_PASS, %ecx
+	je	3f
+	cmp	$NR_BOUNCE, %ecx
 	je	vos_dispatch_bounce
-	cmp	$57, %rax
-	je	vos_dispatch_bounce
-	cmp	$58, %rax
-	je	vos_dispatch_bounce
-	cmp	$15, %rax
-	je	vos_dispatch_bounce
-	cmp	$435, %rax
-	je	vos_dispatch_bounce
+	mov	vos_dispatch_selector@gottpoff(%rip), %r11
+	cmpb	$0, %fs:(%r11)
+	je	5f              /* ALLOW: the dispatcher's own call */
 	sub	$128, %rsp
 	pushfq
 	push	%r9
@@ -117,10 +131,79 @@ vos_dispatch_clone_raw:
 	push	%rdi            /* a[0..5] from here up */
 	push	%rbx
 	push	%rbp
-	mov	%rsp, %rbp      /* a = 16(%rbp) */
+	mov	%rsp, %rbp      /* a = 16(%rbp), flags at 64(%rbp) */
 	mov	%rax, %rbx      /* nr */
-	sub	$4096, %rsp     /* xsave area (size checked at install) */
+	cld
+	test	%ecx, %ecx      /* NR_MODULE: the module must see it, no precheck */
+	jnz	1f
+	mov	vos_dispatch_precheck(%rip), %r11
+	test	%r11, %r11
+	jz	1f
+	and	$-16, %rsp
+	mov	%rbx, %rdi
+	lea	16(%rbp), %rsi
+	call	*%r11
+	test	%eax, %eax
+	jz	1f
+	mov	vos_dispatch_tcount@gottpoff(%rip), %r11
+	incq	%fs:8(%r11)     /* tcount.pre */
+	mov	%rbp, %rsp
+	mov	%rbx, %rax
+	pop	%rbp
+	pop	%rbx
+	pop	%rdi
+	pop	%rsi
+	pop	%rdx
+	pop	%r10
+	pop	%r8
+	pop	%r9
+	syscall
+	jmp	2f
+1:	mov	%rbp, %rsp
+	sub	$\area, %rsp   /* save area (xsave size checked at install) */
 	and	$-64, %rsp
+	\save
+	mov	%rbx, %rdi
+	lea	16(%rbp), %rsi
+	call	vos_dispatch_from_tramp
+	mov	%rax, %rbx
+	\restore
+	mov	%rbx, %rax
+	mov	%rbp, %rsp
+	pop	%rbp
+	pop	%rbx
+	pop	%rdi
+	pop	%rsi
+	pop	%rdx
+	pop	%r10
+	pop	%r8
+	pop	%r9
+2:	testl	$0x400, (%rsp)  /* DF was set: restore all the flags */
+	jnz	4f
+	lea	136(%rsp), %rsp
+	ret
+4:	popfq
+	lea	128(%rsp), %rsp
+	ret
+3:	mov	vos_dispatch_tcount@gottpoff(%rip), %r11
+	incq	%fs:(%r11)      /* tcount.pass */
+5:	syscall
+	ret
+	.endm
+
+/*
+ * Saving the extended state around the C code, at (%rsp), 64-byte aligned.  xsave/xsavec save everything the kernel would; on this
+ * machine (AMD EPYC, AVX-512) xsavec+xrstor of the state glibc leaves in
+ * use costs ~130 ns, spilling the vector registers by hand ~10 ns.  So where
+ * XCR0 holds nothing beyond x87/SSE/AVX/AVX-512 (plus PKRU and AMX, which
+ * the C code never touches) the trampoline spills by hand what the C code
+ * (the handler, glibc) may clobber: the vector registers (zmm0-31 and k0-7,
+ * or ymm0-15, or xmm0-15) and MXCSR.  Not the x87 registers: the SysV ABI
+ * has them empty at every call, and the code the handler runs does not use
+ * them -- the same choice glibc's lazy-binding trampoline makes
+ * (_dl_runtime_resolve_xsavec leaves x87 out of its mask).  dispatch.c picks.
+ */
+	.macro	SAVE_XSAVE insn
 	xor	%eax, %eax
 	mov	%rax, 512(%rsp) /* xsave/xrstor want a clean header */
 	mov	%rax, 520(%rsp)
@@ -132,32 +215,74 @@ vos_dispatch_clone_raw:
 	mov	%rax, 568(%rsp)
 	mov	$-1, %eax
 	mov	$-1, %edx
-	\save	(%rsp)
-	cld
-	mov	%rbx, %rdi
-	lea	16(%rbp), %rsi
-	call	vos_dispatch_from_tramp
-	mov	%rax, %rbx
+	\insn	(%rsp)
+	.endm
+	.macro	SAVE_XSAVE64
+	SAVE_XSAVE xsave64
+	.endm
+	.macro	SAVE_XSAVEC64
+	SAVE_XSAVE xsavec64
+	.endm
+	.macro	RESTORE_XSAVE
 	mov	$-1, %eax
 	mov	$-1, %edx
 	xrstor64 (%rsp)
-	mov	%rbx, %rax
-	mov	%rbp, %rsp
-	pop	%rbp
-	pop	%rbx
-	pop	%rdi
-	pop	%rsi
-	pop	%rdx
-	pop	%r10
-	pop	%r8
-	pop	%r9
-	popfq
-	add	$128, %rsp
-	ret
 	.endm
 
-	TRAMP	vos_dispatch_tramp_entry, xsave64
-	TRAMP	vos_dispatch_tramp_entry_c, xsavec64
+#define R16 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+#define R32 R16,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+
+	.macro	SAVE_ZMM
+	.irp	i, R32
+	vmovdqu64 %zmm\i, \i*64(%rsp)
+	.endr
+	.irp	i, 0,1,2,3,4,5,6,7
+	kmovq	%k\i, 2048+\i*8(%rsp)
+	.endr
+	stmxcsr	2112(%rsp)
+	.endm
+	.macro	RESTORE_ZMM
+	.irp	i, R32
+	vmovdqu64 \i*64(%rsp), %zmm\i
+	.endr
+	.irp	i, 0,1,2,3,4,5,6,7
+	kmovq	2048+\i*8(%rsp), %k\i
+	.endr
+	ldmxcsr	2112(%rsp)
+	.endm
+	.macro	SAVE_YMM
+	.irp	i, R16
+	vmovdqu	%ymm\i, \i*32(%rsp)
+	.endr
+	stmxcsr	512(%rsp)
+	.endm
+	.macro	RESTORE_YMM
+	.irp	i, R16
+	vmovdqu	\i*32(%rsp), %ymm\i
+	.endr
+	ldmxcsr	512(%rsp)
+	.endm
+	.macro	SAVE_XMM
+	.irp	i, R16
+	movdqu	%xmm\i, \i*16(%rsp)
+	.endr
+	stmxcsr	256(%rsp)
+	.endm
+	.macro	RESTORE_XMM
+	.irp	i, R16
+	movdqu	\i*16(%rsp), %xmm\i
+	.endr
+	ldmxcsr	256(%rsp)
+	.endm
+
+/* The stack each body reserves (below the red zone): the xsave area's
+ * 4 KiB, or what the hand spills need (a signal handler on a small
+ * alternate stack makes system calls too). */
+	TRAMP	vos_dispatch_tramp_entry, SAVE_XSAVE64, RESTORE_XSAVE, 4096
+	TRAMP	vos_dispatch_tramp_entry_c, SAVE_XSAVEC64, RESTORE_XSAVE, 4096
+	TRAMP	vos_dispatch_tramp_entry_zmm, SAVE_ZMM, RESTORE_ZMM, 2176
+	TRAMP	vos_dispatch_tramp_entry_ymm, SAVE_YMM, RESTORE_YMM, 576
+	TRAMP	vos_dispatch_tramp_entry_xmm, SAVE_XMM, RESTORE_XMM, 320
 
 	.globl	vos_dispatch_gate_end
 	.hidden	vos_dispatch_gate_end

@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 #include "vosctl.h"
 #include "daemon.h"
+#include "dispatch/dispatch.h"
 
 #define MAX_WORKERS 256
 
@@ -515,6 +516,30 @@ static int set_env(const char *name, const char *value)
 	return 0;
 }
 
+/* A statically linked CMD never loads libvirtuos (no dynamic loader): say
+ * so instead of running it unintercepted.  Returns 0 if it may run. */
+static int refuse_static(const char *cmd)
+{
+	char path[PATH_MAX];
+	const char *dirs = getenv("PATH");
+	int r = -ENOENT;
+
+	if (strchr(cmd, '/') || !dirs)
+		r = vos_elf_is_static(cmd);
+	while (r == -ENOENT && dirs && *dirs) {
+		size_t n = strcspn(dirs, ":");
+		if (snprintf(path, sizeof path, "%.*s/%s", (int)n, n ? dirs : ".", cmd) <
+		    (int)sizeof path && access(path, X_OK) == 0)
+			r = vos_elf_is_static(path);
+		dirs += n + (dirs[n] == ':');
+	}
+	if (r != 1)
+		return 0;       /* dynamic, a script, or not found: exec says the rest */
+	fprintf(stderr, "vosctl: %s is statically linked: libvirtuos cannot be loaded into it, "
+		"so its system calls cannot be intercepted; not run\n", cmd);
+	return -1;
+}
+
 /* In the child: the environment that puts CMD under libvirtuos, then exec.
  * Never returns. */
 static void exec_cmd(char **cmd, const char *preload, const struct session *s, int stats)
@@ -558,6 +583,8 @@ static int local_run(int argc, char **argv)
 	}
 	if (load_config(o.config, s) < 0 || vosctl_find_preload(preload, sizeof preload) < 0)
 		return VOSCTL_EXIT_USAGE;
+	if (refuse_static(o.cmd[0]) < 0)
+		return 126;
 
 	vosctl_signals_install();
 	if (setup_session(&o, s, 1, 1) < 0)
