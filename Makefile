@@ -128,8 +128,8 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(CHANNEL_OBJ) $(CHANNEL_SERVICE_O
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(XEN_LIBS)
 
-# libvirtuos/dispatch: the system-call catcher (issue 8), tested alone; not in
-# libvirtuos.so yet.  It runs in SIGSYS context and under the sanitizers' own
+# libvirtuos/dispatch: the system-call catcher (issue 8), tested alone and
+# linked into libvirtuos.so.  It runs in SIGSYS context and under the sanitizers' own
 # system calls, so it is not instrumented itself (the tests are).
 DISPATCH_OBJ := $(call obj,$(sort $(wildcard libvirtuos/dispatch/*.c))) \
                 $(patsubst %.S,$(BUILD)/obj/%.o,$(sort $(wildcard libvirtuos/dispatch/*.S)))
@@ -138,6 +138,8 @@ $(BUILD)/obj/%.o: %.S Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/tests/test_dispatch $(BUILD)/bench/bench_dispatch: $(DISPATCH_OBJ)
+# libvirtuos.so catches every system call with it (interpose/syscall_table.c).
+$(LIBVIRTUOS): $(DISPATCH_OBJ)
 
 # The interposer's fd table, tested alone (it depends on libc only).
 $(BUILD)/tests/test_fdtable: $(call obj,libvirtuos/interpose/fdtable.c)

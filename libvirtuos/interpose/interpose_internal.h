@@ -258,6 +258,16 @@ void vos_exec_adopt(void);
  * umask() wrapper, read from the kernel once before that.  Never changes
  * the umask to find out. */
 mode_t vos_umask_current(void);
+/* umask(2) from the dispatcher: the process's and every shadow's. */
+mode_t vos_umask(mode_t mask);
+
+/* The system-call dispatcher (syscall_table.c): install it for this
+ * process image (from the constructor; exits with a message if the
+ * process's system calls cannot be caught). */
+void vos_syscalls_install(void);
+/* Nonzero on a thread inside posix_spawn/system/popen (exec.c): the
+ * CLONE_VM child shares it and passes every call to the kernel. */
+extern VOS_TLS int vos_spawning;
 
 /* Set once initialisation is complete (init.c). */
 extern _Atomic int vos_inited;

@@ -190,7 +190,7 @@ mode_t vos_umask_current(void)
  * order, and hold the fd lock for reading, so a fork's shadow snapshot has
  * the umask the child inherits.
  */
-VOS_EXPORT mode_t umask(mode_t mask)
+mode_t vos_umask(mode_t mask)
 {
 	mode_t old;
 

@@ -1,0 +1,507 @@
+/*
+ * syscall_table.c - the one dispatcher: every system call of the process,
+ * keyed by number.
+ *
+ * libvirtuos/dispatch catches each system call the program (or glibc, or
+ * another library, or inline asm) makes and calls vos_syscall() with the
+ * number and the six argument registers.  One table, in the spirit of
+ * io_uring's opdef.c, says what each number is:
+ *
+ *   SC_PASS    never concerns the library: straight to the kernel
+ *              (vos_dispatch_raw).  Every number not in the table.
+ *   SC_FD      the call names an fd (argument `fd`): local fds go to the
+ *              kernel, remote ones to `fn` (the service).
+ *   SC_PATH    the call names a path (argument `path`, relative to the
+ *              dirfd in argument `dirfd`, or to the cwd if there is none;
+ *              `flags` holds AT_EMPTY_PATH if the call takes it): the path
+ *              is resolved (route.c); a routed one goes to `fn`, a local one
+ *              to the kernel with the path as resolved (a relative path
+ *              under a virtual cwd becomes absolute).
+ *   SC_NEWFD   makes a local fd: to the kernel, then any stale entry for
+ *              the new number is dropped (vos_fd_fresh).
+ *   SC_CALL    always `fn`: calls on two paths or two fds, calls that
+ *              change which numbers are remote, and process state the
+ *              library keeps (cwd, umask).
+ *   SC_NOSYS   refused with ENOSYS, so the program takes its fallback:
+ *              io_uring_setup and io_setup.  The kernel would execute their
+ *              requests itself, on our placeholder fds (O_PATH descriptors
+ *              that stand for remote files), never reaching the service.
+ *
+ * A handler `fn` gets the arguments and returns the result or -errno, as
+ * the kernel does.  The handlers are the library's functions with glibc's
+ * conventions (open.c, io.c, fdops.c, ...); the adapters below convert
+ * their -1/errno to -errno.  vos_syscall() keeps the program's errno
+ * (saved at entry, restored at exit): a system call never sets errno, the
+ * program's glibc does from our return value.
+ *
+ * Everything a handler does runs with the dispatcher's selector on ALLOW:
+ * its own system calls (glibc's functions behind real_*, the engine's raw
+ * calls) go to the kernel and never come back here.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include <utime.h>
+#include <linux/openat2.h>
+#include "interpose_internal.h"
+#include "dispatch/dispatch.h"
+
+#ifndef SYS_faccessat2
+#define SYS_faccessat2 439
+#endif
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
+enum sc_class { SC_PASS = 0, SC_FD, SC_PATH, SC_NEWFD, SC_CALL, SC_NOSYS };
+
+struct sc_def {
+	uint8_t cls;
+	int8_t fd;              /* SC_FD: the fd argument */
+	int8_t dirfd;           /* SC_PATH: the dirfd argument, -1 if none (cwd) */
+	int8_t path;            /* SC_PATH: the path argument */
+	int8_t flags;           /* SC_PATH: the argument that may hold AT_EMPTY_PATH, -1 if none */
+	long (*fn)(long a[6]);  /* SC_FD/SC_PATH: routed calls; SC_CALL: every call */
+};
+
+/* -1/errno (glibc's convention) to -errno (the kernel's). */
+static long ret(long r)
+{
+	return r < 0 ? -errno : r;
+}
+
+#define I(n)  ((int)a[n])
+#define U(n)  ((unsigned)a[n])
+#define L(n)  (a[n])
+#define P(n)  ((void *)a[n])
+#define S(n)  ((const char *)a[n])
+
+/* An adapter: `name`'s arguments from a[], its result in the kernel's form. */
+#define ADAPT(name, call) static long sc_##name(long a[6]) { (void)a; return ret((long)(call)); }
+
+/* ---- fds ---------------------------------------------------------------- */
+
+ADAPT(read, read(I(0), P(1), (size_t)L(2)))
+ADAPT(write, write(I(0), P(1), (size_t)L(2)))
+ADAPT(pread64, pread(I(0), P(1), (size_t)L(2), (off_t)L(3)))
+ADAPT(pwrite64, pwrite(I(0), P(1), (size_t)L(2), (off_t)L(3)))
+ADAPT(readv, readv(I(0), P(1), I(2)))
+ADAPT(writev, writev(I(0), P(1), I(2)))
+ADAPT(preadv, preadv(I(0), P(1), I(2), (off_t)L(3)))
+ADAPT(pwritev, pwritev(I(0), P(1), I(2), (off_t)L(3)))
+ADAPT(preadv2, preadv2(I(0), P(1), I(2), (off_t)L(3), I(5)))
+ADAPT(pwritev2, pwritev2(I(0), P(1), I(2), (off_t)L(3), I(5)))
+ADAPT(lseek, lseek(I(0), (off_t)L(1), I(2)))
+ADAPT(fstat, vos_fstat(I(0), P(1)))
+ADAPT(getdents64, getdents64(I(0), P(1), (size_t)L(2)))
+ADAPT(fsync, fsync(I(0)))
+ADAPT(fdatasync, fdatasync(I(0)))
+ADAPT(syncfs, syncfs(I(0)))
+ADAPT(sync_file_range, sync_file_range(I(0), (off_t)L(1), (off_t)L(2), U(3)))
+ADAPT(ftruncate, ftruncate(I(0), (off_t)L(1)))
+ADAPT(fchmod, fchmod(I(0), (mode_t)L(1)))
+ADAPT(fchown, fchown(I(0), (uid_t)L(1), (gid_t)L(2)))
+ADAPT(fstatfs, fstatfs(I(0), P(1)))
+ADAPT(ioctl, ioctl(I(0), (unsigned long)L(1), P(2)))
+ADAPT(flock, flock(I(0), I(1)))
+ADAPT(fallocate, fallocate(I(0), I(1), (off_t)L(2), (off_t)L(3)))
+ADAPT(readahead, readahead(I(0), (off_t)L(1), (size_t)L(2)))
+ADAPT(fgetxattr, fgetxattr(I(0), S(1), P(2), (size_t)L(3)))
+ADAPT(fsetxattr, fsetxattr(I(0), S(1), P(2), (size_t)L(3), I(4)))
+ADAPT(flistxattr, flistxattr(I(0), P(1), (size_t)L(2)))
+ADAPT(fremovexattr, fremovexattr(I(0), S(1)))
+ADAPT(fchdir, fchdir(I(0)))
+ADAPT(sendfile, sendfile(I(0), I(1), P(2), (size_t)L(3)))
+ADAPT(copy_file_range, copy_file_range(I(0), P(1), I(2), P(3), (size_t)L(4), U(5)))
+ADAPT(close_range, close_range(U(0), U(1), I(2)))
+
+/* posix_fadvise returns the error number itself. */
+static long sc_fadvise64(long a[6])
+{
+	return -(long)posix_fadvise(I(0), (off_t)L(1), (off_t)L(2), I(3));
+}
+
+/* The old getdents (struct linux_dirent) has no remote form: glibc uses getdents64. */
+static long sc_getdents(long a[6])
+{
+	(void)a;
+	return -ENOSYS;
+}
+
+/* Remote files cannot be mapped yet (ENODEV). */
+static long sc_mmap(long a[6])
+{
+	if (a[3] & MAP_ANONYMOUS)
+		return vos_dispatch_raw(SYS_mmap, a);
+	return -ENODEV;
+}
+
+/* close: a channel descriptor is hidden (EBADF); a remote fd goes to the
+ * service, then its placeholder is closed. */
+static long sc_close(long a[6])
+{
+	uint32_t e = vos_fd_entry(I(0));
+
+	if (VOS_FDE_KIND(e) == VOS_FDK_INTERNAL)
+		return -EBADF;
+	if (VOS_FDE_KIND(e) == VOS_FDK_REMOTE)
+		return ret(vos_remote_close(I(0)));
+	return vos_dispatch_raw(SYS_close, a);
+}
+
+/* Local fd pairs (pipe, socketpair): drop stale entries of both numbers. */
+static long fresh_pair(long nr, long a[6], int *fds)
+{
+	long r = vos_dispatch_raw(nr, a);
+
+	if (r == 0) {
+		vos_fd_fresh(fds[0]);
+		vos_fd_fresh(fds[1]);
+	}
+	return r;
+}
+
+static long sc_pipe2(long a[6])
+{
+	return fresh_pair(SYS_pipe2, a, P(0));
+}
+
+static long sc_pipe(long a[6])
+{
+	return fresh_pair(SYS_pipe, a, P(0));
+}
+
+static long sc_socketpair(long a[6])
+{
+	return fresh_pair(SYS_socketpair, a, P(3));
+}
+
+/* ---- paths ---------------------------------------------------------------- */
+
+ADAPT(open, vos_openat(AT_FDCWD, S(0), I(1), (mode_t)L(2)))
+ADAPT(openat, vos_openat(I(0), S(1), I(2), (mode_t)L(3)))
+ADAPT(creat, vos_openat(AT_FDCWD, S(0), O_CREAT | O_WRONLY | O_TRUNC, (mode_t)L(1)))
+ADAPT(stat, vos_fstatat(AT_FDCWD, S(0), P(1), 0))
+ADAPT(lstat, vos_fstatat(AT_FDCWD, S(0), P(1), AT_SYMLINK_NOFOLLOW))
+ADAPT(newfstatat, vos_fstatat(I(0), S(1), P(2), I(3)))
+ADAPT(statx, statx(I(0), S(1), I(2), U(3), P(4)))
+ADAPT(access, faccessat(AT_FDCWD, S(0), I(1), 0))
+ADAPT(faccessat, faccessat(I(0), S(1), I(2), 0))
+ADAPT(faccessat2, faccessat(I(0), S(1), I(2), I(3)))
+ADAPT(statfs, statfs(S(0), P(1)))
+ADAPT(unlink, unlinkat(AT_FDCWD, S(0), 0))
+ADAPT(unlinkat, unlinkat(I(0), S(1), I(2)))
+ADAPT(rmdir, unlinkat(AT_FDCWD, S(0), AT_REMOVEDIR))
+ADAPT(mkdir, mkdirat(AT_FDCWD, S(0), (mode_t)L(1)))
+ADAPT(mkdirat, mkdirat(I(0), S(1), (mode_t)L(2)))
+ADAPT(mknod, mknodat(AT_FDCWD, S(0), (mode_t)L(1), (dev_t)L(2)))
+ADAPT(mknodat, mknodat(I(0), S(1), (mode_t)L(2), (dev_t)L(3)))
+ADAPT(readlink, readlinkat(AT_FDCWD, S(0), P(1), (size_t)L(2)))
+ADAPT(readlinkat, readlinkat(I(0), S(1), P(2), (size_t)L(3)))
+ADAPT(chmod, fchmodat(AT_FDCWD, S(0), (mode_t)L(1), 0))
+ADAPT(fchmodat, fchmodat(I(0), S(1), (mode_t)L(2), 0))
+ADAPT(fchmodat2, fchmodat(I(0), S(1), (mode_t)L(2), I(3)))
+ADAPT(chown, fchownat(AT_FDCWD, S(0), (uid_t)L(1), (gid_t)L(2), 0))
+ADAPT(lchown, fchownat(AT_FDCWD, S(0), (uid_t)L(1), (gid_t)L(2), AT_SYMLINK_NOFOLLOW))
+ADAPT(fchownat, fchownat(I(0), S(1), (uid_t)L(2), (gid_t)L(3), I(4)))
+ADAPT(truncate, truncate(S(0), (off_t)L(1)))
+ADAPT(getxattr, getxattr(S(0), S(1), P(2), (size_t)L(3)))
+ADAPT(lgetxattr, lgetxattr(S(0), S(1), P(2), (size_t)L(3)))
+ADAPT(setxattr, setxattr(S(0), S(1), P(2), (size_t)L(3), I(4)))
+ADAPT(lsetxattr, lsetxattr(S(0), S(1), P(2), (size_t)L(3), I(4)))
+ADAPT(listxattr, listxattr(S(0), P(1), (size_t)L(2)))
+ADAPT(llistxattr, llistxattr(S(0), P(1), (size_t)L(2)))
+ADAPT(removexattr, removexattr(S(0), S(1)))
+ADAPT(lremovexattr, lremovexattr(S(0), S(1)))
+ADAPT(utime, utime(S(0), P(1)))
+ADAPT(utimes, utimes(S(0), P(1)))
+ADAPT(futimesat, futimesat(I(0), S(1), P(2)))
+
+/* utimensat(2) with a NULL path is futimens on the dirfd (glibc's
+ * utimensat() function refuses NULL, the system call does not). */
+static long sc_utimensat(long a[6])
+{
+	if (a[1])
+		return ret(utimensat(I(0), S(1), P(2), I(3)));
+	if (VOS_FDE_KIND(vos_fd_entry(I(0))) != VOS_FDK_REMOTE)
+		return vos_dispatch_raw(SYS_utimensat, a);
+	return ret(futimens(I(0), P(2)));
+}
+ADAPT(rename, renameat2(AT_FDCWD, S(0), AT_FDCWD, S(1), 0))
+ADAPT(renameat, renameat2(I(0), S(1), I(2), S(3), 0))
+ADAPT(renameat2, renameat2(I(0), S(1), I(2), S(3), U(4)))
+ADAPT(link, linkat(AT_FDCWD, S(0), AT_FDCWD, S(1), 0))
+ADAPT(linkat, linkat(I(0), S(1), I(2), S(3), I(4)))
+ADAPT(symlink, symlinkat(S(0), AT_FDCWD, S(1)))
+ADAPT(symlinkat, symlinkat(S(0), I(1), S(2)))
+ADAPT(chdir, chdir(S(0)))
+ADAPT(umask, vos_umask((mode_t)L(0)))
+
+/*
+ * openat2 on a routed path: flags and mode go to the service as for openat.
+ * The RESOLVE_* restrictions are the kernel's own path walk; the service
+ * resolves inside its export (symlinks cannot leave it), so a routed
+ * openat2 with any of them set fails with EXDEV, never silently ignores
+ * them (programs that use them, like systemd, fall back to openat).
+ */
+static long sc_openat2(long a[6])
+{
+	struct open_how how;
+
+	if ((size_t)L(3) < sizeof(how))
+		return -EINVAL;
+	memcpy(&how, P(2), sizeof(how));
+	if (how.resolve)
+		return -EXDEV;
+	if (how.flags >> 32 || ((how.mode & ~07777ull) != 0))
+		return -EINVAL;
+	return ret(vos_openat(I(0), S(1), (int)how.flags, (mode_t)how.mode));
+}
+
+/* getcwd(2) returns the length with the NUL, not the buffer. */
+static long sc_getcwd(long a[6])
+{
+	if (!getcwd(P(0), (size_t)L(1)))
+		return -errno;
+	return (long)strlen(P(0)) + 1;
+}
+
+/* ---- the table ------------------------------------------------------------ */
+
+#define SC_MAX 512
+
+#define FD(nr, f, idx)            [nr] = { .cls = SC_FD, .fd = idx, .fn = f }
+#define PATH(nr, f, d, p, fl)     [nr] = { .cls = SC_PATH, .dirfd = d, .path = p, .flags = fl, .fn = f }
+#define CALL(nr, f)               [nr] = { .cls = SC_CALL, .fn = f }
+#define NEWFD(nr)                 [nr] = { .cls = SC_NEWFD }
+#define NOSYS(nr)                 [nr] = { .cls = SC_NOSYS }
+
+static const struct sc_def sc_table[SC_MAX] = {
+	/* fds */
+	FD(SYS_read, sc_read, 0),
+	FD(SYS_write, sc_write, 0),
+	FD(SYS_pread64, sc_pread64, 0),
+	FD(SYS_pwrite64, sc_pwrite64, 0),
+	FD(SYS_readv, sc_readv, 0),
+	FD(SYS_writev, sc_writev, 0),
+	FD(SYS_preadv, sc_preadv, 0),
+	FD(SYS_pwritev, sc_pwritev, 0),
+	FD(SYS_preadv2, sc_preadv2, 0),
+	FD(SYS_pwritev2, sc_pwritev2, 0),
+	FD(SYS_lseek, sc_lseek, 0),
+	FD(SYS_fstat, sc_fstat, 0),
+	FD(SYS_getdents64, sc_getdents64, 0),
+	FD(SYS_getdents, sc_getdents, 0),
+	FD(SYS_fsync, sc_fsync, 0),
+	FD(SYS_fdatasync, sc_fdatasync, 0),
+	FD(SYS_syncfs, sc_syncfs, 0),
+	FD(SYS_sync_file_range, sc_sync_file_range, 0),
+	FD(SYS_ftruncate, sc_ftruncate, 0),
+	FD(SYS_fchmod, sc_fchmod, 0),
+	FD(SYS_fchown, sc_fchown, 0),
+	FD(SYS_fstatfs, sc_fstatfs, 0),
+	FD(SYS_ioctl, sc_ioctl, 0),
+	FD(SYS_flock, sc_flock, 0),
+	FD(SYS_fallocate, sc_fallocate, 0),
+	FD(SYS_fadvise64, sc_fadvise64, 0),
+	FD(SYS_readahead, sc_readahead, 0),
+	FD(SYS_fgetxattr, sc_fgetxattr, 0),
+	FD(SYS_fsetxattr, sc_fsetxattr, 0),
+	FD(SYS_flistxattr, sc_flistxattr, 0),
+	FD(SYS_fremovexattr, sc_fremovexattr, 0),
+	FD(SYS_mmap, sc_mmap, 4),
+	FD(SYS_fchdir, sc_fchdir, 0),
+	CALL(SYS_close, sc_close),
+	CALL(SYS_close_range, sc_close_range),
+	CALL(SYS_sendfile, sc_sendfile),
+	CALL(SYS_copy_file_range, sc_copy_file_range),
+	/* local fd creators */
+	CALL(SYS_pipe, sc_pipe),
+	CALL(SYS_pipe2, sc_pipe2),
+	CALL(SYS_socketpair, sc_socketpair),
+	NEWFD(SYS_socket),
+	NEWFD(SYS_accept),
+	NEWFD(SYS_accept4),
+	NEWFD(SYS_eventfd),
+	NEWFD(SYS_eventfd2),
+	NEWFD(SYS_epoll_create),
+	NEWFD(SYS_epoll_create1),
+	NEWFD(SYS_memfd_create),
+	NEWFD(SYS_signalfd),
+	NEWFD(SYS_signalfd4),
+	NEWFD(SYS_timerfd_create),
+	NEWFD(SYS_inotify_init),
+	NEWFD(SYS_inotify_init1),
+	NEWFD(SYS_fanotify_init),
+	NEWFD(SYS_userfaultfd),
+	NEWFD(SYS_pidfd_open),
+	NEWFD(SYS_perf_event_open),
+	/* paths */
+	PATH(SYS_open, sc_open, -1, 0, -1),
+	PATH(SYS_openat, sc_openat, 0, 1, -1),
+	PATH(SYS_openat2, sc_openat2, 0, 1, -1),
+	PATH(SYS_creat, sc_creat, -1, 0, -1),
+	PATH(SYS_stat, sc_stat, -1, 0, -1),
+	PATH(SYS_lstat, sc_lstat, -1, 0, -1),
+	PATH(SYS_newfstatat, sc_newfstatat, 0, 1, 3),
+	PATH(SYS_statx, sc_statx, 0, 1, 2),
+	PATH(SYS_access, sc_access, -1, 0, -1),
+	PATH(SYS_faccessat, sc_faccessat, 0, 1, -1),
+	PATH(SYS_faccessat2, sc_faccessat2, 0, 1, 3),
+	PATH(SYS_statfs, sc_statfs, -1, 0, -1),
+	PATH(SYS_unlink, sc_unlink, -1, 0, -1),
+	PATH(SYS_unlinkat, sc_unlinkat, 0, 1, -1),
+	PATH(SYS_rmdir, sc_rmdir, -1, 0, -1),
+	PATH(SYS_mkdir, sc_mkdir, -1, 0, -1),
+	PATH(SYS_mkdirat, sc_mkdirat, 0, 1, -1),
+	PATH(SYS_mknod, sc_mknod, -1, 0, -1),
+	PATH(SYS_mknodat, sc_mknodat, 0, 1, -1),
+	PATH(SYS_readlink, sc_readlink, -1, 0, -1),
+	PATH(SYS_readlinkat, sc_readlinkat, 0, 1, -1),
+	PATH(SYS_chmod, sc_chmod, -1, 0, -1),
+	PATH(SYS_fchmodat, sc_fchmodat, 0, 1, -1),
+	PATH(SYS_fchmodat2, sc_fchmodat2, 0, 1, 3),
+	PATH(SYS_chown, sc_chown, -1, 0, -1),
+	PATH(SYS_lchown, sc_lchown, -1, 0, -1),
+	PATH(SYS_fchownat, sc_fchownat, 0, 1, 4),
+	PATH(SYS_truncate, sc_truncate, -1, 0, -1),
+	PATH(SYS_getxattr, sc_getxattr, -1, 0, -1),
+	PATH(SYS_lgetxattr, sc_lgetxattr, -1, 0, -1),
+	PATH(SYS_setxattr, sc_setxattr, -1, 0, -1),
+	PATH(SYS_lsetxattr, sc_lsetxattr, -1, 0, -1),
+	PATH(SYS_listxattr, sc_listxattr, -1, 0, -1),
+	PATH(SYS_llistxattr, sc_llistxattr, -1, 0, -1),
+	PATH(SYS_removexattr, sc_removexattr, -1, 0, -1),
+	PATH(SYS_lremovexattr, sc_lremovexattr, -1, 0, -1),
+	PATH(SYS_utime, sc_utime, -1, 0, -1),
+	PATH(SYS_utimes, sc_utimes, -1, 0, -1),
+	PATH(SYS_futimesat, sc_futimesat, 0, 1, -1),
+	/* a NULL path is the dirfd itself (futimens) */
+	CALL(SYS_utimensat, sc_utimensat),
+	/* two paths */
+	CALL(SYS_rename, sc_rename),
+	CALL(SYS_renameat, sc_renameat),
+	CALL(SYS_renameat2, sc_renameat2),
+	CALL(SYS_link, sc_link),
+	CALL(SYS_linkat, sc_linkat),
+	CALL(SYS_symlink, sc_symlink),
+	CALL(SYS_symlinkat, sc_symlinkat),
+	/* process state the library keeps */
+	CALL(SYS_chdir, sc_chdir),
+	CALL(SYS_getcwd, sc_getcwd),
+	CALL(SYS_umask, sc_umask),
+	/* the kernel would run these on placeholders: the program falls back */
+	NOSYS(SYS_io_uring_setup),
+	NOSYS(SYS_io_setup),
+};
+
+/* ---- the dispatcher --------------------------------------------------------- */
+
+/* Set around posix_spawn/system/popen (exec.c): their child shares our
+ * memory and this thread's TLS (clone(CLONE_VM|CLONE_VFORK), no
+ * CLONE_SETTLS) until it execs, so it sees the flag and every call it makes
+ * goes to the kernel (see exec.c). */
+VOS_TLS int vos_spawning;
+
+static long path_call(const struct sc_def *d, long nr, long a[6])
+{
+	int dirfd = d->dirfd >= 0 ? I(d->dirfd) : AT_FDCWD;
+	int empty = d->flags >= 0 && (a[d->flags] & AT_EMPTY_PATH);
+	struct vos_path p;
+	int r = vos_path_resolve(dirfd, S(d->path), empty, &p);
+	long b[6];
+
+	if (r < 0)
+		return -errno;
+	if (r == 1)
+		return d->fn(a);
+	if (p.path == S(d->path) && p.dirfd == dirfd)
+		return vos_dispatch_raw(nr, a);
+	/* Local, but resolved to another (dirfd, path): ask the kernel that. */
+	if (d->dirfd < 0 && p.dirfd != AT_FDCWD)
+		return d->fn(a);
+	memcpy(b, a, sizeof(b));
+	b[d->path] = (long)p.path;
+	if (d->dirfd >= 0)
+		b[d->dirfd] = p.dirfd;
+	return vos_dispatch_raw(nr, b);
+}
+
+static long dispatch(const struct sc_def *d, long nr, long a[6])
+{
+	long r;
+
+	switch (d->cls) {
+	case SC_FD:
+		if (VOS_FDE_KIND(vos_fd_entry(I(d->fd))) != VOS_FDK_REMOTE)
+			return vos_dispatch_raw(nr, a);
+		return d->fn(a);
+	case SC_PATH:
+		return path_call(d, nr, a);
+	case SC_NEWFD:
+		r = vos_dispatch_raw(nr, a);
+		if (r >= 0 && vos_fd_entry((int)r))
+			vos_fd_fresh((int)r);
+		return r;
+	case SC_CALL:
+		return d->fn(a);
+	case SC_NOSYS:
+		return -ENOSYS;
+	default:
+		return vos_dispatch_raw(nr, a);
+	}
+}
+
+static long vos_syscall(long nr, long a[6], void *ctx)
+{
+	const struct sc_def *d;
+	long r;
+	int saved;
+
+	(void)ctx;
+	if ((unsigned long)nr >= SC_MAX || vos_spawning)
+		return vos_dispatch_raw(nr, a);
+	d = &sc_table[nr];
+	if (d->cls == SC_PASS)
+		return vos_dispatch_raw(nr, a);
+	saved = errno;
+	r = dispatch(d, nr, a);
+	errno = saved;
+	return r;
+}
+
+/* From the constructor (init.c), once per process image (exec clears
+ * Syscall User Dispatch; the new image's constructor installs again). */
+void vos_syscalls_install(void)
+{
+	int r = vos_dispatch_install(vos_syscall, NULL);
+
+	if (r < 0) {
+		char msg[200];
+		int n = snprintf(msg, sizeof(msg),
+				 "libvirtuos: cannot catch system calls (%s): %s\n",
+				 r == -EBUSY ? "the program has its own SIGSYS handler" :
+				 r == -ENOSYS ? "the kernel lacks Syscall User Dispatch" : "prctl failed",
+				 strerror(-r));
+		long w[6] = { 2, (long)msg, n > 0 ? n : 0 };
+
+		vos_dispatch_raw(SYS_write, w);
+		_exit(127);
+	}
+}
