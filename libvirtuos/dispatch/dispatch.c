@@ -326,3 +326,18 @@ void vos_dispatch_stats(struct vos_dispatch_stats *out)
 	out->tramp_calls = atomic_load(&n_tramp);
 	out->refused = atomic_load(&n_refused);
 }
+
+/* [core, issue 8: minimal version until the fastpath branch lands its own.] */
+int vos_dispatch_selector_block(void)
+{
+	int old = selector;
+
+	if (atomic_load_explicit(&mode, memory_order_relaxed) != VOS_DISPATCH_OFF)
+		selector = SYSCALL_DISPATCH_FILTER_BLOCK;
+	return old;
+}
+
+void vos_dispatch_selector_restore(int old)
+{
+	selector = (char)old;
+}

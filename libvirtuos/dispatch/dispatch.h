@@ -46,4 +46,14 @@ struct vos_dispatch_stats {
 
 void vos_dispatch_stats(struct vos_dispatch_stats *out);
 
+/*
+ * [core, issue 8: minimal version until the fastpath branch lands its own.]
+ * Run a stretch of code (the program's signal handler, from the library's
+ * signal trampoline) with interception on, even if the signal arrived while
+ * the dispatcher's handler was running (selector ALLOW).  block() returns
+ * the selector it replaced; restore() puts it back.
+ */
+int vos_dispatch_selector_block(void);
+void vos_dispatch_selector_restore(int old);
+
 #endif

@@ -241,6 +241,48 @@ int vos_join_prefix(int svc, const char *rel, char *out, size_t size);
 ssize_t vos_remote_read(struct vos_client *c, int fd, void *buf, size_t len);
 ssize_t vos_remote_write(struct vos_client *c, int fd, const void *buf, size_t len);
 
+/* ---- system-call handlers (syscall_table.c calls them) ------------------
+ * Each is the system call of the same name for a remote fd or a routed
+ * path (a local one goes to the kernel), with glibc's conventions: -1 and
+ * errno on failure (the table converts).  They are not exported: programs
+ * reach them through the system call, never by symbol. */
+struct iovec;
+struct statfs;
+ssize_t vos_read(int fd, void *buf, size_t len);
+ssize_t vos_write(int fd, const void *buf, size_t len);
+ssize_t vos_pread(int fd, void *buf, size_t len, off_t off);
+ssize_t vos_pwrite(int fd, const void *buf, size_t len, off_t off);
+ssize_t vos_readv(int fd, const struct iovec *iov, int cnt);
+ssize_t vos_writev(int fd, const struct iovec *iov, int cnt);
+ssize_t vos_preadv(int fd, const struct iovec *iov, int cnt, off_t off);
+ssize_t vos_pwritev(int fd, const struct iovec *iov, int cnt, off_t off);
+ssize_t vos_preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int flags);
+ssize_t vos_pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags);
+ssize_t vos_remote_getdents64(int fd, void *buf, size_t len);
+ssize_t vos_sendfile(int out, int in, off_t *offset, size_t count);
+ssize_t vos_copy_file_range(int in, off_t *off_in, int out, off_t *off_out, size_t len,
+			    unsigned flags);
+int vos_posix_fadvise(int fd, off_t off, off_t len, int advice);   /* returns the errno */
+ssize_t vos_readahead(int fd, off_t off, size_t count);
+int vos_fallocate(int fd, int mode, off_t off, off_t len);
+int vos_close_range(unsigned first, unsigned last, int flags);
+int vos_dup(int fd);
+int vos_dup2(int oldfd, int newfd);
+int vos_dup3(int oldfd, int newfd, int flags);
+int vos_fcntl(int fd, int cmd, void *arg);
+int vos_flock(int fd, int op);
+off_t vos_lseek(int fd, off_t off, int whence);
+int vos_fsync(int fd);
+int vos_fdatasync(int fd);
+int vos_syncfs(int fd);
+int vos_ftruncate(int fd, off_t len);
+int vos_fchmod(int fd, mode_t mode);
+int vos_fchown(int fd, uid_t uid, gid_t gid);
+int vos_sync_file_range(int fd, off_t off, off_t len, unsigned flags);
+int vos_futimens(int fd, const struct timespec times[2]);
+int vos_fstatfs(int fd, struct statfs *buf);
+int vos_ioctl(int fd, unsigned long req, ...);
+
 /* ---- processes (fork.c, exec.c, adopt.c, procattr.c, init.c) ---------- */
 
 /* The exec hand-off's environment variables: exec.c sets them for the new

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <ucontext.h>
 #include "interpose_internal.h"
+#include "dispatch/dispatch.h"
 
 #ifndef _NSIG
 #define _NSIG 65
@@ -71,13 +72,19 @@ static void call_handler(int sig, siginfo_t *info, void *uc)
 {
 	void *fn = atomic_load(&actions[sig].fn);
 	int flags = atomic_load(&actions[sig].flags);
+	int sel;
 
 	if (!fn)
 		return;
+	/* The signal may have arrived while the dispatcher's handler ran
+	 * (its own calls are not intercepted): the program's handler runs
+	 * with interception on, as the program itself does. */
+	sel = vos_dispatch_selector_block();
 	if (flags & SA_SIGINFO)
 		((sa_fn)fn)(sig, info, uc);
 	else
 		((void (*)(int))fn)(sig);
+	vos_dispatch_selector_restore(sel);
 }
 
 static void trampoline(int sig, siginfo_t *info, void *uc)

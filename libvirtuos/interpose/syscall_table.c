@@ -97,44 +97,44 @@ static long ret(long r)
 
 /* ---- fds ---------------------------------------------------------------- */
 
-ADAPT(read, read(I(0), P(1), (size_t)L(2)))
-ADAPT(write, write(I(0), P(1), (size_t)L(2)))
-ADAPT(pread64, pread(I(0), P(1), (size_t)L(2), (off_t)L(3)))
-ADAPT(pwrite64, pwrite(I(0), P(1), (size_t)L(2), (off_t)L(3)))
-ADAPT(readv, readv(I(0), P(1), I(2)))
-ADAPT(writev, writev(I(0), P(1), I(2)))
-ADAPT(preadv, preadv(I(0), P(1), I(2), (off_t)L(3)))
-ADAPT(pwritev, pwritev(I(0), P(1), I(2), (off_t)L(3)))
-ADAPT(preadv2, preadv2(I(0), P(1), I(2), (off_t)L(3), I(5)))
-ADAPT(pwritev2, pwritev2(I(0), P(1), I(2), (off_t)L(3), I(5)))
-ADAPT(lseek, lseek(I(0), (off_t)L(1), I(2)))
+ADAPT(read, vos_read(I(0), P(1), (size_t)L(2)))
+ADAPT(write, vos_write(I(0), P(1), (size_t)L(2)))
+ADAPT(pread64, vos_pread(I(0), P(1), (size_t)L(2), (off_t)L(3)))
+ADAPT(pwrite64, vos_pwrite(I(0), P(1), (size_t)L(2), (off_t)L(3)))
+ADAPT(readv, vos_readv(I(0), P(1), I(2)))
+ADAPT(writev, vos_writev(I(0), P(1), I(2)))
+ADAPT(preadv, vos_preadv(I(0), P(1), I(2), (off_t)L(3)))
+ADAPT(pwritev, vos_pwritev(I(0), P(1), I(2), (off_t)L(3)))
+ADAPT(preadv2, vos_preadv2(I(0), P(1), I(2), (off_t)L(3), I(5)))
+ADAPT(pwritev2, vos_pwritev2(I(0), P(1), I(2), (off_t)L(3), I(5)))
+ADAPT(lseek, vos_lseek(I(0), (off_t)L(1), I(2)))
 ADAPT(fstat, vos_fstat(I(0), P(1)))
-ADAPT(getdents64, getdents64(I(0), P(1), (size_t)L(2)))
-ADAPT(fsync, fsync(I(0)))
-ADAPT(fdatasync, fdatasync(I(0)))
-ADAPT(syncfs, syncfs(I(0)))
-ADAPT(sync_file_range, sync_file_range(I(0), (off_t)L(1), (off_t)L(2), U(3)))
-ADAPT(ftruncate, ftruncate(I(0), (off_t)L(1)))
-ADAPT(fchmod, fchmod(I(0), (mode_t)L(1)))
-ADAPT(fchown, fchown(I(0), (uid_t)L(1), (gid_t)L(2)))
-ADAPT(fstatfs, fstatfs(I(0), P(1)))
-ADAPT(ioctl, ioctl(I(0), (unsigned long)L(1), P(2)))
-ADAPT(flock, flock(I(0), I(1)))
-ADAPT(fallocate, fallocate(I(0), I(1), (off_t)L(2), (off_t)L(3)))
-ADAPT(readahead, readahead(I(0), (off_t)L(1), (size_t)L(2)))
+ADAPT(getdents64, vos_remote_getdents64(I(0), P(1), (size_t)L(2)))
+ADAPT(fsync, vos_fsync(I(0)))
+ADAPT(fdatasync, vos_fdatasync(I(0)))
+ADAPT(syncfs, vos_syncfs(I(0)))
+ADAPT(sync_file_range, vos_sync_file_range(I(0), (off_t)L(1), (off_t)L(2), U(3)))
+ADAPT(ftruncate, vos_ftruncate(I(0), (off_t)L(1)))
+ADAPT(fchmod, vos_fchmod(I(0), (mode_t)L(1)))
+ADAPT(fchown, vos_fchown(I(0), (uid_t)L(1), (gid_t)L(2)))
+ADAPT(fstatfs, vos_fstatfs(I(0), P(1)))
+ADAPT(ioctl, vos_ioctl(I(0), (unsigned long)L(1), P(2)))
+ADAPT(flock, vos_flock(I(0), I(1)))
+ADAPT(fallocate, vos_fallocate(I(0), I(1), (off_t)L(2), (off_t)L(3)))
+ADAPT(readahead, vos_readahead(I(0), (off_t)L(1), (size_t)L(2)))
 ADAPT(fgetxattr, fgetxattr(I(0), S(1), P(2), (size_t)L(3)))
 ADAPT(fsetxattr, fsetxattr(I(0), S(1), P(2), (size_t)L(3), I(4)))
 ADAPT(flistxattr, flistxattr(I(0), P(1), (size_t)L(2)))
 ADAPT(fremovexattr, fremovexattr(I(0), S(1)))
 ADAPT(fchdir, fchdir(I(0)))
-ADAPT(sendfile, sendfile(I(0), I(1), P(2), (size_t)L(3)))
-ADAPT(copy_file_range, copy_file_range(I(0), P(1), I(2), P(3), (size_t)L(4), U(5)))
-ADAPT(close_range, close_range(U(0), U(1), I(2)))
+ADAPT(sendfile, vos_sendfile(I(0), I(1), P(2), (size_t)L(3)))
+ADAPT(copy_file_range, vos_copy_file_range(I(0), P(1), I(2), P(3), (size_t)L(4), U(5)))
+ADAPT(close_range, vos_close_range(U(0), U(1), I(2)))
 
 /* posix_fadvise returns the error number itself. */
 static long sc_fadvise64(long a[6])
 {
-	return -(long)posix_fadvise(I(0), (off_t)L(1), (off_t)L(2), I(3));
+	return -(long)vos_posix_fadvise(I(0), (off_t)L(1), (off_t)L(2), I(3));
 }
 
 /* The old getdents (struct linux_dirent) has no remote form: glibc uses getdents64. */
@@ -163,6 +163,49 @@ static long sc_close(long a[6])
 	if (VOS_FDE_KIND(e) == VOS_FDK_REMOTE)
 		return ret(vos_remote_close(I(0)));
 	return vos_dispatch_raw(SYS_close, a);
+}
+
+/* dup of a local fd: any stale entry of the new number goes. */
+static long sc_dup(long a[6])
+{
+	long r;
+
+	if (VOS_FDE_KIND(vos_fd_entry(I(0))) == VOS_FDK_REMOTE)
+		return ret(vos_dup(I(0)));
+	r = vos_dispatch_raw(SYS_dup, a);
+	if (r >= 0 && vos_fd_entry((int)r))
+		vos_fd_fresh((int)r);
+	return r;
+}
+
+/* dup2/dup3 concern us when either number is remote or internal. */
+static long sc_dup2(long a[6])
+{
+	if (!vos_fd_entry(I(0)) && !vos_fd_entry(I(1)))
+		return vos_dispatch_raw(SYS_dup2, a);
+	return ret(vos_dup2(I(0), I(1)));
+}
+
+static long sc_dup3(long a[6])
+{
+	if (!vos_fd_entry(I(0)) && !vos_fd_entry(I(1)))
+		return vos_dispatch_raw(SYS_dup3, a);
+	return ret(vos_dup3(I(0), I(1), I(2)));
+}
+
+/* fcntl: the kernel for local fds (F_DUPFD drops a stale entry of the new
+ * number), fdops.c for remote ones. */
+static long sc_fcntl(long a[6])
+{
+	long r;
+
+	if (VOS_FDE_KIND(vos_fd_entry(I(0))) != VOS_FDK_REMOTE) {
+		r = vos_dispatch_raw(SYS_fcntl, a);
+		if (r >= 0 && (a[1] == F_DUPFD || a[1] == F_DUPFD_CLOEXEC) && vos_fd_entry((int)r))
+			vos_fd_fresh((int)r);
+		return r;
+	}
+	return ret(vos_fcntl(I(0), I(1), P(2)));
 }
 
 /* Local fd pairs (pipe, socketpair): drop stale entries of both numbers. */
@@ -241,7 +284,7 @@ static long sc_utimensat(long a[6])
 		return ret(utimensat(I(0), S(1), P(2), I(3)));
 	if (VOS_FDE_KIND(vos_fd_entry(I(0))) != VOS_FDK_REMOTE)
 		return vos_dispatch_raw(SYS_utimensat, a);
-	return ret(futimens(I(0), P(2)));
+	return ret(vos_futimens(I(0), P(2)));
 }
 ADAPT(rename, renameat2(AT_FDCWD, S(0), AT_FDCWD, S(1), 0))
 ADAPT(renameat, renameat2(I(0), S(1), I(2), S(3), 0))
@@ -329,6 +372,10 @@ static const struct sc_def sc_table[SC_MAX] = {
 	FD(SYS_fchdir, sc_fchdir, 0),
 	CALL(SYS_close, sc_close),
 	CALL(SYS_close_range, sc_close_range),
+	CALL(SYS_dup, sc_dup),
+	CALL(SYS_dup2, sc_dup2),
+	CALL(SYS_dup3, sc_dup3),
+	CALL(SYS_fcntl, sc_fcntl),
 	CALL(SYS_sendfile, sc_sendfile),
 	CALL(SYS_copy_file_range, sc_copy_file_range),
 	/* local fd creators */
