@@ -236,6 +236,10 @@ struct timeval;
 int vos_tv_to_ts(const struct timeval *tv, struct timespec *ts, const struct timespec **out);
 /* The export-relative path of a remote fd (FDPATH), "/a/b".  0 or -1. */
 int vos_remote_fdpath(struct vos_client *c, int fd, char *buf, size_t size);
+/* A magic link naming a remote fd ("/proc/self/fd/N[/rest]", "/dev/fd/N",
+ * "/proc/<pid>/fd/N"): 1 and the file's current routed path in out; 0 if
+ * path is no such link; -1 + errno (a dead channel, a deleted file). */
+int vos_magic_link(const char *path, char *out, size_t size);
 /* The service's route prefix + an export-relative path.  0 or -1 (ENAMETOOLONG). */
 int vos_join_prefix(int svc, const char *rel, char *out, size_t size);
 ssize_t vos_remote_read(struct vos_client *c, int fd, void *buf, size_t len);
@@ -282,6 +286,24 @@ int vos_sync_file_range(int fd, off_t off, off_t len, unsigned flags);
 int vos_futimens(int fd, const struct timespec times[2]);
 int vos_fstatfs(int fd, struct statfs *buf);
 int vos_ioctl(int fd, unsigned long req, ...);
+struct statx;
+int vos_statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx);
+int vos_faccessat(int dirfd, const char *path, int mode, int flags);
+int vos_statfs(const char *path, struct statfs *buf);
+int vos_unlinkat(int dirfd, const char *path, int flags);
+int vos_renameat2(int d1, const char *p1, int d2, const char *p2, unsigned flags);
+int vos_linkat(int d1, const char *p1, int d2, const char *p2, int flags);
+int vos_mkdirat(int dirfd, const char *path, mode_t mode);
+int vos_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev);
+ssize_t vos_readlinkat(int dirfd, const char *path, char *buf, size_t size);
+int vos_symlinkat(const char *target, int dirfd, const char *linkpath);
+int vos_fchmodat(int dirfd, const char *path, mode_t mode, int flags);
+int vos_fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flags);
+int vos_utimensat(int dirfd, const char *path, const struct timespec times[2], int flags);
+int vos_truncate(const char *path, off_t len);
+int vos_chdir(const char *path);
+int vos_fchdir(int fd);
+char *vos_getcwd(char *buf, size_t size);
 
 /* ---- processes (fork.c, exec.c, adopt.c, procattr.c, init.c) ---------- */
 

@@ -318,7 +318,7 @@ local:
 
 int vos_path_resolve(int dirfd, const char *path, int empty_path, struct vos_path *p)
 {
-	char joined[PATH_MAX];
+	char joined[PATH_MAX], magic[PATH_MAX];
 	const char *abs = path;
 	const struct vos_conf_route *rt;
 	struct vos_conn *conn;
@@ -331,6 +331,15 @@ int vos_path_resolve(int dirfd, const char *path, int empty_path, struct vos_pat
 	p->path = path;
 	if (!path)
 		return 0;
+	if (path[0] == '/' && (path[1] == 'p' || path[1] == 'd')) {
+		/* /proc/self/fd/N of a remote fd: the file's routed path. */
+		int m = vos_magic_link(path, magic, sizeof(magic));
+
+		if (m < 0)
+			return -1;
+		if (m == 1)
+			abs = path = magic;
+	}
 	if (path[0] == '\0') {
 		if (!empty_path)
 			return 0;       /* the kernel says ENOENT */

@@ -122,11 +122,7 @@ ADAPT(ioctl, vos_ioctl(I(0), (unsigned long)L(1), P(2)))
 ADAPT(flock, vos_flock(I(0), I(1)))
 ADAPT(fallocate, vos_fallocate(I(0), I(1), (off_t)L(2), (off_t)L(3)))
 ADAPT(readahead, vos_readahead(I(0), (off_t)L(1), (size_t)L(2)))
-ADAPT(fgetxattr, fgetxattr(I(0), S(1), P(2), (size_t)L(3)))
-ADAPT(fsetxattr, fsetxattr(I(0), S(1), P(2), (size_t)L(3), I(4)))
-ADAPT(flistxattr, flistxattr(I(0), P(1), (size_t)L(2)))
-ADAPT(fremovexattr, fremovexattr(I(0), S(1)))
-ADAPT(fchdir, fchdir(I(0)))
+ADAPT(fchdir, vos_fchdir(I(0)))
 ADAPT(sendfile, vos_sendfile(I(0), I(1), P(2), (size_t)L(3)))
 ADAPT(copy_file_range, vos_copy_file_range(I(0), P(1), I(2), P(3), (size_t)L(4), U(5)))
 ADAPT(close_range, vos_close_range(U(0), U(1), I(2)))
@@ -243,57 +239,89 @@ ADAPT(creat, vos_openat(AT_FDCWD, S(0), O_CREAT | O_WRONLY | O_TRUNC, (mode_t)L(
 ADAPT(stat, vos_fstatat(AT_FDCWD, S(0), P(1), 0))
 ADAPT(lstat, vos_fstatat(AT_FDCWD, S(0), P(1), AT_SYMLINK_NOFOLLOW))
 ADAPT(newfstatat, vos_fstatat(I(0), S(1), P(2), I(3)))
-ADAPT(statx, statx(I(0), S(1), I(2), U(3), P(4)))
-ADAPT(access, faccessat(AT_FDCWD, S(0), I(1), 0))
-ADAPT(faccessat, faccessat(I(0), S(1), I(2), 0))
-ADAPT(faccessat2, faccessat(I(0), S(1), I(2), I(3)))
-ADAPT(statfs, statfs(S(0), P(1)))
-ADAPT(unlink, unlinkat(AT_FDCWD, S(0), 0))
-ADAPT(unlinkat, unlinkat(I(0), S(1), I(2)))
-ADAPT(rmdir, unlinkat(AT_FDCWD, S(0), AT_REMOVEDIR))
-ADAPT(mkdir, mkdirat(AT_FDCWD, S(0), (mode_t)L(1)))
-ADAPT(mkdirat, mkdirat(I(0), S(1), (mode_t)L(2)))
-ADAPT(mknod, mknodat(AT_FDCWD, S(0), (mode_t)L(1), (dev_t)L(2)))
-ADAPT(mknodat, mknodat(I(0), S(1), (mode_t)L(2), (dev_t)L(3)))
-ADAPT(readlink, readlinkat(AT_FDCWD, S(0), P(1), (size_t)L(2)))
-ADAPT(readlinkat, readlinkat(I(0), S(1), P(2), (size_t)L(3)))
-ADAPT(chmod, fchmodat(AT_FDCWD, S(0), (mode_t)L(1), 0))
-ADAPT(fchmodat, fchmodat(I(0), S(1), (mode_t)L(2), 0))
-ADAPT(fchmodat2, fchmodat(I(0), S(1), (mode_t)L(2), I(3)))
-ADAPT(chown, fchownat(AT_FDCWD, S(0), (uid_t)L(1), (gid_t)L(2), 0))
-ADAPT(lchown, fchownat(AT_FDCWD, S(0), (uid_t)L(1), (gid_t)L(2), AT_SYMLINK_NOFOLLOW))
-ADAPT(fchownat, fchownat(I(0), S(1), (uid_t)L(2), (gid_t)L(3), I(4)))
-ADAPT(truncate, truncate(S(0), (off_t)L(1)))
-ADAPT(getxattr, getxattr(S(0), S(1), P(2), (size_t)L(3)))
-ADAPT(lgetxattr, lgetxattr(S(0), S(1), P(2), (size_t)L(3)))
-ADAPT(setxattr, setxattr(S(0), S(1), P(2), (size_t)L(3), I(4)))
-ADAPT(lsetxattr, lsetxattr(S(0), S(1), P(2), (size_t)L(3), I(4)))
-ADAPT(listxattr, listxattr(S(0), P(1), (size_t)L(2)))
-ADAPT(llistxattr, llistxattr(S(0), P(1), (size_t)L(2)))
-ADAPT(removexattr, removexattr(S(0), S(1)))
-ADAPT(lremovexattr, lremovexattr(S(0), S(1)))
-ADAPT(utime, utime(S(0), P(1)))
-ADAPT(utimes, utimes(S(0), P(1)))
-ADAPT(futimesat, futimesat(I(0), S(1), P(2)))
+ADAPT(statx, vos_statx(I(0), S(1), I(2), U(3), P(4)))
+ADAPT(access, vos_faccessat(AT_FDCWD, S(0), I(1), 0))
+ADAPT(faccessat, vos_faccessat(I(0), S(1), I(2), 0))
+ADAPT(faccessat2, vos_faccessat(I(0), S(1), I(2), I(3)))
+ADAPT(statfs, vos_statfs(S(0), P(1)))
+ADAPT(unlink, vos_unlinkat(AT_FDCWD, S(0), 0))
+ADAPT(unlinkat, vos_unlinkat(I(0), S(1), I(2)))
+ADAPT(rmdir, vos_unlinkat(AT_FDCWD, S(0), AT_REMOVEDIR))
+ADAPT(mkdir, vos_mkdirat(AT_FDCWD, S(0), (mode_t)L(1)))
+ADAPT(mkdirat, vos_mkdirat(I(0), S(1), (mode_t)L(2)))
+ADAPT(mknod, vos_mknodat(AT_FDCWD, S(0), (mode_t)L(1), (dev_t)L(2)))
+ADAPT(mknodat, vos_mknodat(I(0), S(1), (mode_t)L(2), (dev_t)L(3)))
+ADAPT(readlink, vos_readlinkat(AT_FDCWD, S(0), P(1), (size_t)L(2)))
+ADAPT(readlinkat, vos_readlinkat(I(0), S(1), P(2), (size_t)L(3)))
+ADAPT(chmod, vos_fchmodat(AT_FDCWD, S(0), (mode_t)L(1), 0))
+ADAPT(fchmodat, vos_fchmodat(I(0), S(1), (mode_t)L(2), 0))
+ADAPT(fchmodat2, vos_fchmodat(I(0), S(1), (mode_t)L(2), I(3)))
+ADAPT(chown, vos_fchownat(AT_FDCWD, S(0), (uid_t)L(1), (gid_t)L(2), 0))
+ADAPT(lchown, vos_fchownat(AT_FDCWD, S(0), (uid_t)L(1), (gid_t)L(2), AT_SYMLINK_NOFOLLOW))
+ADAPT(fchownat, vos_fchownat(I(0), S(1), (uid_t)L(2), (gid_t)L(3), I(4)))
+ADAPT(truncate, vos_truncate(S(0), (off_t)L(1)))
+/*
+ * Extended attributes: the protocol has none, so remote files behave like a
+ * file system without xattr support (ENOTSUP), which callers such as ls and
+ * cp accept.  One handler for the path and the fd forms.
+ */
+static long sc_xattr(long a[6])
+{
+	(void)a;
+	return -ENOTSUP;
+}
+
+/* utime, utimes, futimesat: utimensat with the times converted. */
+static long utimes_at(int dirfd, const char *path, const struct timeval *tv)
+{
+	struct timespec ts[2];
+	const struct timespec *t;
+
+	if (vos_tv_to_ts(tv, ts, &t) < 0)
+		return -errno;
+	return ret(vos_utimensat(dirfd, path, t, 0));
+}
+
+static long sc_utimes(long a[6])
+{
+	return utimes_at(AT_FDCWD, S(0), P(1));
+}
+
+static long sc_futimesat(long a[6])
+{
+	return utimes_at(I(0), S(1), P(2));
+}
+
+static long sc_utime(long a[6])
+{
+	const struct utimbuf *b = P(1);
+	struct timespec ts[2];
+
+	if (!b)
+		return ret(vos_utimensat(AT_FDCWD, S(0), NULL, 0));
+	ts[0] = (struct timespec){ b->actime, 0 };
+	ts[1] = (struct timespec){ b->modtime, 0 };
+	return ret(vos_utimensat(AT_FDCWD, S(0), ts, 0));
+}
 
 /* utimensat(2) with a NULL path is futimens on the dirfd (glibc's
  * utimensat() function refuses NULL, the system call does not). */
 static long sc_utimensat(long a[6])
 {
 	if (a[1])
-		return ret(utimensat(I(0), S(1), P(2), I(3)));
+		return ret(vos_utimensat(I(0), S(1), P(2), I(3)));
 	if (VOS_FDE_KIND(vos_fd_entry(I(0))) != VOS_FDK_REMOTE)
 		return vos_dispatch_raw(SYS_utimensat, a);
 	return ret(vos_futimens(I(0), P(2)));
 }
-ADAPT(rename, renameat2(AT_FDCWD, S(0), AT_FDCWD, S(1), 0))
-ADAPT(renameat, renameat2(I(0), S(1), I(2), S(3), 0))
-ADAPT(renameat2, renameat2(I(0), S(1), I(2), S(3), U(4)))
-ADAPT(link, linkat(AT_FDCWD, S(0), AT_FDCWD, S(1), 0))
-ADAPT(linkat, linkat(I(0), S(1), I(2), S(3), I(4)))
-ADAPT(symlink, symlinkat(S(0), AT_FDCWD, S(1)))
-ADAPT(symlinkat, symlinkat(S(0), I(1), S(2)))
-ADAPT(chdir, chdir(S(0)))
+ADAPT(rename, vos_renameat2(AT_FDCWD, S(0), AT_FDCWD, S(1), 0))
+ADAPT(renameat, vos_renameat2(I(0), S(1), I(2), S(3), 0))
+ADAPT(renameat2, vos_renameat2(I(0), S(1), I(2), S(3), U(4)))
+ADAPT(link, vos_linkat(AT_FDCWD, S(0), AT_FDCWD, S(1), 0))
+ADAPT(linkat, vos_linkat(I(0), S(1), I(2), S(3), I(4)))
+ADAPT(symlink, vos_symlinkat(S(0), AT_FDCWD, S(1)))
+ADAPT(symlinkat, vos_symlinkat(S(0), I(1), S(2)))
+ADAPT(chdir, vos_chdir(S(0)))
 ADAPT(umask, vos_umask((mode_t)L(0)))
 
 /*
@@ -320,7 +348,7 @@ static long sc_openat2(long a[6])
 /* getcwd(2) returns the length with the NUL, not the buffer. */
 static long sc_getcwd(long a[6])
 {
-	if (!getcwd(P(0), (size_t)L(1)))
+	if (!vos_getcwd(P(0), (size_t)L(1)))
 		return -errno;
 	return (long)strlen(P(0)) + 1;
 }
@@ -364,10 +392,10 @@ static const struct sc_def sc_table[SC_MAX] = {
 	FD(SYS_fallocate, sc_fallocate, 0),
 	FD(SYS_fadvise64, sc_fadvise64, 0),
 	FD(SYS_readahead, sc_readahead, 0),
-	FD(SYS_fgetxattr, sc_fgetxattr, 0),
-	FD(SYS_fsetxattr, sc_fsetxattr, 0),
-	FD(SYS_flistxattr, sc_flistxattr, 0),
-	FD(SYS_fremovexattr, sc_fremovexattr, 0),
+	FD(SYS_fgetxattr, sc_xattr, 0),
+	FD(SYS_fsetxattr, sc_xattr, 0),
+	FD(SYS_flistxattr, sc_xattr, 0),
+	FD(SYS_fremovexattr, sc_xattr, 0),
 	FD(SYS_mmap, sc_mmap, 4),
 	FD(SYS_fchdir, sc_fchdir, 0),
 	CALL(SYS_close, sc_close),
@@ -428,14 +456,14 @@ static const struct sc_def sc_table[SC_MAX] = {
 	PATH(SYS_lchown, sc_lchown, -1, 0, -1),
 	PATH(SYS_fchownat, sc_fchownat, 0, 1, 4),
 	PATH(SYS_truncate, sc_truncate, -1, 0, -1),
-	PATH(SYS_getxattr, sc_getxattr, -1, 0, -1),
-	PATH(SYS_lgetxattr, sc_lgetxattr, -1, 0, -1),
-	PATH(SYS_setxattr, sc_setxattr, -1, 0, -1),
-	PATH(SYS_lsetxattr, sc_lsetxattr, -1, 0, -1),
-	PATH(SYS_listxattr, sc_listxattr, -1, 0, -1),
-	PATH(SYS_llistxattr, sc_llistxattr, -1, 0, -1),
-	PATH(SYS_removexattr, sc_removexattr, -1, 0, -1),
-	PATH(SYS_lremovexattr, sc_lremovexattr, -1, 0, -1),
+	PATH(SYS_getxattr, sc_xattr, -1, 0, -1),
+	PATH(SYS_lgetxattr, sc_xattr, -1, 0, -1),
+	PATH(SYS_setxattr, sc_xattr, -1, 0, -1),
+	PATH(SYS_lsetxattr, sc_xattr, -1, 0, -1),
+	PATH(SYS_listxattr, sc_xattr, -1, 0, -1),
+	PATH(SYS_llistxattr, sc_xattr, -1, 0, -1),
+	PATH(SYS_removexattr, sc_xattr, -1, 0, -1),
+	PATH(SYS_lremovexattr, sc_xattr, -1, 0, -1),
 	PATH(SYS_utime, sc_utime, -1, 0, -1),
 	PATH(SYS_utimes, sc_utimes, -1, 0, -1),
 	PATH(SYS_futimesat, sc_futimesat, 0, 1, -1),
