@@ -43,8 +43,6 @@ int vos_remote_close(int fd)
 	vos_fd_set(fd, 0);
 	real_close(fd);
 	vos_fdlock_unlock();
-	if (fd <= 2)
-		vos_std_after_change(fd);
 	/* A dead channel or a service that had forgotten the fd: the
 	 * placeholder was ours and is closed now. */
 	if (r != 1 || res == -EBADF)
@@ -131,8 +129,6 @@ int vos_dup(int fd)
 	if (nfd >= 0)
 		nfd = remote_dup_to(c, fd, vos_fd_entry(fd), nfd, 0);
 	vos_fdlock_unlock();
-	if (nfd >= 0 && nfd <= 2)
-		vos_std_after_change(nfd);
 	return nfd;
 }
 
@@ -195,8 +191,6 @@ static int do_dup3(int oldfd, int newfd, int flags, int is_dup3)
 		}
 	}
 	vos_fdlock_unlock();
-	if (newfd <= 2)
-		vos_std_after_change(newfd);
 	return res;
 }
 
@@ -226,8 +220,6 @@ static int remote_fcntl(struct vos_client *c, int fd, int cmd, void *arg)
 		if (nfd >= 0)
 			nfd = remote_dup_to(c, fd, vos_fd_entry(fd), nfd, cmd == F_DUPFD_CLOEXEC);
 		vos_fdlock_unlock();
-		if (nfd >= 0 && nfd <= 2)
-			vos_std_after_change(nfd);
 		return nfd;
 	case F_GETFD:
 	case F_SETFD:
@@ -399,13 +391,13 @@ int vos_ioctl(int fd, unsigned long req, ...)
 
 /* ---- local fd creators: a fresh local number has no remote past ------------------ */
 
-/* Stale entries come from placeholders closed behind our back (a raw
- * close system call).  For fd 0-2 the fd table cannot rebind stdio itself
- * (it is a data structure, below stdio): this is where that happens. */
+/* Stale entries come from placeholders closed behind our back (a close
+ * the dispatcher did not see: made before it was installed, or by a
+ * thread started before the library). */
 int vos_fd_fresh(int fd)
 {
-	if (fd >= 0 && vos_fd_forget(fd) && fd <= 2)
-		vos_std_after_change(fd);
+	if (fd >= 0)
+		vos_fd_forget(fd);
 	return fd;
 }
 

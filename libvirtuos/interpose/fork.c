@@ -69,7 +69,6 @@ static void fork_child(void)
 	vos_fdtable_after_fork_child();
 	vos_exec_after_fork_child();
 	vos_route_after_fork_child();
-	vos_std_after_fork_child();
 	vos_signals_after_fork_child();
 	vos_service_abandon_all();
 	for (int i = 0; i < vos_nservices; i++) {

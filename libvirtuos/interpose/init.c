@@ -167,9 +167,6 @@ static void do_init(void)
 	vos_fork_init();
 	vos_exec_init();
 	vos_exec_adopt();
-	for (int fd = 0; fd <= 2; fd++)
-		if (vos_fd_is_remote(fd))
-			vos_std_after_change(fd);
 }
 
 /*

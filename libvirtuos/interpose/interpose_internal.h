@@ -1,7 +1,7 @@
 /*
  * interpose_internal.h - what the core files of the preload library share
  * (services, fd table, path routing, remote calls; README.md has the file
- * map).  stdio.c and dir.c use only vos_interpose.h, real.h and stream.h.
+ * map).
  */
 #ifndef VOS_INTERPOSE_INTERNAL_H
 #define VOS_INTERPOSE_INTERNAL_H
@@ -340,16 +340,9 @@ extern _Atomic int vos_inited;
 void vos_block_signals(sigset_t *old);
 void vos_restore_signals(const sigset_t *old);
 
-/* ---- standard streams (stdstreams.c, fdops.c) ------------------------- */
-
-/* After fd (0-2) changed: bind stdin/stdout/stderr to a cookie stream if it
- * is remote now, or give back glibc's stream if it is local again. */
-void vos_std_after_change(int fd);
 /* A local fd was just created at this number (fd < 0: nothing happened):
- * drop any stale remote entry, rebinding stdio if that was fd 0-2.
- * Returns fd.  fdops.c; call it without the fd lock held. */
+ * drop any stale remote entry.  Returns fd.  fdops.c. */
 int vos_fd_fresh(int fd);
-void vos_std_after_fork_child(void);
 void vos_signals_after_fork_child(void);
 
 #endif

@@ -52,8 +52,6 @@ int vos_remote_openat(const struct vos_path *p, int flags, mode_t mode)
 	}
 	vos_fd_set(ph, VOS_FDE_REMOTE(p->svc, p->gen));
 	vos_fdlock_unlock();
-	if (ph <= 2)
-		vos_std_after_change(ph);
 	return ph;
 }
 
