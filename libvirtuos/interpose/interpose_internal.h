@@ -304,6 +304,10 @@ int vos_truncate(const char *path, off_t len);
 int vos_chdir(const char *path);
 int vos_fchdir(int fd);
 char *vos_getcwd(char *buf, size_t size);
+/* exec.c: execve(2)/execveat(2) with the channels handed to the new image;
+ * the result (only on failure) as -errno. */
+long vos_execve(long a[6]);
+long vos_execveat(long a[6]);
 
 /* ---- processes (fork.c, exec.c, adopt.c, procattr.c, init.c) ---------- */
 

@@ -481,6 +481,9 @@ static const struct sc_def sc_table[SC_MAX] = {
 	CALL(SYS_chdir, sc_chdir),
 	CALL(SYS_getcwd, sc_getcwd),
 	CALL(SYS_umask, sc_umask),
+	/* the channels' hand-off to the new image (exec.c) */
+	CALL(SYS_execve, vos_execve),
+	CALL(SYS_execveat, vos_execveat),
 	/* the kernel would run these on placeholders: the program falls back */
 	NOSYS(SYS_io_uring_setup),
 	NOSYS(SYS_io_setup),
