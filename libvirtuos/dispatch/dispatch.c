@@ -127,6 +127,36 @@ static void try_rewrite(uintptr_t site, long nr)
 	atomic_flag_clear_explicit(&rewrite_lock, memory_order_release);
 }
 
+/* [core, issue 8: minimal fork hooks until the fastpath branch lands its own.] */
+static struct vos_dispatch_fork_hooks fork_hooks;
+
+void vos_dispatch_set_fork_hooks(const struct vos_dispatch_fork_hooks *h)
+{
+	if (h)
+		fork_hooks = *h;
+	else
+		memset(&fork_hooks, 0, sizeof(fork_hooks));
+}
+
+/* A new process sharing nothing (fork, vfork run as fork, clone without a
+ * stack): clone(flags, 0, a[2], a[3], a[4]) with the hooks around it. */
+static long fork_with_hooks(long flags, long a[6])
+{
+	long r;
+
+	if (fork_hooks.prepare)
+		fork_hooks.prepare((unsigned long)flags);
+	r = raw(SYS_clone, flags, 0, a[2], a[3], a[4], 0);
+	if (r == 0) {
+		arm_thread(SYSCALL_DISPATCH_FILTER_ALLOW);
+		if (fork_hooks.child)
+			fork_hooks.child((unsigned long)flags);
+	} else if (fork_hooks.parent) {
+		fork_hooks.parent((unsigned long)flags, r);
+	}
+	return r;
+}
+
 /* clone(2) from the SIGSYS handler. */
 static long do_clone(ucontext_t *uc, long a[6])
 {
@@ -138,10 +168,7 @@ static long do_clone(ucontext_t *uc, long a[6])
 				return -EINVAL;   /* shared memory on the same stack: unsupported */
 			flags &= ~(long)(CLONE_VM | CLONE_VFORK);   /* vfork runs as fork */
 		}
-		long r = raw(SYS_clone, flags, 0, a[2], a[3], a[4], 0);
-		if (r == 0)
-			arm_thread(SYSCALL_DISPATCH_FILTER_ALLOW);
-		return r;
+		return fork_with_hooks(flags, a);
 	}
 	/* New stack: the child starts in vos_dispatch_clone_raw with a register
 	 * block below the stack it asked for (see gate.S). */
@@ -221,11 +248,12 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 		g[REG_RAX] = -ENOSYS;   /* glibc falls back to clone */
 		break;
 	case SYS_fork:
-	case SYS_vfork:
-		g[REG_RAX] = raw(SYS_fork, 0, 0, 0, 0, 0, 0);
-		if (g[REG_RAX] == 0)
-			arm_thread(SYSCALL_DISPATCH_FILTER_ALLOW);
+	case SYS_vfork: {
+		long f[6] = { SIGCHLD, 0, 0, 0, 0, 0 };
+
+		g[REG_RAX] = fork_with_hooks(SIGCHLD, f);
 		break;
+	}
 	case SYS_rt_sigreturn:
 		do_sigreturn(uc);
 		break;

@@ -47,6 +47,23 @@ struct vos_dispatch_stats {
 void vos_dispatch_stats(struct vos_dispatch_stats *out);
 
 /*
+ * [core, issue 8: minimal version until the fastpath branch lands its own;
+ * same signatures as fastpath's dispatch.h.]  Fork hooks: prepare(flags) in
+ * the parent before every fork/vfork/clone-without-a-stack the module runs
+ * that makes a new process (not CLONE_VM), parent(flags, ret) after it in
+ * the parent (ret: pid or -errno), child(flags) in the child before it
+ * returns to the program.  They run inside the SIGSYS handler (selector
+ * ALLOW).  Children made with CLONE_VM on their own stack (posix_spawn) are
+ * not reported in this minimal version.
+ */
+struct vos_dispatch_fork_hooks {
+	void (*prepare)(unsigned long flags);
+	void (*parent)(unsigned long flags, long ret);
+	void (*child)(unsigned long flags);
+};
+void vos_dispatch_set_fork_hooks(const struct vos_dispatch_fork_hooks *h);
+
+/*
  * [core, issue 8: minimal version until the fastpath branch lands its own.]
  * Run a stretch of code (the program's signal handler, from the library's
  * signal trampoline) with interception on, even if the signal arrived while
