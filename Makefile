@@ -139,7 +139,9 @@ $(BUILD)/obj/%.o: %.S Makefile
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/tests/test_dispatch $(BUILD)/bench/bench_dispatch: $(DISPATCH_OBJ)
 # libvirtuos.so catches every system call with it (interpose/syscall_table.c).
+# The table's precheck runs before the trampoline saves the vector state.
 $(LIBVIRTUOS): $(DISPATCH_OBJ)
+$(call obj,libvirtuos/interpose/syscall_precheck.c): CFLAGS += -mgeneral-regs-only -fno-sanitize=all
 
 # The interposer's fd table, tested alone (it depends on libc only).
 $(BUILD)/tests/test_fdtable: $(call obj,libvirtuos/interpose/fdtable.c)

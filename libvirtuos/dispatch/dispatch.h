@@ -47,6 +47,16 @@ struct vos_dispatch_stats {
 void vos_dispatch_stats(struct vos_dispatch_stats *out);
 
 /*
+ * [core, issue 8: accepted and ignored until the fastpath branch lands its
+ * own versions (same signatures as fastpath's dispatch.h).]  Pass-through
+ * numbers run natively from the trampoline; the precheck, called before the
+ * trampoline saves state, returns nonzero to run a call natively.
+ */
+void vos_dispatch_passthrough(long nr);
+typedef int (*vos_dispatch_precheck_fn)(long nr, const long a[6]);
+void vos_dispatch_set_precheck(vos_dispatch_precheck_fn fn);
+
+/*
  * [core, issue 8: minimal version until the fastpath branch lands its own;
  * same signatures as fastpath's dispatch.h.]  Fork hooks: prepare(flags) in
  * the parent before every fork/vfork/clone-without-a-stack the module runs

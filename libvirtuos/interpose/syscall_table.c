@@ -8,7 +8,9 @@
  * io_uring's opdef.c, says what each number is:
  *
  *   SC_PASS    never concerns the library: straight to the kernel
- *              (vos_dispatch_raw).  Every number not in the table.
+ *              (vos_dispatch_raw).  Every number not in the table; the
+ *              module runs them from the trampoline without calling us
+ *              (vos_dispatch_passthrough).
  *   SC_FD      the call names an fd (argument `fd`): local fds go to the
  *              kernel, remote ones to `fn` (the service).
  *   SC_PATH    the call names a path (argument `path`, relative to the
@@ -34,6 +36,10 @@
  * (saved at entry, restored at exit): a system call never sets errno, the
  * program's glibc does from our return value.
  *
+ * `local_fds` marks the fd arguments of calls that go to the kernel
+ * unchanged when all of them are plain local fds: the precheck
+ * (syscall_precheck.c) answers those before the trampoline saves any state.
+ *
  * Everything a handler does runs with the dispatcher's selector on ALLOW:
  * its own system calls (glibc's functions behind real_*, the engine's raw
  * calls) go to the kernel and never come back here.
@@ -55,6 +61,7 @@
 #include <linux/openat2.h>
 #include "interpose_internal.h"
 #include "dispatch/dispatch.h"
+#include "syscall_table.h"
 
 #ifndef SYS_faccessat2
 #define SYS_faccessat2 439
@@ -77,6 +84,7 @@ struct sc_def {
 	int8_t dirfd;           /* SC_PATH: the dirfd argument, -1 if none (cwd) */
 	int8_t path;            /* SC_PATH: the path argument */
 	int8_t flags;           /* SC_PATH: the argument that may hold AT_EMPTY_PATH, -1 if none */
+	uint8_t local_fds;      /* bit i: argument i is an fd; all of them local = native call */
 	long (*fn)(long a[6]);  /* SC_FD/SC_PATH: routed calls; SC_CALL: every call */
 };
 
@@ -355,9 +363,10 @@ static long sc_getcwd(long a[6])
 
 /* ---- the table ------------------------------------------------------------ */
 
-#define SC_MAX 512
+#define SC_MAX VOS_SC_MAX
 
-#define FD(nr, f, idx)            [nr] = { .cls = SC_FD, .fd = idx, .fn = f }
+#define FD(nr, f, idx)            [nr] = { .cls = SC_FD, .fd = idx, .local_fds = 1 << (idx), .fn = f }
+#define CALL_FDS(nr, f, fds)      [nr] = { .cls = SC_CALL, .local_fds = fds, .fn = f }
 #define PATH(nr, f, d, p, fl)     [nr] = { .cls = SC_PATH, .dirfd = d, .path = p, .flags = fl, .fn = f }
 #define CALL(nr, f)               [nr] = { .cls = SC_CALL, .fn = f }
 #define NEWFD(nr)                 [nr] = { .cls = SC_NEWFD }
@@ -397,15 +406,14 @@ static const struct sc_def sc_table[SC_MAX] = {
 	FD(SYS_flistxattr, sc_xattr, 0),
 	FD(SYS_fremovexattr, sc_xattr, 0),
 	FD(SYS_mmap, sc_mmap, 4),
-	FD(SYS_fchdir, sc_fchdir, 0),
-	CALL(SYS_close, sc_close),
+	CALL_FDS(SYS_close, sc_close, 1),
 	CALL(SYS_close_range, sc_close_range),
 	CALL(SYS_dup, sc_dup),
-	CALL(SYS_dup2, sc_dup2),
-	CALL(SYS_dup3, sc_dup3),
+	CALL_FDS(SYS_dup2, sc_dup2, 1 | 2),
+	CALL_FDS(SYS_dup3, sc_dup3, 1 | 2),
 	CALL(SYS_fcntl, sc_fcntl),
-	CALL(SYS_sendfile, sc_sendfile),
-	CALL(SYS_copy_file_range, sc_copy_file_range),
+	CALL_FDS(SYS_sendfile, sc_sendfile, 1 | 2),
+	CALL_FDS(SYS_copy_file_range, sc_copy_file_range, 1 | 4),
 	/* local fd creators */
 	CALL(SYS_pipe, sc_pipe),
 	CALL(SYS_pipe2, sc_pipe2),
@@ -479,6 +487,7 @@ static const struct sc_def sc_table[SC_MAX] = {
 	CALL(SYS_symlinkat, sc_symlinkat),
 	/* process state the library keeps */
 	CALL(SYS_chdir, sc_chdir),
+	CALL(SYS_fchdir, sc_fchdir),
 	CALL(SYS_getcwd, sc_getcwd),
 	CALL(SYS_umask, sc_umask),
 	/* the channels' hand-off to the new image (exec.c) */
@@ -566,9 +575,31 @@ static long vos_syscall(long nr, long a[6], void *ctx)
 
 /* From the constructor (init.c), once per process image (exec clears
  * Syscall User Dispatch; the new image's constructor installs again). */
+uint8_t vos_sc_local_fds[VOS_SC_MAX];
+
+/*
+ * Tell the module what never needs vos_syscall(): numbers the table does not
+ * list run natively from the trampoline (pass-through), and calls whose fd
+ * arguments are all plain local fds are answered by the precheck
+ * (syscall_precheck.c) before any state is saved.  Both only save time:
+ * vos_syscall() would send these calls to the kernel too.
+ */
+static void set_fast_paths(void)
+{
+	for (long nr = 0; nr < SC_MAX; nr++) {
+		vos_sc_local_fds[nr] = sc_table[nr].local_fds;
+		if (sc_table[nr].cls == SC_PASS)
+			vos_dispatch_passthrough(nr);
+	}
+	vos_dispatch_set_precheck(vos_syscall_precheck);
+}
+
 void vos_syscalls_install(void)
 {
-	int r = vos_dispatch_install(vos_syscall, NULL);
+	int r;
+
+	set_fast_paths();
+	r = vos_dispatch_install(vos_syscall, NULL);
 
 	if (r < 0) {
 		char msg[200];
