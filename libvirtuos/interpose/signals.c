@@ -168,6 +168,11 @@ static int do_sigaction(int sig, const struct sigaction *act, struct sigaction *
 		k = *act;
 		k.sa_sigaction = trampoline;
 		k.sa_flags |= SA_SIGINFO;
+		/* SIGSYS stays deliverable inside the handler: its system
+		 * calls, and the rt_sigreturn that ends it, may trap into the
+		 * dispatcher, and a trap with SIGSYS blocked kills the process.
+		 * The program still sees the mask it asked for (below). */
+		sigdelset(&k.sa_mask, SIGSYS);
 		r = real_sigaction(sig, &k, &prev);
 	} else {
 		r = real_sigaction(sig, act, &prev);
@@ -191,6 +196,7 @@ static int do_sigaction(int sig, const struct sigaction *act, struct sigaction *
 		    (prev_fn && prev.sa_handler == SIG_DFL && (prev.sa_flags & SA_RESETHAND)))
 			old->sa_flags = (prev.sa_flags & ~SA_SIGINFO) | (prev_flags & SA_SIGINFO);
 		if (prev.sa_sigaction == trampoline) {
+			bits_to_set(prev_mask, &old->sa_mask);
 			if (prev_flags & SA_SIGINFO)
 				old->sa_sigaction = (sa_fn)prev_fn;
 			else
