@@ -94,7 +94,7 @@ start_daemon "$RUN_SLEEP" "$WORK/serviced-sleep.log" --spin 0
 RAW=$OUT/raw.txt
 : >"$RAW"
 step=0
-steps=7
+steps=8
 run() {   # title command...
 	step=$((step + 1))
 	say "[$step/$steps] $1"
@@ -129,6 +129,8 @@ run "4 KiB pread throughput, 1/2/4 threads" \
 	--native "$ROOT/preadfile" --reps "$REPS" --threads 1,2,4 --ms "$MS" --name pread_tput
 run "getppid caught by libvirtuos/dispatch: trampoline, SIGSYS path, own gate (vs native)" \
 	"$OUT/bench_dispatch" --reps "$REPS" --iters 20000
+run "fault-safe copies of program memory (uaccess.c) vs plain copies and process_vm_readv" \
+	"$OUT/bench_uaccess" --reps "$REPS"
 say "measured in $(($(date +%s) - t0)) s"
 
 # --- summary -------------------------------------------------------------------

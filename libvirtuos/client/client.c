@@ -395,10 +395,17 @@ static int poll_disarm(struct vos_client *c, int w)
 	return is_dead(c) ? -EIO : n;
 }
 
-/* Poller: sleep in the transport until our own call completed. */
-static void poll_until_done(struct vos_client *c, struct vos_slot *s)
+/* Nonzero once the caller of a stoppable wait asked it to stop. */
+static int stopped(const _Atomic int *stop)
 {
-	while (!slot_done(s) && !is_dead(c)) {
+	return stop && atomic_load_explicit(stop, memory_order_acquire);
+}
+
+/* Poller: sleep in the transport until our own call completed (or the
+ * caller's stop flag is set). */
+static void poll_until_done(struct vos_client *c, struct vos_slot *s, const _Atomic int *stop)
+{
+	while (!slot_done(s) && !is_dead(c) && !stopped(stop)) {
 		int w = 0;
 
 		if (poll_arm(c) == 0 && !slot_done(s)) {
@@ -468,9 +475,9 @@ static void unpublish(struct vos_slot *s)
 	}
 }
 
-static int64_t wait_slow(struct vos_client *c, struct vos_slot *s)
+static int64_t wait_slow(struct vos_client *c, struct vos_slot *s, const _Atomic int *stop)
 {
-	int cs, poll_self = !c->wops->external_poll;
+	int cs, poll_self = !c->wops->external_poll, gave_up = 0;
 
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
 	s->token = c->wops->current(c->wctx);
@@ -481,8 +488,12 @@ static int64_t wait_slow(struct vos_client *c, struct vos_slot *s)
 			fail_slot(c, s);        /* e.g. after goodbye: nobody else will */
 			continue;
 		}
+		if (stopped(stop)) {
+			gave_up = 1;
+			break;
+		}
 		if (poll_self && atomic_load(&c->poller) == 0 && try_poller(c)) {
-			poll_until_done(c, s);
+			poll_until_done(c, s, stop);
 			continue;
 		}
 		uint32_t seen = atomic_load_explicit(&s->wake, memory_order_seq_cst);
@@ -499,7 +510,7 @@ static int64_t wait_slow(struct vos_client *c, struct vos_slot *s)
 	    atomic_load_explicit(&c->nparked, memory_order_seq_cst) > 0)
 		hand_over(c);
 	pthread_setcancelstate(cs, NULL);
-	return s->result;
+	return gave_up ? VOS_WAIT_STOPPED : s->result;
 }
 
 int vos_slot_poll(struct vos_slot *s)
@@ -516,7 +527,7 @@ int vos_slot_poll(struct vos_slot *s)
 	return ST_STATE(atomic_load_explicit(&s->st, memory_order_acquire)) != SLOT_INFLIGHT;
 }
 
-int64_t vos_slot_wait(struct vos_slot *s)
+static int64_t slot_wait(struct vos_slot *s, const _Atomic int *stop)
 {
 	struct vos_client *c = s->c;
 	uint32_t st = ST_STATE(atomic_load_explicit(&s->st, memory_order_acquire));
@@ -528,6 +539,8 @@ int64_t vos_slot_wait(struct vos_slot *s)
 	for (unsigned i = 0; i < c->spin; i++) {
 		if (slot_done(s))
 			return s->result;
+		if (stopped(stop))
+			return VOS_WAIT_STOPPED;
 		if (vos_ring_maybe_nonempty(&c->ch.ready))
 			drain(c);
 		else if (i >= VOS_SPIN_YIELD_AFTER && (i & VOS_SPIN_YIELD_MASK) == VOS_SPIN_YIELD_MASK)
@@ -535,7 +548,24 @@ int64_t vos_slot_wait(struct vos_slot *s)
 		else
 			vos_cpu_relax();
 	}
-	return wait_slow(c, s);
+	return wait_slow(c, s, stop);
+}
+
+int64_t vos_slot_wait(struct vos_slot *s)
+{
+	return slot_wait(s, NULL);
+}
+
+int64_t vos_slot_wait_stoppable(struct vos_slot *s, const _Atomic int *stop)
+{
+	return slot_wait(s, stop);
+}
+
+/* Async-signal-safe: one atomic add.  A park that has not started returns
+ * at once (the word changed); one in progress was ended by the signal. */
+void vos_slot_nudge(struct vos_slot *s)
+{
+	atomic_fetch_add_explicit(&s->wake, 1, memory_order_seq_cst);
 }
 
 /* ---- public API ---- */

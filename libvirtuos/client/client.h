@@ -144,6 +144,20 @@ int vos_slot_poll(struct vos_slot *s);
 /* Wait for the call on s: its result (>= 0 or -errno; -EIO if the channel
  * died).  -EINVAL if nothing was submitted on s. */
 int64_t vos_slot_wait(struct vos_slot *s);
+/*
+ * vos_slot_wait for a call a signal may interrupt: returns VOS_WAIT_STOPPED,
+ * with the call still in flight, as soon as *stop is nonzero (checked while
+ * spinning and after every wake-up).  The caller then cancels the call
+ * (vos_slot_cancel) and waits for its real end with vos_slot_wait.  Whoever
+ * sets *stop (a signal handler) calls vos_slot_nudge(s), which is
+ * async-signal-safe, so a parked waiter looks again; a waiter that is the
+ * poller and sleeps in the transport is woken by the signal itself, or
+ * after at most vos_client_poll_interval_ms if the signal came just before
+ * it went to sleep.
+ */
+#define VOS_WAIT_STOPPED INT64_MIN
+int64_t vos_slot_wait_stoppable(struct vos_slot *s, const _Atomic int *stop);
+void vos_slot_nudge(struct vos_slot *s);
 /* vos_slot_submit + vos_slot_wait. */
 int64_t vos_slot_call(struct vos_slot *s, const struct vos_req *r);
 /*

@@ -18,7 +18,8 @@
  * (LD_PRELOAD names it); otherwise the channel stays close-on-exec and any
  * inherited placeholder fails with EBADF (it is an O_PATH fd).  The new
  * image also tells the shadow its ids (creds.c): they may not be the old
- * ones.  A routed file cannot be run by this kernel: ENOEXEC.
+ * ones.  What the kernel is asked to run is planned by execfile.c first
+ * (a routed program: a memfd copy, its interpreter or a symlink's target).
  *
  * posix_spawn, system, popen.  glibc starts these children with
  * clone(CLONE_VM|CLONE_VFORK) on a new stack and without CLONE_SETTLS: the
@@ -182,53 +183,47 @@ static void handoff_finish(struct handoff *h)
 
 /*
  * execve(2) and execveat(2), from the dispatcher: every exec of the process
- * comes here (glibc's exec family, fexecve, a raw system call), except
- * those of a posix_spawn/system/popen child, which the parent's wrappers
- * below prepared.  A routed file cannot be run by this kernel: ENOEXEC.
+ * comes here (glibc's exec family and its PATH search, fexecve, a raw
+ * system call), except those of a posix_spawn/system/popen child, which the
+ * parent's wrappers below prepared.  What the kernel is asked to run is
+ * planned by execfile.c (a routed program becomes a memfd copy, its
+ * interpreter or its local symlink target).  The result (only on failure)
+ * as -errno.
  */
-static long exec_call(long nr, long a[6], char *const envp[])
+static long exec_planned(int dirfd, const char *path, char *const argv[], char *const envp[],
+			 int flags)
 {
+	struct vos_exec_plan pl;
 	struct handoff h;
 	char *const *env;
-	long b[6], r;
+	long r;
 
-	memcpy(b, a, sizeof(b));
+	if (vos_exec_plan(dirfd, path, argv, flags, &pl) < 0)
+		return -errno;
 	env = handoff_prepare(&h, envp);
-	b[nr == SYS_execve ? 2 : 3] = (long)env;
-	r = vos_dispatch_raw(nr, b);
+	if (pl.dirfd == AT_FDCWD && pl.flags == 0) {
+		long b[6] = { (long)pl.path, (long)pl.argv, (long)env };
+
+		r = vos_dispatch_raw(SYS_execve, b);
+	} else {
+		long b[6] = { pl.dirfd, (long)pl.path, (long)pl.argv, (long)env, pl.flags };
+
+		r = vos_dispatch_raw(SYS_execveat, b);
+	}
 	handoff_finish(&h);
+	vos_exec_plan_free(&pl);
 	return r;
 }
 
 long vos_execve(long a[6])
 {
-	struct vos_path p;
-	int r = vos_path_resolve(AT_FDCWD, (const char *)a[0], 0, &p);
-	long b[6];
-
-	if (r < 0)
-		return -errno;
-	if (r == 1)
-		return -ENOEXEC;
-	memcpy(b, a, sizeof(b));
-	b[0] = (long)p.path;
-	return exec_call(SYS_execve, b, (char *const *)a[2]);
+	return exec_planned(AT_FDCWD, (const char *)a[0], (char *const *)a[1], (char *const *)a[2], 0);
 }
 
 long vos_execveat(long a[6])
 {
-	struct vos_path p;
-	int r = vos_path_resolve((int)a[0], (const char *)a[1], (int)a[4] & AT_EMPTY_PATH, &p);
-	long b[6];
-
-	if (r < 0)
-		return -errno;
-	if (r == 1)
-		return -ENOEXEC;
-	memcpy(b, a, sizeof(b));
-	b[0] = p.dirfd;
-	b[1] = (long)p.path;
-	return exec_call(SYS_execveat, b, (char *const *)a[3]);
+	return exec_planned((int)a[0], (const char *)a[1], (char *const *)a[2], (char *const *)a[3],
+			    (int)a[4]);
 }
 
 typedef int spawn_fn(pid_t *, const char *, const posix_spawn_file_actions_t *,
@@ -251,18 +246,42 @@ static int spawn(spawn_fn *real, pid_t *pid, const char *file,
 	return r;
 }
 
+/* Spawn what plan says (execfile.c) instead of path. */
+static int spawn_planned(struct vos_exec_plan *pl, pid_t *pid,
+			 const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
+			 char *const envp[])
+{
+	int r = spawn(real_posix_spawn, pid, pl->spawn_path, fa, attr, pl->argv, envp);
+
+	vos_exec_plan_free(pl);
+	return r;
+}
+
 VOS_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
 			   const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
+	struct vos_exec_plan pl;
+
 	vos_init();
-	return spawn(real_posix_spawn, pid, path, fa, attr, argv, envp);
+	if (vos_exec_plan(AT_FDCWD, path, argv, 0, &pl) < 0)
+		return errno;
+	return spawn_planned(&pl, pid, fa, attr, envp);
 }
 
 VOS_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
 			    const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
+	struct vos_exec_plan pl;
+
 	vos_init();
-	return spawn(real_posix_spawnp, pid, file, fa, attr, argv, envp);
+	switch (vos_spawnp_plan(file, argv, &pl)) {
+	case 1:
+		return spawn_planned(&pl, pid, fa, attr, envp);
+	case -1:
+		return errno;
+	default:
+		return spawn(real_posix_spawnp, pid, file, fa, attr, argv, envp);
+	}
 }
 
 /*

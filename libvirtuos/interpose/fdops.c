@@ -206,6 +206,9 @@ int vos_dup3(int oldfd, int newfd, int flags)
 
 /* ---- fcntl ------------------------------------------------------------------ */
 
+/* Linux 6.12: 1 if this open created the file (glibc 2.36 lacks the name). */
+#define VOS_F_CREATED_QUERY (1024 + 4)
+
 static int remote_fcntl(struct vos_client *c, int fd, int cmd, void *arg)
 {
 	struct vos_req r = { .op = VOS_OP_FCNTL, .arg = { fd, cmd } };
@@ -244,9 +247,31 @@ static int remote_fcntl(struct vos_client *c, int fd, int cmd, void *arg)
 			return -1;
 		}
 		return (int)vos_ret(vos_rpc(c, &r, &in, 1, NULL, 0, 0));
+	case F_GETLEASE:
+	case F_GETSIG:
+	case F_SETSIG:
+	case F_GETOWN:
+	case F_SETOWN:
+	case F_GETPIPE_SZ:
+	case F_SETPIPE_SZ:
+	case F_GET_SEALS:
+	case F_ADD_SEALS:
+	case VOS_F_CREATED_QUERY:
+		/* An int argument, answered by the shadow's file as Linux
+		 * answers it (no lease is ever set there; F_SETSIG/F_SETOWN
+		 * name a signal and an owner nothing raises: O_ASYNC and
+		 * leases are refused). */
+		r.arg[2] = (int)(intptr_t)arg;
+		return (int)vos_ret(vos_rpc(c, &r, NULL, 0, NULL, 0, 0));
+	case F_SETLEASE:
+	case F_NOTIFY:
+		/* The lease-break or notify signal would go to the shadow,
+		 * not to us: refused, as by a file system without leases or
+		 * dnotify (EINVAL).  Documented in README.md. */
 	default:
-		/* Leases, owners, pipe sizes, seals, notify: meaningless or
-		 * unsupported on a remote regular file. */
+		/* Unknown commands, and those with a pointer argument we do
+		 * not marshal (F_GETOWN_EX, F_*_RW_HINT): EINVAL, the
+		 * kernel's answer for a command it does not know. */
 		errno = EINVAL;
 		return -1;
 	}
@@ -297,6 +322,11 @@ off_t vos_lseek(int fd, off_t off, int whence)
 int vos_remote_fstat(struct vos_client *c, int fd, struct stat *st)
 {
 	struct vos_req r = { .op = VOS_OP_FSTATAT, .arg = { fd, VOS_NO_PATH, AT_EMPTY_PATH } };
+
+	if (!st) {
+		errno = EFAULT;
+		return -1;
+	}
 
 	return (int)vos_ret(vos_rpc(c, &r, NULL, 0, st, sizeof(*st), 1));
 }

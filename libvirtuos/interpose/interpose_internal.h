@@ -109,10 +109,36 @@ uint32_t vos_service_next_gen(int svc);
  * stderr, naming `why`.  0 or -errno.  Called after adopting a channel. */
 int vos_creds_send(struct vos_conn *conn, const char *why);
 
+/* ---- resource limits (rlimit.c) --------------------------------------- */
+
+struct rlimit;
+/* A channel connected: tell its shadow our RLIMIT_FSIZE (if finite), and
+ * let the kernel's RLIMIT_NOFILE count its descriptors (rlimit.c). */
+void vos_rlimit_send(struct vos_client *c);
+/* A size-changing call failed with EFBIG: raise SIGXFSZ here, as the
+ * kernel does, if our file size limit is finite. */
+void vos_fsize_exceeded(void);
+/* prlimit64 (getrlimit, setrlimit, prlimit): the kernel's; the shadows
+ * follow our RLIMIT_FSIZE; RLIMIT_NOFILE is the program's view, the
+ * kernel's counts our descriptors too.  0 or -1 with errno. */
+int vos_prlimit(pid_t pid, int resource, const struct rlimit *new, struct rlimit *old);
+
 /* Critical regions (signals.c): a signal arriving inside one has its
  * handler run when the thread leaves the outermost region. */
 void vos_crit_enter(void);
 void vos_crit_leave(void);
+
+/*
+ * A call a signal may interrupt (rpc.c: a blocking lock), inside a region:
+ * between arm and disarm, a signal with a handler sets the returned stop
+ * flag and nudges slot s (client.h, vos_slot_wait_stoppable); its handler
+ * still runs when the region ends.  A signal already deferred in this
+ * region when it is armed counts too.  disarm: 0 no signal came; 1 every
+ * one that came has SA_RESTART (restart the call after the handlers);
+ * 2 one has not (the call fails with EINTR).
+ */
+const _Atomic int *vos_intr_arm(struct vos_slot *s);
+int vos_intr_disarm(void);
 
 /* ---- fd table (fdtable.h, service.c) ------------------------------------ */
 
@@ -169,6 +195,58 @@ void vos_cwd_set_virtual(const char *abs);       /* abs == NULL: back to local *
 void vos_cwd_set_local(void);
 /* Forked child: locks another thread may have held are free again. */
 void vos_route_after_fork_child(void);
+
+/* ---- the program's memory (uaccess.c) ---------------------------------- */
+
+/*
+ * Fault-safe access to memory the program named (paths, buffers, structs):
+ * a bad pointer gives -EFAULT, never a SIGSEGV inside the library.  NULL and
+ * everything below the reserved low range fail without a memory access; the
+ * copies make no system call (a fault is fixed up by the library's SIGSEGV/
+ * SIGBUS handler, installed at the first copy).  Any thread, any context
+ * (also a signal handler).
+ */
+/* Copy n bytes from the program's src.  0 or -EFAULT (dst partly written). */
+long vos_copy_from_user(void *dst, const void *src, size_t n);
+/* Copy n bytes to the program's dst.  0 or -EFAULT (dst partly written). */
+long vos_copy_to_user(void *dst, const void *src, size_t n);
+/* Copy the string at src, its NUL included, into dst (max bytes).  Its
+ * length, -ENAMETOOLONG if no NUL in max bytes, or -EFAULT. */
+long vos_strncpy_from_user(char *dst, const char *src, size_t max);
+/* 1 if [p, p + n) may be the program's memory (n == 0 always is): not NULL,
+ * not below the reserved low range, not wrapping.  No memory access: an
+ * early EFAULT for an output buffer before a call with side effects. */
+int vos_user_range_ok(const void *p, size_t n);
+/* Touch one byte per page of [p, p + n) (reading): 0, or -EFAULT if a page
+ * is not there or not readable.  An output buffer checked before a call
+ * that moves a file position (read); a read-only buffer passes. */
+long vos_user_probe(const void *p, size_t n);
+/* Addresses below end count as unmapped (the dispatcher's page-0
+ * trampoline): the program never has them natively.  Only raises. */
+void vos_uaccess_reserve_low(uintptr_t end);
+/* The program's sigaction() for SIGSEGV and SIGBUS (signals.c): the library
+ * keeps its fault handler in the kernel and runs the program's action
+ * behind it.  As sigaction(). */
+int vos_fault_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+/* The same for the system-call dispatcher's SYS_rt_sigaction of SIGSEGV or
+ * SIGBUS: act and oldact are the program's kernel structs (handler, flags,
+ * restorer, 64-bit mask).  0 or -errno (EFAULT, EINVAL). */
+long vos_fault_rt_sigaction(int sig, const void *act, void *oldact, size_t sigsetsize);
+
+/* ---- AF_UNIX addresses (sockaddr.c) ------------------------------------ */
+
+struct sockaddr;
+struct sockaddr_un;
+/*
+ * The address of a bind/connect (or sendto) as the kernel may see it: 0 and
+ * *out and *outlen = what to pass to the kernel (addr itself, or buf holding the
+ * absolute local path of a relative one under a virtual cwd); -1 with errno:
+ * EFAULT (bad addr), EOPNOTSUPP (an AF_UNIX path under a routed prefix: no
+ * service can hold the socket), ENAMETOOLONG (the rewritten path does not
+ * fit sun_path).  Other families and abstract names: 0, unchanged.
+ */
+int vos_sockaddr_route(const struct sockaddr *addr, socklen_t len, struct sockaddr_un *buf,
+		       const struct sockaddr **out, socklen_t *outlen);
 
 /* ---- remote calls (rpc.c) --------------------------------------------- */
 
@@ -308,6 +386,61 @@ char *vos_getcwd(char *buf, size_t size);
  * the result (only on failure) as -errno. */
 long vos_execve(long a[6]);
 long vos_execveat(long a[6]);
+/* sockaddr.c: bind(2)/connect(2) (nr) with an AF_UNIX path routed. */
+long vos_sockaddr_call(long nr, long a[6]);
+
+/* ---- mmap and exec of remote files (mmap.c, execfile.c) -------------- */
+
+/*
+ * mmap(2) of fd, which the fd table says is remote (mmap.c).  MAP_PRIVATE:
+ * a private copy of the file's bytes, read now, in a memfd mapped with the
+ * caller's addr/prot/flags (pages past EOF give SIGBUS as natively).
+ * MAP_SHARED/MAP_SHARED_VALIDATE: ENODEV (after the kernel's EACCES
+ * checks).  Returns the address, or MAP_FAILED with errno set.  Raw
+ * system calls and rpc.c only: callable from a system-call handler.
+ */
+void *vos_mmap_remote(int fd, void *addr, size_t len, int prot, int flags, off_t off);
+/* Read len bytes at off of a remote fd into buf, stopping early at end of
+ * file (the rest of buf is left as it was).  0, or -1 with errno. */
+int vos_remote_pread_full(struct vos_client *c, int fd, void *buf, size_t len, off_t off);
+
+/*
+ * What an exec is to ask the kernel for (execfile.c).  For a local path
+ * it is the call itself (with a path under a virtual cwd made absolute);
+ * for a routed one: a memfd copy of an ELF binary (dirfd = memfd, path "",
+ * AT_EMPTY_PATH; spawn_path "/proc/self/fd/N"), a script's interpreter
+ * with argv [interp, arg, script, argv[1]...], or the local target of a
+ * symlink chain with argv unchanged.
+ */
+struct vos_exec_plan {
+	int dirfd;                      /* execveat's arguments */
+	const char *path;
+	char *const *argv;
+	int flags;
+	const char *spawn_path;         /* the same as one path (posix_spawn) */
+	const char *path_given;         /* the caller's path */
+	int memfd;                      /* -1, or the copy of a routed binary */
+	void *mem;                      /* the plan's memory (strings, argv) */
+	char fd_path[32];
+};
+/*
+ * Plan exec(dirfd, path, argv) with execveat's flags (AT_EMPTY_PATH,
+ * AT_SYMLINK_NOFOLLOW).  0, or -1 with errno as the kernel's exec would
+ * give (ENOENT, EACCES, ENOEXEC, ELOOP, EFAULT for a NULL path...).  Always
+ * pair a success with vos_exec_plan_free() (after a failed exec; a
+ * successful one takes everything away).  No malloc: vfork-child safe.
+ */
+int vos_exec_plan(int dirfd, const char *path, char *const argv[], int flags,
+		  struct vos_exec_plan *pl);
+void vos_exec_plan_free(struct vos_exec_plan *pl);
+/* The kernel's parse of a "#!" line: buf is the file's first 256 bytes,
+ * zero padded, with room for a NUL at [256].  Sets *name, *arg (or NULL)
+ * inside buf.  0, or -1 with errno = ENOEXEC. */
+int vos_exec_parse_shebang(char *buf, char **name, char **arg);
+
+/* posix_spawnp's PATH search where an entry may be routed: 1 with *pl set
+ * (a routed candidate came first), 0 (leave it to glibc), -1 with errno. */
+int vos_spawnp_plan(const char *file, char *const argv[], struct vos_exec_plan *pl);
 
 /* ---- processes (fork.c, exec.c, adopt.c, procattr.c, init.c) ---------- */
 
@@ -333,6 +466,8 @@ mode_t vos_umask(mode_t mask);
  * process image (from the constructor; exits with a message if the
  * process's system calls cannot be caught). */
 void vos_syscalls_install(void);
+/* Set once the dispatcher is installed (it owns SIGSYS from then on). */
+extern _Atomic int vos_syscalls_installed;
 /* Nonzero on a thread inside posix_spawn/system/popen (exec.c): the
  * CLONE_VM child shares it and passes every call to the kernel. */
 extern VOS_TLS int vos_spawning;

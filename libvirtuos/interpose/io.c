@@ -41,8 +41,9 @@ static void iov_advance(struct iovpos *p, size_t n)
 	}
 }
 
-/* Copy up to n bytes between the iovecs (from position p, not moved) and buf. */
-static void iov_copy(const struct iovpos *p, uint8_t *buf, size_t n, int to_iov)
+/* Copy up to n bytes between the iovecs (from position p, not moved) and
+ * buf.  0, or -EFAULT for a bad buffer of the program (uaccess.c). */
+static int iov_copy(const struct iovpos *p, uint8_t *buf, size_t n, int to_iov)
 {
 	int i = p->i;
 	size_t off = p->off;
@@ -52,15 +53,32 @@ static void iov_copy(const struct iovpos *p, uint8_t *buf, size_t n, int to_iov)
 
 		if (k > n)
 			k = n;
-		if (to_iov)
-			memcpy((uint8_t *)p->iov[i].iov_base + off, buf, k);
-		else
-			memcpy(buf, (const uint8_t *)p->iov[i].iov_base + off, k);
+		if (to_iov ? vos_copy_to_user((uint8_t *)p->iov[i].iov_base + off, buf, k)
+			   : vos_copy_from_user(buf, (const uint8_t *)p->iov[i].iov_base + off, k))
+			return -EFAULT;
 		buf += k;
 		n -= k;
 		i++;
 		off = 0;
 	}
+	return 0;
+}
+
+/* Probe the n bytes of the iovecs from position p (uaccess.c): 0 or -EFAULT. */
+static int iov_probe(const struct iovpos *p, size_t n)
+{
+	size_t off = p->off;
+
+	for (int i = p->i; n > 0 && i < p->cnt; i++, off = 0) {
+		size_t k = p->iov[i].iov_len - off;
+
+		if (k > n)
+			k = n;
+		if (vos_user_probe((const uint8_t *)p->iov[i].iov_base + off, k) < 0)
+			return -EFAULT;
+		n -= k;
+	}
+	return 0;
 }
 
 /* Total length of an iovec array, or -1 (EINVAL) like the kernel. */
@@ -96,6 +114,12 @@ static ssize_t xfer_locked(struct vos_client *c, int fd, const struct iovec *iov
 		int err;
 
 		want = (size_t)len - total < chunk ? (size_t)len - total : chunk;
+		/* A buffer that is not there fails before the service moves
+		 * the position (natively nothing is read). */
+		if (!writing && iov_probe(&pos, want) < 0) {
+			res = -EFAULT;
+			goto failed;
+		}
 		err = vos_call_begin(c, &s);
 		if (err) {
 			res = err;
@@ -104,7 +128,11 @@ static ssize_t xfer_locked(struct vos_client *c, int fd, const struct iovec *iov
 		r.arg[0] = fd;
 		r.arg[1] = (int64_t)want;
 		if (writing) {
-			iov_copy(&pos, vos_slot_buf(s), want, 0);
+			if (iov_copy(&pos, vos_slot_buf(s), want, 0) < 0) {
+				vos_call_end(s);
+				res = -EFAULT;
+				goto failed;
+			}
 			r.arg[2] = 0;           /* data at offset 0 */
 			r.op = offset == NO_OFFSET ? VOS_OP_WRITE : VOS_OP_PWRITE;
 			r.arg[3] = offset + (off_t)total;
@@ -115,13 +143,15 @@ static ssize_t xfer_locked(struct vos_client *c, int fd, const struct iovec *iov
 		res = vos_slot_call(s, &r);
 		if (!vos_op_result_ok(r.op, res, (int64_t)want))
 			res = -EIO;
-		if (res > 0 && !writing)
-			iov_copy(&pos, vos_slot_buf(s), (size_t)res, 1);
+		if (res > 0 && !writing && iov_copy(&pos, vos_slot_buf(s), (size_t)res, 1) < 0)
+			res = -EFAULT;  /* the data is lost, as a short copy in the kernel */
 		vos_call_end(s);
 failed:
 		if (res < 0) {
 			if (total > 0)
 				return (ssize_t)total;
+			if (res == -EFBIG && writing)
+				vos_fsize_exceeded();   /* SIGXFSZ (rlimit.c) */
 			errno = (int)-res;
 			return -1;
 		}

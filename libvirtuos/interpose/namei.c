@@ -133,13 +133,18 @@ int vos_symlinkat(const char *target, int dirfd, const char *linkpath)
 		return -1;
 	if (r == 0)
 		return real_symlinkat(target, p.dirfd, p.path);
-	if (!VOS_OPAQUE(target)) {
-		errno = EFAULT;
+	/* The program's string, copied safely (uaccess.c): EFAULT, or
+	 * ENAMETOOLONG for PATH_MAX bytes or more, as the kernel says. */
+	char t[PATH_MAX];
+	long tlen = vos_strncpy_from_user(t, target, sizeof(t));
+
+	if (tlen < 0) {
+		errno = (int)-tlen;
 		return -1;
 	}
 	struct vos_req req = { .op = VOS_OP_SYMLINKAT, .arg = { 0, p.dirfd, 0 } };
 	struct vos_in in[2] = {
-		{ 0, target, strlen(target) + 1 },
+		{ 0, t, (size_t)tlen + 1 },
 		{ 2, p.path, strlen(p.path) + 1 },
 	};
 

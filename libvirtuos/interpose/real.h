@@ -44,6 +44,7 @@
 	X(int, stat, (const char *, struct stat *)) \
 	X(int, fstatat, (int, const char *, struct stat *, int)) \
 	X(int, statx, (int, const char *, int, unsigned, struct statx *)) \
+	X(int, access, (const char *, int)) \
 	X(int, faccessat, (int, const char *, int, int)) \
 	X(int, fsync, (int)) \
 	X(int, fdatasync, (int)) \

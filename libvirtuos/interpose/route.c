@@ -7,10 +7,18 @@
  * directory + a relative path), normalised lexically ("//", "." and ".."
  * removed) and matched against the prefixes, longest first; what
  * follows the prefix is sent as an export-relative path ("/storage" itself
- * is "/").  ".." is therefore resolved by this router, as at a mount point:
- * "/storage/../etc" is the local /etc, and "/storage/a/.." is the export's
- * root even if "a" is a symlink.  Symlinks inside the export are resolved by
- * the service, which confines them to the export: they cannot escape it.
+ * is "/").  ".." that steps back over a prefix leaves the export, as at a
+ * mount point: "/storage/../etc" is the local /etc.  ".." after a component
+ * inside the export is resolved against the real directory, as the kernel
+ * does (dotdot_walk below): "/storage/l/../x" with a symlink l -> a/b is
+ * "/storage/a/x", and "/storage/n0/n1/.." is sent as it is, so that the
+ * service gives rename() and rmdir() of it the kernel's answers (EBUSY,
+ * ENOTEMPTY).  Symlinks inside the export are resolved by the service,
+ * which confines them to the export: they cannot escape it.
+ *
+ * Paths are read from the program's memory with vos_strncpy_from_user
+ * (uaccess.c): NULL or a bad pointer in any path argument gives EFAULT,
+ * without a system call.
  *
  * A relative path under a remote dirfd is sent unchanged with that fd; the
  * service resolves it.  A relative path under a local dirfd is routed like
@@ -123,8 +131,9 @@ static struct {
 } cwd;
 static pthread_mutex_t cwd_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Copy the cwd state out.  Returns the kind; buf gets the path (kind != UNKNOWN). */
-static int cwd_read(char *buf, size_t size)
+/* Copy the cwd state out.  Returns the kind; buf gets the path (kind != UNKNOWN).
+ * *seq (if given): the version read, which every change of the cwd moves. */
+static int cwd_read_seq(char *buf, size_t size, unsigned *seq)
 {
 	for (;;) {
 		unsigned s1 = atomic_load_explicit(&cwd.seq, memory_order_acquire);
@@ -143,9 +152,17 @@ static int cwd_read(char *buf, size_t size)
 		}
 		buf[i < size ? i : size - 1] = '\0';
 		/* An RMW with release order keeps the copy before this check. */
-		if (atomic_fetch_add_explicit(&cwd.seq, 0, memory_order_acq_rel) == s1)
+		if (atomic_fetch_add_explicit(&cwd.seq, 0, memory_order_acq_rel) == s1) {
+			if (seq)
+				*seq = s1;
 			return kind;
+		}
 	}
+}
+
+static int cwd_read(char *buf, size_t size)
+{
+	return cwd_read_seq(buf, size, NULL);
 }
 
 static void cwd_write(int kind, const char *path)
@@ -196,11 +213,23 @@ void vos_cwd_set_local(void)
 		cwd_write(CWD_UNKNOWN, NULL);
 }
 
+/* The cwd's handle at the service, for long relative paths (see
+ * route_long_relative). */
+#define CWD_HANDLE (VOS_FD_LIMIT - 1)
+
+static struct {
+	int svc;                /* -1: none */
+	uint32_t gen;           /* of the connection it was opened on */
+	unsigned seq;           /* cwd.seq of the cwd it names */
+} handle = { -1, 0, 0 };
+static pthread_mutex_t handle_lock = PTHREAD_MUTEX_INITIALIZER;
+
 void vos_route_after_fork_child(void)
 {
 	unsigned s = atomic_load_explicit(&cwd.seq, memory_order_relaxed);
 
 	pthread_mutex_init(&cwd_lock, NULL);
+	pthread_mutex_init(&handle_lock, NULL);
 	if (s & 1) {    /* a writer of the parent vanished mid-update */
 		atomic_store_explicit(&cwd.seq, s + 1, memory_order_relaxed);
 		cwd_write(CWD_UNKNOWN, NULL);
@@ -316,29 +345,253 @@ local:
 	return 0;
 }
 
-int vos_path_resolve(int dirfd, const char *path, int empty_path, struct vos_path *p)
+/* ---- long relative paths under a virtual cwd ------------------------------- */
+
+/*
+ * A relative path under a virtual cwd may be up to PATH_MAX - 1 bytes, as
+ * natively, even if the cwd's path + the relative path is longer than
+ * PATH_MAX (the kernel walks it from the cwd).  Such a path is sent
+ * relative to a handle of the cwd at the service: the cwd opened O_PATH at
+ * client number CWD_HANDLE, a number no client fd reaches in practice (the
+ * service accepts numbers below VOS_FD_LIMIT, the kernel's default nr_open;
+ * a process would need a million fds), so it takes no fd of the process
+ * and never appears in its fd table.  It is opened when first needed and
+ * again after the cwd, the connection or the process image changed (the
+ * service's copy survives fork; exec closes it).  Only the rare long path
+ * pays: one OPENAT per cwd.  ".." in such a path is the service's
+ * (confined to the export).
+ */
+static int route_long_relative(const char *cwd_abs, unsigned seq, const char *rel,
+			       struct vos_path *p)
 {
-	char joined[PATH_MAX], magic[PATH_MAX];
-	const char *abs = path;
+	int route = vos_conf_match(&conf, cwd_abs), ok;
 	const struct vos_conf_route *rt;
 	struct vos_conn *conn;
-	int kind = CWD_LOCAL, trailing, via_route, route;
+	sigset_t old;
+
+	if (route < 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	rt = &conf.routes[route];
+	conn = vos_service_connect(rt->svc);
+	if (!conn)
+		return -1;
+	vos_block_signals(&old);
+	pthread_mutex_lock(&handle_lock);
+	ok = handle.svc == rt->svc && handle.gen == conn->gen && handle.seq == seq;
+	if (!ok) {
+		const char *dir = cwd_abs[rt->len] ? cwd_abs + rt->len : "/";
+		struct vos_req r = { .op = VOS_OP_OPENAT,
+				     .arg = { VOS_FD_ROOT, 0, O_PATH | O_DIRECTORY | O_CLOEXEC, 0,
+					      CWD_HANDLE } };
+		struct vos_in in = { 1, dir, strlen(dir) + 1 };
+		int64_t res = vos_rpc(conn->client, &r, &in, 1, NULL, 0, 0);
+
+		ok = res == CWD_HANDLE;
+		if (ok) {
+			handle.svc = rt->svc;
+			handle.gen = conn->gen;
+			handle.seq = seq;
+		} else {
+			handle.svc = -1;
+			errno = res < 0 ? (int)-res : EIO;
+		}
+	}
+	pthread_mutex_unlock(&handle_lock);
+	vos_restore_signals(&old);
+	if (!ok)
+		return -1;
+	p->routed = 1;
+	p->svc = rt->svc;
+	p->gen = conn->gen;
+	p->client = conn->client;
+	p->dirfd = CWD_HANDLE;
+	p->path = rel;
+	return 1;
+}
+
+/* ---- ".." inside a routed prefix ------------------------------------------ */
+
+/*
+ * Which real directory "out" (a normalised absolute path strictly inside
+ * route rt) names, for a ".." that follows it.  Lexically its parent is
+ * what the kernel finds too, unless its last component is a symlink (the
+ * earlier components are resolved again by the service wherever the path
+ * goes): then out becomes the directory's canonical path from the service
+ * (prefix + FDPATH of an O_PATH open).  0, or -1 with errno: the kernel's
+ * answer for a ".." after a missing name (ENOENT) or a file (ENOTDIR).
+ */
+static int dotdot_real_dir(const struct vos_conf_route *rt, char *out, size_t size)
+{
+	struct vos_conn *conn = vos_service_connect(rt->svc);
+	struct vos_path *q;
+	struct stat st;
+	int64_t r;
+	int fd, err = 0;
+
+	if (!conn)
+		return -1;
+	q = malloc(sizeof(*q));
+	if (!q) {
+		errno = ENOMEM;
+		return -1;
+	}
+	q->routed = 1;
+	q->svc = rt->svc;
+	q->gen = conn->gen;
+	q->client = conn->client;
+	q->dirfd = VOS_FD_ROOT;
+	q->path = q->buf;
+	strcpy(q->buf, out + rt->len);
+	r = vos_path_rpc(q, VOS_OP_FSTATAT, AT_SYMLINK_NOFOLLOW, 0, 0, &st, sizeof(st), 1);
+	if (r < 0) {
+		err = (int)-r;
+	} else if (S_ISLNK(st.st_mode)) {
+		fd = vos_remote_openat(q, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+		if (fd < 0) {
+			err = errno;
+		} else {
+			if (vos_remote_fdpath(q->client, fd, q->buf, sizeof(q->buf)) < 0 ||
+			    vos_join_prefix(rt->svc, q->buf, out, size) < 0)
+				err = errno;
+			vos_remote_close(fd);
+		}
+	} else if (!S_ISDIR(st.st_mode)) {
+		err = ENOTDIR;
+	}
+	free(q);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * vos_path_normalise for a path with ".." components (in: absolute), with
+ * the kernel's meaning of ".." inside a routed prefix: the real parent of
+ * the directory reached so far (dotdot_real_dir), and a final ".." kept as
+ * written for the service ("/storage/a/.." is sent as "/a/..": *trailing 3).
+ * ".." at a prefix itself leaves the export (*via_route = 1).  0, -1 with
+ * errno (a lookup failed), or -ENAMETOOLONG.
+ */
+static int dotdot_walk(const char *in, char *out, size_t size, int *trailing, int *via_route)
+{
+	const char *c = in;
+	size_t o = 0, n;
+
+	*via_route = 0;
+	*trailing = 0;
+	while (*c) {
+		while (*c == '/')
+			c++;
+		if (!*c)
+			break;
+		n = strcspn(c, "/");
+		*trailing = 0;
+		if (n == 1 && c[0] == '.') {
+			*trailing = 2;
+		} else if (n == 2 && c[0] == '.' && c[1] == '.') {
+			int route;
+
+			out[o] = '\0';
+			route = o > 0 ? vos_conf_match(&conf, out) : -1;
+			if (route >= 0 && o > conf.routes[route].len) {
+				const char *rest = c + n;
+
+				while (*rest == '/')
+					rest++;
+				if (!*rest) {
+					*trailing = 3;  /* the service walks it */
+					break;
+				}
+				if (dotdot_real_dir(&conf.routes[route], out, size) < 0)
+					return -1;
+				o = strlen(out);
+			} else if (route >= 0) {
+				*via_route = 1;
+			}
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+			*trailing = 1;
+		} else {
+			if (o + 1 + n + 4 > size)
+				return -ENAMETOOLONG;
+			out[o++] = '/';
+			memcpy(out + o, c, n);
+			o += n;
+		}
+		c += n;
+	}
+	if (o == 0)
+		out[o++] = '/';
+	if (o + 4 > size)
+		return -ENAMETOOLONG;   /* no room for what add_trailing appends */
+	out[o] = '\0';
+	n = strlen(in);
+	if (*trailing == 0 && n > 0 && in[n - 1] == '/')
+		*trailing = 1;
+	return 0;
+}
+
+/* Does path have a ".." component? */
+static int has_dotdot(const char *path)
+{
+	for (const char *c = path; (c = strstr(c, "..")) != NULL; c += 2)
+		if ((c == path || c[-1] == '/') && (c[2] == '/' || c[2] == '\0'))
+			return 1;
+	return 0;
+}
+
+/* The last component demands: 3 = "/.." (dotdot_walk), else as
+ * vos_path_add_trailing. */
+static void add_trailing(char *path, int trailing)
+{
+	if (trailing == 3)
+		strcpy(path + strlen(path), "/..");
+	else
+		vos_path_add_trailing(path, trailing);
+}
+
+int vos_path_resolve(int dirfd, const char *upath, int empty_path, struct vos_path *p)
+{
+	char joined[PATH_MAX];
+	const char *abs, *path = p->buf;
+	const struct vos_conf_route *rt;
+	struct vos_conn *conn;
+	int kind = CWD_LOCAL, trailing, via_route, route, err;
+	long len;
 	size_t n;
 
 	vos_init();
 	p->routed = 0;
 	p->dirfd = dirfd;
-	p->path = path;
-	if (!path)
-		return 0;
+	p->path = upath;
+	/* The program's string, read once: a copy we can trust to stay. */
+	len = vos_strncpy_from_user(p->buf, upath, sizeof(p->buf));
+	if (len == -ENAMETOOLONG)
+		return 0;               /* the kernel says ENAMETOOLONG */
+	if (len == -EFAULT && !upath && empty_path) {
+		p->buf[0] = '\0';      /* Linux 6.11: NULL with AT_EMPTY_PATH is "" */
+		len = 0;
+	}
+	if (len < 0) {
+		errno = EFAULT;
+		return -1;
+	}
 	if (path[0] == '/' && (path[1] == 'p' || path[1] == 'd')) {
 		/* /proc/self/fd/N of a remote fd: the file's routed path. */
-		int m = vos_magic_link(path, magic, sizeof(magic));
+		int m = vos_magic_link(path, joined, sizeof(joined));
 
 		if (m < 0)
 			return -1;
-		if (m == 1)
-			abs = path = magic;
+		if (m == 1) {
+			strcpy(p->buf, joined);
+			len = (long)strlen(p->buf);
+		}
 	}
 	if (path[0] == '\0') {
 		if (!empty_path)
@@ -350,33 +603,42 @@ int vos_path_resolve(int dirfd, const char *path, int empty_path, struct vos_pat
 				p->path = NULL;
 			return r;
 		}
-		path = ".";     /* the cwd itself, which may be virtual */
+		strcpy(p->buf, ".");    /* the cwd itself, which may be virtual */
+		len = 1;
 	}
 	if (path[0] != '/' && dirfd != AT_FDCWD) {
 		int r = route_remote_dirfd(dirfd, path, p);
 
 		if (r != 0 || !local_dirfd_path(dirfd, path, joined, sizeof(joined)))
 			return r;
-		abs = joined;
 	} else if (path[0] != '/') {
-		kind = cwd_read(joined, sizeof(joined));
+		unsigned seq;
+
+		kind = cwd_read_seq(joined, sizeof(joined), &seq);
 		if (kind == CWD_UNKNOWN) {
 			if (!real_getcwd(joined, sizeof(joined)))
 				return 0;       /* no usable cwd: the kernel decides */
 			cwd_write(CWD_LOCAL, joined);
 		}
 		n = strlen(joined);
-		if (n + 1 + strlen(path) + 1 > sizeof(joined)) {
+		if (n + 1 + (size_t)len + 1 > sizeof(joined)) {
 			if (kind != CWD_VIRTUAL)
 				return 0;       /* the kernel walks long relative paths */
-			errno = ENAMETOOLONG;
-			return -1;
+			return route_long_relative(joined, seq, path, p);
 		}
 		joined[n] = '/';
-		strcpy(joined + n + 1, path);
-		abs = joined;
+		memcpy(joined + n + 1, path, (size_t)len + 1);
+	} else {
+		memcpy(joined, path, (size_t)len + 1);
 	}
-	if (vos_path_normalise(abs, p->buf, sizeof(p->buf), &conf, &trailing, &via_route) < 0) {
+	abs = joined;
+	if (!has_dotdot(abs))
+		err = vos_path_normalise(abs, p->buf, sizeof(p->buf), &conf, &trailing, &via_route);
+	else
+		err = dotdot_walk(abs, p->buf, sizeof(p->buf), &trailing, &via_route);
+	if (err == -1)
+		return -1;              /* a ".." inside the export: the lookup's errno */
+	if (err < 0) {
 		if (kind != CWD_VIRTUAL)
 			return 0;       /* let the kernel walk or refuse it */
 		errno = ENAMETOOLONG;
@@ -387,7 +649,7 @@ int vos_path_resolve(int dirfd, const char *path, int empty_path, struct vos_pat
 		if (kind == CWD_VIRTUAL || via_route) {
 			/* A path that left a routed directory by "..": local,
 			 * absolute, normalised (the kernel cannot walk it). */
-			vos_path_add_trailing(p->buf, trailing);
+			add_trailing(p->buf, trailing);
 			p->dirfd = AT_FDCWD;
 			p->path = p->buf;
 		}
@@ -406,7 +668,7 @@ int vos_path_resolve(int dirfd, const char *path, int empty_path, struct vos_pat
 		strcpy(p->buf, "/");
 	else
 		memmove(p->buf, p->buf + rt->len, strlen(p->buf + rt->len) + 1);
-	vos_path_add_trailing(p->buf, trailing);  /* normalise left room for it */
+	add_trailing(p->buf, trailing);  /* normalise left room for it */
 	p->path = p->buf;
 	return 1;
 }

@@ -129,7 +129,7 @@ struct vos_conn *vos_service_connect(int svc)
 	struct vos_service *s = &vos_services[svc];
 	struct vos_client_config cfg = vos_cfg;
 	struct vos_conn *conn;
-	struct vos_client *c;
+	struct vos_client *c = NULL;
 	sigset_t old;
 
 	conn = vos_service_live(svc);
@@ -163,6 +163,8 @@ struct vos_conn *vos_service_connect(int svc)
 	vos_restore_signals(&old);
 	if (!conn)
 		errno = EIO;
+	else if (c)
+		vos_rlimit_send(c);     /* a new channel: our RLIMIT_FSIZE (rlimit.c) */
 	return conn;
 }
 

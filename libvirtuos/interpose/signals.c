@@ -13,11 +13,14 @@
  * handler runs at once.  Entering a region costs a thread-local increment,
  * so forwarded calls keep making no system call of their own.
  *
- * Consequences (documented limitations): a handler for a signal that
- * arrived during a remote call runs after the call completes, so a remote
- * call is never interrupted (no EINTR), like a native disk read; a
- * long-blocking remote call (a waiting lock) delays handlers until it
- * returns.  A deferred handler's ucontext is that of the place where it
+ * Consequences: a handler for a signal that arrived during a remote call
+ * runs after the call completes, so most remote calls are never
+ * interrupted (no EINTR), like a native disk read.  Calls that may wait
+ * without bound for another process (a blocking lock: rpc.c decides) are
+ * armed (vos_intr_arm): the signal sets a stop flag that ends the wait,
+ * the call is cancelled in the service (VOS_OP_CANCEL), its handler runs
+ * as the region ends, and the call fails with EINTR, or starts again if
+ * every such handler has SA_RESTART.  A deferred handler's ucontext is that of the place where it
  * runs (the interrupted one is gone by then).  Faults (SIGSEGV,
  * SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS) are never deferred.
  */
@@ -47,6 +50,11 @@ static pthread_mutex_t sigaction_lock = PTHREAD_MUTEX_INITIALIZER;
 static VOS_TLS int depth;
 static VOS_TLS uint64_t pending;
 static VOS_TLS siginfo_t pending_info[_NSIG];
+
+/* The interruptible call of this thread (vos_intr_arm), if one waits. */
+static VOS_TLS struct vos_slot *intr_slot;
+static VOS_TLS _Atomic int intr_stop;
+static VOS_TLS int intr_norestart;
 
 static int is_fault(int sig)
 {
@@ -92,9 +100,42 @@ static void trampoline(int sig, siginfo_t *info, void *uc)
 	if (depth > 0 && !is_fault(sig)) {
 		pending_info[sig] = *info;
 		pending |= 1ull << (sig - 1);
+		if (intr_slot) {
+			/* A blocking lock waits: it is cancelled, and fails
+			 * with EINTR or restarts, as the kernel does it. */
+			if (!(atomic_load(&actions[sig].flags) & SA_RESTART))
+				intr_norestart = 1;
+			atomic_store(&intr_stop, 1);
+			vos_slot_nudge(intr_slot);
+		}
 		return;
 	}
 	call_handler(sig, info, uc);
+}
+
+const _Atomic int *vos_intr_arm(struct vos_slot *s)
+{
+	intr_norestart = 0;
+	atomic_store(&intr_stop, 0);
+	/* Signals deferred since the region began (while the call was being
+	 * marshalled) came before the call could wait: they interrupt it. */
+	for (uint64_t p = pending; p; p &= p - 1) {
+		int sig = __builtin_ctzll(p) + 1;
+
+		if (!(atomic_load(&actions[sig].flags) & SA_RESTART))
+			intr_norestart = 1;
+		atomic_store(&intr_stop, 1);
+	}
+	intr_slot = s;
+	return &intr_stop;
+}
+
+int vos_intr_disarm(void)
+{
+	intr_slot = NULL;
+	if (!atomic_load(&intr_stop))
+		return 0;
+	return intr_norestart ? 2 : 1;
 }
 
 /* Run the handlers of signals that arrived inside a region. */
@@ -142,6 +183,15 @@ void vos_crit_leave(void)
 		run_pending();
 }
 
+/*
+ * SIGSYS belongs to the system-call dispatcher: a handler of the program's
+ * is refused (the module says EINVAL, once on stderr), but setting the
+ * default or ignoring it, what a child does before exec (git resets every
+ * signal), succeeds without changing anything; the program's action reads
+ * as the default.
+ */
+static int sigsys_action(const struct sigaction *act, struct sigaction *old);
+
 static int do_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	struct sigaction k, prev;
@@ -151,6 +201,10 @@ static int do_sigaction(int sig, const struct sigaction *act, struct sigaction *
 	uint64_t prev_mask;
 
 	vos_init();
+	if (sig == SIGSYS && atomic_load(&vos_syscalls_installed))
+		return sigsys_action(act, old);
+	if (sig == SIGSEGV || sig == SIGBUS)
+		return vos_fault_sigaction(sig, act, old);      /* uaccess.c */
 	if (sig <= 0 || sig >= _NSIG || is_fault(sig) || sig == SIGKILL || sig == SIGSTOP)
 		return real_sigaction(sig, act, old);
 	sigfillset(&all);
@@ -230,12 +284,26 @@ static UNINSTRUMENTED int pass_through(int sig, const struct sigaction *act, str
 	return f(sig, act, old);
 }
 
+static int sigsys_action(const struct sigaction *act, struct sigaction *old)
+{
+	if (act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN)
+		return pass_through(SIGSYS, act, old);
+	if (old) {
+		memset(old, 0, sizeof(*old));
+		old->sa_handler = SIG_DFL;
+	}
+	return 0;
+}
+
 VOS_EXPORT UNINSTRUMENTED int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
+	if (sig == SIGSYS && atomic_load(&vos_syscalls_installed))
+		return sigsys_action(act, old);
 	if (!__atomic_load_n((int *)&vos_inited, __ATOMIC_ACQUIRE) ||
-	    sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE ||
-	    sig == SIGTRAP || sig == SIGSYS)
+	    sig == SIGILL || sig == SIGFPE || sig == SIGTRAP || sig == SIGSYS)
 		return pass_through(sig, act, old);
+	if (sig == SIGSEGV || sig == SIGBUS)
+		return vos_fault_sigaction(sig, act, old);      /* uaccess.c */
 	return do_sigaction(sig, act, old);
 }
 

@@ -9,8 +9,6 @@
 
 /* ---- stat family ------------------------------------------------------------------ */
 
-#define STAT_FLAGS (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT)
-
 int vos_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
 	struct vos_path p;
@@ -20,8 +18,8 @@ int vos_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 		return -1;
 	if (r == 0)
 		return real_fstatat(p.dirfd, p.path, st, flags);
-	return (int)vos_ret(vos_path_rpc(&p, VOS_OP_FSTATAT, flags & STAT_FLAGS, 0, 0,
-				     st, sizeof(*st), 1));
+	/* Flags as given: the service refuses the ones Linux refuses (EINVAL). */
+	return (int)vos_ret(vos_path_rpc(&p, VOS_OP_FSTATAT, flags, 0, 0, st, sizeof(*st), 1));
 }
 
 int vos_statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx)

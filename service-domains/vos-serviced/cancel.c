@@ -75,7 +75,8 @@ int vos_cancel_init(struct vos_shadow *sh)
 
 	/* A forked shadow inherits its parent's table, threads gone: a new one. */
 	sh->cancel = NULL;
-	k = calloc(1, sizeof(*k) + sh->nworkers * sizeof(k->w[0]));
+	/* Room for every worker the shadow may grow to (worker.c). */
+	k = calloc(1, sizeof(*k) + sh->max_workers * sizeof(k->w[0]));
 	if (!k)
 		return -ENOMEM;
 	k->pending = calloc(sh->ch.nslots, sizeof(*k->pending));
@@ -83,7 +84,7 @@ int vos_cancel_init(struct vos_shadow *sh)
 		free(k);
 		return -ENOMEM;
 	}
-	k->nworkers = sh->nworkers;
+	k->nworkers = sh->max_workers;
 	k->nslots = sh->ch.nslots;
 	for (unsigned i = 0; i < k->nworkers; i++)
 		pthread_mutex_init(&k->w[i].lock, NULL);
@@ -193,7 +194,9 @@ int64_t vos_op_cancel(struct vos_shadow *sh, const struct vos_entry *e,
 
 	/* Record first, then look (the worker publishes, then looks). */
 	atomic_store_explicit(&k->pending[VOS_ID_SLOT(id)], RECORDED | id, memory_order_seq_cst);
-	for (unsigned i = 0; i < k->nworkers; i++) {
+	unsigned n = atomic_load(&k->registered);
+
+	for (unsigned i = 0; i < n && i < k->nworkers; i++) {
 		struct vos_cancel_worker *w = &k->w[i];
 
 		if (w != self && atomic_load_explicit(&w->running, memory_order_seq_cst) == want) {

@@ -7,6 +7,7 @@
  * nr_open is that size.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -73,6 +74,30 @@ int vos_fdt_put(struct vos_file *f)
 	return r == -EINTR ? 0 : r;
 }
 
+/*
+ * A table entry of f went away (CLOSE, a number replaced by DUP or an open,
+ * EXEC): for the client that is the close of one of its fds.  Linux then
+ * releases every POSIX record lock the process holds on the file, whichever
+ * of its fds was closed (close(2), NOTES), but the own fd is closed only with
+ * its last reference (another number dup'ed from it, or a worker using it).
+ * Closing a fresh duplicate of the own fd does the release, as the kernel
+ * does it for any close; OFD and flock locks stay (they go with the open
+ * file description, as natively).  refs is stable at 1: the entry is gone,
+ * so nobody else can take a reference.
+ */
+static int drop_entry(struct vos_file *f)
+{
+	if (!f)
+		return 0;
+	if (__atomic_load_n(&f->refs, __ATOMIC_ACQUIRE) > 1) {
+		int d = fcntl(f->fd, F_DUPFD_CLOEXEC, 0);
+
+		if (d >= 0)
+			close(d);
+	}
+	return vos_fdt_put(f);
+}
+
 int vos_fdt_get(struct vos_fdtable *t, int64_t num, struct vos_file **out)
 {
 	struct vos_file *f = NULL;
@@ -120,7 +145,7 @@ int vos_fdt_install(struct vos_fdtable *t, int64_t num, int fd, int cloexec, int
 		free(f);
 		return err;
 	}
-	vos_fdt_put(old);
+	drop_entry(old);
 	return 0;
 }
 
@@ -136,7 +161,7 @@ int vos_fdt_remove(struct vos_fdtable *t, int64_t num)
 	pthread_mutex_unlock(&t->lock);
 	if (!old)
 		return -EBADF;
-	return vos_fdt_put(old);
+	return drop_entry(old);
 }
 
 int vos_fdt_dup(struct vos_fdtable *t, int64_t oldnum, int64_t newnum, int cloexec)
@@ -157,7 +182,7 @@ int vos_fdt_dup(struct vos_fdtable *t, int64_t oldnum, int64_t newnum, int cloex
 		old = set(t, (uint32_t)newnum, f, cloexec);
 	}
 	pthread_mutex_unlock(&t->lock);
-	vos_fdt_put(old);
+	drop_entry(old);
 	return err;
 }
 
@@ -196,7 +221,7 @@ void vos_fdt_keep_only(struct vos_fdtable *t, const int32_t *nums, uint32_t n)
 		}
 		pthread_mutex_unlock(&t->lock);
 		for (unsigned i = 0; i < nb; i++)
-			vos_fdt_put(batch[i]);
+			drop_entry(batch[i]);
 		if (nb < 64)
 			break;
 	}

@@ -46,6 +46,10 @@
 
 #define MAX_SHADOWS   4096
 #define MAX_WORKERS   64
+/* Default and highest --max-workers: workers a shadow may grow to while
+ * calls wait (worker.c). */
+#define DEFAULT_MAX_WORKERS 64
+#define MAX_MAX_WORKERS     1024
 #define DEFAULT_SPIN  2000
 /* Registry entries one user (other than root) may hold, when the daemon
  * serves several users (runs as root). */
@@ -94,7 +98,7 @@ static unsigned nhalf;
 static uint64_t accept_pause_until;     /* ms; 0 = accepting */
 
 static struct vos_serviced_opts opts = {
-	.workers = 2, .spin = DEFAULT_SPIN, .pending_ms = VOS_PENDING_TIMEOUT_MS,
+	.workers = 2, .max_workers = DEFAULT_MAX_WORKERS, .spin = DEFAULT_SPIN, .pending_ms = VOS_PENDING_TIMEOUT_MS,
 };
 static struct vos_root root = { .fd = -1, .walk_fd = -1 };
 static int listen_fd = -1, sig_fd = -1;
@@ -107,7 +111,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: vos-serviced --role ROLE [--name NAME] --root DIR --rundir DIR\n"
 		"                    [--transport local|xen] [--mount-point PATH]\n"
-		"                    [--workers N] [--spin N] [--pending-timeout MS] [--verbose]\n"
+		"                    [--workers N] [--max-workers N] [--spin N]\n"
+		"                    [--pending-timeout MS] [--verbose]\n"
 		"\n"
 		"Serves forwarded system calls for one service.  ROLE is what it serves:\n");
 	for (unsigned i = 0; vos_roles[i]; i++)
@@ -120,8 +125,11 @@ static void usage(FILE *f)
 		"view is RUNDIR/NAME.view, so daemons with different names can share a\n"
 		"run directory.  Each client gets a shadow process with its credentials\n"
 		"and N worker threads (default 2) that spin N iterations (default %d)\n"
-		"before sleeping.  A shadow forked for a client's fork waits MS\n"
-		"milliseconds (default %d) for the child to claim it.  Runs until SIGTERM\n"
+		"before sleeping; while calls wait (locks, FIFOs, flushes) a shadow\n"
+		"starts more workers, up to --max-workers (default %d; past it a\n"
+		"blocking lock request that would wait fails with ENOLCK).  A shadow\n"
+		"forked for a client's fork waits MS milliseconds (default %d) for the\n"
+		"child to claim it.  Runs until SIGTERM\n"
 		"or SIGINT.\n"
 		"\n"
 		"--transport xen: run in a Xen service domain named NAME and serve\n"
@@ -134,7 +142,7 @@ static void usage(FILE *f)
 		"mounted at PATH and nothing else exists, so an absolute symlink to\n"
 		"PATH/x means DIR/x and any other absolute target finds nothing.\n"
 		"Without root, absolute symlinks resolve from DIR.\n",
-		DEFAULT_SPIN, VOS_PENDING_TIMEOUT_MS);
+		DEFAULT_SPIN, DEFAULT_MAX_WORKERS, VOS_PENDING_TIMEOUT_MS);
 }
 
 /* A service name: it names files in the run directory and a Xen domain. */
@@ -177,6 +185,7 @@ static void parse_args(int argc, char **argv)
 		{ "rundir", required_argument, NULL, 'd' },
 		{ "mount-point", required_argument, NULL, 'm' },
 		{ "workers", required_argument, NULL, 'w' },
+		{ "max-workers", required_argument, NULL, 'W' },
 		{ "spin", required_argument, NULL, 's' },
 		{ "pending-timeout", required_argument, NULL, 'p' },
 		{ "transport", required_argument, NULL, 't' },
@@ -200,6 +209,7 @@ static void parse_args(int argc, char **argv)
 			have_mount_point = 1;
 			break;
 		case 'w': opts.workers = parse_count(optarg, "bad --workers value '%s' (1..64)", 1, MAX_WORKERS); break;
+		case 'W': opts.max_workers = parse_count(optarg, "bad --max-workers value '%s' (1..1024)", 1, MAX_MAX_WORKERS); break;
 		case 's': opts.spin = parse_count(optarg, "bad --spin value '%s'", 0, 100000000); break;
 		case 'p': opts.pending_ms = parse_count(optarg, "bad --pending-timeout value '%s' (100..600000)", 100, 600000); break;
 		case 't':
@@ -236,6 +246,8 @@ static void parse_args(int argc, char **argv)
 		bad_usage("%s", "--root is required");
 	if (!opts.rundir)
 		bad_usage("%s", "--rundir is required");
+	if (opts.max_workers < opts.workers)
+		opts.max_workers = opts.workers;
 
 	struct stat st;
 	if (opts.root_dir && (stat(opts.root_dir, &st) < 0 || !S_ISDIR(st.st_mode)))
@@ -369,6 +381,7 @@ static void reap(void)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		vos_debug("shadow %d exited (status 0x%x)", (int)pid, status);
+		vos_pidmap_clear(pid);
 		for (unsigned i = 0; i < nreg; i++)
 			if (reg[i].pid == pid) {
 				drop_entry(i);
@@ -689,6 +702,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	raise_fd_limit();
+	err = vos_pidmap_init();
+	if (err)
+		vos_log("warning: no shadow pid table (F_GETLK reports shadows' pids): %s",
+			strerror(-err));
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		vos_log("warning: cannot become a child subreaper: %s", strerror(errno));
 	err = setup_signals();

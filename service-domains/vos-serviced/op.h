@@ -18,7 +18,9 @@
  *   2. the file      for ops marked "file" in vos_ops.def: o->f = arg[0]'s
  *                    file, held until the handler returns (-EBADF if none)
  *   3. may wait      for ops marked "wait", when the handler's wait rule says
- *                    so: vos_channel_worker_idle()
+ *                    so: vos_worker_wait_begin() (counts it, starts another
+ *                    worker if none would be left free; at the bound sets
+ *                    o->nowait), vos_channel_worker_idle()
  *   4. issue(o)      run it: the result or -errno
  * So a handler never gets or puts arg[0]'s file itself, and argument errors
  * come before -EBADF, as they always did.
@@ -40,6 +42,9 @@ struct op {
 	struct vos_opbuf *ob;           /* the worker's private buffers */
 	struct vos_file *f;             /* "file" ops: arg[0]'s file (dispatcher) */
 	int wait;                       /* set by prep: this call may wait (WAIT_IF_PREP) */
+	int nowait;                     /* set by the dispatcher: every other worker
+					   waits and no more may start, so this call
+					   must not block (a lock: try, else -ENOLCK) */
 
 	/* Arguments prep decoded for issue. */
 	int iarg;                       /* whence, flock operation, fallocate mode,
@@ -138,6 +143,7 @@ int64_t op_fork_abort(struct op *o);
 int64_t op_exec(struct op *o);
 int64_t op_setcreds(struct op *o);
 int64_t op_cancel(struct op *o);
+int64_t op_setrlimit(struct op *o);
 
 int prep_openat(struct op *o);
 int64_t op_openat(struct op *o);

@@ -25,6 +25,10 @@
  * open(2) ignores unknown bits while openat2 rejects them, so they are
  * dropped here.  O_LARGEFILE is 0100000 in the kernel, 0 in x86_64 glibc. */
 #define KERNEL_O_LARGEFILE 0100000
+#ifndef F_CREATED_QUERY
+#define F_CREATED_QUERY (1024 + 4)      /* Linux 6.12; not in glibc 2.36 */
+#endif
+
 #define OPEN_FLAGS (O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | \
 		    O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECT | KERNEL_O_LARGEFILE | \
 		    O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_PATH | __O_TMPFILE)
@@ -166,8 +170,18 @@ int prep_flock(struct op *o)
 	return 0;
 }
 
+/* A lock request that must not wait (o->nowait, worker.c): tried without
+ * waiting; "it would wait" becomes ENOLCK, the kernel's "no lock records
+ * left", which flock(2) and fcntl(2) both document. */
+static int64_t busy_to_enolck(int64_t r)
+{
+	return r == -EAGAIN || r == -EACCES || r == -EWOULDBLOCK ? -ENOLCK : r;
+}
+
 int64_t op_flock(struct op *o)
 {
+	if (o->nowait && !(o->iarg & LOCK_NB))
+		return busy_to_enolck(sysret(flock(o->f->fd, o->iarg | LOCK_NB)));
 	return sysret(flock(o->f->fd, o->iarg));
 }
 
@@ -208,8 +222,17 @@ int prep_fcntl(struct op *o)
 		    (fl->l_whence != SEEK_SET && fl->l_whence != SEEK_CUR && fl->l_whence != SEEK_END))
 			return -EINVAL;
 		return 0;
+	case F_GETLEASE: case F_GETSIG: case F_SETSIG: case F_GETOWN: case F_SETOWN:
+	case F_GETPIPE_SZ: case F_SETPIPE_SZ: case F_GET_SEALS: case F_ADD_SEALS:
+	case F_CREATED_QUERY:
+		/* An int argument, passed on: the kernel answers for the
+		 * shadow's file (leases and O_ASYNC are never set on it, so
+		 * F_SETSIG and F_SETOWN make nothing signal the shadow). */
+		return to_int(a[2], &o->iarg2) ? 0 : -EINVAL;
 	default:
-		/* F_GETFD/F_SETFD/F_DUPFD* are the client's (placeholder) business. */
+		/* F_GETFD/F_SETFD/F_DUPFD* are the client's (placeholder)
+		 * business; F_SETLEASE and F_NOTIFY would signal the shadow;
+		 * commands with a pointer argument are not marshalled. */
 		return -EINVAL;
 	}
 }
@@ -224,10 +247,25 @@ int64_t op_fcntl(struct op *o)
 		return sysret(fcntl(o->f->fd, F_GETFL));
 	case F_SETFL:
 		return sysret(fcntl(o->f->fd, F_SETFL, o->iarg2));
+	case F_GETLEASE: case F_GETSIG: case F_SETSIG: case F_GETOWN: case F_SETOWN:
+	case F_GETPIPE_SZ: case F_SETPIPE_SZ: case F_GET_SEALS: case F_ADD_SEALS:
+	case F_CREATED_QUERY:
+		return sysret(fcntl(o->f->fd, cmd, o->iarg2));
+	case F_SETLKW:
+	case F_OFD_SETLKW:
+		if (o->nowait)
+			return busy_to_enolck(sysret(fcntl(o->f->fd,
+					cmd == F_SETLKW ? F_SETLK : F_OFD_SETLK, &o->fl)));
+		return sysret(fcntl(o->f->fd, cmd, &o->fl));
 	default:
 		r = sysret(fcntl(o->f->fd, cmd, &o->fl));
-		if (r == 0 && (cmd == F_GETLK || cmd == F_OFD_GETLK))
+		if (r == 0 && (cmd == F_GETLK || cmd == F_OFD_GETLK)) {
+			/* The holder as the program knows it: a shadow's
+			 * client (pidmap.c); OFD locks have no pid (-1). */
+			if (o->fl.l_type != F_UNLCK && o->fl.l_pid > 0)
+				o->fl.l_pid = vos_pidmap_client(o->fl.l_pid);
 			memcpy(o->buf, &o->fl, sizeof o->fl);
+		}
 		return r;
 	}
 }
@@ -254,8 +292,9 @@ int64_t op_fstatat(struct op *o)
 	struct stat st;
 	int flags;
 
+	/* What fstatat(2) takes (the AT_STATX_* sync bits too, as of 6.x). */
 	if (!to_int(a[2], &flags) ||
-	    (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT)))
+	    (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE)))
 		return -EINVAL;
 	int err = get_target(o, a[0], a[1], flags & AT_SYMLINK_NOFOLLOW,
 			     flags & AT_EMPTY_PATH, o->ob->path, &t);
@@ -410,14 +449,20 @@ int64_t op_utimensat(struct op *o)
 	char proc[64];
 	int flags;
 
-	if (!to_int(a[3], &flags) || (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)))
+	if (!to_int(a[3], &flags))
 		return -EINVAL;
 	if (a[2] != VOS_NO_PATH) {
 		if (!range_ok(o, a[2], sizeof ts))
 			return -EINVAL;
 		memcpy(ts, o->buf + a[2], sizeof ts);   /* the kernel checks tv_nsec */
 		tsp = ts;
+		/* Linux: nothing to do, so neither the flags nor the path are
+		 * looked at (utimensat(2), fs/utimes.c). */
+		if (ts[0].tv_nsec == UTIME_OMIT && ts[1].tv_nsec == UTIME_OMIT)
+			return 0;
 	}
+	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+		return -EINVAL;
 	int err = get_target(o, a[0], a[1], flags & AT_SYMLINK_NOFOLLOW,
 			     flags & AT_EMPTY_PATH, o->ob->path, &t);
 	if (err)

@@ -1,12 +1,13 @@
 /*
  * ops_session.c - the session operations (role ANY in vos_ops.def): the
  * state of the shadow itself, whatever role it serves: its fd table
- * (CLOSE, DUP, EXEC), its process (FORK, FORK_ABORT), its ids and umask
- * (SETCREDS in creds.c, UMASK).
+ * (CLOSE, DUP, EXEC), its process (FORK, FORK_ABORT), its ids, umask and
+ * file size limit (SETCREDS in creds.c, UMASK, SETRLIMIT).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "op.h"
@@ -90,4 +91,19 @@ int64_t op_setcreds(struct op *o)
 int64_t op_cancel(struct op *o)
 {
 	return vos_op_cancel(o->sh, o->e, o->ob->cancel);
+}
+
+/* The client's RLIMIT_FSIZE, for the writes this shadow makes for it (the
+ * shadow ignores SIGXFSZ, so they fail with EFBIG; the client raises the
+ * signal in itself).  Per process, like the client's own. */
+int64_t op_setrlimit(struct op *o)
+{
+	struct rlimit rl;
+
+	if (o->a[0] != RLIMIT_FSIZE)
+		return -EINVAL;
+	if (getrlimit(RLIMIT_FSIZE, &rl) < 0)
+		return -errno;
+	rl.rlim_cur = (uint64_t)o->a[1] > rl.rlim_max ? rl.rlim_max : (rlim_t)o->a[1];
+	return setrlimit(RLIMIT_FSIZE, &rl) < 0 ? -errno : 0;
 }

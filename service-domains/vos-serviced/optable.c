@@ -24,6 +24,7 @@ static const struct vos_ophandler handlers[] = {
 	[VOS_OP_EXEC]       = { .issue = op_exec },
 	[VOS_OP_SETCREDS]   = { .issue = op_setcreds },
 	[VOS_OP_CANCEL]     = { .issue = op_cancel },
+	[VOS_OP_SETRLIMIT]  = { .issue = op_setrlimit },
 
 	/* storage */
 	[VOS_OP_OPENAT]     = { .prep = prep_openat, .issue = op_openat, .wait = WAIT_IF_PREP },
@@ -138,9 +139,15 @@ int64_t vos_op_execute(struct vos_shadow *sh, const struct vos_entry *e, struct 
 	 * flush): stop counting this worker as one that comes straight back to
 	 * the ring, so that the client kicks a sleeping worker for its next
 	 * request instead of leaving it queued behind this one (channel.h). */
-	if (will_wait(h, &o))
+	int waiting = 0;
+	if (will_wait(h, &o)) {
+		waiting = vos_worker_wait_begin(sh);
+		o.nowait = !waiting;
 		vos_channel_worker_idle(&sh->ch);
+	}
 	int64_t r = h->issue(&o);
+	if (waiting)
+		vos_worker_wait_end(sh);
 	vos_fdt_put(o.f);
 	return r;
 }

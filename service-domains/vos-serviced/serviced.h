@@ -15,6 +15,7 @@
  *   view.c     the view root: a private mount namespace holding the export
  *              at its mount point
  *   fdtable.c  client fd number -> own fd
+ *   pidmap.c   shadow pid -> client pid, shared by all shadows (F_GETLK)
  */
 #ifndef VOS_SERVICED_H
 #define VOS_SERVICED_H
@@ -107,7 +108,8 @@ struct vos_serviced_opts {
 	const char *root_dir;
 	const char *rundir;
 	char mount_point[PATH_MAX];     /* normalised; "/" = no view; default /<name> */
-	unsigned workers;       /* worker threads per shadow */
+	unsigned workers;       /* worker threads per shadow at start */
+	unsigned max_workers;   /* ... grown on demand up to this many */
 	unsigned spin;          /* spin budget before a worker sleeps */
 	unsigned pending_ms;    /* a pending shadow's wait for its claim */
 };
@@ -140,7 +142,11 @@ struct vos_shadow {
 	int ctl;                       /* control socket to the daemon */
 	int client_sock;               /* polled for hang-up only; owned by xp */
 	int wake;                      /* eventfd: a worker ended the shadow */
-	unsigned nworkers, spin, pending_ms;
+	unsigned nworkers;              /* running workers: grows, under bar.lock */
+	unsigned base_workers;          /* --workers: started with */
+	unsigned max_workers;           /* --max-workers: the bound of growth */
+	unsigned nwaiting;              /* workers in a call that may wait (atomic) */
+	unsigned spin, pending_ms;
 	uid_t uid;                     /* effective ids the shadow serves with; changed */
 	gid_t gid;                     /* by SETCREDS (atomic access off its worker) */
 	int stop;                      /* for vos_channel_next_request: set while the
@@ -196,8 +202,14 @@ int vos_shadow_fork_abort(struct vos_shadow *sh, const uint8_t token[VOS_TOKEN_L
 /* A worker cannot go on (client gone, broken ring): end the shadow. */
 void vos_shadow_end(struct vos_shadow *sh, int why);
 
-/* Start sh->nworkers worker threads (and a fresh barrier).  0 or -errno. */
+/* Start sh->base_workers worker threads (and a fresh barrier).  0 or -errno. */
 int vos_workers_start(struct vos_shadow *sh);
+/* A worker's request is about to wait without bound (optable.c): count it,
+ * and start another worker if none would be left free.  1: go on (then
+ * vos_worker_wait_end after the call); 0: max_workers reached and every
+ * other worker waits: the call must not block (nothing was counted). */
+int vos_worker_wait_begin(struct vos_shadow *sh);
+void vos_worker_wait_end(struct vos_shadow *sh);
 
 /* A worker's private memory: strings are copied here before use. */
 struct vos_opbuf {
@@ -240,6 +252,15 @@ int vos_view_setup(const char *rundir, const char *name, const char *export_dir,
 		   const char *mnt, struct vos_root *root);
 /* Unmount the view and remove its directory (at exit). */
 void vos_view_remove(void);
+
+/* pidmap.c: the daemon maps the table before it forks a shadow (0 or
+ * -errno: then F_GETLK reports shadows' pids); a shadow records whom it
+ * serves; the daemon clears a reaped shadow's entry.  vos_pidmap_client
+ * answers the client pid for a shadow's pid, any other pid unchanged. */
+int vos_pidmap_init(void);
+void vos_pidmap_set(pid_t shadow, pid_t client);
+void vos_pidmap_clear(pid_t shadow);
+pid_t vos_pidmap_client(pid_t pid);
 
 /* Execute one request (a private copy of the entry) as sh's role serves it
  * (optable.c); returns arg[0] of the completion: the result or -errno

@@ -121,6 +121,7 @@ static int serve(struct vos_peer *conn, const uint8_t token[VOS_TOKEN_LEN])
 		reply_status(conn, err);
 		return err;
 	}
+	vos_pidmap_set(getpid(), vos_peer_cred(conn)->pid);
 	atomic_store_explicit(&S.ch.hdr->service_state, VOS_STATE_READY, memory_order_release);
 
 	struct vos_hello_reply rep = { .status = 0 };
@@ -368,7 +369,8 @@ void vos_shadow_run(const struct vos_serviced_opts *o, const struct vos_root *ro
 	S.role = o->role;
 	S.root = *root;
 	S.ctl = ctl;
-	S.nworkers = o->workers;
+	S.base_workers = o->workers;
+	S.max_workers = o->max_workers;
 	S.spin = o->spin;
 	S.pending_ms = o->pending_ms;
 	S.client_sock = -1;

@@ -4,7 +4,15 @@
  * Each worker takes a request (spinning, then sleeping on the transport),
  * executes it and posts the completion with the same id and op.  Any worker
  * may take any request, so a call that blocks (a lock wait, a FIFO) holds
- * one worker while the others go on.  Workers never stop by themselves
+ * one worker while the others go on.
+ *
+ * Workers grow on demand: a request about to wait (optable.c) counts itself
+ * in nwaiting; when that would leave no worker free for the next request,
+ * one more is started, up to max_workers (--max-workers).  At the bound
+ * vos_worker_wait_begin says no: a blocking lock request is then tried
+ * without waiting and fails with ENOLCK if the lock is taken (ops_fs.c),
+ * so the last free worker always stays free.  Grown workers stay (a shadow
+ * lives as long as its client); a forked shadow starts with --workers.  Workers never stop by themselves
  * except when the channel is unusable; the shadow ends by _exit from its
  * control thread, which ends every thread at once.
  *
@@ -145,12 +153,41 @@ static int barrier_init(struct vos_shadow *sh)
 	return err ? -err : 0;
 }
 
+/* What a new worker is started with: the barrier epoch it counts as having
+ * crossed (the one current when it was counted in nworkers). */
+struct worker_start {
+	struct vos_shadow *sh;
+	uint64_t epoch;
+};
+
+/* A new worker's first step: it was counted in nworkers under the barrier
+ * lock at `epoch`.  A barrier raised since counts it as uncrossed (cross it
+ * now); one still up at that epoch did not count it, but it must not take
+ * requests either: wait until it is lowered. */
+static void barrier_join(struct vos_shadow *sh, struct vos_opbuf *ob, uint64_t epoch)
+{
+	struct vos_barrier *b = &sh->bar;
+
+	pthread_mutex_lock(&b->lock);
+	ob->epoch = epoch;
+	for (;;) {
+		cross(b, ob);
+		if (!b->raised)
+			break;
+		pthread_cond_wait(&b->cond, &b->lock);
+	}
+	pthread_mutex_unlock(&b->lock);
+}
+
 static void *worker_main(void *arg)
 {
-	struct vos_shadow *sh = arg;
+	struct worker_start *start = arg;
+	struct vos_shadow *sh = start->sh;
+	uint64_t epoch = start->epoch;
 	struct vos_opbuf *ob = calloc(1, sizeof *ob);
 	uint8_t *scratch = malloc(sh->ch.slot_size);
 
+	free(start);
 	if (!ob || !scratch) {
 		free(ob);
 		free(scratch);
@@ -159,6 +196,7 @@ static void *worker_main(void *arg)
 	}
 	ob->scratch = scratch;
 	ob->cancel = vos_cancel_register(sh);
+	barrier_join(sh, ob, epoch);
 
 	for (;;) {
 		struct vos_entry req, done;
@@ -198,25 +236,72 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* Start one more worker.  Barrier lock held (nworkers is counted under it). */
+static int spawn_locked(struct vos_shadow *sh)
+{
+	struct worker_start *start = malloc(sizeof *start);
+	pthread_attr_t attr;
+	pthread_t t;
+	int err;
+
+	if (!start)
+		return -ENOMEM;
+	start->sh = sh;
+	start->epoch = sh->bar.epoch;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	err = pthread_create(&t, &attr, worker_main, start);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		free(start);
+		return -err;
+	}
+	__atomic_store_n(&sh->nworkers, sh->nworkers + 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int vos_worker_wait_begin(struct vos_shadow *sh)
+{
+	unsigned waiting = __atomic_add_fetch(&sh->nwaiting, 1, __ATOMIC_SEQ_CST);
+	int ok = 1;
+
+	if (waiting < __atomic_load_n(&sh->nworkers, __ATOMIC_ACQUIRE))
+		return 1;       /* another worker is free for the next request */
+	pthread_mutex_lock(&sh->bar.lock);
+	while (__atomic_load_n(&sh->nwaiting, __ATOMIC_SEQ_CST) >= sh->nworkers) {
+		if (sh->nworkers >= sh->max_workers || spawn_locked(sh) < 0) {
+			ok = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&sh->bar.lock);
+	if (!ok) {
+		__atomic_sub_fetch(&sh->nwaiting, 1, __ATOMIC_SEQ_CST);
+		vos_debug("shadow: all %u workers wait; a blocking call is refused", sh->nworkers);
+	}
+	return ok;
+}
+
+void vos_worker_wait_end(struct vos_shadow *sh)
+{
+	__atomic_sub_fetch(&sh->nwaiting, 1, __ATOMIC_SEQ_CST);
+}
+
 int vos_workers_start(struct vos_shadow *sh)
 {
-	pthread_attr_t attr;
 	int err = barrier_init(sh);
 
+	/* A forked shadow starts with the configured workers again (its
+	 * parent's grown ones are threads it does not have). */
+	sh->nworkers = 0;
+	sh->nwaiting = 0;
 	if (!err)
 		err = vos_cancel_init(sh);
 	if (err)
 		return err;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	for (unsigned i = 0; i < sh->nworkers; i++) {
-		pthread_t t;
-		err = pthread_create(&t, &attr, worker_main, sh);
-		if (err) {
-			pthread_attr_destroy(&attr);
-			return -err;
-		}
-	}
-	pthread_attr_destroy(&attr);
-	return 0;
+	pthread_mutex_lock(&sh->bar.lock);
+	for (unsigned i = 0; i < sh->base_workers && !err; i++)
+		err = spawn_locked(sh);
+	pthread_mutex_unlock(&sh->bar.lock);
+	return err;
 }

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -88,6 +89,7 @@ static void test_roles(void **state)
 	static const uint32_t session[] = {
 		VOS_OP_NOP, VOS_OP_CLOSE, VOS_OP_DUP, VOS_OP_UMASK, VOS_OP_FORK,
 		VOS_OP_FORK_ABORT, VOS_OP_EXEC, VOS_OP_SETCREDS, VOS_OP_CANCEL,
+		VOS_OP_SETRLIMIT,
 	};
 	(void)state;
 	for (uint32_t op = 0; op < VOS_OP__COUNT; op++) {
@@ -360,6 +362,9 @@ static int64_t example(struct vos_client *c, uint32_t op, int fd)
 		r = call_path(c, op, "p", S_IFIFO | 0644, 0, 0);
 		assert_int_equal(call_path(c, VOS_OP_UNLINKAT, "p", 0, 0, 0), 0);
 		return r;
+	case VOS_OP_SETRLIMIT:
+		assert_int_equal(call_args(c, op, RLIMIT_NOFILE, 64, 0, 0, 0), -EINVAL);
+		return call_args(c, op, RLIMIT_FSIZE, (int64_t)RLIM_INFINITY, 0, 0, 0);
 	default:
 		fail_msg("op %u (%s) has no example call in test_optable.c", op, vos_op_name(op));
 		return -1;
