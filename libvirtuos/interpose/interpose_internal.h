@@ -333,6 +333,8 @@ mode_t vos_umask(mode_t mask);
  * process image (from the constructor; exits with a message if the
  * process's system calls cannot be caught). */
 void vos_syscalls_install(void);
+/* Set once the dispatcher is installed (it owns SIGSYS from then on). */
+extern _Atomic int vos_syscalls_installed;
 /* Nonzero on a thread inside posix_spawn/system/popen (exec.c): the
  * CLONE_VM child shares it and passes every call to the kernel. */
 extern VOS_TLS int vos_spawning;

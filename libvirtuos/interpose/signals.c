@@ -142,6 +142,15 @@ void vos_crit_leave(void)
 		run_pending();
 }
 
+/*
+ * SIGSYS belongs to the system-call dispatcher: a handler of the program's
+ * is refused (the module says EINVAL, once on stderr), but setting the
+ * default or ignoring it, what a child does before exec (git resets every
+ * signal), succeeds without changing anything; the program's action reads
+ * as the default.
+ */
+static int sigsys_action(const struct sigaction *act, struct sigaction *old);
+
 static int do_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	struct sigaction k, prev;
@@ -151,6 +160,8 @@ static int do_sigaction(int sig, const struct sigaction *act, struct sigaction *
 	uint64_t prev_mask;
 
 	vos_init();
+	if (sig == SIGSYS && atomic_load(&vos_syscalls_installed))
+		return sigsys_action(act, old);
 	if (sig <= 0 || sig >= _NSIG || is_fault(sig) || sig == SIGKILL || sig == SIGSTOP)
 		return real_sigaction(sig, act, old);
 	sigfillset(&all);
@@ -230,8 +241,21 @@ static UNINSTRUMENTED int pass_through(int sig, const struct sigaction *act, str
 	return f(sig, act, old);
 }
 
+static int sigsys_action(const struct sigaction *act, struct sigaction *old)
+{
+	if (act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN)
+		return pass_through(SIGSYS, act, old);
+	if (old) {
+		memset(old, 0, sizeof(*old));
+		old->sa_handler = SIG_DFL;
+	}
+	return 0;
+}
+
 VOS_EXPORT UNINSTRUMENTED int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
+	if (sig == SIGSYS && atomic_load(&vos_syscalls_installed))
+		return sigsys_action(act, old);
 	if (!__atomic_load_n((int *)&vos_inited, __ATOMIC_ACQUIRE) ||
 	    sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE ||
 	    sig == SIGTRAP || sig == SIGSYS)

@@ -100,6 +100,10 @@ static long ret(long r)
 #define P(n)  ((void *)a[n])
 #define S(n)  ((const char *)a[n])
 
+/* Copy a result struct to the program (a fault-safe copy replaces this
+ * where uaccess.c exists). */
+#define COPY_OUT(dst, src, n) (memcpy(dst, src, n), 0L)
+
 /* An adapter: `name`'s arguments from a[], its result in the kernel's form. */
 #define ADAPT(name, call) static long sc_##name(long a[6]) { (void)a; return ret((long)(call)); }
 
@@ -197,6 +201,19 @@ static long sc_dup3(long a[6])
 	return ret(vos_dup3(I(0), I(1), I(2)));
 }
 
+/* glibc's fcntl(F_GETOWN) asks the kernel for F_GETOWN_EX: the owner the
+ * service's file has, as a process owner. */
+static long remote_getown_ex(long a[6])
+{
+	struct f_owner_ex o = { .type = F_OWNER_PID };
+	int own = vos_fcntl(I(0), F_GETOWN, NULL);
+
+	if (own < 0)
+		return -errno;
+	o.pid = own;
+	return COPY_OUT(P(2), &o, sizeof(o));
+}
+
 /* fcntl: the kernel for local fds (F_DUPFD drops a stale entry of the new
  * number), fdops.c for remote ones. */
 static long sc_fcntl(long a[6])
@@ -209,6 +226,8 @@ static long sc_fcntl(long a[6])
 			vos_fd_fresh((int)r);
 		return r;
 	}
+	if (a[1] == F_GETOWN_EX)
+		return remote_getown_ex(a);
 	return ret(vos_fcntl(I(0), I(1), P(2)));
 }
 
@@ -505,6 +524,7 @@ static const struct sc_def sc_table[SC_MAX] = {
  * CLONE_SETTLS) until it execs, so it sees the flag and every call it makes
  * goes to the kernel (see exec.c). */
 VOS_TLS int vos_spawning;
+_Atomic int vos_syscalls_installed;
 
 static long path_call(const struct sc_def *d, long nr, long a[6])
 {
@@ -613,4 +633,5 @@ void vos_syscalls_install(void)
 		vos_dispatch_raw(SYS_write, w);
 		_exit(127);
 	}
+	atomic_store(&vos_syscalls_installed, 1);
 }
