@@ -1,31 +1,44 @@
 /*
- * exec.c - exec family, posix_spawn, system, popen: handing our channels
- * to the new image (the old image's side; adopt.c is the new one's).
+ * exec.c - handing our channels to the new image (the old image's side;
+ * adopt.c is the new one's): execve/execveat from the dispatcher, and the
+ * posix_spawn, system and popen wrappers.
  *
- * exec.  The channel's descriptors are close-on-exec.  Right before the
- * real exec we clear the flag and pass their numbers in the new image's
- * environment (VOS_CHANNEL_FDS=<service>:<sock>,<memfd>,<to_service>,
- * <to_client>;...) together with a virtual cwd (VOS_CWD); the caller's
- * environ is not modified.  The new image adopts the channel, finds its
- * placeholders in /proc/self/fd, and tells the service which fds it still
- * holds (VOS_OP_EXEC), so the close-on-exec ones are closed there too.
- * This only happens when the new image preloads libvirtuos (LD_PRELOAD
- * names it); otherwise the channel stays close-on-exec and any inherited
- * placeholder fails with EBADF (it is an O_PATH fd).  The new image
- * also tells the shadow its ids (creds.c): they may not be the old ones.
- * What the kernel is asked to run is planned by execfile.c first (a
- * routed program: a memfd copy, its interpreter or a symlink's target).
+ * exec.  Syscall User Dispatch does not survive execve: the new image
+ * catches its calls again from its own constructor (LD_PRELOAD).  Every
+ * execve/execveat system call of the process reaches vos_execve() /
+ * vos_execveat() (syscall_table.c), whichever glibc function made it
+ * (execvp, fexecve, ...).  The channel's descriptors are close-on-exec.
+ * Right before the real exec we clear the flag and pass their numbers in
+ * the new image's environment (VOS_CHANNEL_FDS=<service>:<sock>,<memfd>,
+ * <to_service>,<to_client>;...) together with a virtual cwd (VOS_CWD); the
+ * caller's environ is not modified.  The new image adopts the channel,
+ * finds its placeholders in /proc/self/fd, and tells the service which fds
+ * it still holds (VOS_OP_EXEC), so the close-on-exec ones are closed there
+ * too.  This only happens when the new image preloads libvirtuos
+ * (LD_PRELOAD names it); otherwise the channel stays close-on-exec and any
+ * inherited placeholder fails with EBADF (it is an O_PATH fd).  The new
+ * image also tells the shadow its ids (creds.c): they may not be the old
+ * ones.  What the kernel is asked to run is planned by execfile.c first
+ * (a routed program: a memfd copy, its interpreter or a symlink's target).
  *
  * posix_spawn, system, popen.  glibc starts these children with
- * clone(CLONE_VM|CLONE_VFORK) and execs past our wrappers, so the wrappers
- * do the same hand-off around the real call (system/popen through a
- * temporary VOS_CHANNEL_FDS in environ, since they take no envp).  The
- * child finds a channel whose owner is another process (adopt fails with
- * ESRCH) and connects with VOS_HELLO_FORK_LIVE and the channel's token:
- * the service forks our shadow at that moment.  Limitation: a remote fd
- * the parent closes or replaces between the spawn and the child's connect
- * is seen in that state by the child; posix_spawn file actions on routed
- * paths do not work (glibc runs them with internal calls).
+ * clone(CLONE_VM|CLONE_VFORK) on a new stack and without CLONE_SETTLS: the
+ * child shares our memory (the fd table, the connections, the engine's
+ * slots) and this thread's TLS, but has its own kernel fd table, until it
+ * execs.  Its system calls must never reach the service as ours, and it
+ * must not change our memory, so the wrappers set the thread-local
+ * vos_spawning around the real call: the child sees it (shared TLS) and
+ * the dispatcher passes every call it makes to the kernel (file actions
+ * included: they act on the child's own fd table; a dup2 of a remote fd
+ * gives the child the placeholder, which the new image adopts), and its
+ * execve is the real one.  The hand-off is done by the parent, around the
+ * call (system/popen through a temporary VOS_CHANNEL_FDS in environ, since
+ * they take no envp).  The new image finds a channel whose owner is another
+ * process (adopt fails with ESRCH) and connects with VOS_HELLO_FORK_LIVE and
+ * the channel's token: the service forks our shadow at that moment.
+ * Limitations: a remote fd the parent closes or replaces between the spawn
+ * and the child's connect is seen in that state by the child; posix_spawn
+ * file actions that open a routed path (addopen) act on the local path.
  */
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -33,8 +46,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "interpose_internal.h"
+#include "dispatch/dispatch.h"
 
 /* ---- exec hand-off -------------------------------------------------------------- */
 
@@ -167,120 +182,48 @@ static void handoff_finish(struct handoff *h)
 }
 
 /*
- * exec(dirfd, path, argv, envp, flags) with the hand-off: what the kernel
- * is asked to run is planned by execfile.c (a routed program becomes a
- * memfd copy, its interpreter or its local symlink target).  -1 with
- * errno; no return on success.
+ * execve(2) and execveat(2), from the dispatcher: every exec of the process
+ * comes here (glibc's exec family and its PATH search, fexecve, a raw
+ * system call), except those of a posix_spawn/system/popen child, which the
+ * parent's wrappers below prepared.  What the kernel is asked to run is
+ * planned by execfile.c (a routed program becomes a memfd copy, its
+ * interpreter or its local symlink target).  The result (only on failure)
+ * as -errno.
  */
-int vos_execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
+static long exec_planned(int dirfd, const char *path, char *const argv[], char *const envp[],
+			 int flags)
 {
 	struct vos_exec_plan pl;
 	struct handoff h;
 	char *const *env;
-	int r;
+	long r;
 
-	vos_init();
 	if (vos_exec_plan(dirfd, path, argv, flags, &pl) < 0)
-		return -1;
+		return -errno;
 	env = handoff_prepare(&h, envp);
 	if (pl.dirfd == AT_FDCWD && pl.flags == 0) {
-		r = real_execve(pl.path, pl.argv, env);
-	} else if (real_execveat) {
-		r = real_execveat(pl.dirfd, pl.path, pl.argv, env, pl.flags);
+		long b[6] = { (long)pl.path, (long)pl.argv, (long)env };
+
+		r = vos_dispatch_raw(SYS_execve, b);
 	} else {
-		errno = ENOSYS;
-		r = -1;
+		long b[6] = { pl.dirfd, (long)pl.path, (long)pl.argv, (long)env, pl.flags };
+
+		r = vos_dispatch_raw(SYS_execveat, b);
 	}
 	handoff_finish(&h);
 	vos_exec_plan_free(&pl);
 	return r;
 }
 
-VOS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+long vos_execve(long a[6])
 {
-	return vos_execveat(AT_FDCWD, path, argv, envp, 0);
+	return exec_planned(AT_FDCWD, (const char *)a[0], (char *const *)a[1], (char *const *)a[2], 0);
 }
 
-VOS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+long vos_execveat(long a[6])
 {
-	vos_init();
-	return vos_execvpe(file, argv, envp);
-}
-
-VOS_EXPORT int execv(const char *path, char *const argv[])
-{
-	return execve(path, argv, environ);
-}
-
-VOS_EXPORT int execvp(const char *file, char *const argv[])
-{
-	return execvpe(file, argv, environ);
-}
-
-/* Collect execl-style arguments into a NULL-terminated vector. */
-#define COLLECT_ARGS(argv, arg0, ap, after) \
-	size_t n_ = 1; \
-	va_start(ap, arg0); \
-	while (va_arg(ap, char *)) \
-		n_++; \
-	va_end(ap); \
-	char *argv[n_ + 1]; \
-	argv[0] = (char *)arg0; \
-	va_start(ap, arg0); \
-	for (size_t i_ = 1; i_ <= n_; i_++) \
-		argv[i_] = va_arg(ap, char *); \
-	after; \
-	va_end(ap)
-
-VOS_EXPORT int execl(const char *path, const char *arg, ...)
-{
-	va_list ap;
-
-	COLLECT_ARGS(argv, arg, ap, (void)0);
-	return execve(path, argv, environ);
-}
-
-VOS_EXPORT int execlp(const char *file, const char *arg, ...)
-{
-	va_list ap;
-
-	COLLECT_ARGS(argv, arg, ap, (void)0);
-	return execvpe(file, argv, environ);
-}
-
-VOS_EXPORT int execle(const char *path, const char *arg, ...)
-{
-	va_list ap;
-	char *const *envp;
-
-	COLLECT_ARGS(argv, arg, ap, envp = va_arg(ap, char *const *));
-	return execve(path, argv, envp);
-}
-
-VOS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
-{
-	struct handoff h;
-	char *const *env;
-	int r;
-
-	vos_init();
-	if (VOS_FDE_KIND(vos_fd_entry(fd)) == VOS_FDK_REMOTE)
-		return vos_execveat(fd, "", argv, envp, AT_EMPTY_PATH);
-	env = handoff_prepare(&h, envp);
-	r = real_fexecve(fd, argv, env);
-	handoff_finish(&h);
-	return r;
-}
-
-VOS_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
-			int flags)
-{
-	vos_init();
-	if (!real_execveat) {
-		errno = ENOSYS;
-		return -1;
-	}
-	return vos_execveat(dirfd, path, argv, envp, flags);
+	return exec_planned((int)a[0], (const char *)a[1], (char *const *)a[2], (char *const *)a[3],
+			    (int)a[4]);
 }
 
 typedef int spawn_fn(pid_t *, const char *, const posix_spawn_file_actions_t *,
@@ -296,7 +239,9 @@ static int spawn(spawn_fn *real, pid_t *pid, const char *file,
 	int r;
 
 	env = handoff_prepare(&h, envp);
+	vos_spawning = 1;
 	r = real(pid, file, fa, attr, argv, env);
+	vos_spawning = 0;
 	handoff_finish(&h);
 	return r;
 }
@@ -396,7 +341,9 @@ VOS_EXPORT int system(const char *cmd)
 	if (!cmd)
 		return real_system(cmd);
 	pushed = environ_push();
+	vos_spawning = 1;
 	r = real_system(cmd);
+	vos_spawning = 0;
 	if (pushed)
 		environ_pop();
 	return r;
@@ -409,7 +356,9 @@ VOS_EXPORT FILE *popen(const char *cmd, const char *mode)
 
 	vos_init();
 	pushed = environ_push();
+	vos_spawning = 1;
 	f = real_popen(cmd, mode);      /* returns once the child has exec'd */
+	vos_spawning = 0;
 	if (pushed)
 		environ_pop();
 	return f;

@@ -15,7 +15,7 @@
  *     regular file is EACCES, no execute permission (FACCESSAT X_OK with
  *     AT_EACCESS, as the kernel checks exec) is EACCES, a missing file
  *     ENOENT, an unknown format ENOEXEC (glibc's execvp then runs it with
- *     /bin/sh, as natively: vos_execvpe does it for routed files);
+ *     /bin/sh, as natively: its execve system calls reach the dispatcher);
  *   - an ELF binary is copied into a sealed memfd (close-on-exec) and
  *     that is run: execveat(memfd, "", AT_EMPTY_PATH), or
  *     "/proc/self/fd/N" for posix_spawn.  argv is the caller's.  The new
@@ -405,7 +405,8 @@ void vos_exec_plan_free(struct vos_exec_plan *pl)
 	pl->mem = NULL;
 }
 
-/* ---- PATH search: glibc's execvpe and posix_spawnp, with routed entries -- */
+/* ---- PATH search: posix_spawnp with routed entries (glibc's execvpe searches
+ * through execve system calls, which the dispatcher catches) ---------------- */
 
 /* PATH as glibc's execvpe reads it (CS_PATH when unset). */
 static const char *search_path(void)
@@ -427,73 +428,6 @@ static int join_candidate(char *buf, size_t size, const char *dir, size_t len, c
 	buf[len] = '/';
 	memcpy(buf + len + (len > 0), file, flen + 1);
 	return 0;
-}
-
-/* glibc's maybe_script_execute: run file with /bin/sh. */
-static void exec_with_sh(const char *file, char *const argv[], char *const envp[])
-{
-	size_t argc = argv_count(argv), k = 0;
-	char *nargv[argc + 3];
-
-	nargv[k++] = (char *)"/bin/sh";
-	nargv[k++] = (char *)file;
-	for (size_t i = 1; i < argc; i++)
-		nargv[k++] = argv[i];
-	nargv[k] = NULL;
-	vos_execveat(AT_FDCWD, nargv[0], nargv, envp, 0);
-}
-
-int vos_execvpe(const char *file, char *const argv[], char *const envp[])
-{
-	char buf[PATH_MAX + NAME_MAX + 2];
-	const char *path, *p, *end;
-	int eacces = 0;
-
-	if (!file) {
-		errno = EFAULT;
-		return -1;
-	}
-	if (!*file) {
-		errno = ENOENT;
-		return -1;
-	}
-	if (strchr(file, '/')) {
-		vos_execveat(AT_FDCWD, file, argv, envp, 0);
-		if (errno == ENOEXEC)
-			exec_with_sh(file, argv, envp);
-		return -1;
-	}
-	if (strnlen(file, NAME_MAX + 1) > NAME_MAX) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	path = search_path();
-	for (p = path;; p = end + 1) {
-		end = strchrnul(p, ':');
-		if (join_candidate(buf, sizeof(buf), p, (size_t)(end - p), file) == 0) {
-			vos_execveat(AT_FDCWD, buf, argv, envp, 0);
-			if (errno == ENOEXEC)
-				exec_with_sh(buf, argv, envp);
-			switch (errno) {
-			case EACCES:
-				eacces = 1;
-				break;
-			case ENOENT:
-			case ESTALE:
-			case ENOTDIR:
-			case ENODEV:
-			case ETIMEDOUT:
-				break;
-			default:
-				return -1;
-			}
-		}
-		if (!*end)
-			break;
-	}
-	if (eacces)
-		errno = EACCES;
-	return -1;
 }
 
 int vos_spawnp_plan(const char *file, char *const argv[], struct vos_exec_plan *pl)

@@ -43,29 +43,12 @@ int vos_remote_close(int fd)
 	vos_fd_set(fd, 0);
 	real_close(fd);
 	vos_fdlock_unlock();
-	if (fd <= 2)
-		vos_std_after_change(fd);
 	/* A dead channel or a service that had forgotten the fd: the
 	 * placeholder was ours and is closed now. */
 	if (r != 1 || res == -EBADF)
 		res = 0;
 	errno = saved;
 	return (int)vos_ret(res);
-}
-
-VOS_EXPORT int close(int fd)
-{
-	uint32_t e;
-
-	vos_init();
-	e = vos_fd_entry(fd);
-	if (VOS_FDE_KIND(e) == VOS_FDK_INTERNAL) {
-		errno = EBADF;
-		return -1;
-	}
-	if (VOS_FDE_KIND(e) == VOS_FDK_REMOTE)
-		return vos_remote_close(fd);
-	return real_close(fd);
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -107,18 +90,10 @@ static int do_close_range(unsigned first, unsigned last, int flags)
 	return 0;
 }
 
-VOS_EXPORT int close_range(unsigned first, unsigned last, int flags)
+int vos_close_range(unsigned first, unsigned last, int flags)
 {
 	vos_init();
 	return do_close_range(first, last, flags);
-}
-
-VOS_EXPORT void closefrom(int lowfd)
-{
-	vos_init();
-	if (lowfd < 0)
-		lowfd = 0;
-	do_close_range((unsigned)lowfd, ~0u, 0);
 }
 
 /* ---- dup family ----------------------------------------------------------- */
@@ -140,7 +115,7 @@ static int remote_dup_to(struct vos_client *c, int oldfd, uint32_t e, int newfd,
 	return newfd;
 }
 
-VOS_EXPORT int dup(int fd)
+int vos_dup(int fd)
 {
 	struct vos_client *c;
 	int r = vos_fd_remote(fd, &c, NULL), nfd;
@@ -154,8 +129,6 @@ VOS_EXPORT int dup(int fd)
 	if (nfd >= 0)
 		nfd = remote_dup_to(c, fd, vos_fd_entry(fd), nfd, 0);
 	vos_fdlock_unlock();
-	if (nfd >= 0 && nfd <= 2)
-		vos_std_after_change(nfd);
 	return nfd;
 }
 
@@ -218,17 +191,15 @@ static int do_dup3(int oldfd, int newfd, int flags, int is_dup3)
 		}
 	}
 	vos_fdlock_unlock();
-	if (newfd <= 2)
-		vos_std_after_change(newfd);
 	return res;
 }
 
-VOS_EXPORT int dup2(int oldfd, int newfd)
+int vos_dup2(int oldfd, int newfd)
 {
 	return do_dup3(oldfd, newfd, 0, 0);
 }
 
-VOS_EXPORT int dup3(int oldfd, int newfd, int flags)
+int vos_dup3(int oldfd, int newfd, int flags)
 {
 	return do_dup3(oldfd, newfd, flags, 1);
 }
@@ -252,8 +223,6 @@ static int remote_fcntl(struct vos_client *c, int fd, int cmd, void *arg)
 		if (nfd >= 0)
 			nfd = remote_dup_to(c, fd, vos_fd_entry(fd), nfd, cmd == F_DUPFD_CLOEXEC);
 		vos_fdlock_unlock();
-		if (nfd >= 0 && nfd <= 2)
-			vos_std_after_change(nfd);
 		return nfd;
 	case F_GETFD:
 	case F_SETFD:
@@ -308,7 +277,7 @@ static int remote_fcntl(struct vos_client *c, int fd, int cmd, void *arg)
 	}
 }
 
-static int do_fcntl(int fd, int cmd, void *arg)
+int vos_fcntl(int fd, int cmd, void *arg)
 {
 	struct vos_client *c;
 	int r = vos_fd_remote(fd, &c, NULL), res;
@@ -328,21 +297,7 @@ static int do_fcntl(int fd, int cmd, void *arg)
 	return remote_fcntl(c, fd, cmd, arg);
 }
 
-VOS_EXPORT int fcntl(int fd, int cmd, ...)
-{
-	va_list ap;
-	void *arg;
-
-	/* Every fcntl argument is one machine word (int or pointer). */
-	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	return do_fcntl(fd, cmd, arg);
-}
-
-VOS_ALIAS(fcntl64, fcntl);
-
-VOS_EXPORT int flock(int fd, int op)
+int vos_flock(int fd, int op)
 {
 	struct vos_client *c;
 	int r = vos_fd_remote(fd, &c, NULL);
@@ -352,46 +307,9 @@ VOS_EXPORT int flock(int fd, int op)
 	return r < 0 ? -1 : (int)vos_ret(vos_rpc0(c, VOS_OP_FLOCK, fd, op, 0, 0, 0));
 }
 
-/* lockf() as fcntl record locks (what glibc does, but through our fcntl). */
-VOS_EXPORT int lockf(int fd, int cmd, off_t len)
-{
-	struct flock fl = { .l_whence = SEEK_CUR, .l_start = 0, .l_len = len };
-	struct vos_client *c;
-	int r = vos_fd_remote(fd, &c, NULL);
-
-	if (r == 0)
-		return real_lockf(fd, cmd, len);
-	if (r < 0)
-		return -1;
-	switch (cmd) {
-	case F_TEST:
-		fl.l_type = F_RDLCK;
-		if (remote_fcntl(c, fd, F_GETLK, &fl) < 0)
-			return -1;
-		if (fl.l_type == F_UNLCK)
-			return 0;
-		errno = EACCES;
-		return -1;
-	case F_ULOCK:
-		fl.l_type = F_UNLCK;
-		return remote_fcntl(c, fd, F_SETLK, &fl);
-	case F_LOCK:
-		fl.l_type = F_WRLCK;
-		return remote_fcntl(c, fd, F_SETLKW, &fl);
-	case F_TLOCK:
-		fl.l_type = F_WRLCK;
-		return remote_fcntl(c, fd, F_SETLK, &fl);
-	default:
-		errno = EINVAL;
-		return -1;
-	}
-}
-
-VOS_ALIAS(lockf64, lockf);
-
 /* ---- position, status, sync, size ------------------------------------------- */
 
-VOS_EXPORT off_t lseek(int fd, off_t off, int whence)
+off_t vos_lseek(int fd, off_t off, int whence)
 {
 	struct vos_client *c;
 	int r = vos_fd_remote(fd, &c, NULL);
@@ -400,8 +318,6 @@ VOS_EXPORT off_t lseek(int fd, off_t off, int whence)
 		return real_lseek(fd, off, whence);
 	return r < 0 ? -1 : (off_t)vos_ret(vos_rpc0(c, VOS_OP_LSEEK, fd, off, whence, 0, 0));
 }
-
-VOS_ALIAS(lseek64, lseek);
 
 int vos_remote_fstat(struct vos_client *c, int fd, struct stat *st)
 {
@@ -425,11 +341,6 @@ int vos_fstat(int fd, struct stat *st)
 	return r < 0 ? -1 : vos_remote_fstat(c, fd, st);
 }
 
-VOS_EXPORT int fstat(int fd, struct stat *st)
-{
-	return vos_fstat(fd, st);
-}
-
 /* 0: fd is local; 1: the service did op; -1: failed (errno set). */
 static int fd_call(int fd, uint16_t op, int64_t a1, int64_t a2)
 {
@@ -443,7 +354,7 @@ static int fd_call(int fd, uint16_t op, int64_t a1, int64_t a2)
 
 /* A wrapper that forwards (fd, a1, a2) as op for remote fds. */
 #define FD_WRAPPER(name, params, args, op, a1, a2) \
-	VOS_EXPORT int name params \
+	int vos_##name params \
 	{ \
 		int r = fd_call(fd, op, a1, a2); \
 		if (r == 0) \
@@ -460,9 +371,7 @@ FD_WRAPPER(ftruncate, (int fd, off_t len), (fd, len), VOS_OP_FTRUNCATE, len, 0)
 FD_WRAPPER(fchmod, (int fd, mode_t mode), (fd, mode), VOS_OP_FCHMOD, mode, 0)
 FD_WRAPPER(fchown, (int fd, uid_t uid, gid_t gid), (fd, uid, gid), VOS_OP_FCHOWN, uid, gid)
 
-VOS_ALIAS(ftruncate64, ftruncate);
-
-VOS_EXPORT int sync_file_range(int fd, off_t off, off_t len, unsigned flags)
+int vos_sync_file_range(int fd, off_t off, off_t len, unsigned flags)
 {
 	int r = fd_call(fd, VOS_OP_FSYNC, 1, 0);
 
@@ -471,7 +380,7 @@ VOS_EXPORT int sync_file_range(int fd, off_t off, off_t len, unsigned flags)
 	return r < 0 ? -1 : 0;
 }
 
-VOS_EXPORT int futimens(int fd, const struct timespec times[2])
+int vos_futimens(int fd, const struct timespec times[2])
 {
 	struct vos_client *c;
 	int r = vos_fd_remote(fd, &c, NULL);
@@ -481,15 +390,7 @@ VOS_EXPORT int futimens(int fd, const struct timespec times[2])
 	return r < 0 ? -1 : vos_remote_utimens(c, fd, NULL, times, 0);
 }
 
-VOS_EXPORT int futimes(int fd, const struct timeval tv[2])
-{
-	struct timespec ts[2];
-	const struct timespec *t;
-
-	return vos_tv_to_ts(tv, ts, &t) < 0 ? -1 : futimens(fd, t);
-}
-
-VOS_EXPORT int fstatfs(int fd, struct statfs *buf)
+int vos_fstatfs(int fd, struct statfs *buf)
 {
 	struct vos_client *c;
 	struct vos_req r = { .op = VOS_OP_FSTATFS, .arg = { fd } };
@@ -500,22 +401,9 @@ VOS_EXPORT int fstatfs(int fd, struct statfs *buf)
 	return rem < 0 ? -1 : (int)vos_ret(vos_rpc(c, &r, NULL, 0, buf, sizeof(*buf), 1));
 }
 
-VOS_EXPORT int fstatvfs(int fd, struct statvfs *buf)
-{
-	struct statfs f;
-
-	vos_init();
-	if (VOS_FDE_KIND(vos_fd_entry(fd)) != VOS_FDK_REMOTE)
-		return real_fstatvfs(fd, buf);
-	if (fstatfs(fd, &f) < 0)
-		return -1;
-	vos_statfs_to_statvfs(&f, buf);
-	return 0;
-}
-
 /* ---- terminal questions: a remote file is never a terminal ---------------------- */
 
-VOS_EXPORT int ioctl(int fd, unsigned long req, ...)
+int vos_ioctl(int fd, unsigned long req, ...)
 {
 	va_list ap;
 	void *arg;
@@ -531,127 +419,15 @@ VOS_EXPORT int ioctl(int fd, unsigned long req, ...)
 	return real_ioctl(fd, req, arg);
 }
 
-VOS_EXPORT int isatty(int fd)
-{
-	vos_init();
-	if (VOS_FDE_KIND(vos_fd_entry(fd)) == VOS_FDK_REMOTE) {
-		errno = ENOTTY;
-		return 0;
-	}
-	return real_isatty(fd);
-}
-
-VOS_EXPORT int tcgetattr(int fd, struct termios *t)
-{
-	vos_init();
-	if (VOS_FDE_KIND(vos_fd_entry(fd)) == VOS_FDK_REMOTE) {
-		errno = ENOTTY;
-		return -1;
-	}
-	return real_tcgetattr(fd, t);
-}
-
 /* ---- local fd creators: a fresh local number has no remote past ------------------ */
 
-/* Stale entries come from placeholders closed behind our back (a raw
- * close system call).  For fd 0-2 the fd table cannot rebind stdio itself
- * (it is a data structure, below stdio): this is where that happens. */
+/* Stale entries come from placeholders closed behind our back (a close
+ * the dispatcher did not see: made before it was installed, or by a
+ * thread started before the library). */
 int vos_fd_fresh(int fd)
 {
-	if (fd >= 0 && vos_fd_forget(fd) && fd <= 2)
-		vos_std_after_change(fd);
+	if (fd >= 0)
+		vos_fd_forget(fd);
 	return fd;
 }
 
-static int fresh2(int r, const int fds[2])
-{
-	if (r == 0) {
-		vos_fd_fresh(fds[0]);
-		vos_fd_fresh(fds[1]);
-	}
-	return r;
-}
-
-VOS_EXPORT int pipe(int fds[2])
-{
-	vos_init();
-	return fresh2(real_pipe(fds), fds);
-}
-
-VOS_EXPORT int pipe2(int fds[2], int flags)
-{
-	vos_init();
-	return fresh2(real_pipe2(fds, flags), fds);
-}
-
-VOS_EXPORT int socketpair(int domain, int type, int proto, int fds[2])
-{
-	vos_init();
-	return fresh2(real_socketpair(domain, type, proto, fds), fds);
-}
-
-VOS_EXPORT int socket(int domain, int type, int proto)
-{
-	vos_init();
-	return vos_fd_fresh(real_socket(domain, type, proto));
-}
-
-VOS_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
-{
-	vos_init();
-	return vos_fd_fresh(real_accept(fd, addr, len));
-}
-
-VOS_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
-{
-	vos_init();
-	return vos_fd_fresh(real_accept4(fd, addr, len, flags));
-}
-
-VOS_EXPORT int eventfd(unsigned val, int flags)
-{
-	vos_init();
-	return vos_fd_fresh(real_eventfd(val, flags));
-}
-
-VOS_EXPORT int epoll_create(int size)
-{
-	vos_init();
-	return vos_fd_fresh(real_epoll_create(size));
-}
-
-VOS_EXPORT int epoll_create1(int flags)
-{
-	vos_init();
-	return vos_fd_fresh(real_epoll_create1(flags));
-}
-
-VOS_EXPORT int memfd_create(const char *name, unsigned flags)
-{
-	vos_init();
-	return vos_fd_fresh(real_memfd_create(name, flags));
-}
-
-VOS_EXPORT int signalfd(int fd, const sigset_t *mask, int flags)
-{
-	vos_init();
-	return fd == -1 ? vos_fd_fresh(real_signalfd(fd, mask, flags)) : real_signalfd(fd, mask, flags);
-}
-
-VOS_EXPORT int timerfd_create(int clock, int flags)
-{
-	vos_init();
-	return vos_fd_fresh(real_timerfd_create(clock, flags));
-}
-
-VOS_EXPORT int inotify_init(void)
-{
-	vos_init();
-	return vos_fd_fresh(real_inotify_init());
-}
-
-VOS_EXPORT int inotify_init1(int flags)
-{
-	vos_init();
-	return vos_fd_fresh(real_inotify_init1(flags));
-}

@@ -35,11 +35,13 @@ static void tsan_forget_wrlock(void *lock)
 }
 #endif
 
-#define CHUNK_BITS 10
+#define CHUNK_BITS VOS_FD_CHUNK_BITS
 #define CHUNK_SIZE (1 << CHUNK_BITS)
-#define NCHUNKS    (VOS_FD_LIMIT / CHUNK_SIZE)
+#define NCHUNKS    VOS_FD_CHUNKS
 
-static _Atomic(_Atomic uint32_t *) chunks[NCHUNKS];
+/* Read without locks by vos_fd_entry_inline() (fdtable.h). */
+_Atomic(_Atomic uint32_t *) vos_fd_chunks[VOS_FD_CHUNKS];
+#define chunks vos_fd_chunks
 static _Atomic int scan_limit;
 
 static _Atomic uint32_t *chunk_of(int fd, int create)
@@ -64,12 +66,7 @@ static _Atomic uint32_t *chunk_of(int fd, int create)
 
 uint32_t vos_fd_entry(int fd)
 {
-	_Atomic uint32_t *c;
-
-	if (fd < 0 || fd >= VOS_FD_LIMIT)
-		return 0;
-	c = chunk_of(fd, 0);
-	return c ? atomic_load_explicit(&c[fd & (CHUNK_SIZE - 1)], memory_order_acquire) : 0;
+	return vos_fd_entry_inline(fd);
 }
 
 int vos_fd_set(int fd, uint32_t entry)

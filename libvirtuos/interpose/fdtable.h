@@ -3,15 +3,15 @@
  * that keeps the table and the services' view of it in step across fork.
  *
  * A data structure and nothing more: it knows nothing of services,
- * connections or stdio (fdtable.c links against libc alone, which is what
- * lets tests/unit/test_fdtable.c test it by itself).  What an entry means
- * for a call (is its channel still the live one?) is decided by
- * vos_fd_remote() in service.c; what a change of fd 0-2 means for
- * stdin/stdout/stderr by the wrappers that make the change.
+ * connections (fdtable.c links against libc alone, which is what lets
+ * tests/unit/test_fdtable.c test it by itself).  What an entry means for a
+ * call (is its channel still the live one?) is decided by vos_fd_remote()
+ * in service.c.
  */
 #ifndef VOS_FDTABLE_H
 #define VOS_FDTABLE_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 /*
@@ -33,6 +33,23 @@
 /* The entry of fd; 0 for a number never set and for any fd outside
  * [0, VOS_FD_LIMIT).  Lock-free and async-signal-safe. */
 uint32_t vos_fd_entry(int fd);
+
+/* The same, inline: loads only, no call (syscall_precheck.c reads the table
+ * with it from code compiled without vector registers or sanitizers). */
+#define VOS_FD_CHUNK_BITS 10
+#define VOS_FD_CHUNKS     (VOS_FD_LIMIT >> VOS_FD_CHUNK_BITS)
+extern _Atomic(_Atomic uint32_t *) vos_fd_chunks[VOS_FD_CHUNKS];
+
+static inline uint32_t vos_fd_entry_inline(int fd)
+{
+	_Atomic uint32_t *c;
+
+	if (fd < 0 || fd >= VOS_FD_LIMIT)
+		return 0;
+	c = atomic_load_explicit(&vos_fd_chunks[fd >> VOS_FD_CHUNK_BITS], memory_order_acquire);
+	return c ? atomic_load_explicit(&c[fd & ((1 << VOS_FD_CHUNK_BITS) - 1)],
+					memory_order_acquire) : 0;
+}
 /* Set fd's entry.  0, or -EMFILE if a nonzero entry cannot be stored (fd
  * outside the table, or no memory for its chunk); clearing an fd outside
  * the table, or one whose chunk was never made, does nothing and succeeds. */

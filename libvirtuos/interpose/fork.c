@@ -1,6 +1,7 @@
 /*
- * fork.c - fork, _Fork, vfork: the child keeps the parent's remote fds,
- * each with the kernel's semantics.
+ * fork.c - every fork (glibc's fork and _Fork, vfork, a raw fork or clone
+ * system call): the child keeps the parent's remote fds, each with the
+ * kernel's semantics.
  *
  * The service must snapshot our remote fds exactly as the kernel
  * copies our placeholders, so fd-table-changing wrappers hold the fd lock
@@ -12,13 +13,18 @@
  * (VOS_HELLO_CLAIM) before fork returns in the child, so the child's first
  * remote call already has its own shadow and no answer meant for the parent
  * reaches it.  Signals are blocked across this so a handler cannot
- * deadlock on the write-held lock.  When fork() itself fails, its wrapper
- * sends VOS_OP_FORK_ABORT.  vfork() is fork(): the simplest correct choice,
- * a vfork child that touched our channel state would corrupt the parent's.
+ * deadlock on the write-held lock.  When the fork fails, VOS_OP_FORK_ABORT
+ * drops the pending shadows.  vfork() is fork() (the dispatcher runs it
+ * so): the simplest correct choice, a vfork child that touched our channel
+ * state would corrupt the parent's.  Which code runs these steps (glibc's
+ * atfork handlers or the dispatcher's fork hooks): see vos_fork_init().
+ * There is no function wrapper: the system call is what is caught.
  */
+#include <sched.h>
 #include <string.h>
 #include <unistd.h>
 #include "interpose_internal.h"
+#include "dispatch/dispatch.h"
 
 struct fork_tokens {
 	int have[VOS_MAX_SERVICES];
@@ -28,7 +34,6 @@ struct fork_tokens {
 
 static struct fork_tokens forking;      /* under the write-held fd lock */
 static sigset_t forking_mask;
-static VOS_TLS int in_fork_wrapper;
 static VOS_TLS struct fork_tokens fork_abort;
 
 static void fork_prepare(void)
@@ -55,8 +60,6 @@ static void fork_parent(void)
 {
 	sigset_t old = forking_mask;
 
-	if (in_fork_wrapper)
-		fork_abort = forking;
 	vos_fdtable_unlock();
 	vos_restore_signals(&old);
 }
@@ -69,7 +72,6 @@ static void fork_child(void)
 	vos_fdtable_after_fork_child();
 	vos_exec_after_fork_child();
 	vos_route_after_fork_child();
-	vos_std_after_fork_child();
 	vos_signals_after_fork_child();
 	vos_service_abandon_all();
 	for (int i = 0; i < vos_nservices; i++) {
@@ -110,52 +112,85 @@ static void fork_failed(void)
 	errno = e;
 }
 
-VOS_EXPORT pid_t fork(void)
+/*
+ * Every fork reaches us twice at most, once through each of two doors:
+ *  - glibc's fork() (also daemon(), ...) runs our pthread_atfork handlers
+ *    around its clone system call;
+ *  - the dispatcher runs every fork-like system call itself (fork, vfork
+ *    run as fork, clone without a stack, glibc's _Fork, a raw syscall) and
+ *    calls its fork hooks around it.
+ * Whichever prepares first owns the fork on this thread: the atfork
+ * handler (atfork_prepared) when glibc's fork() is used, then the hooks do
+ * nothing but pass on the result, and the atfork parent/child handlers
+ * finish; otherwise the hooks do the whole work.  A failed fork sends
+ * VOS_OP_FORK_ABORT (the pending child shadows go).  A child sharing our
+ * memory (CLONE_VM: posix_spawn's) is not a fork of our state: exec.c.
+ */
+static VOS_TLS int atfork_prepared, hook_prepared;
+static VOS_TLS long atfork_ret;
+
+static void fork_done_parent(long ret)
 {
-	pid_t pid;
-
-	vos_init();
-	memset(&fork_abort, 0, sizeof(fork_abort));
-	in_fork_wrapper = 1;
-	pid = real_fork();      /* runs our atfork handlers */
-	in_fork_wrapper = 0;
-	if (pid < 0)
-		fork_failed();
-	return pid;
-}
-
-/* _Fork runs no atfork handlers; ours are still needed. */
-VOS_EXPORT pid_t _Fork(void)
-{
-	pid_t pid;
-
-	vos_init();
-	if (!real__Fork) {
-		errno = ENOSYS;
-		return -1;
-	}
-	memset(&fork_abort, 0, sizeof(fork_abort));
-	in_fork_wrapper = 1;
-	fork_prepare();
-	pid = real__Fork();
-	if (pid == 0) {
-		in_fork_wrapper = 0;
-		fork_child();
-		return 0;
-	}
+	if (ret < 0)
+		fork_abort = forking;   /* read under the write-held fd lock */
 	fork_parent();
-	in_fork_wrapper = 0;
-	if (pid < 0)
+	if (ret < 0)
 		fork_failed();
-	return pid;
 }
 
-VOS_EXPORT pid_t vfork(void)
+static void atfork_prepare(void)
 {
-	return fork();
+	fork_prepare();
+	atfork_ret = 0;
+	atfork_prepared = 1;
+}
+
+static void atfork_parent(void)
+{
+	atfork_prepared = 0;
+	fork_done_parent(atfork_ret);
+}
+
+static void atfork_child(void)
+{
+	atfork_prepared = 0;
+	fork_child();
+}
+
+static void hook_prepare(unsigned long flags)
+{
+	if (atfork_prepared || (flags & CLONE_VM) || !atomic_load(&vos_inited))
+		return;
+	fork_prepare();
+	hook_prepared = 1;
+}
+
+static void hook_parent(unsigned long flags, long ret)
+{
+	(void)flags;
+	if (atfork_prepared)
+		atfork_ret = ret;
+	if (!hook_prepared)
+		return;
+	hook_prepared = 0;
+	fork_done_parent(ret);
+}
+
+static void hook_child(unsigned long flags)
+{
+	(void)flags;
+	if (!hook_prepared)
+		return;
+	hook_prepared = 0;
+	fork_child();
 }
 
 void vos_fork_init(void)
 {
-	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	static const struct vos_dispatch_fork_hooks hooks = {
+		hook_prepare, hook_parent, hook_child,
+	};
+
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	vos_dispatch_set_fork_hooks(&hooks);
 }

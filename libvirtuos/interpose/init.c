@@ -20,7 +20,9 @@
  *                        when its heartbeat stands still this long while a
  *                        call waits (default 10000); calls themselves have
  *                        no deadline
- *   VOS_STATS=1          print each channel's counters to stderr at exit
+ *   VOS_STATS=1          print each channel's counters and the system-call
+ *                        dispatcher's (mode, traps, rewritten sites,
+ *                        trampoline calls) to stderr at exit
  * A bad value stops the program at startup (exit 127) with a message.
  */
 #include <errno.h>
@@ -31,6 +33,7 @@
 #include <unistd.h>
 #include "interpose_internal.h"
 #include "channel/vos_sys.h"
+#include "dispatch/dispatch.h"
 
 _Atomic int vos_inited;
 static VOS_TLS int in_init;
@@ -164,9 +167,6 @@ static void do_init(void)
 	vos_fork_init();
 	vos_exec_init();
 	vos_exec_adopt();
-	for (int fd = 0; fd <= 2; fd++)
-		if (vos_fd_is_remote(fd))
-			vos_std_after_change(fd);
 }
 
 /*
@@ -211,9 +211,38 @@ void vos_init(void)
 	init(0);
 }
 
+/* The dispatcher is installed here, not in init(): an earlier call of a
+ * wrapper (another library's constructor) may have initialised already,
+ * and Syscall User Dispatch must be turned on once per process image. */
 static __attribute__((constructor)) void vos_constructor(void)
 {
 	init(1);
+	vos_syscalls_install();
+}
+
+static const char *dispatch_mode_name(enum vos_dispatch_mode m)
+{
+	return m == VOS_DISPATCH_REWRITE ? "rewrite" : m == VOS_DISPATCH_TRAP ? "trap" : "off";
+}
+
+/* VOS_STATS=1: how system calls were caught (one line, even without a
+ * connected service).  Trap mode means every call takes the SIGSYS path. */
+static void print_dispatch_stats(void)
+{
+	struct vos_dispatch_stats st;
+	char line[384];
+	int n;
+
+	vos_dispatch_stats(&st);
+	n = snprintf(line, sizeof(line),
+		     "libvirtuos: %s[%d]: dispatch mode=%s%s traps=%llu rewritten=%llu "
+		     "tramp_calls=%llu sigsys_refused=%llu\n",
+		     program_invocation_short_name, (int)getpid(), dispatch_mode_name(st.mode),
+		     st.mode == VOS_DISPATCH_TRAP ? " (slow path: page 0 not mappable)" : "",
+		     (unsigned long long)st.traps, (unsigned long long)st.rewritten,
+		     (unsigned long long)st.tramp_calls, (unsigned long long)st.refused);
+	if (n > 0 && (stats_fd < 0 || vos_sys_write(stats_fd, line, (size_t)n) < 0))
+		(void)!vos_sys_write(2, line, (size_t)n);
 }
 
 /* VOS_STATS=1: one line per connected service, for demonstrations. */
@@ -222,6 +251,7 @@ static __attribute__((destructor)) void vos_print_stats(void)
 	if (!stats_enabled() || !atomic_load(&vos_inited))
 		return;
 	fflush(NULL);   /* count the final flush of remote streams too */
+	print_dispatch_stats();
 	for (int i = 0; i < vos_nservices; i++) {
 		struct vos_conn *conn = atomic_load(&vos_services[i].conn);
 		struct vos_client_stats st;

@@ -1,7 +1,7 @@
 /*
  * interpose_internal.h - what the core files of the preload library share
  * (services, fd table, path routing, remote calls; README.md has the file
- * map).  stdio.c and dir.c use only vos_interpose.h, real.h and stream.h.
+ * map).
  */
 #ifndef VOS_INTERPOSE_INTERNAL_H
 #define VOS_INTERPOSE_INTERNAL_H
@@ -314,10 +314,80 @@ struct timeval;
 int vos_tv_to_ts(const struct timeval *tv, struct timespec *ts, const struct timespec **out);
 /* The export-relative path of a remote fd (FDPATH), "/a/b".  0 or -1. */
 int vos_remote_fdpath(struct vos_client *c, int fd, char *buf, size_t size);
+/* A magic link naming a remote fd ("/proc/self/fd/N[/rest]", "/dev/fd/N",
+ * "/proc/<pid>/fd/N"): 1 and the file's current routed path in out; 0 if
+ * path is no such link; -1 + errno (a dead channel, a deleted file). */
+int vos_magic_link(const char *path, char *out, size_t size);
 /* The service's route prefix + an export-relative path.  0 or -1 (ENAMETOOLONG). */
 int vos_join_prefix(int svc, const char *rel, char *out, size_t size);
 ssize_t vos_remote_read(struct vos_client *c, int fd, void *buf, size_t len);
 ssize_t vos_remote_write(struct vos_client *c, int fd, const void *buf, size_t len);
+
+/* ---- system-call handlers (syscall_table.c calls them) ------------------
+ * Each is the system call of the same name for a remote fd or a routed
+ * path (a local one goes to the kernel), with glibc's conventions: -1 and
+ * errno on failure (the table converts).  They are not exported: programs
+ * reach them through the system call, never by symbol. */
+struct iovec;
+struct statfs;
+ssize_t vos_read(int fd, void *buf, size_t len);
+ssize_t vos_write(int fd, const void *buf, size_t len);
+ssize_t vos_pread(int fd, void *buf, size_t len, off_t off);
+ssize_t vos_pwrite(int fd, const void *buf, size_t len, off_t off);
+ssize_t vos_readv(int fd, const struct iovec *iov, int cnt);
+ssize_t vos_writev(int fd, const struct iovec *iov, int cnt);
+ssize_t vos_preadv(int fd, const struct iovec *iov, int cnt, off_t off);
+ssize_t vos_pwritev(int fd, const struct iovec *iov, int cnt, off_t off);
+ssize_t vos_preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int flags);
+ssize_t vos_pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags);
+ssize_t vos_remote_getdents64(int fd, void *buf, size_t len);
+ssize_t vos_sendfile(int out, int in, off_t *offset, size_t count);
+ssize_t vos_copy_file_range(int in, off_t *off_in, int out, off_t *off_out, size_t len,
+			    unsigned flags);
+int vos_posix_fadvise(int fd, off_t off, off_t len, int advice);   /* returns the errno */
+ssize_t vos_readahead(int fd, off_t off, size_t count);
+int vos_fallocate(int fd, int mode, off_t off, off_t len);
+int vos_close_range(unsigned first, unsigned last, int flags);
+int vos_dup(int fd);
+int vos_dup2(int oldfd, int newfd);
+int vos_dup3(int oldfd, int newfd, int flags);
+int vos_fcntl(int fd, int cmd, void *arg);
+int vos_flock(int fd, int op);
+off_t vos_lseek(int fd, off_t off, int whence);
+int vos_fsync(int fd);
+int vos_fdatasync(int fd);
+int vos_syncfs(int fd);
+int vos_ftruncate(int fd, off_t len);
+int vos_fchmod(int fd, mode_t mode);
+int vos_fchown(int fd, uid_t uid, gid_t gid);
+int vos_sync_file_range(int fd, off_t off, off_t len, unsigned flags);
+int vos_futimens(int fd, const struct timespec times[2]);
+int vos_fstatfs(int fd, struct statfs *buf);
+int vos_ioctl(int fd, unsigned long req, ...);
+struct statx;
+int vos_statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx);
+int vos_faccessat(int dirfd, const char *path, int mode, int flags);
+int vos_statfs(const char *path, struct statfs *buf);
+int vos_unlinkat(int dirfd, const char *path, int flags);
+int vos_renameat2(int d1, const char *p1, int d2, const char *p2, unsigned flags);
+int vos_linkat(int d1, const char *p1, int d2, const char *p2, int flags);
+int vos_mkdirat(int dirfd, const char *path, mode_t mode);
+int vos_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev);
+ssize_t vos_readlinkat(int dirfd, const char *path, char *buf, size_t size);
+int vos_symlinkat(const char *target, int dirfd, const char *linkpath);
+int vos_fchmodat(int dirfd, const char *path, mode_t mode, int flags);
+int vos_fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flags);
+int vos_utimensat(int dirfd, const char *path, const struct timespec times[2], int flags);
+int vos_truncate(const char *path, off_t len);
+int vos_chdir(const char *path);
+int vos_fchdir(int fd);
+char *vos_getcwd(char *buf, size_t size);
+/* exec.c: execve(2)/execveat(2) with the channels handed to the new image;
+ * the result (only on failure) as -errno. */
+long vos_execve(long a[6]);
+long vos_execveat(long a[6]);
+/* sockaddr.c: bind(2)/connect(2) (nr) with an AF_UNIX path routed. */
+long vos_sockaddr_call(long nr, long a[6]);
 
 /* ---- mmap and exec of remote files (mmap.c, execfile.c) -------------- */
 
@@ -368,16 +438,9 @@ void vos_exec_plan_free(struct vos_exec_plan *pl);
  * inside buf.  0, or -1 with errno = ENOEXEC. */
 int vos_exec_parse_shebang(char *buf, char **name, char **arg);
 
-/* execvpe as glibc does it (PATH search, ENOEXEC -> /bin/sh), each
- * candidate through vos_execveat.  -1 with errno. */
-int vos_execvpe(const char *file, char *const argv[], char *const envp[]);
 /* posix_spawnp's PATH search where an entry may be routed: 1 with *pl set
  * (a routed candidate came first), 0 (leave it to glibc), -1 with errno. */
 int vos_spawnp_plan(const char *file, char *const argv[], struct vos_exec_plan *pl);
-/* exec.c: exec with the hand-off of our channels, through the plan;
- * what the dispatcher calls for SYS_execve (dirfd AT_FDCWD, flags 0) and
- * SYS_execveat.  -1 with errno; no return on success. */
-int vos_execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags);
 
 /* ---- processes (fork.c, exec.c, adopt.c, procattr.c, init.c) ---------- */
 
@@ -396,6 +459,18 @@ void vos_exec_adopt(void);
  * umask() wrapper, read from the kernel once before that.  Never changes
  * the umask to find out. */
 mode_t vos_umask_current(void);
+/* umask(2) from the dispatcher: the process's and every shadow's. */
+mode_t vos_umask(mode_t mask);
+
+/* The system-call dispatcher (syscall_table.c): install it for this
+ * process image (from the constructor; exits with a message if the
+ * process's system calls cannot be caught). */
+void vos_syscalls_install(void);
+/* Set once the dispatcher is installed (it owns SIGSYS from then on). */
+extern _Atomic int vos_syscalls_installed;
+/* Nonzero on a thread inside posix_spawn/system/popen (exec.c): the
+ * CLONE_VM child shares it and passes every call to the kernel. */
+extern VOS_TLS int vos_spawning;
 
 /* Set once initialisation is complete (init.c). */
 extern _Atomic int vos_inited;
@@ -404,16 +479,9 @@ extern _Atomic int vos_inited;
 void vos_block_signals(sigset_t *old);
 void vos_restore_signals(const sigset_t *old);
 
-/* ---- standard streams (stdstreams.c, fdops.c) ------------------------- */
-
-/* After fd (0-2) changed: bind stdin/stdout/stderr to a cookie stream if it
- * is remote now, or give back glibc's stream if it is local again. */
-void vos_std_after_change(int fd);
 /* A local fd was just created at this number (fd < 0: nothing happened):
- * drop any stale remote entry, rebinding stdio if that was fd 0-2.
- * Returns fd.  fdops.c; call it without the fd lock held. */
+ * drop any stale remote entry.  Returns fd.  fdops.c. */
 int vos_fd_fresh(int fd);
-void vos_std_after_fork_child(void);
 void vos_signals_after_fork_child(void);
 
 #endif

@@ -199,7 +199,7 @@ static int bad_offset(off_t off)
 	return 0;
 }
 
-VOS_EXPORT ssize_t read(int fd, void *buf, size_t len)
+ssize_t vos_read(int fd, void *buf, size_t len)
 {
 	struct vos_client *c;
 	int r = vos_fd_remote(fd, &c, NULL);
@@ -209,7 +209,7 @@ VOS_EXPORT ssize_t read(int fd, void *buf, size_t len)
 	return r < 0 ? -1 : vos_remote_read(c, fd, buf, len);
 }
 
-VOS_EXPORT ssize_t write(int fd, const void *buf, size_t len)
+ssize_t vos_write(int fd, const void *buf, size_t len)
 {
 	struct vos_client *c;
 	int r = vos_fd_remote(fd, &c, NULL);
@@ -219,7 +219,7 @@ VOS_EXPORT ssize_t write(int fd, const void *buf, size_t len)
 	return r < 0 ? -1 : vos_remote_write(c, fd, buf, len);
 }
 
-VOS_EXPORT ssize_t pread(int fd, void *buf, size_t len, off_t off)
+ssize_t vos_pread(int fd, void *buf, size_t len, off_t off)
 {
 	struct vos_client *c;
 	struct iovec v = { buf, len };
@@ -232,9 +232,7 @@ VOS_EXPORT ssize_t pread(int fd, void *buf, size_t len, off_t off)
 	return xfer(c, fd, &v, 1, off, 0);
 }
 
-VOS_ALIAS(pread64, pread);
-
-VOS_EXPORT ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
+ssize_t vos_pwrite(int fd, const void *buf, size_t len, off_t off)
 {
 	struct vos_client *c;
 	struct iovec v = { (void *)buf, len };
@@ -247,9 +245,7 @@ VOS_EXPORT ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 	return xfer(c, fd, &v, 1, off, 1);
 }
 
-VOS_ALIAS(pwrite64, pwrite);
-
-VOS_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
+ssize_t vos_readv(int fd, const struct iovec *iov, int cnt)
 {
 	struct vos_client *c;
 	int r = vos_fd_remote(fd, &c, NULL);
@@ -259,7 +255,7 @@ VOS_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 	return r < 0 ? -1 : xfer(c, fd, iov, cnt, NO_OFFSET, 0);
 }
 
-VOS_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
+ssize_t vos_writev(int fd, const struct iovec *iov, int cnt)
 {
 	struct vos_client *c;
 	int r = vos_fd_remote(fd, &c, NULL);
@@ -269,7 +265,7 @@ VOS_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 	return r < 0 ? -1 : xfer(c, fd, iov, cnt, NO_OFFSET, 1);
 }
 
-VOS_EXPORT ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off)
+ssize_t vos_preadv(int fd, const struct iovec *iov, int cnt, off_t off)
 {
 	struct vos_client *c;
 	int r = vos_fd_remote(fd, &c, NULL);
@@ -281,9 +277,7 @@ VOS_EXPORT ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off)
 	return xfer(c, fd, iov, cnt, off, 0);
 }
 
-VOS_ALIAS(preadv64, preadv);
-
-VOS_EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
+ssize_t vos_pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 {
 	struct vos_client *c;
 	int r = vos_fd_remote(fd, &c, NULL);
@@ -294,8 +288,6 @@ VOS_EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 		return -1;
 	return xfer(c, fd, iov, cnt, off, 1);
 }
-
-VOS_ALIAS(pwritev64, pwritev);
 
 /*
  * preadv2/pwritev2: offset -1 means the file position.  RWF_HIPRI and
@@ -327,7 +319,7 @@ static ssize_t rw2(struct vos_client *c, int fd, const struct iovec *iov, int cn
 	return n;
 }
 
-VOS_EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+ssize_t vos_preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
 {
 	struct vos_client *c;
 	int r = vos_fd_remote(fd, &c, NULL);
@@ -337,9 +329,7 @@ VOS_EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int cnt, off_t off, 
 	return r < 0 ? -1 : rw2(c, fd, iov, cnt, off, flags, 0);
 }
 
-VOS_ALIAS(preadv64v2, preadv2);
-
-VOS_EXPORT ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+ssize_t vos_pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
 {
 	struct vos_client *c;
 	int r = vos_fd_remote(fd, &c, NULL);
@@ -348,8 +338,6 @@ VOS_EXPORT ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off,
 		return real_pwritev2(fd, iov, cnt, off, flags);
 	return r < 0 ? -1 : rw2(c, fd, iov, cnt, off, flags, 1);
 }
-
-VOS_ALIAS(pwritev64v2, pwritev2);
 
 /* ---- directory records ------------------------------------------------ */
 
@@ -408,11 +396,6 @@ ssize_t vos_remote_getdents64(int fd, void *buf, size_t len)
 	return vos_ret(res);
 }
 
-VOS_EXPORT ssize_t getdents64(int fd, void *buf, size_t len)
-{
-	return vos_remote_getdents64(fd, buf, len);
-}
-
 /* ---- fd-to-fd copies: emulated with read/write when a side is remote --- */
 
 #define COPY_BUF 32768
@@ -442,7 +425,7 @@ static ssize_t copy_emulated(int in, off_t *off_in, int out, off_t *off_out, siz
 	}
 	while (total < len) {
 		size_t want = len - total < bufsize ? len - total : bufsize;
-		ssize_t n = off_in ? pread(in, buf, want, *off_in) : read(in, buf, want);
+		ssize_t n = off_in ? vos_pread(in, buf, want, *off_in) : vos_read(in, buf, want);
 		ssize_t w;
 
 		if (n <= 0) {
@@ -452,12 +435,12 @@ static ssize_t copy_emulated(int in, off_t *off_in, int out, off_t *off_out, siz
 			}
 			break;
 		}
-		w = off_out ? pwrite(out, buf, (size_t)n, *off_out) : write(out, buf, (size_t)n);
+		w = off_out ? vos_pwrite(out, buf, (size_t)n, *off_out) : vos_write(out, buf, (size_t)n);
 		if (w < 0) {
 			int e = errno;
 
 			if (!off_in)
-				lseek(in, -n, SEEK_CUR);
+				vos_lseek(in, -n, SEEK_CUR);
 			free(buf);
 			if (total > 0)
 				return (ssize_t)total;
@@ -471,7 +454,7 @@ static ssize_t copy_emulated(int in, off_t *off_in, int out, off_t *off_out, siz
 		total += (size_t)w;
 		if (w < n) {
 			if (!off_in)
-				lseek(in, w - n, SEEK_CUR);
+				vos_lseek(in, w - n, SEEK_CUR);
 			break;
 		}
 	}
@@ -479,17 +462,15 @@ static ssize_t copy_emulated(int in, off_t *off_in, int out, off_t *off_out, siz
 	return (ssize_t)total;
 }
 
-VOS_EXPORT ssize_t sendfile(int out, int in, off_t *offset, size_t count)
+ssize_t vos_sendfile(int out, int in, off_t *offset, size_t count)
 {
 	if (!any_remote(in, out))
 		return real_sendfile(out, in, offset, count);
 	return copy_emulated(in, offset, out, NULL, count);
 }
 
-VOS_ALIAS(sendfile64, sendfile);
-
-VOS_EXPORT ssize_t copy_file_range(int in, off_t *off_in, int out, off_t *off_out,
-				   size_t len, unsigned flags)
+ssize_t vos_copy_file_range(int in, off_t *off_in, int out, off_t *off_out,
+			    size_t len, unsigned flags)
 {
 	if (!any_remote(in, out)) {
 		if (!real_copy_file_range) {
@@ -507,7 +488,7 @@ VOS_EXPORT ssize_t copy_file_range(int in, off_t *off_in, int out, off_t *off_ou
 
 /* ---- hints and allocation --------------------------------------------- */
 
-VOS_EXPORT int posix_fadvise(int fd, off_t off, off_t len, int advice)
+int vos_posix_fadvise(int fd, off_t off, off_t len, int advice)
 {
 	struct vos_client *c;
 	int r = vos_fd_remote(fd, &c, NULL);
@@ -518,9 +499,7 @@ VOS_EXPORT int posix_fadvise(int fd, off_t off, off_t len, int advice)
 	return r < 0 ? EIO : 0;
 }
 
-VOS_ALIAS(posix_fadvise64, posix_fadvise);
-
-VOS_EXPORT ssize_t readahead(int fd, off_t off, size_t count)
+ssize_t vos_readahead(int fd, off_t off, size_t count)
 {
 	struct vos_client *c;
 	int r = vos_fd_remote(fd, &c, NULL);
@@ -530,7 +509,7 @@ VOS_EXPORT ssize_t readahead(int fd, off_t off, size_t count)
 	return r < 0 ? -1 : 0;
 }
 
-VOS_EXPORT int fallocate(int fd, int mode, off_t off, off_t len)
+int vos_fallocate(int fd, int mode, off_t off, off_t len)
 {
 	struct vos_client *c;
 	int r = vos_fd_remote(fd, &c, NULL);
@@ -542,40 +521,5 @@ VOS_EXPORT int fallocate(int fd, int mode, off_t off, off_t len)
 	return (int)vos_ret(vos_rpc0(c, VOS_OP_FALLOCATE, fd, mode, off, len, 0));
 }
 
-VOS_ALIAS(fallocate64, fallocate);
-
-VOS_EXPORT int posix_fallocate(int fd, off_t off, off_t len)
-{
-	struct vos_client *c;
-	int r = vos_fd_remote(fd, &c, NULL);
-	int64_t res;
-
-	if (r == 0)
-		return real_posix_fallocate(fd, off, len);
-	if (r < 0)
-		return EIO;
-	if (off < 0 || len <= 0)
-		return EINVAL;
-	res = vos_rpc0(c, VOS_OP_FALLOCATE, fd, 0, off, len, 0);
-	return res < 0 ? (int)-res : 0;
-}
-
-VOS_ALIAS(posix_fallocate64, posix_fallocate);
-
 /* ---- mapping ----------------------------------------------------------- */
 
-/*
- * A remote file is mapped as a private copy (mmap.c).  Sanitizer
- * runtimes map memory from their earliest start-up, before the
- * library can be initialised (see init.c), so this wrapper never
- * initialises: the fd table answers without it, and the mapping is the
- * system call that glibc's mmap() makes.
- */
-VOS_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
-{
-	if (!(flags & MAP_ANONYMOUS) && VOS_FDE_KIND(vos_fd_entry(fd)) == VOS_FDK_REMOTE)
-		return vos_mmap_remote(fd, addr, len, prot, flags, off);
-	return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
-}
-
-VOS_ALIAS(mmap64, mmap);

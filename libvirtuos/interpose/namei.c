@@ -10,7 +10,7 @@
 
 /* ---- removing, renaming, creating directories ---------------------------------------- */
 
-VOS_EXPORT int unlinkat(int dirfd, const char *path, int flags)
+int vos_unlinkat(int dirfd, const char *path, int flags)
 {
 	struct vos_path p;
 	int r = vos_path_resolve(dirfd, path, 0, &p);
@@ -20,16 +20,6 @@ VOS_EXPORT int unlinkat(int dirfd, const char *path, int flags)
 	if (r == 0)
 		return real_unlinkat(p.dirfd, p.path, flags);
 	return (int)vos_ret(vos_path_rpc(&p, VOS_OP_UNLINKAT, flags, 0, 0, NULL, 0, 0));
-}
-
-VOS_EXPORT int unlink(const char *path)
-{
-	return unlinkat(AT_FDCWD, path, 0);
-}
-
-VOS_EXPORT int rmdir(const char *path)
-{
-	return unlinkat(AT_FDCWD, path, AT_REMOVEDIR);
 }
 
 /*
@@ -74,32 +64,17 @@ static int two_paths(uint16_t op, int d1, const char *p1, int d2, const char *p2
 	return res;
 }
 
-VOS_EXPORT int renameat2(int d1, const char *p1, int d2, const char *p2, unsigned flags)
+int vos_renameat2(int d1, const char *p1, int d2, const char *p2, unsigned flags)
 {
 	return two_paths(VOS_OP_RENAMEAT2, d1, p1, d2, p2, (int)flags, 0);
 }
 
-VOS_EXPORT int renameat(int d1, const char *p1, int d2, const char *p2)
-{
-	return renameat2(d1, p1, d2, p2, 0);
-}
-
-VOS_EXPORT int rename(const char *p1, const char *p2)
-{
-	return renameat2(AT_FDCWD, p1, AT_FDCWD, p2, 0);
-}
-
-VOS_EXPORT int linkat(int d1, const char *p1, int d2, const char *p2, int flags)
+int vos_linkat(int d1, const char *p1, int d2, const char *p2, int flags)
 {
 	return two_paths(VOS_OP_LINKAT, d1, p1, d2, p2, flags, flags & AT_EMPTY_PATH);
 }
 
-VOS_EXPORT int link(const char *p1, const char *p2)
-{
-	return linkat(AT_FDCWD, p1, AT_FDCWD, p2, 0);
-}
-
-VOS_EXPORT int mkdirat(int dirfd, const char *path, mode_t mode)
+int vos_mkdirat(int dirfd, const char *path, mode_t mode)
 {
 	struct vos_path p;
 	int r = vos_path_resolve(dirfd, path, 0, &p);
@@ -111,14 +86,9 @@ VOS_EXPORT int mkdirat(int dirfd, const char *path, mode_t mode)
 	return (int)vos_ret(vos_path_rpc(&p, VOS_OP_MKDIRAT, mode, 0, 0, NULL, 0, 0));
 }
 
-VOS_EXPORT int mkdir(const char *path, mode_t mode)
-{
-	return mkdirat(AT_FDCWD, path, mode);
-}
-
 /* FIFOs, sockets, regular files and devices: the mode goes to the service as
  * it is (type and permission bits); the kernel there answers for the type. */
-VOS_EXPORT int mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
+int vos_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
 {
 	struct vos_path p;
 	int r = vos_path_resolve(dirfd, path, 0, &p);
@@ -130,24 +100,9 @@ VOS_EXPORT int mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
 	return (int)vos_ret(vos_path_rpc(&p, VOS_OP_MKNODAT, mode, (int64_t)dev, 0, NULL, 0, 0));
 }
 
-VOS_EXPORT int mknod(const char *path, mode_t mode, dev_t dev)
-{
-	return mknodat(AT_FDCWD, path, mode, dev);
-}
-
-VOS_EXPORT int mkfifoat(int dirfd, const char *path, mode_t mode)
-{
-	return mknodat(dirfd, path, mode | S_IFIFO, 0);
-}
-
-VOS_EXPORT int mkfifo(const char *path, mode_t mode)
-{
-	return mknodat(AT_FDCWD, path, mode | S_IFIFO, 0);
-}
-
 /* ---- links ---------------------------------------------------------------------------- */
 
-VOS_EXPORT ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t size)
+ssize_t vos_readlinkat(int dirfd, const char *path, char *buf, size_t size)
 {
 	struct vos_path p;
 	int r = vos_path_resolve(dirfd, path, 0, &p);
@@ -167,14 +122,9 @@ VOS_EXPORT ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t siz
 	return vos_ret(vos_path_rpc(&p, VOS_OP_READLINKAT, (int64_t)max, 0, 0, buf, max, 0));
 }
 
-VOS_EXPORT ssize_t readlink(const char *path, char *buf, size_t size)
-{
-	return readlinkat(AT_FDCWD, path, buf, size);
-}
-
 
 /* The target is stored as written (it is not a path we open). */
-VOS_EXPORT int symlinkat(const char *target, int dirfd, const char *linkpath)
+int vos_symlinkat(const char *target, int dirfd, const char *linkpath)
 {
 	struct vos_path p;
 	int r = vos_path_resolve(dirfd, linkpath, 0, &p);
@@ -201,7 +151,3 @@ VOS_EXPORT int symlinkat(const char *target, int dirfd, const char *linkpath)
 	return (int)vos_ret(vos_rpc(p.client, &req, in, 2, NULL, 0, 0));
 }
 
-VOS_EXPORT int symlink(const char *target, const char *linkpath)
-{
-	return symlinkat(target, AT_FDCWD, linkpath);
-}

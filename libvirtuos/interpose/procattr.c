@@ -49,7 +49,7 @@ static int enter_remote_dir(struct vos_client *c, int svc, int fd)
 	return 0;
 }
 
-VOS_EXPORT int chdir(const char *path)
+int vos_chdir(const char *path)
 {
 	struct vos_path p;
 	int r = vos_path_resolve(AT_FDCWD, path, 0, &p), fd, res, e;
@@ -72,7 +72,7 @@ VOS_EXPORT int chdir(const char *path)
 	return res;
 }
 
-VOS_EXPORT int fchdir(int fd)
+int vos_fchdir(int fd)
 {
 	struct vos_client *c;
 	int svc, r = vos_fd_remote(fd, &c, &svc), res;
@@ -87,7 +87,7 @@ VOS_EXPORT int fchdir(int fd)
 	return res;
 }
 
-VOS_EXPORT char *getcwd(char *buf, size_t size)
+char *vos_getcwd(char *buf, size_t size)
 {
 	char cwd[PATH_MAX];
 	size_t len;
@@ -121,18 +121,6 @@ VOS_EXPORT char *getcwd(char *buf, size_t size)
 	}
 	memcpy(buf, cwd, len);
 	return buf;
-}
-
-VOS_EXPORT char *get_current_dir_name(void)
-{
-	char cwd[PATH_MAX];
-	int r;
-
-	vos_init();
-	r = vos_cwd_virtual(cwd, sizeof(cwd));
-	if (r == 0)
-		return real_get_current_dir_name();
-	return r < 0 ? NULL : strdup(cwd);
 }
 
 /* ---- umask ----------------------------------------------------------------- */
@@ -190,7 +178,7 @@ mode_t vos_umask_current(void)
  * order, and hold the fd lock for reading, so a fork's shadow snapshot has
  * the umask the child inherits.
  */
-VOS_EXPORT mode_t umask(mode_t mask)
+mode_t vos_umask(mode_t mask)
 {
 	mode_t old;
 

@@ -582,6 +582,17 @@ int vos_path_resolve(int dirfd, const char *upath, int empty_path, struct vos_pa
 		errno = EFAULT;
 		return -1;
 	}
+	if (path[0] == '/' && (path[1] == 'p' || path[1] == 'd')) {
+		/* /proc/self/fd/N of a remote fd: the file's routed path. */
+		int m = vos_magic_link(path, joined, sizeof(joined));
+
+		if (m < 0)
+			return -1;
+		if (m == 1) {
+			strcpy(p->buf, joined);
+			len = (long)strlen(p->buf);
+		}
+	}
 	if (path[0] == '\0') {
 		if (!empty_path)
 			return 0;       /* the kernel says ENOENT */

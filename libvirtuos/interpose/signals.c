@@ -29,6 +29,7 @@
 #include <string.h>
 #include <ucontext.h>
 #include "interpose_internal.h"
+#include "dispatch/dispatch.h"
 
 #ifndef _NSIG
 #define _NSIG 65
@@ -79,13 +80,19 @@ static void call_handler(int sig, siginfo_t *info, void *uc)
 {
 	void *fn = atomic_load(&actions[sig].fn);
 	int flags = atomic_load(&actions[sig].flags);
+	int sel;
 
 	if (!fn)
 		return;
+	/* The signal may have arrived while the dispatcher's handler ran
+	 * (its own calls are not intercepted): the program's handler runs
+	 * with interception on, as the program itself does. */
+	sel = vos_dispatch_selector_block();
 	if (flags & SA_SIGINFO)
 		((sa_fn)fn)(sig, info, uc);
 	else
 		((void (*)(int))fn)(sig);
+	vos_dispatch_selector_restore(sel);
 }
 
 static void trampoline(int sig, siginfo_t *info, void *uc)
@@ -176,6 +183,15 @@ void vos_crit_leave(void)
 		run_pending();
 }
 
+/*
+ * SIGSYS belongs to the system-call dispatcher: a handler of the program's
+ * is refused (the module says EINVAL, once on stderr), but setting the
+ * default or ignoring it, what a child does before exec (git resets every
+ * signal), succeeds without changing anything; the program's action reads
+ * as the default.
+ */
+static int sigsys_action(const struct sigaction *act, struct sigaction *old);
+
 static int do_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	struct sigaction k, prev;
@@ -185,6 +201,8 @@ static int do_sigaction(int sig, const struct sigaction *act, struct sigaction *
 	uint64_t prev_mask;
 
 	vos_init();
+	if (sig == SIGSYS && atomic_load(&vos_syscalls_installed))
+		return sigsys_action(act, old);
 	if (sig == SIGSEGV || sig == SIGBUS)
 		return vos_fault_sigaction(sig, act, old);      /* uaccess.c */
 	if (sig <= 0 || sig >= _NSIG || is_fault(sig) || sig == SIGKILL || sig == SIGSTOP)
@@ -204,6 +222,11 @@ static int do_sigaction(int sig, const struct sigaction *act, struct sigaction *
 		k = *act;
 		k.sa_sigaction = trampoline;
 		k.sa_flags |= SA_SIGINFO;
+		/* SIGSYS stays deliverable inside the handler: its system
+		 * calls, and the rt_sigreturn that ends it, may trap into the
+		 * dispatcher, and a trap with SIGSYS blocked kills the process.
+		 * The program still sees the mask it asked for (below). */
+		sigdelset(&k.sa_mask, SIGSYS);
 		r = real_sigaction(sig, &k, &prev);
 	} else {
 		r = real_sigaction(sig, act, &prev);
@@ -227,6 +250,7 @@ static int do_sigaction(int sig, const struct sigaction *act, struct sigaction *
 		    (prev_fn && prev.sa_handler == SIG_DFL && (prev.sa_flags & SA_RESETHAND)))
 			old->sa_flags = (prev.sa_flags & ~SA_SIGINFO) | (prev_flags & SA_SIGINFO);
 		if (prev.sa_sigaction == trampoline) {
+			bits_to_set(prev_mask, &old->sa_mask);
 			if (prev_flags & SA_SIGINFO)
 				old->sa_sigaction = (sa_fn)prev_fn;
 			else
@@ -260,8 +284,21 @@ static UNINSTRUMENTED int pass_through(int sig, const struct sigaction *act, str
 	return f(sig, act, old);
 }
 
+static int sigsys_action(const struct sigaction *act, struct sigaction *old)
+{
+	if (act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN)
+		return pass_through(SIGSYS, act, old);
+	if (old) {
+		memset(old, 0, sizeof(*old));
+		old->sa_handler = SIG_DFL;
+	}
+	return 0;
+}
+
 VOS_EXPORT UNINSTRUMENTED int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
+	if (sig == SIGSYS && atomic_load(&vos_syscalls_installed))
+		return sigsys_action(act, old);
 	if (!__atomic_load_n((int *)&vos_inited, __ATOMIC_ACQUIRE) ||
 	    sig == SIGILL || sig == SIGFPE || sig == SIGTRAP || sig == SIGSYS)
 		return pass_through(sig, act, old);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/un.h>
 #include "interpose_internal.h"
+#include "dispatch/dispatch.h"
 
 int vos_sockaddr_route(const struct sockaddr *addr, socklen_t len, struct sockaddr_un *buf,
 		       const struct sockaddr **out, socklen_t *outlen)
@@ -75,26 +76,20 @@ int vos_sockaddr_route(const struct sockaddr *addr, socklen_t len, struct sockad
 	return r;
 }
 
-VOS_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
+/* bind(2) and connect(2), from the dispatcher (syscall_table.c): the
+ * address as vos_sockaddr_route() leaves it, or its error as -errno. */
+long vos_sockaddr_call(long nr, long a[6])
 {
 	struct sockaddr_un buf;
-	const struct sockaddr *a;
+	const struct sockaddr *addr;
 	socklen_t alen;
+	long b[6];
 
-	vos_init();
-	if (vos_sockaddr_route(addr, len, &buf, &a, &alen) < 0)
-		return -1;
-	return real_bind(fd, a, alen);
-}
-
-VOS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
-{
-	struct sockaddr_un buf;
-	const struct sockaddr *a;
-	socklen_t alen;
-
-	vos_init();
-	if (vos_sockaddr_route(addr, len, &buf, &a, &alen) < 0)
-		return -1;
-	return real_connect(fd, a, alen);
+	if (vos_sockaddr_route((const struct sockaddr *)a[1], (socklen_t)a[2], &buf, &addr,
+			       &alen) < 0)
+		return -errno;
+	memcpy(b, a, sizeof(b));
+	b[1] = (long)addr;
+	b[2] = (long)alen;
+	return vos_dispatch_raw(nr, b);
 }

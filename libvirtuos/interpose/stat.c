@@ -22,22 +22,7 @@ int vos_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 	return (int)vos_ret(vos_path_rpc(&p, VOS_OP_FSTATAT, flags, 0, 0, st, sizeof(*st), 1));
 }
 
-VOS_EXPORT int stat(const char *path, struct stat *st)
-{
-	return vos_fstatat(AT_FDCWD, path, st, 0);
-}
-
-VOS_EXPORT int lstat(const char *path, struct stat *st)
-{
-	return vos_fstatat(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
-}
-
-VOS_EXPORT int fstatat(int dirfd, const char *path, struct stat *st, int flags)
-{
-	return vos_fstatat(dirfd, path, st, flags);
-}
-
-VOS_EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx)
+int vos_statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx)
 {
 	struct vos_path p;
 	int r = vos_path_resolve(dirfd, path, flags & AT_EMPTY_PATH, &p);
@@ -56,7 +41,7 @@ VOS_EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask, stru
 
 /* ---- access ----------------------------------------------------------------------- */
 
-VOS_EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)
+int vos_faccessat(int dirfd, const char *path, int mode, int flags)
 {
 	struct vos_path p;
 	int r = vos_path_resolve(dirfd, path, 0, &p);
@@ -68,24 +53,9 @@ VOS_EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)
 	return (int)vos_ret(vos_path_rpc(&p, VOS_OP_FACCESSAT, mode, flags, 0, NULL, 0, 0));
 }
 
-VOS_EXPORT int access(const char *path, int mode)
-{
-	return faccessat(AT_FDCWD, path, mode, 0);
-}
-
-VOS_EXPORT int euidaccess(const char *path, int mode)
-{
-	return faccessat(AT_FDCWD, path, mode, AT_EACCESS);
-}
-
-VOS_EXPORT int eaccess(const char *path, int mode)
-{
-	return faccessat(AT_FDCWD, path, mode, AT_EACCESS);
-}
-
 /* ---- file systems ---------------------------------------------------------------------- */
 
-VOS_EXPORT int statfs(const char *path, struct statfs *buf)
+int vos_statfs(const char *path, struct statfs *buf)
 {
 	struct vos_path p;
 	int r = vos_path_resolve(AT_FDCWD, path, 0, &p);
@@ -122,18 +92,3 @@ void vos_statfs_to_statvfs(const struct statfs *f, struct statvfs *v)
 	v->f_flag = (unsigned long)f->f_flags & ~(unsigned long)ST_VALID;
 }
 
-VOS_EXPORT int statvfs(const char *path, struct statvfs *buf)
-{
-	struct vos_path p;
-	struct statfs f;
-	int r = vos_path_resolve(AT_FDCWD, path, 0, &p);
-
-	if (r < 0)
-		return -1;
-	if (r == 0)
-		return real_statvfs(p.path, buf);
-	if (vos_ret(vos_path_rpc(&p, VOS_OP_STATFS, 0, 0, 0, &f, sizeof(f), 1)) < 0)
-		return -1;
-	vos_statfs_to_statvfs(&f, buf);
-	return 0;
-}
