@@ -292,6 +292,8 @@ static inline long vos_ret(int64_t r)
 
 /* Open a routed path into a fresh placeholder number.  fd or -1. */
 int vos_remote_openat(const struct vos_path *p, int flags, mode_t mode);
+/* The same with openat2's RESOLVE_* flags (OPENAT's arg[5]). */
+int vos_remote_openat2(const struct vos_path *p, int flags, mode_t mode, uint64_t resolve);
 /* Close a remote fd: service side, table entry, placeholder.  0 or -1. */
 int vos_remote_close(int fd);
 struct stat;
@@ -318,6 +320,9 @@ int vos_remote_fdpath(struct vos_client *c, int fd, char *buf, size_t size);
  * "/proc/<pid>/fd/N"): 1 and the file's current routed path in out; 0 if
  * path is no such link; -1 + errno (a dead channel, a deleted file). */
 int vos_magic_link(const char *path, char *out, size_t size);
+/* The remote fd a magic link names exactly ("/proc/self/fd/N", no rest),
+ * or -1. */
+int vos_magic_remote_fd(const char *path);
 /* The service's route prefix + an export-relative path.  0 or -1 (ENAMETOOLONG). */
 int vos_join_prefix(int svc, const char *rel, char *out, size_t size);
 ssize_t vos_remote_read(struct vos_client *c, int fd, void *buf, size_t len);
@@ -386,6 +391,9 @@ char *vos_getcwd(char *buf, size_t size);
  * the result (only on failure) as -errno. */
 long vos_execve(long a[6]);
 long vos_execveat(long a[6]);
+/* openat2(2) (open.c): the kernel checks struct open_how, then the path is
+ * routed; result or -errno. */
+long vos_openat2(long a[6]);
 /* sockaddr.c: bind(2)/connect(2) (nr) with an AF_UNIX path routed. */
 long vos_sockaddr_call(long nr, long a[6]);
 

@@ -69,8 +69,26 @@ int vos_renameat2(int d1, const char *p1, int d2, const char *p2, unsigned flags
 	return two_paths(VOS_OP_RENAMEAT2, d1, p1, d2, p2, (int)flags, 0);
 }
 
+/*
+ * linkat of "/proc/self/fd/N" (or /dev/fd/N, ...) of a remote fd: the file
+ * itself, not the path it had (an O_TMPFILE file has none).  Followed, the
+ * service links its own fd's magic link (LINKAT with no path and
+ * AT_SYMLINK_FOLLOW alone); not followed, the kernel would link the /proc
+ * symlink itself, across file systems: EXDEV.
+ */
 int vos_linkat(int d1, const char *p1, int d2, const char *p2, int flags)
 {
+	char old[64];
+	int fd;
+
+	if (!(flags & AT_EMPTY_PATH) && vos_strncpy_from_user(old, p1, sizeof(old)) > 0 &&
+	    (fd = vos_magic_remote_fd(old)) >= 0) {
+		if (!(flags & AT_SYMLINK_FOLLOW)) {
+			errno = EXDEV;
+			return -1;
+		}
+		return two_paths(VOS_OP_LINKAT, fd, "", d2, p2, flags, 1);
+	}
 	return two_paths(VOS_OP_LINKAT, d1, p1, d2, p2, flags, flags & AT_EMPTY_PATH);
 }
 

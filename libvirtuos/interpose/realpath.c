@@ -129,6 +129,16 @@ static int magic_fd(const char *path, const char **rest)
 	return (int)fd;
 }
 
+int vos_magic_remote_fd(const char *path)
+{
+	const char *rest;
+	int fd = magic_fd(path, &rest);
+
+	if (fd < 0 || *rest || VOS_FDE_KIND(vos_fd_entry(fd)) != VOS_FDK_REMOTE)
+		return -1;
+	return fd;
+}
+
 int vos_magic_link(const char *path, char *out, size_t size)
 {
 	char rel[PATH_MAX];

@@ -365,27 +365,6 @@ ADAPT(symlinkat, vos_symlinkat(S(0), I(1), S(2)))
 ADAPT(chdir, vos_chdir(S(0)))
 ADAPT(umask, vos_umask((mode_t)L(0)))
 
-/*
- * openat2 on a routed path: flags and mode go to the service as for openat.
- * The RESOLVE_* restrictions are the kernel's own path walk; the service
- * resolves inside its export (symlinks cannot leave it), so a routed
- * openat2 with any of them set fails with EXDEV, never silently ignores
- * them (programs that use them, like systemd, fall back to openat).
- */
-static long sc_openat2(long a[6])
-{
-	struct open_how how;
-
-	if ((size_t)L(3) < sizeof(how))
-		return -EINVAL;
-	memcpy(&how, P(2), sizeof(how));
-	if (how.resolve)
-		return -EXDEV;
-	if (how.flags >> 32 || ((how.mode & ~07777ull) != 0))
-		return -EINVAL;
-	return ret(vos_openat(I(0), S(1), (int)how.flags, (mode_t)how.mode));
-}
-
 /* getcwd(2) returns the length with the NUL, not the buffer. */
 static long sc_getcwd(long a[6])
 {
@@ -473,7 +452,8 @@ static const struct sc_def sc_table[SC_MAX] = {
 	/* paths */
 	PATH(SYS_open, sc_open, -1, 0, -1),
 	PATH(SYS_openat, sc_openat, 0, 1, -1),
-	PATH(SYS_openat2, sc_openat2, 0, 1, -1),
+	/* open_how checked by the kernel; RESOLVE_BENEATH/IN_ROOT scope the walk (open.c) */
+	CALL(SYS_openat2, vos_openat2),
 	PATH(SYS_creat, sc_creat, -1, 0, -1),
 	PATH(SYS_stat, sc_stat, -1, 0, -1),
 	PATH(SYS_lstat, sc_lstat, -1, 0, -1),

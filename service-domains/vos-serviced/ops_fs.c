@@ -18,6 +18,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <linux/openat2.h>
 
 #include "op.h"
 
@@ -32,6 +33,10 @@
 #define OPEN_FLAGS (O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | \
 		    O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECT | KERNEL_O_LARGEFILE | \
 		    O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_PATH | __O_TMPFILE)
+
+/* openat2's RESOLVE_* flags (Linux 5.6; RESOLVE_CACHED 5.12). */
+#define OPEN_RESOLVE (RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS | \
+		      RESOLVE_BENEATH | RESOLVE_IN_ROOT | RESOLVE_CACHED)
 
 /* ---- open ---------------------------------------------------------------- */
 
@@ -57,6 +62,11 @@ int prep_openat(struct op *o)
 		o->mode = (uint64_t)a[3] & 07777;
 	o->iarg = flags;
 	o->wait = !(flags & O_PATH);    /* a FIFO opens when its other end does */
+	/* arg[5]: openat2's RESOLVE_* flags (0 for open/openat) */
+	if (a[5] & ~(int64_t)OPEN_RESOLVE)
+		return -EINVAL;
+	if ((a[5] & RESOLVE_BENEATH) && (a[5] & RESOLVE_IN_ROOT))
+		return -EINVAL;
 	return 0;
 }
 
@@ -68,7 +78,8 @@ int64_t op_openat(struct op *o)
 	int err = get_dir(o, a[0], &d);
 	if (err)
 		return err;
-	int fd = vos_resolve_open(&o->sh->root, d.fd, o->ob->path, (uint64_t)o->iarg, o->mode);
+	int fd = vos_resolve_open2(&o->sh->root, d.fd, o->ob->path, (uint64_t)o->iarg, o->mode,
+				   (uint64_t)a[5]);
 	put_dir(&d);
 	if (fd < 0)
 		return fd;
@@ -652,11 +663,15 @@ int64_t op_linkat(struct op *o)
 		r = -EEXIST;
 	} else if (t.name) {
 		r = sysret(linkat(t.fd, t.name, p.fd, p.base, 0));
-	} else if (t.nopath) {
+	} else if (t.nopath && (flags & AT_EMPTY_PATH)) {
 		/* The kernel requires CAP_DAC_READ_SEARCH here, as natively. */
 		r = sysret(linkat(t.fd, "", p.fd, p.base, AT_EMPTY_PATH));
 	} else {
-		/* Followed: link the inode the path ends at (a directory: EPERM). */
+		/* Followed: link the inode the path ends at (a directory:
+		 * EPERM).  Also the client's /proc/self/fd/N of a remote fd
+		 * (no path, AT_SYMLINK_FOLLOW without AT_EMPTY_PATH): the
+		 * magic link of our fd needs no capability and links an
+		 * O_TMPFILE file unless it was opened O_EXCL, as natively. */
 		proc_path(proc, sizeof proc, t.fd);
 		r = sysret(linkat(AT_FDCWD, proc, p.fd, p.base, AT_SYMLINK_FOLLOW));
 	}

@@ -236,22 +236,43 @@ static int join(char *buf, const char *a, size_t alen, const char *b)
 int vos_resolve_open(const struct vos_root *r, int dirfd, const char *path,
 		     uint64_t flags, uint64_t mode)
 {
+	return vos_resolve_open2(r, dirfd, path, flags, mode, 0);
+}
+
+int vos_resolve_open2(const struct vos_root *r, int dirfd, const char *path,
+		      uint64_t flags, uint64_t mode, uint64_t resolve)
+{
+	/* The restrictions that only narrow the walk apply to every walk. */
+	uint64_t narrow = resolve & (RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS | RESOLVE_CACHED);
+	uint64_t from_root = narrow;
 	char joined[PATH_MAX];
 	int err;
 
+	/* A view's root is another mount than the export under it: a walk
+	 * from there crosses a mount the client never sees. */
+	if (r->walk_fd != r->fd)
+		from_root &= ~(uint64_t)RESOLVE_NO_XDEV;
+
 	if (path[0] == '\0')
 		return -ENOENT;
+	if (dirfd >= 0 && (resolve & RESOLVE_IN_ROOT))
+		/* The client's directory is the root: the walk cannot leave it. */
+		return openat2_retry(dirfd, path, flags, mode, RESOLVE_IN_ROOT | narrow);
+	if (dirfd >= 0 && (resolve & RESOLVE_BENEATH))
+		/* Leaving the client's directory is the client's EXDEV. */
+		return openat2_retry(dirfd, path, flags, mode, RESOLVE_BENEATH | narrow);
 	if (dirfd < 0 || path[0] == '/') {
 		if (!r->mnt_len)
-			return openat2_retry(r->walk_fd, path, flags, mode, RESOLVE_IN_ROOT);
+			return openat2_retry(r->walk_fd, path, flags, mode,
+					     RESOLVE_IN_ROOT | from_root);
 		/* An export-relative path is the mount point's. */
 		err = join(joined, r->mnt, r->mnt_len, path);
 		if (err)
 			return err;
-		return openat2_retry(r->walk_fd, joined, flags, mode, RESOLVE_IN_ROOT);
+		return openat2_retry(r->walk_fd, joined, flags, mode, RESOLVE_IN_ROOT | from_root);
 	}
 
-	int fd = openat2_retry(dirfd, path, flags, mode, RESOLVE_BENEATH);
+	int fd = openat2_retry(dirfd, path, flags, mode, RESOLVE_BENEATH | narrow);
 	if (fd != -EXDEV)
 		return fd;
 
@@ -263,7 +284,7 @@ int vos_resolve_open(const struct vos_root *r, int dirfd, const char *path,
 	err = join(joined, dir, (size_t)n, path);
 	if (err)
 		return err;
-	return openat2_retry(r->walk_fd, joined, flags, mode, RESOLVE_IN_ROOT);
+	return openat2_retry(r->walk_fd, joined, flags, mode, RESOLVE_IN_ROOT | from_root);
 }
 
 int vos_path_trailing_slash(const char *path)

@@ -67,6 +67,18 @@ int vos_resolve_open(const struct vos_root *r, int dirfd, const char *path,
 		     uint64_t flags, uint64_t mode);
 
 /*
+ * vos_resolve_open with the client's openat2 RESOLVE_* flags: with a client
+ * directory (dirfd >= 0), RESOLVE_BENEATH and RESOLVE_IN_ROOT take it as the
+ * limit or the root of the walk (no walk from the export root: a path that
+ * leaves it is -EXDEV as in the kernel); RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV
+ * and RESOLVE_CACHED apply to every walk (RESOLVE_NO_MAGICLINKS always does),
+ * except RESOLVE_NO_XDEV on a walk from a view's root (which crosses into
+ * the export's own mount).
+ */
+int vos_resolve_open2(const struct vos_root *r, int dirfd, const char *path,
+		      uint64_t flags, uint64_t mode, uint64_t resolve);
+
+/*
  * For operations on the final component without following it: open the
  * parent directory (O_PATH) and point *base at the final component inside
  * path (trailing slashes included, the kernel gives them their meaning).

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -324,6 +325,68 @@ static void test_rename_stays_inside(void **state)
 	vos_client_close(c);
 }
 
+/* OPENAT with openat2's RESOLVE_* flags (arg[5]) from a client dirfd */
+static int64_t r_open2(struct vos_client *c, int dirfd, const char *path, int flags,
+		       uint64_t resolve, int newfd)
+{
+	struct vos_req r = { .op = VOS_OP_OPENAT, .arg = { dirfd, 0, flags, 0, newfd,
+							    (int64_t)resolve } };
+	return call_with(c, &r, path, strlen(path) + 1, 0);
+}
+
+static void test_openat2_resolve(void **state)
+{
+	(void)state;
+	struct vos_client *c = connect_new();
+
+	assert_int_equal(r_symlink(c, "../secret", "dir/up"), 0);
+	assert_int_equal(r_open(c, VOS_FD_ROOT, "dir", O_RDONLY | O_DIRECTORY, 0, 301), 301);
+	/* beneath the dirfd: only what is under it */
+	assert_int_equal(r_open2(c, 301, "../secret", O_RDONLY, RESOLVE_BENEATH, 302), -EXDEV);
+	assert_int_equal(r_open2(c, 301, "up", O_RDONLY, RESOLVE_BENEATH, 302), -EXDEV);
+	assert_int_equal(r_open2(c, 301, "/secret", O_RDONLY, RESOLVE_BENEATH, 302), -EXDEV);
+	/* the dirfd as the root: ".." stays there */
+	assert_int_equal(r_open2(c, 301, "../up", O_PATH | O_NOFOLLOW, RESOLVE_IN_ROOT, 302), 302);
+	assert_int_equal(r_close(c, 302), 0);
+	assert_int_equal(r_open2(c, 301, "up", O_RDONLY, RESOLVE_IN_ROOT, 302), -ENOENT);
+	/* no symlinks, and the flags the walk from the root also honours */
+	assert_int_equal(r_open2(c, 301, "up", O_RDONLY, RESOLVE_NO_SYMLINKS, 302), -ELOOP);
+	assert_int_equal(r_open2(c, VOS_FD_ROOT, "dir/up", O_RDONLY, RESOLVE_NO_SYMLINKS, 302),
+			 -ELOOP);
+	assert_int_equal(r_open2(c, VOS_FD_ROOT, "dir/file", O_RDONLY, RESOLVE_NO_XDEV, 302), 302);
+	assert_int_equal(r_close(c, 302), 0);
+	/* unknown bits and BENEATH with IN_ROOT, as openat2 */
+	assert_int_equal(r_open2(c, 301, "x", O_RDONLY, 0x1000, 302), -EINVAL);
+	assert_int_equal(r_open2(c, 301, "x", O_RDONLY, RESOLVE_BENEATH | RESOLVE_IN_ROOT, 302),
+			 -EINVAL);
+	assert_int_equal(r_close(c, 301), 0);
+	vos_client_close(c);
+}
+
+/* LINKAT with no path and AT_SYMLINK_FOLLOW alone: the client's
+ * /proc/self/fd/N of an O_TMPFILE file gives it a name */
+static void test_link_tmpfile(void **state)
+{
+	(void)state;
+	struct vos_client *c = connect_new();
+	struct stat st;
+
+	assert_int_equal(r_open(c, VOS_FD_ROOT, "dir", O_TMPFILE | O_RDWR, 0600, 303), 303);
+	assert_int_equal(r_write(c, 303, "tmp"), 3);
+	assert_int_equal(call(c, VOS_OP_LINKAT, 303, VOS_NO_PATH, VOS_FD_ROOT, 0, AT_SYMLINK_FOLLOW,
+			      NULL, 0, "dir/tmpname", 3, NULL, 0), 0);
+	assert_int_equal(r_stat(c, VOS_FD_ROOT, "dir/tmpname", 0, &st), 0);
+	assert_int_equal(st.st_size, 3);
+	assert_int_equal(r_close(c, 303), 0);
+	/* O_EXCL: never linkable, as natively */
+	assert_int_equal(r_open(c, VOS_FD_ROOT, "dir", O_TMPFILE | O_EXCL | O_RDWR, 0600, 304), 304);
+	assert_int_equal(call(c, VOS_OP_LINKAT, 304, VOS_NO_PATH, VOS_FD_ROOT, 0, AT_SYMLINK_FOLLOW,
+			      NULL, 0, "dir/exclname", 3, NULL, 0), -ENOENT);
+	assert_int_equal(r_close(c, 304), 0);
+	assert_int_equal(r_unlink(c, VOS_FD_ROOT, "dir/tmpname", 0), 0);
+	vos_client_close(c);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -335,6 +398,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_metadata_through_escaping_link),
 		cmocka_unit_test(test_hard_link_to_outside),
 		cmocka_unit_test(test_rename_stays_inside),
+		cmocka_unit_test(test_openat2_resolve),
+		cmocka_unit_test(test_link_tmpfile),
 	};
 	return SERVICED_MAIN(argc, argv, tests);
 }
