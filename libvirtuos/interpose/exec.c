@@ -261,8 +261,12 @@ VOS_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_
 			   const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
 	struct vos_exec_plan pl;
+	int handled, r;
 
 	vos_init();
+	r = vos_spawn_fork(&handled, pid, path, 0, fa, attr, argv, envp);
+	if (handled)
+		return r;
 	if (vos_exec_plan(AT_FDCWD, path, argv, 0, &pl) < 0)
 		return errno;
 	return spawn_planned(&pl, pid, fa, attr, envp);
@@ -272,8 +276,12 @@ VOS_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file
 			    const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
 	struct vos_exec_plan pl;
+	int handled, r;
 
 	vos_init();
+	r = vos_spawn_fork(&handled, pid, file, 1, fa, attr, argv, envp);
+	if (handled)
+		return r;
 	switch (vos_spawnp_plan(file, argv, &pl)) {
 	case 1:
 		return spawn_planned(&pl, pid, fa, attr, envp);

@@ -449,6 +449,15 @@ int vos_exec_parse_shebang(char *buf, char **name, char **arg);
 /* posix_spawnp's PATH search where an entry may be routed: 1 with *pl set
  * (a routed candidate came first), 0 (leave it to glibc), -1 with errno. */
 int vos_spawnp_plan(const char *file, char *const argv[], struct vos_exec_plan *pl);
+/*
+ * spawn.c: posix_spawn (search 0) / posix_spawnp (search 1) as fork + exec
+ * when the recorded file actions name a routed path or a remote fd.
+ * *handled = 0: not such a spawn, take glibc's path; 1: done, the result
+ * is posix_spawn's (0 or an errno).
+ */
+int vos_spawn_fork(int *handled, pid_t *pid, const char *file, int search,
+		   const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
+		   char *const argv[], char *const envp[]);
 
 /* ---- processes (fork.c, exec.c, adopt.c, procattr.c, init.c) ---------- */
 
