@@ -37,8 +37,25 @@
  * process (adopt fails with ESRCH) and connects with VOS_HELLO_FORK_LIVE and
  * the channel's token: the service forks our shadow at that moment.
  * Limitations: a remote fd the parent closes or replaces between the spawn
- * and the child's connect is seen in that state by the child; posix_spawn
- * file actions that open a routed path (addopen) act on the local path.
+ * and the child's connect is seen in that state by the child.
+ *
+ * posix_spawn file actions on routed files.  glibc runs the actions in
+ * that child, where every call goes to the kernel: an addopen of a routed
+ * path would open the local path, an adddup2 of a remote fd would hand
+ * the new image a placeholder its shadow does not know.  Opening through
+ * our channel from the child would put the file in our shadow at a number
+ * we may close before the new image connects, and running the actions in
+ * the parent would change the parent's own fds.  So a spawn whose actions
+ * name a routed path or a remote fd (addopen, addchdir_np, addfchdir_np,
+ * adddup2, addclose, addtcsetpgrp_np) is a fork + exec instead (spawn.c):
+ * the fork gives the child its own shadows, it runs the attributes and the
+ * actions in glibc's order through the dispatcher like any process, and
+ * its exec is an ordinary one (vos_execve, with the hand-off).  Errors are
+ * reported as glibc does: the parent waits on a close-on-exec pipe, a
+ * failed action or exec sends its errno, the child is reaped and
+ * posix_spawn returns it.  The actions are known because spawn.c wraps the
+ * posix_spawn_file_actions_* functions and records them (glibc's structure
+ * is opaque).  Other spawns take glibc's path below, which is cheaper.
  */
 #include <dlfcn.h>
 #include <fcntl.h>
