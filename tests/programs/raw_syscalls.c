@@ -1,7 +1,8 @@
 /*
  * raw_syscalls.c - newer system calls that glibc has no (or no interposed)
  * wrapper for, made with syscall(2) on routed files: openat2 (with
- * RESOLVE_BENEATH and RESOLVE_NO_SYMLINKS), faccessat2 (AT_EACCESS,
+ * RESOLVE_BENEATH, RESOLVE_IN_ROOT and RESOLVE_NO_SYMLINKS, the kernel's
+ * checks of struct open_how, scoped to a routed cwd), faccessat2 (AT_EACCESS,
  * AT_SYMLINK_NOFOLLOW), fchmodat2 (AT_SYMLINK_NOFOLLOW), statx,
  * renameat2 (RENAME_NOREPLACE, RENAME_EXCHANGE), getdents64 and
  * close_range (closing and CLOSE_RANGE_CLOEXEC on routed fds).
@@ -9,6 +10,7 @@
  * usage: raw_syscalls DIR
  */
 #include <fcntl.h>
+#include <stdint.h>
 #include <linux/openat2.h>
 #include <linux/close_range.h>
 #include <sys/stat.h>
@@ -76,8 +78,48 @@ int main(int argc, char **argv)
 	how.resolve = RESOLVE_NO_SYMLINKS;
 	show("openat2 DIR lx RESOLVE_NO_SYMLINKS",
 	     syscall(SYS_openat2, dfd, "lx", &how, sizeof(how)));
+	how.resolve = RESOLVE_IN_ROOT;
+	fd = (int)syscall(SYS_openat2, dfd, "/../lx", &how, sizeof(how));
+	show("openat2 DIR /../lx RESOLVE_IN_ROOT", fd < 0 ? -1 : 0);
+	if (fd >= 0)
+		close(fd);
 	how.resolve = 0;
 	show("openat2 missing", syscall(SYS_openat2, dfd, "missing", &how, sizeof(how)));
+	{
+		/* the kernel's own checks of struct open_how */
+		struct { struct open_how h; uint64_t extra; } big = { { .flags = O_RDONLY }, 1 };
+
+		show("openat2 size+8, extra set", syscall(SYS_openat2, dfd, "x", &big, sizeof(big)));
+		big.extra = 0;
+		fd = (int)syscall(SYS_openat2, dfd, "x", &big, sizeof(big));
+		show("openat2 size+8, extra zero", fd < 0 ? -1 : 0);
+		if (fd >= 0)
+			close(fd);
+		show("openat2 size 8", syscall(SYS_openat2, dfd, "x", &big, 8));
+		big.h.resolve = 0x1000;
+		show("openat2 unknown resolve bit", syscall(SYS_openat2, dfd, "x", &big, sizeof(big.h)));
+		big.h = (struct open_how){ .flags = O_CREAT | O_WRONLY, .mode = 0600,
+					   .resolve = RESOLVE_CACHED };
+		show("openat2 O_CREAT RESOLVE_CACHED", syscall(SYS_openat2, dfd, "c", &big.h,
+							       sizeof(big.h)));
+		/* not page 0: the dispatcher's trampoline is mapped there */
+		show("openat2 bad how pointer", syscall(SYS_openat2, dfd, "x", (void *)-4096L,
+							sizeof(big.h)));
+	}
+	/* scoped to a routed cwd */
+	if (chdir(dir) == 0) {
+		how = (struct open_how){ .flags = O_RDONLY, .resolve = RESOLVE_BENEATH };
+		fd = (int)syscall(SYS_openat2, AT_FDCWD, "sub/../x", &how, sizeof(how));
+		show("cwd DIR: openat2 x BENEATH", fd < 0 ? -1 : 0);
+		if (fd >= 0)
+			close(fd);
+		show("cwd DIR: openat2 ../x BENEATH", syscall(SYS_openat2, AT_FDCWD, "../x", &how,
+							      sizeof(how)));
+		show("cwd DIR: openat2 /x BENEATH", syscall(SYS_openat2, AT_FDCWD, a("x"), &how,
+							     sizeof(how)));
+		if (chdir("/") < 0)
+			bad = 1;
+	}
 
 	show("faccessat2 x R_OK AT_EACCESS", syscall(SYS_faccessat2, AT_FDCWD, a("x"), R_OK, AT_EACCESS));
 	show("faccessat2 lx F_OK NOFOLLOW",

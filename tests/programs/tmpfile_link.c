@@ -56,6 +56,13 @@ int main(int argc, char **argv)
 	show("  fstat nlink through the fd", fstat(fd, &st) < 0 ? -1 : (long)st.st_nlink);
 	show("linkat again, name exists", linkat(AT_FDCWD, proc, AT_FDCWD, a("named"),
 						   AT_SYMLINK_FOLLOW));
+	/* not followed: the /proc symlink itself, on another file system */
+	show("linkat /proc/self/fd/N, no FOLLOW", linkat(AT_FDCWD, proc, AT_FDCWD, a("nofollow"), 0));
+	snprintf(proc, sizeof(proc), "/dev/fd/%d", fd);
+	show("linkat /dev/fd/N FOLLOW", linkat(AT_FDCWD, proc, AT_FDCWD, a("named2"),
+					       AT_SYMLINK_FOLLOW));
+	show("  stat nlink", stat(a("named2"), &st) < 0 ? -1 : (long)st.st_nlink);
+	show("  unlink named2", unlink(a("named2")));
 
 	fd2 = open(dir, O_TMPFILE | O_WRONLY, 0600);
 	show("open DIR O_TMPFILE (2)", fd2 < 0 ? -1 : 0);
