@@ -103,7 +103,18 @@
 	X(int, sigaction, (int, const struct sigaction *, struct sigaction *)) \
 	X(ssize_t, sendfile, (int, int, off_t *, size_t)) \
 	X(ssize_t, copy_file_range, (int, off_t *, int, off_t *, size_t, unsigned)) \
-	X(ssize_t, getdents64, (int, void *, size_t))
+	X(ssize_t, getdents64, (int, void *, size_t)) \
+	X(int, posix_spawn_file_actions_init, (posix_spawn_file_actions_t *)) \
+	X(int, posix_spawn_file_actions_destroy, (posix_spawn_file_actions_t *)) \
+	X(int, posix_spawn_file_actions_addopen, (posix_spawn_file_actions_t *, int, \
+						  const char *, int, mode_t)) \
+	X(int, posix_spawn_file_actions_addclose, (posix_spawn_file_actions_t *, int)) \
+	X(int, posix_spawn_file_actions_adddup2, (posix_spawn_file_actions_t *, int, int)) \
+	X(int, posix_spawn_file_actions_addchdir_np, (posix_spawn_file_actions_t *, \
+						      const char *)) \
+	X(int, posix_spawn_file_actions_addfchdir_np, (posix_spawn_file_actions_t *, int)) \
+	X(int, posix_spawn_file_actions_addclosefrom_np, (posix_spawn_file_actions_t *, int)) \
+	X(int, posix_spawn_file_actions_addtcsetpgrp_np, (posix_spawn_file_actions_t *, int))
 
 #define X(ret, name, args) extern ret (*real_##name) args;
 VOS_REAL_FUNCS(X)

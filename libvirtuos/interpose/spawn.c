@@ -28,7 +28,6 @@
  * structure (its public __used count): a structure copied elsewhere, or
  * filled before our wrappers saw it, takes glibc's path as before.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -63,19 +62,6 @@ struct rec {
 
 static pthread_mutex_t recs_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rec *recs;        /* under recs_lock */
-
-typedef int add_open_fn(posix_spawn_file_actions_t *, int, const char *, int, mode_t);
-typedef int add_fd_fn(posix_spawn_file_actions_t *, int);
-typedef int add_dup2_fn(posix_spawn_file_actions_t *, int, int);
-typedef int add_path_fn(posix_spawn_file_actions_t *, const char *);
-typedef int fa_fn(posix_spawn_file_actions_t *);
-
-/* glibc's function behind a wrapper (the spawn actions are not in real.h:
- * only this file calls them). */
-static void *next_fn(const char *name)
-{
-	return dlsym(RTLD_NEXT, name);
-}
 
 static void acts_free(struct act *a, int n)
 {
@@ -199,35 +185,30 @@ static int rec_copy(const posix_spawn_file_actions_t *fa, struct act **out)
 
 /* ---- the add* wrappers --------------------------------------------------- */
 
+/* glibc's functions are resolved once (real.c); these wrappers may run
+ * before the library's constructor. */
+
 VOS_EXPORT int posix_spawn_file_actions_init(posix_spawn_file_actions_t *fa)
 {
-	static fa_fn *real;
-
-	if (!real)
-		real = (fa_fn *)next_fn("posix_spawn_file_actions_init");
+	vos_real_init();
 	rec_forget(fa);
-	return real(fa);
+	return real_posix_spawn_file_actions_init(fa);
 }
 
 VOS_EXPORT int posix_spawn_file_actions_destroy(posix_spawn_file_actions_t *fa)
 {
-	static fa_fn *real;
-
-	if (!real)
-		real = (fa_fn *)next_fn("posix_spawn_file_actions_destroy");
+	vos_real_init();
 	rec_forget(fa);
-	return real(fa);
+	return real_posix_spawn_file_actions_destroy(fa);
 }
 
 VOS_EXPORT int posix_spawn_file_actions_addopen(posix_spawn_file_actions_t *fa, int fd,
 						const char *path, int oflag, mode_t mode)
 {
-	static add_open_fn *real;
 	int r;
 
-	if (!real)
-		real = (add_open_fn *)next_fn("posix_spawn_file_actions_addopen");
-	r = real(fa, fd, path, oflag, mode);
+	vos_real_init();
+	r = real_posix_spawn_file_actions_addopen(fa, fd, path, oflag, mode);
 	if (r == 0)
 		rec_add(fa, (struct act){ .kind = ACT_OPEN, .fd = fd, .oflag = oflag, .mode = mode,
 					  .path = (char *)path });
@@ -238,11 +219,9 @@ VOS_EXPORT int posix_spawn_file_actions_addopen(posix_spawn_file_actions_t *fa, 
 #define FD_ACTION(name, k)                                                           \
 	VOS_EXPORT int name(posix_spawn_file_actions_t *fa, int fd)                  \
 	{                                                                            \
-		static add_fd_fn *real;                                              \
 		int r;                                                               \
-		if (!real)                                                           \
-			real = (add_fd_fn *)next_fn(#name);                          \
-		r = real(fa, fd);                                                    \
+		vos_real_init();                                                     \
+		r = real_##name(fa, fd);                                             \
 		if (r == 0)                                                          \
 			rec_add(fa, (struct act){ .kind = k, .fd = fd });            \
 		return r;                                                            \
@@ -255,12 +234,10 @@ FD_ACTION(posix_spawn_file_actions_addtcsetpgrp_np, ACT_TCSETPGRP)
 
 VOS_EXPORT int posix_spawn_file_actions_adddup2(posix_spawn_file_actions_t *fa, int fd, int newfd)
 {
-	static add_dup2_fn *real;
 	int r;
 
-	if (!real)
-		real = (add_dup2_fn *)next_fn("posix_spawn_file_actions_adddup2");
-	r = real(fa, fd, newfd);
+	vos_real_init();
+	r = real_posix_spawn_file_actions_adddup2(fa, fd, newfd);
 	if (r == 0)
 		rec_add(fa, (struct act){ .kind = ACT_DUP2, .fd = fd, .newfd = newfd });
 	return r;
@@ -269,12 +246,10 @@ VOS_EXPORT int posix_spawn_file_actions_adddup2(posix_spawn_file_actions_t *fa, 
 VOS_EXPORT int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *fa,
 						    const char *path)
 {
-	static add_path_fn *real;
 	int r;
 
-	if (!real)
-		real = (add_path_fn *)next_fn("posix_spawn_file_actions_addchdir_np");
-	r = real(fa, path);
+	vos_real_init();
+	r = real_posix_spawn_file_actions_addchdir_np(fa, path);
 	if (r == 0)
 		rec_add(fa, (struct act){ .kind = ACT_CHDIR, .path = (char *)path });
 	return r;
