@@ -3,9 +3,10 @@
 # with ENOSYS, and InnoDB falls back to its own I/O threads).  The server runs
 # as the mysql user, as Debian runs it; its socket, pid file and error log are
 # in the local scratch directory.  mariadb-install-db, a server that creates,
-# fills, alters and queries InnoDB and Aria tables, a clean restart, a crash
-# (SIGKILL) and InnoDB's recovery from its redo log, the record lock InnoDB
-# holds on ibdata1, mariadb-dump, and the server's error log: no error or
+# fills, alters and queries InnoDB and Aria tables, four clients at once, the
+# record lock InnoDB holds on ibdata1, a clean restart, a crash (SIGKILL) and
+# InnoDB's recovery from its redo log (the restarted server takes the killed
+# one's locks at once), mariadb-dump, and the server's error log: no error or
 # warning that the native run does not have, except InnoDB's documented
 # fallback from io_uring/libaio.
 #
@@ -93,6 +94,19 @@ body() {
 	SQL
 	echo "sql: status $?"
 	ls "$D/data/shop" | sort
+	# Four clients at once, 100 commits each (each one flushes the redo
+	# log): the server's threads in the service together.  The ids they get
+	# interleave differently each run, so the rows go again afterwards.
+	pids=
+	for w in 1 2 3 4; do
+		seq 1 100 | sed "s/.*/INSERT INTO item (name, price, qty) VALUES ('c$w-&', &, $w);/" |
+			sql shop &
+		pids="$pids $!"
+	done
+	# shellcheck disable=SC2086
+	wait $pids
+	sql shop -e "SELECT qty, COUNT(*), SUM(price) FROM item WHERE name LIKE 'c%' GROUP BY qty;
+		DELETE FROM item WHERE name LIKE 'c%'; SELECT COUNT(*) FROM item;"
 	# InnoDB holds a write lock (fcntl F_SETLK) on ibdata1 while it runs.
 	"$PY" -c 'import fcntl, sys
 f = open(sys.argv[1], "r+b")
