@@ -189,11 +189,35 @@ static int64_t busy_to_enolck(int64_t r)
 	return r == -EAGAIN || r == -EACCES || r == -EWOULDBLOCK ? -ENOLCK : r;
 }
 
+/* A lock that is taken may be held by the shadow of a client that has
+ * ended, for the moment the shadow takes to see the hang-up and end; natively
+ * the lock is gone as soon as the process is (pidmap.c).  So a conflict
+ * waits for such a shadow to end: holder, for a POSIX lock (F_GETLK names
+ * it), or any, for OFD and flock locks (they name none); then the request
+ * is tried again, LOCK_RETRIES times at most. */
+#define LOCK_RETRIES    4
+#define ORPHAN_WAIT_MS  2000
+
+static int orphan_ended(const struct op *o, pid_t holder)
+{
+	return !o->sh->xen && vos_pidmap_wait_orphans(holder, ORPHAN_WAIT_MS) > 0;
+}
+
+static int64_t try_flock(struct op *o, int how)
+{
+	for (int i = 0;; i++) {
+		int64_t r = sysret(flock(o->f->fd, how));
+
+		if (r != -EWOULDBLOCK || i == LOCK_RETRIES || !orphan_ended(o, 0))
+			return r;
+	}
+}
+
 int64_t op_flock(struct op *o)
 {
 	if (o->nowait && !(o->iarg & LOCK_NB))
-		return busy_to_enolck(sysret(flock(o->f->fd, o->iarg | LOCK_NB)));
-	return sysret(flock(o->f->fd, o->iarg));
+		return busy_to_enolck(try_flock(o, o->iarg | LOCK_NB));
+	return try_flock(o, o->iarg);
 }
 
 int prep_fallocate(struct op *o)
@@ -248,6 +272,37 @@ int prep_fcntl(struct op *o)
 	}
 }
 
+/* F_SETLK, F_OFD_SETLK, F_GETLK or F_OFD_GETLK of o->fl, tried again while
+ * the conflict may be the lock of a client that has ended (above). */
+static int64_t try_lock(struct op *o, int cmd)
+{
+	const struct flock req = o->fl;
+	int get = cmd == F_GETLK || cmd == F_OFD_GETLK;
+
+	for (int i = 0;; i++) {
+		o->fl = req;
+		int64_t r = sysret(fcntl(o->f->fd, cmd, &o->fl));
+		int conflict = get ? r == 0 && o->fl.l_type != F_UNLCK : r == -EAGAIN || r == -EACCES;
+		pid_t holder = 0;
+
+		if (!conflict || i == LOCK_RETRIES)
+			return r;
+		if (cmd == F_GETLK) {
+			holder = o->fl.l_pid;
+		} else if (cmd == F_SETLK) {
+			struct flock q = req;
+
+			if (fcntl(o->f->fd, F_GETLK, &q) == 0) {
+				if (q.l_type == F_UNLCK)
+					continue;       /* released meanwhile */
+				holder = q.l_pid;
+			}
+		}
+		if (!orphan_ended(o, holder))
+			return r;
+	}
+}
+
 int64_t op_fcntl(struct op *o)
 {
 	int cmd = o->iarg;
@@ -265,11 +320,10 @@ int64_t op_fcntl(struct op *o)
 	case F_SETLKW:
 	case F_OFD_SETLKW:
 		if (o->nowait)
-			return busy_to_enolck(sysret(fcntl(o->f->fd,
-					cmd == F_SETLKW ? F_SETLK : F_OFD_SETLK, &o->fl)));
+			return busy_to_enolck(try_lock(o, cmd == F_SETLKW ? F_SETLK : F_OFD_SETLK));
 		return sysret(fcntl(o->f->fd, cmd, &o->fl));
 	default:
-		r = sysret(fcntl(o->f->fd, cmd, &o->fl));
+		r = try_lock(o, cmd);
 		if (r == 0 && (cmd == F_GETLK || cmd == F_OFD_GETLK)) {
 			/* The holder as the program knows it: a shadow's
 			 * client (pidmap.c); OFD locks have no pid (-1). */

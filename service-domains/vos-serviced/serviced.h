@@ -15,7 +15,8 @@
  *   view.c     the view root: a private mount namespace holding the export
  *              at its mount point
  *   fdtable.c  client fd number -> own fd
- *   pidmap.c   shadow pid -> client pid, shared by all shadows (F_GETLK)
+ *   pidmap.c   shadow pid -> client pid, shared by all shadows (F_GETLK,
+ *              locks of a client that has ended)
  */
 #ifndef VOS_SERVICED_H
 #define VOS_SERVICED_H
@@ -261,6 +262,11 @@ int vos_pidmap_init(void);
 void vos_pidmap_set(pid_t shadow, pid_t client);
 void vos_pidmap_clear(pid_t shadow);
 pid_t vos_pidmap_client(pid_t pid);
+/* Wait, at most timeout_ms in all, for the shadows whose client has ended
+ * to end too (their locks go with them); only > 0: that shadow alone, if it
+ * is one.  Local mode only (client pids are in this pid namespace).
+ * Returns how many ended: > 0, a lock conflict may be gone. */
+int vos_pidmap_wait_orphans(pid_t only, int timeout_ms);
 
 /* Execute one request (a private copy of the entry) as sh's role serves it
  * (optable.c); returns arg[0] of the completion: the result or -errno
