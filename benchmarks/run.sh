@@ -194,31 +194,40 @@ getppid_rounds() {   # REPS rounds of bench_getppid: native, libvirtuos.so, disp
 	emit shim_getppid_syscall ns "$d/native.syscall" "$d/shim.syscall"
 }
 
-ms_of() {   # command... : wall milliseconds of one run (output discarded)
-	local t0 t1
+timed() {   # FILE command... : append the wall ms of one run to FILE, its CPU ms (user + system) to FILE.cpu
+	local f=$1 t0 t1
+	shift
 	t0=$(date +%s%N)
-	"$@" >/dev/null 2>&1 || true
+	# bash's `times` in a subshell: its second line is the children's user and system time.
+	( "$@" >/dev/null 2>&1 || true; times ) | awk '
+		function ms(t,    m) { m = t; sub(/m.*/, "", m); sub(/^[0-9]+m/, "", t); sub(/s$/, "", t); return m * 60000 + t * 1000 }
+		NR == 2 { printf "%d\n", ms($1) + ms($2) }' >>"$f.cpu"
 	t1=$(date +%s%N)
-	echo $(((t1 - t0) / 1000000))
+	echo $(((t1 - t0) / 1000000)) >>"$f"
 }
 
+# CPU time is less sensitive to other load on the machine than wall time
+# (it still grows with cache and frequency effects): both are reported.
 tar_rounds() {   # REPS rounds of tar cf /dev/null TREE: native, libvirtuos.so, dispatch alone
 	local d=$WORK/tar r v
 	local cmd=(tar cf /dev/null "$TAR_TREE")
 	mkdir -p "$d"
 	"${cmd[@]}" >/dev/null 2>&1 || true     # warm the page cache
 	for ((r = 0; r < REPS; r++)); do
-		ms_of "${cmd[@]}" >>"$d/native"
-		ms_of preloaded "${cmd[@]}" >>"$d/lib"
-		ms_of shim precheck "${cmd[@]}" >>"$d/precheck"
-		ms_of shim handler "${cmd[@]}" >>"$d/handler"
-		[ -z "$AB_LIB" ] || ms_of env -u VOS_CONFIG LD_PRELOAD="$(realpath "$AB_LIB")" \
-			VOS_RUNDIR="$RUN_SPIN" "${cmd[@]}" >>"$d/ab"
+		timed "$d/native" "${cmd[@]}"
+		timed "$d/lib" preloaded "${cmd[@]}"
+		timed "$d/precheck" shim precheck "${cmd[@]}"
+		timed "$d/handler" shim handler "${cmd[@]}"
+		[ -z "$AB_LIB" ] || timed "$d/ab" env -u VOS_CONFIG LD_PRELOAD="$(realpath "$AB_LIB")" \
+			VOS_RUNDIR="$RUN_SPIN" "${cmd[@]}"
 	done
 	emit tar_lib ms "$d/native" "$d/lib"
+	emit tar_lib_cpu ms "$d/native.cpu" "$d/lib.cpu"
 	[ -z "$AB_LIB" ] || emit tar_ab_lib ms "$d/native" "$d/ab"
+	[ -z "$AB_LIB" ] || emit tar_ab_lib_cpu ms "$d/native.cpu" "$d/ab.cpu"
 	emit tar_shim_precheck ms "$d/native" "$d/precheck"
 	emit tar_shim_handler ms "$d/native" "$d/handler"
+	VOS_STATS=1 preloaded "${cmd[@]}" 2>&1 >/dev/null | grep 'dispatch mode=' >&2 || true
 	VOS_SHIM_STATS=1 shim handler "${cmd[@]}" 2>&1 >/dev/null | grep '^dispatch_shim:' >&2 || true
 }
 
