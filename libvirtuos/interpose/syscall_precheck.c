@@ -67,6 +67,7 @@ int vos_cwd_plain;
 static struct {
 	int usable;             /* 0: every path call goes to the full handler */
 	int n;
+	uint64_t last_lens;     /* bit n: some prefix's last component is n bytes */
 	struct {
 		unsigned len;           /* of the prefix, "/a/b" */
 		unsigned last;          /* where its last component starts */
@@ -79,6 +80,7 @@ void vos_precheck_routes(const struct vos_conf *conf)
 	int n = conf->nroutes;
 
 	routes.usable = 0;
+	routes.last_lens = 0;
 	if (n < 0 || n > VOS_CONF_MAX_ROUTES)
 		return;
 	for (int i = 0; i < n; i++) {
@@ -95,6 +97,10 @@ void vos_precheck_routes(const struct vos_conf *conf)
 		routes.r[i].s[len] = '\0';
 		routes.r[i].len = len;
 		routes.r[i].last = last;
+		if (len - last < 64)
+			routes.last_lens |= 1ull << (len - last);
+		else
+			return;
 	}
 	routes.n = n;
 	routes.usable = 1;
@@ -108,16 +114,37 @@ static int same(const char *a, const char *b, unsigned n)
 	return 1;
 }
 
-/* Is the component c[0..n) ".." or the last component of some prefix? */
-static int risky_component(const char *c, unsigned n)
+/* Is the component c[0..n) the last component of some prefix? */
+static int prefix_last(const char *c, unsigned n)
 {
-	if (n == 2 && c[0] == '.' && c[1] == '.')
-		return 1;
+	if (n >= 64 || !((routes.last_lens >> n) & 1))
+		return 0;               /* no prefix ends in a component this long */
 	for (int i = 0; i < routes.n; i++)
 		if (routes.r[i].len - routes.r[i].last == n &&
 		    same(routes.r[i].s + routes.r[i].last, c, n))
 			return 1;
 	return 0;
+}
+
+/* One pass over the components of s: 0 if one is ".." or, with `last`, the
+ * last component of some prefix; else 1. */
+static int components_ok(const char *s, int last)
+{
+	const char *c = s, *e;
+
+	for (;;) {
+		while (*c == '/')
+			c++;
+		if (!*c)
+			return 1;
+		for (e = c; *e && *e != '/'; e++)
+			;
+		if (e - c == 2 && c[0] == '.' && c[1] == '.')
+			return 0;
+		if (last && prefix_last(c, (unsigned)(e - c)))
+			return 0;
+		c = e;
+	}
 }
 
 /* The next component of s at or after *at, skipping "" and "." ones:
@@ -143,7 +170,8 @@ static const char *next_component(const char *s, unsigned *at, unsigned *n)
 	}
 }
 
-/* Does the absolute path (no ".." in it) lie under prefix r, lexically? */
+/* Does the absolute path (no ".." in it) lie under prefix r, lexically?
+ * Most paths differ in their first component: one step. */
 static int under_prefix(const char *path, int r)
 {
 	const char *pre = routes.r[r].s;
@@ -161,14 +189,10 @@ static int under_prefix(const char *path, int r)
 /* Is the absolute path certainly outside every prefix? */
 static int absolute_local(const char *path)
 {
-	unsigned at = 0, n;
-	const char *c;
-
 	if (same(path, "/proc/", 6) || same(path, "/dev/fd/", 8))
 		return 0;               /* a magic link may name a remote fd */
-	while ((c = next_component(path, &at, &n)) != 0)
-		if (n == 2 && c[0] == '.' && c[1] == '.')
-			return 0;
+	if (!components_ok(path, 0))
+		return 0;
 	for (int i = 0; i < routes.n; i++)
 		if (under_prefix(path, i))
 			return 0;
@@ -178,13 +202,7 @@ static int absolute_local(const char *path)
 /* Can the relative path reach no prefix ("..": counted as risky too)? */
 static int relative_local(const char *path)
 {
-	unsigned at = 0, n;
-	const char *c;
-
-	while ((c = next_component(path, &at, &n)) != 0)
-		if (risky_component(c, n))
-			return 0;
-	return 1;
+	return components_ok(path, 1);
 }
 
 static int dirfd_plain(int dirfd)
