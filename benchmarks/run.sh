@@ -186,10 +186,14 @@ getppid_rounds() {   # REPS rounds of bench_getppid: native, libvirtuos.so, disp
 		for v in native lib shim; do
 			awk '$1 == "getppid_glibc" { print $2 }' "$d/$v.out" >>"$d/$v.glibc"
 			awk '$1 == "getppid_syscall" { print $2 }' "$d/$v.out" >>"$d/$v.syscall"
+			awk '$1 == "getppid_glibc_cpu" { print $2 }' "$d/$v.out" >>"$d/$v.glibc.cpu"
+			awk '$1 == "getppid_syscall_cpu" { print $2 }' "$d/$v.out" >>"$d/$v.syscall.cpu"
 		done
 	done
 	emit lib_getppid ns "$d/native.glibc" "$d/lib.glibc"
 	emit lib_getppid_syscall ns "$d/native.syscall" "$d/lib.syscall"
+	emit lib_getppid_cpu ns "$d/native.glibc.cpu" "$d/lib.glibc.cpu"
+	emit lib_getppid_syscall_cpu ns "$d/native.syscall.cpu" "$d/lib.syscall.cpu"
 	emit shim_getppid ns "$d/native.glibc" "$d/shim.glibc"
 	emit shim_getppid_syscall ns "$d/native.syscall" "$d/shim.syscall"
 }
