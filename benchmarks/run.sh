@@ -102,7 +102,7 @@ RAW=$OUT/raw.txt
 : >"$RAW"
 step=0
 steps=10
-[ -n "$AB_LIB" ] && steps=12
+[ -n "$AB_LIB" ] && steps=13
 run() {   # title command...
 	step=$((step + 1))
 	say "[$step/$steps] $1"
@@ -263,6 +263,8 @@ if [ -n "$AB_LIB" ]; then
 		ab_sides latency --iters 30000 --name pread_4k_ab
 	run "A/B: 4 KiB forwarded pread throughput, 1/2/4 threads, $AB_LIB vs this build" \
 		ab_sides throughput --threads 1,2,4 --ms "$MS" --name pread_ab_tput
+	run "A/B: the way into the library (pread refused with EINVAL, CPU time), $AB_LIB vs this build" \
+		ab_sides entry --iters 200000 --name pread_entry_ab
 fi
 say "measured in $(($(date +%s) - t0)) s"
 

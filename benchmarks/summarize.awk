@@ -61,6 +61,7 @@ BEGIN {
 	desc["null_call_sleep"] = "Remote null call, spin 0 on both sides (vs getppid; info)"
 	desc["null_call_sleep_notifies"] = "Notifications per call, sleeping worker (spin 0)"
 	desc["pread_4k"] = "4 KiB cached pread, LD_PRELOAD path (vs native pread)"
+	desc["pread_entry_ab"] = "A/B: a forwarded call's way into the library, no round trip (CPU ns; info)"
 	desc["pread_4k_ab"] = "A/B: forwarded 4 KiB pread (BENCH_AB_LIB vs this build)"
 	desc["boot_s"] = "Xen guest set: QEMU start to all service domains ready"
 	desc["xen_null_call"] = "Xen: remote null call, spinning client and workers (vs getppid in dom0)"
