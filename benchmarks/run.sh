@@ -231,6 +231,8 @@ tar_rounds() {   # REPS rounds of tar cf /dev/null TREE: native, libvirtuos.so, 
 	[ -z "$AB_LIB" ] || emit tar_ab_lib_cpu ms "$d/native.cpu" "$d/ab.cpu"
 	emit tar_shim_precheck ms "$d/native" "$d/precheck"
 	emit tar_shim_handler ms "$d/native" "$d/handler"
+	emit tar_shim_precheck_cpu ms "$d/native.cpu" "$d/precheck.cpu"
+	emit tar_shim_handler_cpu ms "$d/native.cpu" "$d/handler.cpu"
 	VOS_STATS=1 preloaded "${cmd[@]}" 2>&1 >/dev/null | grep 'dispatch mode=' >&2 || true
 	VOS_SHIM_STATS=1 shim handler "${cmd[@]}" 2>&1 >/dev/null | grep '^dispatch_shim:' >&2 || true
 }

@@ -88,6 +88,8 @@ BEGIN {
 	desc["tar_lib"] = "tar cf /dev/null of a local tree, wall time under libvirtuos.so (vs native)"
 	desc["tar_lib_cpu"] = "tar cf /dev/null, CPU time (user+sys) under libvirtuos.so (vs native)"
 	desc["tar_ab_lib_cpu"] = "tar cf /dev/null, CPU time under BENCH_AB_LIB (vs native; info)"
+	desc["tar_shim_precheck_cpu"] = "tar cf /dev/null, CPU time, dispatcher alone, precheck native (info)"
+	desc["tar_shim_handler_cpu"] = "tar cf /dev/null, CPU time, dispatcher alone, every call to the handler (info)"
 	desc["tar_ab_lib"] = "tar cf /dev/null, wall time under BENCH_AB_LIB (vs native; info)"
 	desc["tar_shim_precheck"] = "tar cf /dev/null, dispatcher alone, precheck native (vs native; info)"
 	desc["tar_shim_handler"] = "tar cf /dev/null, dispatcher alone, every call to the handler (info)"
