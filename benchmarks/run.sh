@@ -10,6 +10,9 @@
 #   BENCH_KEEP=1       keep the scratch directory (file tree, daemon logs)
 #   BENCH_BUILD=0      do not run make; use the programs already in BUILD
 #   BENCH_TAR_TREE=DIR the local tree `tar cf /dev/null` reads (default /usr/share)
+#   BENCH_AB_LIB=FILE  another build's libvirtuos.so (e.g. of an older commit):
+#                      adds A/B steps, forwarded pread under FILE (the "native"
+#                      columns) vs under this build's library ("ours")
 #
 # Nothing is pinned to a CPU: on the 2-core machines the benchmark threads,
 # the service's workers and everything else share both cores, so expect
@@ -25,6 +28,7 @@ SERVICED=$BUILD/bin/vos-serviced
 LIB=$BUILD/lib/libvirtuos.so
 SHIM=$BUILD/bench/dispatch_shim.so   # libvirtuos/dispatch alone, preloadable
 TAR_TREE=${BENCH_TAR_TREE:-/usr/share}
+AB_LIB=${BENCH_AB_LIB:-}
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
@@ -42,7 +46,7 @@ if [ "${BENCH_BUILD:-1}" = 1 ]; then
 	make -s BUILD="$BUILD" SAN= "${bins[@]}" "$SERVICED" "$LIB" "$SHIM" >&2 ||
 		die "build failed"
 fi
-for f in "${bins[@]}" "$SERVICED" "$LIB" "$SHIM"; do
+for f in "${bins[@]}" "$SERVICED" "$LIB" "$SHIM" ${AB_LIB:+"$AB_LIB"}; do
 	[ -e "$f" ] || die "missing $f (build it, or drop BENCH_BUILD=0)"
 done
 
@@ -98,6 +102,7 @@ RAW=$OUT/raw.txt
 : >"$RAW"
 step=0
 steps=10
+[ -n "$AB_LIB" ] && steps=13
 run() {   # title command...
 	step=$((step + 1))
 	say "[$step/$steps] $1"
@@ -126,6 +131,23 @@ pread_sides() {   # latency|throughput args...
 	awk '$1 == "RESULT" && FILENAME == ARGV[1] { n[$2] = $7 " " $8 " " $9; next }
 	     $1 == "RESULT" && ($2 in n) { print "RESULT", $2, $3, n[$2], $7, $8, $9 }' \
 		"$d/native" "$d/remote"
+}
+
+# A/B: the forwarded side of bench_pread under BENCH_AB_LIB, then under this
+# build's library (each REPS repetitions), joined into one RESULT line per
+# metric (A in the native columns).
+ab_sides() {   # latency|throughput args...
+	local mode=$1 d=$WORK/ab lib=$AB_LIB
+	shift
+	mkdir -p "$d"
+	case $lib in /*) ;; *) lib=$PWD/$lib ;; esac
+	local args=(--remote /storage/preadfile --native "$ROOT/preadfile" --reps "$REPS" "$@")
+	env -u VOS_CONFIG LD_PRELOAD="$lib" VOS_RUNDIR="$RUN_SPIN" \
+		"$OUT/bench_pread" "$mode" --side remote "${args[@]}" >"$d/a" || return 1
+	preloaded "$OUT/bench_pread" "$mode" --side remote "${args[@]}" >"$d/b" || return 1
+	awk '$1 == "RESULT" && FILENAME == ARGV[1] { n[$2] = $7 " " $8 " " $9; next }
+	     $1 == "RESULT" && ($2 in n) { print "RESULT", $2, $3, n[$2], $7, $8, $9 }' \
+		"$d/a" "$d/b"
 }
 
 shim() {   # path command... : run it with libvirtuos/dispatch alone (VOS_SHIM=path)
@@ -164,36 +186,54 @@ getppid_rounds() {   # REPS rounds of bench_getppid: native, libvirtuos.so, disp
 		for v in native lib shim; do
 			awk '$1 == "getppid_glibc" { print $2 }' "$d/$v.out" >>"$d/$v.glibc"
 			awk '$1 == "getppid_syscall" { print $2 }' "$d/$v.out" >>"$d/$v.syscall"
+			awk '$1 == "getppid_glibc_cpu" { print $2 }' "$d/$v.out" >>"$d/$v.glibc.cpu"
+			awk '$1 == "getppid_syscall_cpu" { print $2 }' "$d/$v.out" >>"$d/$v.syscall.cpu"
 		done
 	done
 	emit lib_getppid ns "$d/native.glibc" "$d/lib.glibc"
 	emit lib_getppid_syscall ns "$d/native.syscall" "$d/lib.syscall"
+	emit lib_getppid_cpu ns "$d/native.glibc.cpu" "$d/lib.glibc.cpu"
+	emit lib_getppid_syscall_cpu ns "$d/native.syscall.cpu" "$d/lib.syscall.cpu"
 	emit shim_getppid ns "$d/native.glibc" "$d/shim.glibc"
 	emit shim_getppid_syscall ns "$d/native.syscall" "$d/shim.syscall"
 }
 
-ms_of() {   # command... : wall milliseconds of one run (output discarded)
-	local t0 t1
+timed() {   # FILE command... : append the wall ms of one run to FILE, its CPU ms (user + system) to FILE.cpu
+	local f=$1 t0 t1
+	shift
 	t0=$(date +%s%N)
-	"$@" >/dev/null 2>&1 || true
+	# bash's `times` in a subshell: its second line is the children's user and system time.
+	( "$@" >/dev/null 2>&1 || true; times ) | awk '
+		function ms(t,    m) { m = t; sub(/m.*/, "", m); sub(/^[0-9]+m/, "", t); sub(/s$/, "", t); return m * 60000 + t * 1000 }
+		NR == 2 { printf "%d\n", ms($1) + ms($2) }' >>"$f.cpu"
 	t1=$(date +%s%N)
-	echo $(((t1 - t0) / 1000000))
+	echo $(((t1 - t0) / 1000000)) >>"$f"
 }
 
+# CPU time is less sensitive to other load on the machine than wall time
+# (it still grows with cache and frequency effects): both are reported.
 tar_rounds() {   # REPS rounds of tar cf /dev/null TREE: native, libvirtuos.so, dispatch alone
 	local d=$WORK/tar r v
 	local cmd=(tar cf /dev/null "$TAR_TREE")
 	mkdir -p "$d"
 	"${cmd[@]}" >/dev/null 2>&1 || true     # warm the page cache
 	for ((r = 0; r < REPS; r++)); do
-		ms_of "${cmd[@]}" >>"$d/native"
-		ms_of preloaded "${cmd[@]}" >>"$d/lib"
-		ms_of shim precheck "${cmd[@]}" >>"$d/precheck"
-		ms_of shim handler "${cmd[@]}" >>"$d/handler"
+		timed "$d/native" "${cmd[@]}"
+		timed "$d/lib" preloaded "${cmd[@]}"
+		timed "$d/precheck" shim precheck "${cmd[@]}"
+		timed "$d/handler" shim handler "${cmd[@]}"
+		[ -z "$AB_LIB" ] || timed "$d/ab" env -u VOS_CONFIG LD_PRELOAD="$(realpath "$AB_LIB")" \
+			VOS_RUNDIR="$RUN_SPIN" "${cmd[@]}"
 	done
 	emit tar_lib ms "$d/native" "$d/lib"
+	emit tar_lib_cpu ms "$d/native.cpu" "$d/lib.cpu"
+	[ -z "$AB_LIB" ] || emit tar_ab_lib ms "$d/native" "$d/ab"
+	[ -z "$AB_LIB" ] || emit tar_ab_lib_cpu ms "$d/native.cpu" "$d/ab.cpu"
 	emit tar_shim_precheck ms "$d/native" "$d/precheck"
 	emit tar_shim_handler ms "$d/native" "$d/handler"
+	emit tar_shim_precheck_cpu ms "$d/native.cpu" "$d/precheck.cpu"
+	emit tar_shim_handler_cpu ms "$d/native.cpu" "$d/handler.cpu"
+	VOS_STATS=1 preloaded "${cmd[@]}" 2>&1 >/dev/null | grep 'dispatch mode=' >&2 || true
 	VOS_SHIM_STATS=1 shim handler "${cmd[@]}" 2>&1 >/dev/null | grep '^dispatch_shim:' >&2 || true
 }
 
@@ -220,6 +260,14 @@ run "getppid in a whole process: native, under libvirtuos.so, under the dispatch
 	getppid_rounds
 run "tar cf /dev/null $TAR_TREE: native, under libvirtuos.so, under the dispatcher alone" \
 	tar_rounds
+if [ -n "$AB_LIB" ]; then
+	run "A/B: 4 KiB forwarded pread, $AB_LIB vs this build" \
+		ab_sides latency --iters 30000 --name pread_4k_ab
+	run "A/B: 4 KiB forwarded pread throughput, 1/2/4 threads, $AB_LIB vs this build" \
+		ab_sides throughput --threads 1,2,4 --ms "$MS" --name pread_ab_tput
+	run "A/B: the way into the library (pread refused with EINVAL, CPU time), $AB_LIB vs this build" \
+		ab_sides entry --iters 200000 --name pread_entry_ab
+fi
 say "measured in $(($(date +%s) - t0)) s"
 
 # --- summary -------------------------------------------------------------------

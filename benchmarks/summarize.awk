@@ -14,6 +14,8 @@ function describe(name,    t) {
 		t = substr(name, RSTART + 1, RLENGTH - 2)
 		if (index(name, "null_tput") == 1)
 			return "Null calls/s, " t " thread(s) in flight (vs getppid)"
+		if (index(name, "pread_ab_tput") == 1)
+			return "A/B: forwarded 4 KiB preads/s, " t " thread(s) (BENCH_AB_LIB vs this build)"
 		if (index(name, "pread_tput") == 1)
 			return "4 KiB preads/s, " t " thread(s) (forwarded vs native)"
 	}
@@ -23,6 +25,8 @@ function describe(name,    t) {
 function target_of(name,    t) {
 	if (name in target)
 		return target[name]
+	if (index(name, "pread_ab_tput") == 1)
+		return ">=0.95"
 	if (match(name, /_tput_[0-9]+t$/)) {
 		t = substr(name, RSTART + 6, RLENGTH - 7) + 0
 		return t >= 2 ? ">=1" : "-"
@@ -57,6 +61,8 @@ BEGIN {
 	desc["null_call_sleep"] = "Remote null call, spin 0 on both sides (vs getppid; info)"
 	desc["null_call_sleep_notifies"] = "Notifications per call, sleeping worker (spin 0)"
 	desc["pread_4k"] = "4 KiB cached pread, LD_PRELOAD path (vs native pread)"
+	desc["pread_entry_ab"] = "A/B: a forwarded call's way into the library, no round trip (CPU ns; info)"
+	desc["pread_4k_ab"] = "A/B: forwarded 4 KiB pread (BENCH_AB_LIB vs this build)"
 	desc["boot_s"] = "Xen guest set: QEMU start to all service domains ready"
 	desc["xen_null_call"] = "Xen: remote null call, spinning client and workers (vs getppid in dom0)"
 	desc["xen_null_call_notifies"] = "Xen: event-channel notifications per call, spinning workers"
@@ -75,18 +81,29 @@ BEGIN {
 	desc["dispatch_pass_syscall"] = "syscall(SYS_getppid) as a pass-through number (vs native; info)"
 	desc["lib_getppid"] = "getppid() in a process under libvirtuos.so (vs the same program native)"
 	desc["lib_getppid_syscall"] = "syscall(SYS_getppid) under libvirtuos.so (vs native)"
+	desc["lib_getppid_cpu"] = "getppid() under libvirtuos.so, thread CPU time per call (vs native)"
+	desc["lib_getppid_syscall_cpu"] = "syscall(SYS_getppid) under libvirtuos.so, thread CPU time (vs native)"
 	desc["shim_getppid"] = "getppid() under the dispatcher alone, precheck native (vs native; info)"
 	desc["shim_getppid_syscall"] = "syscall(SYS_getppid) under the dispatcher alone, precheck native (info)"
 	desc["tar_lib"] = "tar cf /dev/null of a local tree, wall time under libvirtuos.so (vs native)"
+	desc["tar_lib_cpu"] = "tar cf /dev/null, CPU time (user+sys) under libvirtuos.so (vs native)"
+	desc["tar_ab_lib_cpu"] = "tar cf /dev/null, CPU time under BENCH_AB_LIB (vs native; info)"
+	desc["tar_shim_precheck_cpu"] = "tar cf /dev/null, CPU time, dispatcher alone, precheck native (info)"
+	desc["tar_shim_handler_cpu"] = "tar cf /dev/null, CPU time, dispatcher alone, every call to the handler (info)"
+	desc["tar_ab_lib"] = "tar cf /dev/null, wall time under BENCH_AB_LIB (vs native; info)"
 	desc["tar_shim_precheck"] = "tar cf /dev/null, dispatcher alone, precheck native (vs native; info)"
 	desc["tar_shim_handler"] = "tar cf /dev/null, dispatcher alone, every call to the handler (info)"
 	target["lib_getppid"] = "<=1.1"
 	target["lib_getppid_syscall"] = "<=1.1"
+	target["lib_getppid_cpu"] = "<=1.1"
+	target["lib_getppid_syscall_cpu"] = "<=1.1"
 	target["tar_lib"] = "<=1.05"
+	target["tar_lib_cpu"] = "<=1.05"
 	target["ring_1p1c"] = "<=1"
 	target["ring_2p2c"] = "<=1"
 	target["null_call"] = "<=2"
 	target["pread_4k"] = "<=2.5"
+	target["pread_4k_ab"] = "<=1.05"
 
 	print "name,native_median,ours_median,unit,ratio,target,met,native_min,native_max,ours_min,ours_max" > csv
 	print "| metric | native median (min–max) | ours median (min–max) | unit | ours/native | target | met? |"

@@ -6,12 +6,21 @@
  *
  *   bench_pread latency    --remote PATH --native PATH [--reps R] [--iters N] [--name NAME]
  *   bench_pread throughput --remote PATH --native PATH [--reps R] [--threads 1,2,4] [--ms M]
+ *   bench_pread entry      --remote PATH --native PATH --side remote [--reps R] [--iters N]
  *
  * Ours is pread(), which the preloaded library forwards.  Native is the raw
  * pread64 system call (syscall(2)), which no preloaded *function* can
  * intercept.  Reads walk the file block by block; the file is read once
  * first so it is in the page cache (both paths name the same inode, so both
  * read cached pages).
+ *
+ * `entry` measures only the way into the library, without the round trip:
+ * pread() of the forwarded fd at offset -1, which the library refuses with
+ * EINVAL before any request (io.c's bad_offset), timed with the thread's
+ * CPU clock (so other load on the machine hardly counts).  It compares how
+ * a call reaches the library (a function wrapper, or the system-call
+ * dispatcher's trampoline and table) between two builds (run.sh's
+ * BENCH_AB_LIB).
  *
  * With --side native or --side remote only that side is measured (its
  * RESULT line has "-" for the other): a library that catches system calls
@@ -22,6 +31,7 @@
 #include <getopt.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include "bench_util.h"
 
@@ -60,6 +70,19 @@ static double time_reads(const struct target *t, long n)
 				  strerror(e));
 	}
 	return (double)(bench_now_ns() - t0) / (double)n;
+}
+
+/* CPU ns per call of n refused preads (mode entry). */
+static double time_entry(const struct target *t, long n)
+{
+	struct timespec a, b;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+	for (long i = 0; i < n; i++)
+		if (pread(t->fd, t->buf[0], BLOCK, -1) != -1 || errno != EINVAL)
+			bench_die("bench_pread: pread at offset -1 did not fail with EINVAL");
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+	return ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / (double)n;
 }
 
 static int side_native = 1, side_remote = 1;   /* --side */
@@ -126,7 +149,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: bench_pread latency|throughput --remote PATH --native PATH [--reps R]\n"
 		   "       [--iters N] [--threads T1,T2,..] [--ms M] [--name NAME]\n"
-		   "       [--side native|remote|both]\n");
+		   "       [--side native|remote|both]\n"
+		   "       bench_pread entry --remote PATH --native PATH --side remote [--reps R] [--iters N]\n");
 }
 
 int main(int argc, char **argv)
@@ -173,12 +197,23 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind != argc || !rpath || !npath ||
-	    (strcmp(mode, "latency") && strcmp(mode, "throughput"))) {
+	    (strcmp(mode, "latency") && strcmp(mode, "throughput") && strcmp(mode, "entry")) ||
+	    (!strcmp(mode, "entry") && side_native)) {
 		usage(stderr);
 		return 2;
 	}
 	open_targets(rpath, npath, &rem, &nat);
 
+	if (!strcmp(mode, "entry")) {
+		double o[BENCH_MAX_REPS];
+		if (!name)
+			name = "pread_entry";
+		time_entry(&rem, iters / 10 + 100);
+		for (int r = 0; r < reps; r++)
+			o[r] = time_entry(&rem, iters);
+		bench_side_result(name, "ns", NULL, o, reps);
+		return 0;
+	}
 	if (!strcmp(mode, "latency")) {
 		double n[BENCH_MAX_REPS], o[BENCH_MAX_REPS];
 		if (!name)

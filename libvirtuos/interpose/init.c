@@ -21,8 +21,9 @@
  *                        call waits (default 10000); calls themselves have
  *                        no deadline
  *   VOS_STATS=1          print each channel's counters and the system-call
- *                        dispatcher's (mode, traps, rewritten sites,
- *                        trampoline calls) to stderr at exit
+ *                        dispatcher's (mode, system calls, traps and traps
+ *                        per call, rewritten sites, pass-through, precheck
+ *                        and trampoline calls, threads armed) to stderr at exit
  * A bad value stops the program at startup (exit 127) with a message.
  */
 #include <errno.h>
@@ -226,21 +227,37 @@ static const char *dispatch_mode_name(enum vos_dispatch_mode m)
 }
 
 /* VOS_STATS=1: how system calls were caught (one line, even without a
- * connected service).  Trap mode means every call takes the SIGSYS path. */
+ * connected service): every counter of the dispatcher, and traps per
+ * system call (after warm-up it should be near 0: only first encounters
+ * of a site trap).  Trap mode means every call takes the SIGSYS path. */
 static void print_dispatch_stats(void)
 {
 	struct vos_dispatch_stats st;
-	char line[384];
+	char line[768], per[32];
 	int n;
 
 	vos_dispatch_stats(&st);
+	if (st.syscalls) {
+		/* Integer arithmetic: %f would go through the locale. */
+		unsigned long long m = (unsigned long long)(st.traps * 1000000 / st.syscalls);
+
+		snprintf(per, sizeof(per), "%llu.%06llu", m / 1000000, m % 1000000);
+	} else {
+		snprintf(per, sizeof(per), "0");
+	}
 	n = snprintf(line, sizeof(line),
-		     "libvirtuos: %s[%d]: dispatch mode=%s%s traps=%llu rewritten=%llu "
-		     "tramp_calls=%llu sigsys_refused=%llu\n",
+		     "libvirtuos: %s[%d]: dispatch mode=%s%s state_save=%s syscalls=%llu "
+		     "traps=%llu traps_per_syscall=%s rewritten=%llu passthrough=%llu "
+		     "precheck_native=%llu tramp_calls=%llu threads_armed=%llu "
+		     "threads_unarmed=%llu sigsys_refused=%llu seccomp_refused=%llu\n",
 		     program_invocation_short_name, (int)getpid(), dispatch_mode_name(st.mode),
 		     st.mode == VOS_DISPATCH_TRAP ? " (slow path: page 0 not mappable)" : "",
-		     (unsigned long long)st.traps, (unsigned long long)st.rewritten,
-		     (unsigned long long)st.tramp_calls, (unsigned long long)st.refused);
+		     st.state_save ? st.state_save : "none",
+		     (unsigned long long)st.syscalls, (unsigned long long)st.traps, per,
+		     (unsigned long long)st.rewritten, (unsigned long long)st.passthrough,
+		     (unsigned long long)st.precheck_native, (unsigned long long)st.tramp_calls,
+		     (unsigned long long)st.threads_armed, (unsigned long long)st.threads_unarmed,
+		     (unsigned long long)st.refused, (unsigned long long)st.seccomp_refused);
 	if (n > 0 && (stats_fd < 0 || vos_sys_write(stats_fd, line, (size_t)n) < 0))
 		(void)!vos_sys_write(2, line, (size_t)n);
 }

@@ -41,6 +41,7 @@
 #include <unistd.h>
 #include "interpose_internal.h"
 #include "common/vosconf.h"
+#include "syscall_precheck.h"
 
 /* The routing table: parsed once by vos_routes_load, read-only after. */
 static struct vos_conf conf;
@@ -98,6 +99,7 @@ void vos_routes_load(void)
 		pthread_mutex_init(&s->lock, NULL);
 	}
 	vos_nservices = conf.nservices;
+	vos_precheck_routes(&conf);     /* the dispatcher's fast path reads a copy */
 }
 
 /* The last component of each route prefix ("storage" for "/storage"): a
@@ -180,6 +182,9 @@ static void cwd_write(int kind, const char *path)
 		for (; path[i] && i < sizeof(cwd.buf) - 1; i++)
 			__atomic_store_n(&cwd.buf[i], path[i], __ATOMIC_RELAXED);
 	__atomic_store_n(&cwd.buf[i], '\0', __ATOMIC_RELAXED);
+	/* For the precheck: relative paths under this cwd may run natively. */
+	__atomic_store_n(&vos_cwd_plain, kind == CWD_LOCAL && path && vos_conf_match(&conf, path) < 0,
+			 __ATOMIC_RELAXED);
 	atomic_store_explicit(&cwd.seq, s + 2, memory_order_release);
 	pthread_mutex_unlock(&cwd_lock);
 	vos_restore_signals(&old);

@@ -38,7 +38,9 @@
  *
  * `local_fds` marks the fd arguments of calls that go to the kernel
  * unchanged when all of them are plain local fds: the precheck
- * (syscall_precheck.c) answers those before the trampoline saves any state.
+ * (syscall_precheck.c) answers those before the trampoline saves any state;
+ * it also answers SC_PATH calls whose path is certainly local (same
+ * arguments to the kernel as path_call would give it).
  *
  * Everything a handler does runs with the dispatcher's selector on ALLOW:
  * its own system calls (glibc's functions behind real_*, the engine's raw
@@ -592,6 +594,7 @@ static long vos_syscall(long nr, long a[6], void *ctx)
 /* From the constructor (init.c), once per process image (exec clears
  * Syscall User Dispatch; the new image's constructor installs again). */
 uint8_t vos_sc_local_fds[VOS_SC_MAX];
+struct vos_sc_path_args vos_sc_path_args[VOS_SC_MAX];
 
 /*
  * Tell the module what never needs vos_syscall(): numbers the table does not
@@ -604,6 +607,9 @@ static void set_fast_paths(void)
 {
 	for (long nr = 0; nr < SC_MAX; nr++) {
 		vos_sc_local_fds[nr] = sc_table[nr].local_fds;
+		if (sc_table[nr].cls == SC_PATH)
+			vos_sc_path_args[nr] = (struct vos_sc_path_args){
+				1, sc_table[nr].path, sc_table[nr].dirfd, sc_table[nr].flags };
 		if (sc_table[nr].cls == SC_PASS)
 			vos_dispatch_passthrough(nr);
 	}

@@ -124,19 +124,21 @@ _Static_assert(EFAULT == 14 && ENAMETOOLONG == 36, "errno values in the assembly
  * which the fixup handles like any other. */
 #define USER_END ((uintptr_t)1 << 56)
 
-static _Atomic uintptr_t low = 4096;
+/* Read by the precheck too (syscall_precheck.c), which copies paths with
+ * vos_ua_strncpy itself. */
+_Atomic uintptr_t vos_ua_low = 4096;
 
 void vos_uaccess_reserve_low(uintptr_t end)
 {
-	if (end > atomic_load_explicit(&low, memory_order_relaxed))
-		atomic_store_explicit(&low, end, memory_order_relaxed);
+	if (end > atomic_load_explicit(&vos_ua_low, memory_order_relaxed))
+		atomic_store_explicit(&vos_ua_low, end, memory_order_relaxed);
 }
 
 static inline int range_ok(const void *p, size_t n)
 {
 	uintptr_t a = (uintptr_t)p;
 
-	return a >= atomic_load_explicit(&low, memory_order_relaxed) && a < USER_END &&
+	return a >= atomic_load_explicit(&vos_ua_low, memory_order_relaxed) && a < USER_END &&
 	       n <= USER_END - a;
 }
 
@@ -162,7 +164,7 @@ static struct prog_fault_action {
 	_Atomic(void *) restorer;
 } prog[2];
 
-static _Atomic int installed;           /* our handler is in the kernel */
+_Atomic int vos_ua_installed;           /* our handler is in the kernel */
 static pthread_mutex_t action_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int slot(int sig)
@@ -214,7 +216,7 @@ static void __attribute__((noinline)) install(void)
 
 	vos_block_signals(&old);
 	pthread_mutex_lock(&action_lock);
-	if (!atomic_load(&installed)) {
+	if (!atomic_load(&vos_ua_installed)) {
 		for (int i = 0; i < 2; i++) {
 			struct ksigaction cur;
 
@@ -226,7 +228,7 @@ static void __attribute__((noinline)) install(void)
 			atomic_store(&prog[i].restorer, cur.restorer);
 		}
 		if (install_locked(SIGSEGV) == 0 && install_locked(SIGBUS) == 0)
-			atomic_store_explicit(&installed, 1, memory_order_release);
+			atomic_store_explicit(&vos_ua_installed, 1, memory_order_release);
 	}
 out:
 	pthread_mutex_unlock(&action_lock);
@@ -235,7 +237,7 @@ out:
 
 static inline void ensure_installed(void)
 {
-	if (__builtin_expect(!atomic_load_explicit(&installed, memory_order_acquire), 0))
+	if (__builtin_expect(!atomic_load_explicit(&vos_ua_installed, memory_order_acquire), 0))
 		install();
 }
 
@@ -298,7 +300,7 @@ int vos_fault_sigaction(int sig, const struct sigaction *act, struct sigaction *
 
 	vos_block_signals(&saved);
 	pthread_mutex_lock(&action_lock);
-	if (!atomic_load(&installed)) {
+	if (!atomic_load(&vos_ua_installed)) {
 		r = real_sigaction(sig, act, old);
 		goto out;
 	}
@@ -392,7 +394,7 @@ long vos_strncpy_from_user(char *dst, const char *src, size_t max)
 
 	if (max == 0)
 		return -ENAMETOOLONG;
-	if (a < atomic_load_explicit(&low, memory_order_relaxed) || a >= USER_END)
+	if (a < atomic_load_explicit(&vos_ua_low, memory_order_relaxed) || a >= USER_END)
 		return -EFAULT;
 	if (max > USER_END - a)
 		max = USER_END - a;     /* beyond it: a fault, as in the kernel */

@@ -16,7 +16,11 @@
  *    unchanged, routed paths EOPNOTSUPP, relative ones under a virtual cwd
  *    rewritten.
  *
- * route.c, uaccess.c and sockaddr.c are compiled into this test directly.
+ *  - the dispatcher's precheck (syscall_precheck.c) for path calls: native
+ *    only where vos_path_resolve leaves the call to the kernel unchanged.
+ *
+ * route.c, uaccess.c, sockaddr.c and syscall_precheck.c are compiled into
+ * this test directly.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,6 +35,8 @@
 #include "../../libvirtuos/interpose/route.c"
 #include "../../libvirtuos/interpose/uaccess.c"
 #include "../../libvirtuos/interpose/sockaddr.c"
+#include "../../libvirtuos/interpose/syscall_precheck.c"
+#include "../../libvirtuos/interpose/syscall_table.h"
 
 /* ---- what the three files take from the rest of the library ------------- */
 
@@ -40,6 +46,10 @@ VOS_REAL_FUNCS(X)
 
 struct vos_service vos_services[VOS_MAX_SERVICES];
 int vos_nservices;
+/* The precheck's inputs (fdtable.c, syscall_table.c): no fd is remote. */
+_Atomic(_Atomic uint32_t *) vos_fd_chunks[VOS_FD_CHUNKS];
+uint8_t vos_sc_local_fds[VOS_SC_MAX];
+struct vos_sc_path_args vos_sc_path_args[VOS_SC_MAX];
 
 static char root[256];          /* the fake export */
 static int rootfd = -1;
@@ -422,6 +432,96 @@ static void test_sockaddr(void **state)
 	munmap(none, 4096);
 }
 
+/* The precheck answers path calls: native (1) only where the full handler
+ * would pass the same arguments to the kernel. */
+static int pre(int dirfd, const char *path, long flags)
+{
+	/* newfstatat's layout: dirfd 0, path 1, flags 3. */
+	long a[6] = { dirfd, (long)path, 0, flags, 0, 0 };
+	struct vos_path p;
+	int native = vos_syscall_precheck(SYS_newfstatat, a);
+
+	if (native) {
+		calls = 0;
+		assert_int_equal(vos_path_resolve(dirfd, path, (flags & AT_EMPTY_PATH) != 0, &p), 0);
+		assert_ptr_equal(p.path, path);
+		assert_int_equal(p.dirfd, dirfd);
+		assert_int_equal(calls, 0);
+	}
+	return native;
+}
+
+static void test_precheck(void **state)
+{
+	char *none = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char longp[PATH_MAX];
+	struct vos_path p;
+	int dirfd = open("/usr", O_PATH | O_DIRECTORY);
+
+	(void)state;
+	vos_sc_path_args[SYS_newfstatat] = (struct vos_sc_path_args){ 1, 1, 0, 3 };
+	/* Absolute: local unless under /storage, a magic link or with "..". */
+	assert_true(pre(AT_FDCWD, "/usr/share", 0));
+	assert_true(pre(AT_FDCWD, "/", 0));
+	assert_true(pre(AT_FDCWD, "/storagex/a", 0));
+	assert_true(pre(AT_FDCWD, "/usr/storage", 0));
+	assert_true(pre(AT_FDCWD, "/./usr//share/", 0));
+	assert_false(pre(AT_FDCWD, "/storage", 0));
+	assert_false(pre(AT_FDCWD, "//storage/", 0));
+	assert_false(pre(AT_FDCWD, "/./storage/sub", 0));
+	assert_false(pre(AT_FDCWD, "/usr/../storage", 0));
+	assert_false(pre(AT_FDCWD, "/proc/self/fd/0", 0));
+	assert_false(pre(AT_FDCWD, "/dev/fd/0", 0));
+	/* Relative to the cwd: only once route.c has seen a plain local cwd. */
+	assert_int_equal(chdir("/tmp"), 0);
+	vos_cwd_set_local();
+	assert_false(pre(AT_FDCWD, "x", 0));
+	assert_int_equal(vos_path_resolve(AT_FDCWD, "x", 0, &p), 0);   /* records the cwd */
+	assert_true(pre(AT_FDCWD, "x/y", 0));
+	assert_true(pre(AT_FDCWD, "", AT_EMPTY_PATH));
+	assert_false(pre(AT_FDCWD, "storage", 0));
+	assert_false(pre(AT_FDCWD, "a/storage/b", 0));
+	assert_false(pre(AT_FDCWD, "../x", 0));
+	vos_cwd_set_virtual("/storage/sub");
+	assert_false(pre(AT_FDCWD, "x", 0));
+	assert_false(pre(AT_FDCWD, "", AT_EMPTY_PATH));
+	assert_true(pre(AT_FDCWD, "/usr", 0));
+	vos_cwd_set_local();
+	assert_false(pre(AT_FDCWD, "x", 0));
+	/* Relative to a plain local dirfd (here: /usr). */
+	assert_true(pre(dirfd, "share/doc", 0));
+	assert_true(pre(dirfd, "", AT_EMPTY_PATH));
+	assert_true(pre(dirfd, "", 0));         /* ENOENT from the kernel */
+	assert_false(pre(dirfd, "storage/x", 0));
+	assert_false(pre(dirfd, "../storage", 0));
+	/* Odd pointers and long paths: the full handler. */
+	assert_false(pre(AT_FDCWD, NULL, 0));
+	assert_false(pre(AT_FDCWD, (const char *)16, 0));
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[0] = '/';
+	longp[sizeof(longp) - 1] = '\0';
+	assert_false(pre(AT_FDCWD, longp, 0));
+	/* A string running into an unmapped page: the copy's fault is caught. */
+	assert_int_equal(munmap(none + 4096, 4096), 0);
+	memset(none, 'a', 4096);
+	none[4000] = '/';
+	assert_false(pre(AT_FDCWD, none + 4000, 0));
+	none[4095] = '\0';
+	assert_true(pre(AT_FDCWD, none + 4000, 0));
+	/* fcntl on a local fd, except the commands that make a new fd. */
+	{
+		long f[6] = { 0, F_GETFL, 0, 0, 0, 0 }, d[6] = { 0, F_DUPFD_CLOEXEC, 10, 0, 0, 0 };
+
+		assert_true(vos_syscall_precheck(SYS_fcntl, f));
+		assert_false(vos_syscall_precheck(SYS_fcntl, d));
+	}
+	/* Calls the table does not mark stay with the handler. */
+	vos_sc_path_args[SYS_newfstatat].on = 0;
+	assert_false(pre(AT_FDCWD, "/usr", 0));
+	munmap(none, 4096);
+	close(dirfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -431,6 +531,7 @@ int main(void)
 		cmocka_unit_test(test_dotdot),
 		cmocka_unit_test(test_virtual_cwd),
 		cmocka_unit_test(test_sockaddr),
+		cmocka_unit_test(test_precheck),
 	};
 
 	unsetenv("VOS_CONFIG");
