@@ -411,6 +411,100 @@ static int route_long_relative(const char *cwd_abs, unsigned seq, const char *re
 	return 1;
 }
 
+/* ---- symlinks that leave the export ------------------------------------------ */
+
+/*
+ * The service never follows a symlink out of its export: a walk that meets
+ * one (an absolute target outside the export's mount point, a relative one
+ * or a ".." climbing above the export's root) fails with -VOS_ELINKOUT,
+ * and VOS_OP_WALK tells where the path goes on in our namespace, as the
+ * kernel goes on past a mount point.  The continuation of the routed path
+ * q, absolute, into out (PATH_MAX): the link's target + the rest of the
+ * path, or the prefix + "/../rest" (normalised by the next resolve, it
+ * leaves the prefix).  *links counts the symlinks followed by the whole
+ * resolution (40 at most, then ELOOP, as natively).  0, or -1 with errno.
+ */
+static int linkout_walk(const struct vos_path *q, int *links, char *out)
+{
+	struct vos_req r = { .op = VOS_OP_WALK,
+			     .arg = { q->dirfd, VOS_NO_PATH, 1, *links } };
+	struct vos_in in = { 1, q->path, strlen(q->path) + 1 };
+	char *buf = malloc(PATH_MAX + 8);
+	const char *cont;
+	uint32_t l;
+	int64_t n;
+	int err = 0;
+
+	if (!buf) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (*links >= 40) {
+		err = ELOOP;
+		goto out;
+	}
+	n = vos_rpc(q->client, &r, &in, 1, buf, PATH_MAX + 4, 0);
+	if (n < 0) {
+		err = (int)-n;
+		goto out;
+	}
+	if (n == 0) {
+		/* The path changed meanwhile and stays inside: the call
+		 * again, counted as a link so that this ends. */
+		++*links;
+		if (q->dirfd != VOS_FD_ROOT)
+			err = ENOENT;
+		else if (vos_join_prefix(q->svc, q->path, out, PATH_MAX) < 0)
+			err = errno;
+		goto out;
+	}
+	buf[n] = '\0';
+	memcpy(&l, buf, 4);
+	cont = buf + 4;
+	if (n < 6 || (size_t)n != 4 + strlen(cont) + 1 || l < (uint32_t)*links || l > 40 ||
+	    (cont[0] != '/' && strncmp(cont, "..", 2) != 0)) {
+		err = EIO;              /* not what the service may answer */
+		goto out;
+	}
+	*links = (int)l;
+	if (cont[0] == '/') {
+		strcpy(out, cont);      /* n <= PATH_MAX + 4 */
+	} else if (snprintf(out, PATH_MAX, "%s/%s", vos_service_prefix(q->svc), cont) >= PATH_MAX) {
+		err = ENAMETOOLONG;
+	}
+out:
+	free(buf);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+int vos_path_linkout(int dirfd, const char *path, int *links, char *out)
+{
+	struct vos_path *q = malloc(sizeof(*q));
+	int r, err = 0;
+
+	if (!q) {
+		errno = ENOMEM;
+		return -1;
+	}
+	r = vos_path_resolve(dirfd, path, 0, q);
+	if (r == 1 && q->path)
+		r = linkout_walk(q, links, out);
+	else if (r == 0)
+		err = ENOENT;           /* no longer routed: nothing to go on from */
+	if (r < 0)
+		err = errno;
+	free(q);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- ".." inside a routed prefix ------------------------------------------ */
 
 /*
@@ -449,7 +543,16 @@ static int dotdot_real_dir(const struct vos_conf_route *rt, char *out, size_t si
 		err = (int)-r;
 	} else if (S_ISLNK(st.st_mode)) {
 		fd = vos_remote_openat(q, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
-		if (fd < 0) {
+		if (fd < 0 && errno == VOS_ELINKOUT) {
+			/* A link out of the export: ".." of its target, in our
+			 * namespace (lexically from there, as before a prefix). */
+			int links = 0;
+
+			if (linkout_walk(q, &links, out) < 0)
+				err = errno;
+			for (size_t e = strlen(out); e > 1 && out[e - 1] == '/'; e--)
+				out[e - 1] = '\0';
+		} else if (fd < 0) {
 			err = errno;
 		} else {
 			if (vos_remote_fdpath(q->client, fd, q->buf, sizeof(q->buf)) < 0 ||

@@ -274,6 +274,27 @@ static long sc_socketpair(long a[6])
 
 /* ---- paths ---------------------------------------------------------------- */
 
+/*
+ * A routed path whose walk met a symlink out of the export (an absolute
+ * target like a venv's bin/python3 -> /usr/bin/python3) goes on in our
+ * namespace: the call is made again with the continuation the service
+ * gives (route.c, vos_path_linkout), routed or local as it falls, at most
+ * 40 links in all (ELOOP), as the kernel follows a link across a mount.
+ * *dirfd and *path become the continuation (absolute, in *buf, allocated
+ * once; the caller frees it).  0: call again; or -errno.
+ */
+static long linkout_next(int *dirfd, const char **path, char **buf, int *links)
+{
+	if (!*buf && !(*buf = malloc(PATH_MAX)))
+		return -ENOMEM;
+	if (vos_path_linkout(*dirfd, *path, links, *buf) < 0)
+		return -errno;
+	*dirfd = AT_FDCWD;
+	*path = *buf;
+	return 0;
+}
+
+
 ADAPT(open, vos_openat(AT_FDCWD, S(0), I(1), (mode_t)L(2)))
 ADAPT(openat, vos_openat(I(0), S(1), I(2), (mode_t)L(3)))
 ADAPT(creat, vos_openat(AT_FDCWD, S(0), O_CREAT | O_WRONLY | O_TRUNC, (mode_t)L(1)))
@@ -349,8 +370,17 @@ static long sc_utime(long a[6])
  * utimensat() function refuses NULL, the system call does not). */
 static long sc_utimensat(long a[6])
 {
-	if (a[1])
-		return ret(vos_utimensat(I(0), S(1), P(2), I(3)));
+	if (a[1]) {
+		int dirfd = I(0), links = 0;
+		const char *path = S(1);
+		char *buf = NULL;
+		long r = ret(vos_utimensat(dirfd, path, P(2), I(3)));
+
+		while (r == -VOS_ELINKOUT && (r = linkout_next(&dirfd, &path, &buf, &links)) == 0)
+			r = ret(vos_utimensat(dirfd, path, P(2), I(3)));
+		free(buf);
+		return r;
+	}
 	if (VOS_FDE_KIND(vos_fd_entry(I(0))) != VOS_FDK_REMOTE)
 		return vos_dispatch_raw(SYS_utimensat, a);
 	return ret(vos_futimens(I(0), P(2)));
@@ -362,7 +392,20 @@ ADAPT(link, vos_linkat(AT_FDCWD, S(0), AT_FDCWD, S(1), 0))
 ADAPT(linkat, vos_linkat(I(0), S(1), I(2), S(3), I(4)))
 ADAPT(symlink, vos_symlinkat(S(0), AT_FDCWD, S(1)))
 ADAPT(symlinkat, vos_symlinkat(S(0), I(1), S(2)))
-ADAPT(chdir, vos_chdir(S(0)))
+
+/* chdir follows links out of the export like path_call. */
+static long sc_chdir(long a[6])
+{
+	int dirfd = AT_FDCWD, links = 0;
+	const char *path = S(0);
+	char *buf = NULL;
+	long r = ret(vos_chdir(path));
+
+	while (r == -VOS_ELINKOUT && (r = linkout_next(&dirfd, &path, &buf, &links)) == 0)
+		r = ret(vos_chdir(path));
+	free(buf);
+	return r;
+}
 ADAPT(umask, vos_umask((mode_t)L(0)))
 
 /*
@@ -542,7 +585,7 @@ static const struct sc_def sc_table[SC_MAX] = {
 VOS_TLS int vos_spawning;
 _Atomic int vos_syscalls_installed;
 
-static long path_call(const struct sc_def *d, long nr, long a[6])
+static long path_call_once(const struct sc_def *d, long nr, long a[6])
 {
 	int dirfd = d->dirfd >= 0 ? I(d->dirfd) : AT_FDCWD;
 	int empty = d->flags >= 0 && (a[d->flags] & AT_EMPTY_PATH);
@@ -564,6 +607,24 @@ static long path_call(const struct sc_def *d, long nr, long a[6])
 	if (d->dirfd >= 0)
 		b[d->dirfd] = p.dirfd;
 	return vos_dispatch_raw(nr, b);
+}
+
+static long path_call(const struct sc_def *d, long nr, long a[6])
+{
+	long r = path_call_once(d, nr, a), b[6];
+	int dirfd = d->dirfd >= 0 ? I(d->dirfd) : AT_FDCWD, links = 0;
+	const char *path = S(d->path);
+	char *buf = NULL;
+
+	memcpy(b, a, sizeof(b));
+	while (r == -VOS_ELINKOUT && (r = linkout_next(&dirfd, &path, &buf, &links)) == 0) {
+		b[d->path] = (long)path;
+		if (d->dirfd >= 0)
+			b[d->dirfd] = dirfd;
+		r = path_call_once(d, nr, b);
+	}
+	free(buf);
+	return r;
 }
 
 static long dispatch(const struct sc_def *d, long nr, long a[6])
@@ -591,6 +652,24 @@ static long dispatch(const struct sc_def *d, long nr, long a[6])
 	}
 }
 
+/* A call that cannot go on past a symlink out of the export (two paths,
+ * where the continuation would be another file system natively too, or a
+ * path inside one of our helpers): what the kernel says across file
+ * systems, or for a name it cannot find. */
+static long linkout_unhandled(long nr)
+{
+	switch (nr) {
+	case SYS_rename:
+	case SYS_renameat:
+	case SYS_renameat2:
+	case SYS_link:
+	case SYS_linkat:
+		return -EXDEV;
+	default:
+		return -ENOENT;
+	}
+}
+
 static long vos_syscall(long nr, long a[6], void *ctx)
 {
 	const struct sc_def *d;
@@ -605,6 +684,8 @@ static long vos_syscall(long nr, long a[6], void *ctx)
 		return vos_dispatch_raw(nr, a);
 	saved = errno;
 	r = dispatch(d, nr, a);
+	if (r == -VOS_ELINKOUT)
+		r = linkout_unhandled(nr);
 	errno = saved;
 	return r;
 }
