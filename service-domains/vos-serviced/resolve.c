@@ -334,21 +334,47 @@ static int concat(char *dst, size_t size, const char *a, size_t alen, const char
 	return 0;
 }
 
-/* Does an absolute symlink target lie inside the export as the client sees
- * it (a view's mount point)?  Then *rest_of_target is its export path. */
+/*
+ * Does an absolute symlink target lie inside the export as the client sees
+ * it (a view's mount point)?  Then *inside is its rest, export-relative.
+ * The target's components are matched against the mount point's ("." and
+ * "//" skipped, ".." lexical: above the mount point lie only the view's
+ * own directories, never a symlink).
+ */
 static int target_inside(const struct vos_root *r, const char *target, const char **inside)
 {
+	size_t matched = 0;     /* the mount point's components met: mnt[0, matched) */
+	const char *t = target;
+
 	if (r->walk_fd == r->fd)
-		return 0;               /* no view: every absolute target is the client's */
-	if (r->mnt_len == 0) {
-		*inside = target;       /* the view is the export */
-		return 1;
+		return 0;       /* no view: every absolute target is the client's */
+	for (;;) {
+		if (matched == r->mnt_len) {
+			*inside = t;
+			return 1;
+		}
+		while (*t == '/')
+			t++;
+		size_t n = strcspn(t, "/");
+		if (n == 0)
+			return 0;               /* above the mount point */
+		if (n == 1 && t[0] == '.') {
+			t += n;
+			continue;
+		}
+		if (n == 2 && t[0] == '.' && t[1] == '.') {
+			while (matched > 0 && r->mnt[--matched] != '/')
+				;
+			t += n;
+			continue;
+		}
+		const char *m = r->mnt + matched + 1;   /* mnt[matched] is '/' */
+		size_t k = strcspn(m, "/");
+		if (k != n || memcmp(m, t, n) != 0)
+			return 0;
+		matched += 1 + k;
+		t += n;
 	}
-	if (strncmp(target, r->mnt, r->mnt_len) != 0 ||
-	    (target[r->mnt_len] != '/' && target[r->mnt_len] != '\0'))
-		return 0;
-	*inside = target + r->mnt_len;
-	return 1;
 }
 
 int vos_resolve_escape(const struct vos_root *r, int dirfd, const char *path, int follow,
