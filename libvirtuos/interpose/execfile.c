@@ -45,6 +45,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "interpose_internal.h"
+#include "channel/memfd.h"
 #include "channel/vos_sys.h"
 #include "common/vos_opdef.h"
 
@@ -158,10 +159,9 @@ static int copy_to_memfd(struct vos_client *c, int rfd, off_t size, const char *
 	if (size > 0) {
 		long w;
 
-		if (syscall(SYS_ftruncate, (int)mfd, size) < 0) {
-			err = errno;
+		err = -vos_memfd_truncate((int)mfd, size);     /* not RLIMIT_FSIZE's */
+		if (err)
 			goto fail;
-		}
 		w = vos_sys_mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, (int)mfd, 0);
 		if (w < 0) {
 			err = (int)-w;
