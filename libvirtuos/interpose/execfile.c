@@ -309,8 +309,17 @@ int vos_exec_plan(int dirfd, const char *path, char *const argv[], int flags,
 				plan_local(pl, mem, &p, links ? 0 : cur_flags, cur_argv);
 				return 0;
 			}
-			if (remote_lstat(&p, &st) < 0)
-				goto fail;
+			if (remote_lstat(&p, &st) < 0) {
+				if (errno != VOS_ELINKOUT)
+					goto fail;
+				/* A directory on the way is a link out of the
+				 * export: go on where it leads (route.c). */
+				if (routed_full_path(&p, mem->full, sizeof(mem->full)) < 0 ||
+				    vos_path_linkout(AT_FDCWD, mem->full, &links, mem->target) < 0 ||
+				    (r = vos_path_resolve(AT_FDCWD, mem->target, 0, &p)) < 0)
+					goto fail;
+				continue;
+			}
 			if (!S_ISLNK(st.st_mode))
 				break;
 			if ((cur_flags & AT_SYMLINK_NOFOLLOW) || ++links > LINKS_MAX) {

@@ -14,7 +14,9 @@
  * "/storage/a/x", and "/storage/n0/n1/.." is sent as it is, so that the
  * service gives rename() and rmdir() of it the kernel's answers (EBUSY,
  * ENOTEMPTY).  Symlinks inside the export are resolved by the service,
- * which confines them to the export: they cannot escape it.
+ * which never follows one out of it: a walk that would leave answers
+ * -VOS_ELINKOUT, and the path goes on in our namespace where VOS_OP_WALK
+ * says (vos_path_linkout below), as the kernel goes on past a mount.
  *
  * Paths are read from the program's memory with vos_strncpy_from_user
  * (uaccess.c): NULL or a bad pointer in any path argument gives EFAULT,
@@ -612,6 +614,9 @@ static int dotdot_walk(const char *in, char *out, size_t size, int *trailing, in
 				if (dotdot_real_dir(&conf.routes[route], out, size) < 0)
 					return -1;
 				o = strlen(out);
+				/* It may now be a local path (a link out of
+				 * the export): the kernel gets it rewritten. */
+				*via_route = 1;
 			} else if (route >= 0) {
 				*via_route = 1;
 			}
