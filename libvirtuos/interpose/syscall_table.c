@@ -294,7 +294,6 @@ static long linkout_next(int *dirfd, const char **path, char **buf, int *links)
 	return 0;
 }
 
-
 ADAPT(open, vos_openat(AT_FDCWD, S(0), I(1), (mode_t)L(2)))
 ADAPT(openat, vos_openat(I(0), S(1), I(2), (mode_t)L(3)))
 ADAPT(creat, vos_openat(AT_FDCWD, S(0), O_CREAT | O_WRONLY | O_TRUNC, (mode_t)L(1)))
