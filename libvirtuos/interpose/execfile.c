@@ -314,9 +314,12 @@ int vos_exec_plan(int dirfd, const char *path, char *const argv[], int flags,
 					goto fail;
 				/* A directory on the way is a link out of the
 				 * export: go on where it leads (route.c). */
-				if (routed_full_path(&p, mem->full, sizeof(mem->full)) < 0 ||
-				    vos_path_linkout(AT_FDCWD, mem->full, &links, mem->target) < 0 ||
-				    (r = vos_path_resolve(AT_FDCWD, mem->target, 0, &p)) < 0)
+				if (routed_full_path(&p, mem->full, sizeof(mem->full)) < 0)
+					goto fail;
+				r = vos_path_linkout(AT_FDCWD, mem->full, 0, &links, mem->target);
+				if (r == 0)
+					strcpy(mem->target, mem->full);
+				if (r < 0 || (r = vos_path_resolve(AT_FDCWD, mem->target, 0, &p)) < 0)
 					goto fail;
 				continue;
 			}

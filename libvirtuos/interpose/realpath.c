@@ -91,9 +91,11 @@ VOS_EXPORT char *realpath(const char *path, char *resolved)
 		res = remote_realpath(&p, resolved);
 		if (res || errno != VOS_ELINKOUT)
 			return res;
-		if (vos_path_linkout(AT_FDCWD, path, &links, next) < 0)
+		r = vos_path_linkout(AT_FDCWD, path, 1, &links, next);
+		if (r < 0)
 			return NULL;
-		path = next;
+		if (r == 1)
+			path = next;
 	}
 }
 

@@ -423,42 +423,41 @@ static int route_long_relative(const char *cwd_abs, unsigned seq, const char *re
  * kernel goes on past a mount point.  The continuation of the routed path
  * q, absolute, into out (PATH_MAX): the link's target + the rest of the
  * path, or the prefix + "/../rest" (normalised by the next resolve, it
- * leaves the prefix).  *links counts the symlinks followed by the whole
- * resolution (40 at most, then ELOOP, as natively).  0, or -1 with errno.
+ * leaves the prefix).  `follow`: the final component too (calls that act
+ * on a link itself pass 0).  *links counts the symlinks followed by the
+ * whole resolution (40 at most, then ELOOP, as natively).  1 (out holds
+ * the continuation), 0 (the walk stays inside: the path as it is; counted
+ * as a link, so that a caller that tries again ends), or -1 with errno.
  */
-static int linkout_walk(const struct vos_path *q, int *links, char *out)
+static int linkout_walk(const struct vos_path *q, int follow, int *links, char *out)
 {
 	struct vos_req r = { .op = VOS_OP_WALK,
-			     .arg = { q->dirfd, VOS_NO_PATH, 1, *links } };
+			     .arg = { q->dirfd, VOS_NO_PATH, follow ? 1 : 0, *links } };
 	struct vos_in in = { 1, q->path, strlen(q->path) + 1 };
-	char *buf = malloc(PATH_MAX + 8);
+	char *buf;
 	const char *cont;
 	uint32_t l;
 	int64_t n;
 	int err = 0;
 
+	if (*links >= 40) {
+		errno = ELOOP;
+		return -1;
+	}
+	buf = malloc(PATH_MAX + 8);
 	if (!buf) {
 		errno = ENOMEM;
 		return -1;
 	}
-	if (*links >= 40) {
-		err = ELOOP;
-		goto out;
-	}
 	n = vos_rpc(q->client, &r, &in, 1, buf, PATH_MAX + 4, 0);
-	if (n < 0) {
-		err = (int)-n;
-		goto out;
-	}
-	if (n == 0) {
-		/* The path changed meanwhile and stays inside: the call
-		 * again, counted as a link so that this ends. */
-		++*links;
-		if (q->dirfd != VOS_FD_ROOT)
-			err = ENOENT;
-		else if (vos_join_prefix(q->svc, q->path, out, PATH_MAX) < 0)
-			err = errno;
-		goto out;
+	if (n <= 0) {
+		free(buf);
+		if (n == 0) {
+			++*links;
+			return 0;
+		}
+		errno = (int)-n;
+		return -1;
 	}
 	buf[n] = '\0';
 	memcpy(&l, buf, 4);
@@ -466,45 +465,45 @@ static int linkout_walk(const struct vos_path *q, int *links, char *out)
 	if (n < 6 || (size_t)n != 4 + strlen(cont) + 1 || l < (uint32_t)*links || l > 40 ||
 	    (cont[0] != '/' && strncmp(cont, "..", 2) != 0)) {
 		err = EIO;              /* not what the service may answer */
-		goto out;
+	} else {
+		*links = (int)l;
+		if (cont[0] == '/')
+			strcpy(out, cont);      /* n <= PATH_MAX + 4 */
+		else if (snprintf(out, PATH_MAX, "%s/%s", vos_service_prefix(q->svc), cont) >= PATH_MAX)
+			err = ENAMETOOLONG;
 	}
-	*links = (int)l;
-	if (cont[0] == '/') {
-		strcpy(out, cont);      /* n <= PATH_MAX + 4 */
-	} else if (snprintf(out, PATH_MAX, "%s/%s", vos_service_prefix(q->svc), cont) >= PATH_MAX) {
-		err = ENAMETOOLONG;
-	}
-out:
 	free(buf);
 	if (err) {
 		errno = err;
 		return -1;
 	}
-	return 0;
+	return 1;
 }
 
-int vos_path_linkout(int dirfd, const char *path, int *links, char *out)
+int vos_path_linkout(int dirfd, const char *path, int follow, int *links, char *out)
 {
 	struct vos_path *q = malloc(sizeof(*q));
-	int r, err = 0;
+	int r;
 
 	if (!q) {
 		errno = ENOMEM;
 		return -1;
 	}
 	r = vos_path_resolve(dirfd, path, 0, q);
-	if (r == 1 && q->path)
-		r = linkout_walk(q, links, out);
-	else if (r == 0)
-		err = ENOENT;           /* no longer routed: nothing to go on from */
-	if (r < 0)
-		err = errno;
-	free(q);
-	if (err) {
-		errno = err;
-		return -1;
+	if (r == 1 && q->path) {
+		r = linkout_walk(q, follow, links, out);
+	} else if (r >= 0) {
+		/* Not (or no longer) routed: the path as it is. */
+		if (*links >= 40) {
+			errno = ELOOP;
+			r = -1;
+		} else {
+			++*links;
+			r = 0;
+		}
 	}
-	return 0;
+	free(q);
+	return r;
 }
 
 /* ---- ".." inside a routed prefix ------------------------------------------ */
@@ -548,10 +547,12 @@ static int dotdot_real_dir(const struct vos_conf_route *rt, char *out, size_t si
 		if (fd < 0 && errno == VOS_ELINKOUT) {
 			/* A link out of the export: ".." of its target, in our
 			 * namespace (lexically from there, as before a prefix). */
-			int links = 0;
+			int links = 0, m = linkout_walk(q, 1, &links, out);
 
-			if (linkout_walk(q, &links, out) < 0)
+			if (m < 0)
 				err = errno;
+			else if (m == 0)
+				err = ENOENT;   /* changed meanwhile */
 			for (size_t e = strlen(out); e > 1 && out[e - 1] == '/'; e--)
 				out[e - 1] = '\0';
 		} else if (fd < 0) {

@@ -5,7 +5,8 @@
  * "..".  Calls that follow them (stat, access, open, opendir, chdir,
  * realpath, exec through PATH, "..") see the local file; calls on the link
  * itself (lstat, readlink, unlink, O_NOFOLLOW) see the link; 40 links in
- * all, then ELOOP; O_CREAT through a dangling one creates the target.
+ * all, then ELOOP; O_CREAT through a dangling one creates the target;
+ * rename, link and symlink through a link to a local directory act there.
  * Forwarded, the service hands the rest of the path back to the client
  * (interpose README, "Symlinks that leave the export").
  *
@@ -124,6 +125,28 @@ int main(int argc, char **argv)
 	show("stat the target", stat(made, &st));
 	show("unlink the target", unlink(made));
 	show("open dangling O_CREAT|O_EXCL", open(a("dangling"), O_WRONLY | O_CREAT | O_EXCL, 0644));
+
+	/* Two paths through a link out, to a scratch directory of ours. */
+	char scratch[] = "/tmp/vos-symlink-out-XXXXXX", in[128];
+	if (!mkdtemp(scratch)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	show("symlink lscratch -> /tmp/...", symlink(scratch, a("lscratch")));
+	fd = open(a("lscratch/x"), O_WRONLY | O_CREAT, 0644);
+	show("create lscratch/x", fd >= 0 ? close(fd) : -1);
+	show("rename lscratch/x lscratch/y", rename(a("lscratch/x"), a("lscratch/y")));
+	show("link lscratch/y lscratch/h", link(a("lscratch/y"), a("lscratch/h")));
+	show("symlink y lscratch/s", symlink("y", a("lscratch/s")));
+	show("rename lbin/none lscratch/q", rename(a("lbin/none"), a("lscratch/q")));
+	snprintf(in, sizeof(in), "%s/y", scratch);
+	show("stat y in scratch", stat(in, &st) < 0 ? -1 : (long)st.st_nlink);
+	snprintf(in, sizeof(in), "%s/s", scratch);
+	show("readlink s in scratch", readlink(in, buf, sizeof(buf)));
+	show("unlink lscratch/s", unlink(a("lscratch/s")));
+	show("unlink lscratch/h", unlink(a("lscratch/h")));
+	show("unlink lscratch/y", unlink(a("lscratch/y")));
+	show("rmdir scratch", rmdir(scratch));
 
 	/* unlink removes the link, never the target. */
 	show("unlink d/pw", unlink(a("d/pw")));
