@@ -101,6 +101,16 @@
 /* path offset meaning "no path": the operation applies to dirfd itself. */
 #define VOS_NO_PATH         (-1)
 
+/*
+ * A result (-VOS_ELINKOUT) of any operation that walks a path: the walk met
+ * a symlink whose target leaves the export (an absolute target outside the
+ * export's mount point, or a relative one that climbs out with ".."), or a
+ * ".." above the export's root.  The service never follows it; the path
+ * goes on in the client's namespace, where VOS_OP_WALK says.  Not an errno
+ * (they end below 4096 - this is above every one Linux has).
+ */
+#define VOS_ELINKOUT        4000
+
 /* One ring entry: exactly one cache line. */
 struct vos_entry {
 	_Atomic uint64_t seq;   /* ring bookkeeping, see ring.h */

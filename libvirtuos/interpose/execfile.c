@@ -45,6 +45,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "interpose_internal.h"
+#include "channel/memfd.h"
 #include "channel/vos_sys.h"
 #include "common/vos_opdef.h"
 
@@ -158,10 +159,9 @@ static int copy_to_memfd(struct vos_client *c, int rfd, off_t size, const char *
 	if (size > 0) {
 		long w;
 
-		if (syscall(SYS_ftruncate, (int)mfd, size) < 0) {
-			err = errno;
+		err = -vos_memfd_truncate((int)mfd, size);     /* not RLIMIT_FSIZE's */
+		if (err)
 			goto fail;
-		}
 		w = vos_sys_mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, (int)mfd, 0);
 		if (w < 0) {
 			err = (int)-w;
@@ -309,8 +309,20 @@ int vos_exec_plan(int dirfd, const char *path, char *const argv[], int flags,
 				plan_local(pl, mem, &p, links ? 0 : cur_flags, cur_argv);
 				return 0;
 			}
-			if (remote_lstat(&p, &st) < 0)
-				goto fail;
+			if (remote_lstat(&p, &st) < 0) {
+				if (errno != VOS_ELINKOUT)
+					goto fail;
+				/* A directory on the way is a link out of the
+				 * export: go on where it leads (route.c). */
+				if (routed_full_path(&p, mem->full, sizeof(mem->full)) < 0)
+					goto fail;
+				r = vos_path_linkout(AT_FDCWD, mem->full, 0, &links, mem->target);
+				if (r == 0)
+					strcpy(mem->target, mem->full);
+				if (r < 0 || (r = vos_path_resolve(AT_FDCWD, mem->target, 0, &p)) < 0)
+					goto fail;
+				continue;
+			}
 			if (!S_ISLNK(st.st_mode))
 				break;
 			if ((cur_flags & AT_SYMLINK_NOFOLLOW) || ++links > LINKS_MAX) {

@@ -186,6 +186,16 @@ void vos_routes_load(void);
  * as VOS_NO_PATH (p->path == NULL).
  */
 int vos_path_resolve(int dirfd, const char *path, int empty_path, struct vos_path *p);
+/*
+ * A routed call on (dirfd, path) failed with -VOS_ELINKOUT (its walk met a
+ * symlink out of the export): where the path goes on in our namespace,
+ * absolute, into out (PATH_MAX), asked of the service (VOS_OP_WALK).
+ * `follow`: the final component too (0 for calls on a link itself).
+ * *links: symlinks followed so far (start at 0; ELOOP past 40).  1: out
+ * holds the continuation; 0: the path stays as it is (it does not leave,
+ * or is not routed: counted as a link); -1 with errno.
+ */
+int vos_path_linkout(int dirfd, const char *path, int follow, int *links, char *out);
 /* The route prefix a service's export appears under. */
 const char *vos_service_prefix(int svc);
 

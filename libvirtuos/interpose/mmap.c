@@ -45,6 +45,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "interpose_internal.h"
+#include "channel/memfd.h"
 #include "channel/vos_sys.h"
 #include "common/vos_opdef.h"
 
@@ -113,10 +114,9 @@ static void *map_memfd(struct vos_client *c, int fd, void *addr, size_t len, int
 		*no_memfd = 1;
 		return MAP_FAILED;
 	}
-	if (syscall(SYS_ftruncate, (int)mfd, fsize) < 0) {
-		err = errno;
+	err = -vos_memfd_truncate((int)mfd, fsize);     /* not RLIMIT_FSIZE's */
+	if (err)
 		goto out;
-	}
 	if (data > 0) {
 		long w = vos_sys_mmap(NULL, data, PROT_READ | PROT_WRITE, MAP_SHARED, (int)mfd, off);
 

@@ -1,6 +1,7 @@
 /*
  * realpath.c - canonical paths: realpath() of a routed path asks the
- * service (symlinks are resolved there and cannot leave the export), and
+ * service (symlinks inside the export are resolved there; one that leaves
+ * it goes on in our namespace, see route.c), and
  * the helpers that turn a remote fd back into a path under its route
  * prefix (also used by fchdir/chdir, procattr.c), and magic links
  * (/proc/self/fd/N) to remote fds, which route.c turns into that path: the
@@ -66,6 +67,7 @@ static char *remote_realpath(const struct vos_path *p, char *resolved)
 
 VOS_EXPORT char *realpath(const char *path, char *resolved)
 {
+	char next[PATH_MAX];
 	struct vos_path p;
 	int r;
 
@@ -77,12 +79,24 @@ VOS_EXPORT char *realpath(const char *path, char *resolved)
 		errno = ENOENT;
 		return NULL;
 	}
-	r = vos_path_resolve(AT_FDCWD, path, 0, &p);
-	if (r < 0)
-		return NULL;
-	if (r == 0)
-		return real_realpath(p.path, resolved);
-	return remote_realpath(&p, resolved);
+	/* A symlink out of the export goes on in our namespace (route.c). */
+	for (int links = 0;;) {
+		char *res;
+
+		r = vos_path_resolve(AT_FDCWD, path, 0, &p);
+		if (r < 0)
+			return NULL;
+		if (r == 0)
+			return real_realpath(p.path, resolved);
+		res = remote_realpath(&p, resolved);
+		if (res || errno != VOS_ELINKOUT)
+			return res;
+		r = vos_path_linkout(AT_FDCWD, path, 1, &links, next);
+		if (r < 0)
+			return NULL;
+		if (r == 1)
+			path = next;
+	}
 }
 
 VOS_EXPORT char *canonicalize_file_name(const char *path)

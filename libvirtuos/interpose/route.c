@@ -14,7 +14,9 @@
  * "/storage/a/x", and "/storage/n0/n1/.." is sent as it is, so that the
  * service gives rename() and rmdir() of it the kernel's answers (EBUSY,
  * ENOTEMPTY).  Symlinks inside the export are resolved by the service,
- * which confines them to the export: they cannot escape it.
+ * which never follows one out of it: a walk that would leave answers
+ * -VOS_ELINKOUT, and the path goes on in our namespace where VOS_OP_WALK
+ * says (vos_path_linkout below), as the kernel goes on past a mount.
  *
  * Paths are read from the program's memory with vos_strncpy_from_user
  * (uaccess.c): NULL or a bad pointer in any path argument gives EFAULT,
@@ -416,6 +418,99 @@ static int route_long_relative(const char *cwd_abs, unsigned seq, const char *re
 	return 1;
 }
 
+/* ---- symlinks that leave the export ------------------------------------------ */
+
+/*
+ * The service never follows a symlink out of its export: a walk that meets
+ * one (an absolute target outside the export's mount point, a relative one
+ * or a ".." climbing above the export's root) fails with -VOS_ELINKOUT,
+ * and VOS_OP_WALK tells where the path goes on in our namespace, as the
+ * kernel goes on past a mount point.  The continuation of the routed path
+ * q, absolute, into out (PATH_MAX): the link's target + the rest of the
+ * path, or the prefix + "/../rest" (normalised by the next resolve, it
+ * leaves the prefix).  `follow`: the final component too (calls that act
+ * on a link itself pass 0).  *links counts the symlinks followed by the
+ * whole resolution (40 at most, then ELOOP, as natively).  1 (out holds
+ * the continuation), 0 (the walk stays inside: the path as it is; counted
+ * as a link, so that a caller that tries again ends), or -1 with errno.
+ */
+static int linkout_walk(const struct vos_path *q, int follow, int *links, char *out)
+{
+	struct vos_req r = { .op = VOS_OP_WALK,
+			     .arg = { q->dirfd, VOS_NO_PATH, follow ? 1 : 0, *links } };
+	struct vos_in in = { 1, q->path, strlen(q->path) + 1 };
+	char *buf;
+	const char *cont;
+	uint32_t l;
+	int64_t n;
+	int err = 0;
+
+	if (*links >= 40) {
+		errno = ELOOP;
+		return -1;
+	}
+	buf = malloc(PATH_MAX + 8);
+	if (!buf) {
+		errno = ENOMEM;
+		return -1;
+	}
+	n = vos_rpc(q->client, &r, &in, 1, buf, PATH_MAX + 4, 0);
+	if (n <= 0) {
+		free(buf);
+		if (n == 0) {
+			++*links;
+			return 0;
+		}
+		errno = (int)-n;
+		return -1;
+	}
+	buf[n] = '\0';
+	memcpy(&l, buf, 4);
+	cont = buf + 4;
+	if (n < 6 || (size_t)n != 4 + strlen(cont) + 1 || l < (uint32_t)*links || l > 40 ||
+	    (cont[0] != '/' && strncmp(cont, "..", 2) != 0)) {
+		err = EIO;              /* not what the service may answer */
+	} else {
+		*links = (int)l;
+		if (cont[0] == '/')
+			strcpy(out, cont);      /* n <= PATH_MAX + 4 */
+		else if (snprintf(out, PATH_MAX, "%s/%s", vos_service_prefix(q->svc), cont) >= PATH_MAX)
+			err = ENAMETOOLONG;
+	}
+	free(buf);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return 1;
+}
+
+int vos_path_linkout(int dirfd, const char *path, int follow, int *links, char *out)
+{
+	struct vos_path *q = malloc(sizeof(*q));
+	int r;
+
+	if (!q) {
+		errno = ENOMEM;
+		return -1;
+	}
+	r = vos_path_resolve(dirfd, path, 0, q);
+	if (r == 1 && q->path) {
+		r = linkout_walk(q, follow, links, out);
+	} else if (r >= 0) {
+		/* Not (or no longer) routed: the path as it is. */
+		if (*links >= 40) {
+			errno = ELOOP;
+			r = -1;
+		} else {
+			++*links;
+			r = 0;
+		}
+	}
+	free(q);
+	return r;
+}
+
 /* ---- ".." inside a routed prefix ------------------------------------------ */
 
 /*
@@ -454,7 +549,18 @@ static int dotdot_real_dir(const struct vos_conf_route *rt, char *out, size_t si
 		err = (int)-r;
 	} else if (S_ISLNK(st.st_mode)) {
 		fd = vos_remote_openat(q, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
-		if (fd < 0) {
+		if (fd < 0 && errno == VOS_ELINKOUT) {
+			/* A link out of the export: ".." of its target, in our
+			 * namespace (lexically from there, as before a prefix). */
+			int links = 0, m = linkout_walk(q, 1, &links, out);
+
+			if (m < 0)
+				err = errno;
+			else if (m == 0)
+				err = ENOENT;   /* changed meanwhile */
+			for (size_t e = strlen(out); e > 1 && out[e - 1] == '/'; e--)
+				out[e - 1] = '\0';
+		} else if (fd < 0) {
 			err = errno;
 		} else {
 			if (vos_remote_fdpath(q->client, fd, q->buf, sizeof(q->buf)) < 0 ||
@@ -514,6 +620,9 @@ static int dotdot_walk(const char *in, char *out, size_t size, int *trailing, in
 				if (dotdot_real_dir(&conf.routes[route], out, size) < 0)
 					return -1;
 				o = strlen(out);
+				/* It may now be a local path (a link out of
+				 * the export): the kernel gets it rewritten. */
+				*via_route = 1;
 			} else if (route >= 0) {
 				*via_route = 1;
 			}

@@ -276,6 +276,73 @@ static long sc_socketpair(long a[6])
 
 /* ---- paths ---------------------------------------------------------------- */
 
+/*
+ * A routed path whose walk met a symlink out of the export (an absolute
+ * target like a venv's bin/python3 -> /usr/bin/python3) goes on in our
+ * namespace: the call is made again with the continuation the service
+ * gives (route.c, vos_path_linkout), routed or local as it falls, at most
+ * 40 links in all (ELOOP), as the kernel follows a link across a mount.
+ * *dirfd and *path become the continuation (absolute, in *buf, allocated
+ * once; the caller frees it), or stay (the walk no longer leaves: the call
+ * again).  0: call again; or -errno.
+ */
+static long linkout_next(int *dirfd, const char **path, int follow, char **buf, int *links)
+{
+	int r;
+
+	if (!*buf && !(*buf = malloc(PATH_MAX)))
+		return -ENOMEM;
+	r = vos_path_linkout(*dirfd, *path, follow, links, *buf);
+	if (r < 0)
+		return -errno;
+	if (r == 1) {
+		*dirfd = AT_FDCWD;
+		*path = *buf;
+	}
+	return 0;
+}
+
+/*
+ * The same for calls on two paths (rename, link, symlink's new name):
+ * each path goes on where the service says (its final component followed
+ * only by linkat with AT_SYMLINK_FOLLOW), and the call is made again:
+ * both local, the kernel's; one routed and one not, EXDEV as across
+ * mounts.  path0 < 0: only the second path is a name to resolve (symlink).
+ */
+static long two_paths_again(long (*fn)(long a[6]), long a[6], int dirfd0, int path0, int follow0,
+			    int dirfd1, int path1)
+{
+	const int dirfds[2] = { dirfd0, dirfd1 }, paths[2] = { path0, path1 };
+	const int follow[2] = { follow0, 0 };
+	char *bufs[2] = { NULL, NULL };
+	long b[6], r = -VOS_ELINKOUT;
+	int links = 0;
+
+	memcpy(b, a, sizeof(b));
+	while (r == -VOS_ELINKOUT) {
+		for (int i = 0; i < 2 && r == -VOS_ELINKOUT; i++) {
+			int dirfd = dirfds[i] >= 0 ? (int)b[dirfds[i]] : AT_FDCWD;
+			const char *path;
+
+			if (paths[i] < 0)
+				continue;
+			path = (const char *)b[paths[i]];
+			if (linkout_next(&dirfd, &path, follow[i], &bufs[i], &links) < 0) {
+				r = -errno;
+				break;
+			}
+			b[paths[i]] = (long)path;
+			if (dirfds[i] >= 0)
+				b[dirfds[i]] = dirfd;
+		}
+		if (r == -VOS_ELINKOUT)
+			r = fn(b);
+	}
+	free(bufs[0]);
+	free(bufs[1]);
+	return r;
+}
+
 ADAPT(open, vos_openat(AT_FDCWD, S(0), I(1), (mode_t)L(2)))
 ADAPT(openat, vos_openat(I(0), S(1), I(2), (mode_t)L(3)))
 ADAPT(creat, vos_openat(AT_FDCWD, S(0), O_CREAT | O_WRONLY | O_TRUNC, (mode_t)L(1)))
@@ -351,20 +418,60 @@ static long sc_utime(long a[6])
  * utimensat() function refuses NULL, the system call does not). */
 static long sc_utimensat(long a[6])
 {
-	if (a[1])
-		return ret(vos_utimensat(I(0), S(1), P(2), I(3)));
+	if (a[1]) {
+		int dirfd = I(0), links = 0;
+		const char *path = S(1);
+		char *buf = NULL;
+		long r = ret(vos_utimensat(dirfd, path, P(2), I(3)));
+
+		while (r == -VOS_ELINKOUT &&
+		       (r = linkout_next(&dirfd, &path, !(I(3) & AT_SYMLINK_NOFOLLOW), &buf, &links)) == 0)
+			r = ret(vos_utimensat(dirfd, path, P(2), I(3)));
+		free(buf);
+		return r;
+	}
 	if (VOS_FDE_KIND(vos_fd_entry(I(0))) != VOS_FDK_REMOTE)
 		return vos_dispatch_raw(SYS_utimensat, a);
 	return ret(vos_futimens(I(0), P(2)));
 }
-ADAPT(rename, vos_renameat2(AT_FDCWD, S(0), AT_FDCWD, S(1), 0))
-ADAPT(renameat, vos_renameat2(I(0), S(1), I(2), S(3), 0))
-ADAPT(renameat2, vos_renameat2(I(0), S(1), I(2), S(3), U(4)))
-ADAPT(link, vos_linkat(AT_FDCWD, S(0), AT_FDCWD, S(1), 0))
-ADAPT(linkat, vos_linkat(I(0), S(1), I(2), S(3), I(4)))
-ADAPT(symlink, vos_symlinkat(S(0), AT_FDCWD, S(1)))
-ADAPT(symlinkat, vos_symlinkat(S(0), I(1), S(2)))
-ADAPT(chdir, vos_chdir(S(0)))
+ADAPT(rename_once, vos_renameat2(AT_FDCWD, S(0), AT_FDCWD, S(1), 0))
+ADAPT(renameat_once, vos_renameat2(I(0), S(1), I(2), S(3), 0))
+ADAPT(renameat2_once, vos_renameat2(I(0), S(1), I(2), S(3), U(4)))
+ADAPT(link_once, vos_linkat(AT_FDCWD, S(0), AT_FDCWD, S(1), 0))
+ADAPT(linkat_once, vos_linkat(I(0), S(1), I(2), S(3), I(4)))
+ADAPT(symlink_once, vos_symlinkat(S(0), AT_FDCWD, S(1)))
+ADAPT(symlinkat_once, vos_symlinkat(S(0), I(1), S(2)))
+
+/* Two paths, either of which may lead out of the export (two_paths_again). */
+#define TWO_PATHS(name, d0, p0, f0, d1, p1)                                  \
+	static long sc_##name(long a[6])                                     \
+	{                                                                    \
+		long r = sc_##name##_once(a);                                \
+		if (r != -VOS_ELINKOUT)                                      \
+			return r;                                            \
+		return two_paths_again(sc_##name##_once, a, d0, p0, f0, d1, p1); \
+	}
+TWO_PATHS(rename, -1, 0, 0, -1, 1)
+TWO_PATHS(renameat, 0, 1, 0, 2, 3)
+TWO_PATHS(renameat2, 0, 1, 0, 2, 3)
+TWO_PATHS(link, -1, 0, 0, -1, 1)
+TWO_PATHS(linkat, 0, 1, (a[4] & AT_SYMLINK_FOLLOW) != 0, 2, 3)
+TWO_PATHS(symlink, -1, -1, 0, -1, 1)
+TWO_PATHS(symlinkat, -1, -1, 0, 1, 2)
+
+/* chdir follows links out of the export like path_call. */
+static long sc_chdir(long a[6])
+{
+	int dirfd = AT_FDCWD, links = 0;
+	const char *path = S(0);
+	char *buf = NULL;
+	long r = ret(vos_chdir(path));
+
+	while (r == -VOS_ELINKOUT && (r = linkout_next(&dirfd, &path, 1, &buf, &links)) == 0)
+		r = ret(vos_chdir(path));
+	free(buf);
+	return r;
+}
 ADAPT(umask, vos_umask((mode_t)L(0)))
 
 /* getcwd(2) returns the length with the NUL, not the buffer. */
@@ -524,7 +631,7 @@ static const struct sc_def sc_table[SC_MAX] = {
 VOS_TLS int vos_spawning;
 _Atomic int vos_syscalls_installed;
 
-static long path_call(const struct sc_def *d, long nr, long a[6])
+static long path_call_once(const struct sc_def *d, long nr, long a[6])
 {
 	int dirfd = d->dirfd >= 0 ? I(d->dirfd) : AT_FDCWD;
 	int empty = d->flags >= 0 && (a[d->flags] & AT_EMPTY_PATH);
@@ -546,6 +653,24 @@ static long path_call(const struct sc_def *d, long nr, long a[6])
 	if (d->dirfd >= 0)
 		b[d->dirfd] = p.dirfd;
 	return vos_dispatch_raw(nr, b);
+}
+
+static long path_call(const struct sc_def *d, long nr, long a[6])
+{
+	long r = path_call_once(d, nr, a), b[6];
+	int dirfd = d->dirfd >= 0 ? I(d->dirfd) : AT_FDCWD, links = 0;
+	const char *path = S(d->path);
+	char *buf = NULL;
+
+	memcpy(b, a, sizeof(b));
+	while (r == -VOS_ELINKOUT && (r = linkout_next(&dirfd, &path, 1, &buf, &links)) == 0) {
+		b[d->path] = (long)path;
+		if (d->dirfd >= 0)
+			b[d->dirfd] = dirfd;
+		r = path_call_once(d, nr, b);
+	}
+	free(buf);
+	return r;
 }
 
 static long dispatch(const struct sc_def *d, long nr, long a[6])
@@ -587,6 +712,8 @@ static long vos_syscall(long nr, long a[6], void *ctx)
 		return vos_dispatch_raw(nr, a);
 	saved = errno;
 	r = dispatch(d, nr, a);
+	if (r == -VOS_ELINKOUT)
+		r = -ENOENT;    /* not followed by a helper of ours (a limit, README) */
 	errno = saved;
 	return r;
 }

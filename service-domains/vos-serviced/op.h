@@ -185,5 +185,6 @@ int64_t op_symlinkat(struct op *o);
 int64_t op_renameat2(struct op *o);
 int64_t op_linkat(struct op *o);
 int64_t op_fdpath(struct op *o);
+int64_t op_walk(struct op *o);
 
 #endif

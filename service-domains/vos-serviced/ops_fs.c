@@ -586,6 +586,37 @@ int64_t op_fdpath(struct op *o)
 	return n;
 }
 
+/* WALK: where a path that left the export goes on (resolve.h). */
+int64_t op_walk(struct op *o)
+{
+	const int64_t *a = o->a;
+	struct dir d;
+	int links;
+
+	if (a[2] != 0 && a[2] != 1)
+		return -EINVAL;
+	if (a[3] < 0 || a[3] > VOS_MAXSYMLINKS)
+		return -ELOOP;
+	links = (int)a[3];
+	int err = get_str(o, a[1], o->ob->path);
+	if (!err)
+		err = get_dir(o, a[0], &d);
+	if (err)
+		return err;
+	char *out = (char *)o->ob->scratch;
+	size_t room = o->size < PATH_MAX + 4 ? o->size : PATH_MAX + 4;
+	int r = vos_resolve_escape(&o->sh->root, d.fd, o->ob->path, (int)a[2], out + 4,
+				   room - 4, &links);
+	put_dir(&d);
+	if (r <= 0)
+		return r;
+	uint32_t l = (uint32_t)links;
+	memcpy(out, &l, 4);
+	size_t n = 4 + strlen(out + 4) + 1;
+	memcpy(o->buf, out, n);
+	return (int64_t)n;
+}
+
 /* ---- paths: creating and removing names ------------------------------------ */
 
 int64_t op_unlinkat(struct op *o)

@@ -58,6 +58,7 @@ static const struct vos_ophandler handlers[] = {
 	[VOS_OP_FDPATH]     = { .issue = op_fdpath },
 	[VOS_OP_FALLOCATE]  = { .prep = prep_fallocate, .issue = op_fallocate },
 	[VOS_OP_MKNODAT]    = { .issue = op_mknodat },
+	[VOS_OP_WALK]       = { .issue = op_walk },
 };
 
 /* The last op of vos_ops.def has its line here (the ones before it are

@@ -2,16 +2,22 @@
  * resolve.c - path confinement inside the export root (see resolve.h).
  *
  * Rules:
- *  - A walk that starts at the root uses RESOLVE_IN_ROOT: ".." at the root
- *    stays at the root and absolute symlinks restart at the root, like a
- *    chroot, but without one.  The root of the walk is the view root when
- *    there is a view (the export sits at its mount point, and paths from
- *    the client get the mount point as prefix), else the export root.
  *  - A walk relative to a client's directory fd first tries RESOLVE_BENEATH
  *    from that fd (cheap, and right even if the directory was renamed).  If
  *    the path leaves the directory (EXDEV: "..", an absolute symlink), the
- *    directory's path from the walk root is joined with the path and the
- *    walk is redone from there with RESOLVE_IN_ROOT.
+ *    directory's export path is joined with the path and the walk is redone
+ *    from the root.
+ *  - A walk from the root uses RESOLVE_BENEATH from the export root: the
+ *    common case, no symlink or only ones that stay below, costs one
+ *    openat2.  EXDEV means it met an absolute symlink or a ".." above the
+ *    root: vos_resolve_escape() then walks the path itself to tell whether
+ *    it leaves the export (-VOS_ELINKOUT, the client goes on in its own
+ *    namespace) or stays inside, through absolute symlinks into the mount
+ *    point of a view ("/storage/a", what a client's ln -s makes).  Those
+ *    are walked again with RESOLVE_IN_ROOT from the view root (the export
+ *    sits at its mount point there, and paths from the client get the
+ *    mount point as prefix), where absolute targets mean what they mean to
+ *    the client.
  *  - RESOLVE_NO_MAGICLINKS everywhere: /proc-style links would jump
  *    anywhere.
  */
@@ -233,6 +239,31 @@ static int join(char *buf, const char *a, size_t alen, const char *b)
 	return 0;
 }
 
+/* A path for RESOLVE_BENEATH from the export root: no leading slash ("/"
+ * is "."). */
+static const char *beneath(const char *path)
+{
+	while (*path == '/')
+		path++;
+	return *path ? path : ".";
+}
+
+/* The walk from the root met an absolute symlink or ".." above it, and
+ * stays inside: the view's walk, where absolute targets are the client's. */
+static int open_in_view(const struct vos_root *r, const char *path, uint64_t flags,
+			uint64_t mode, uint64_t from_root)
+{
+	char joined[PATH_MAX];
+
+	if (!r->mnt_len)
+		return openat2_retry(r->walk_fd, path, flags, mode, RESOLVE_IN_ROOT | from_root);
+	/* An export-relative path is the mount point's. */
+	int err = join(joined, r->mnt, r->mnt_len, path);
+	if (err)
+		return err;
+	return openat2_retry(r->walk_fd, joined, flags, mode, RESOLVE_IN_ROOT | from_root);
+}
+
 int vos_resolve_open(const struct vos_root *r, int dirfd, const char *path,
 		     uint64_t flags, uint64_t mode)
 {
@@ -245,8 +276,8 @@ int vos_resolve_open2(const struct vos_root *r, int dirfd, const char *path,
 	/* The restrictions that only narrow the walk apply to every walk. */
 	uint64_t narrow = resolve & (RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS | RESOLVE_CACHED);
 	uint64_t from_root = narrow;
-	char joined[PATH_MAX];
-	int err;
+	char joined[PATH_MAX], rest[PATH_MAX];
+	int err, links = 0;
 
 	/* A view's root is another mount than the export under it: a walk
 	 * from there crosses a mount the client never sees. */
@@ -261,30 +292,217 @@ int vos_resolve_open2(const struct vos_root *r, int dirfd, const char *path,
 	if (dirfd >= 0 && (resolve & RESOLVE_BENEATH))
 		/* Leaving the client's directory is the client's EXDEV. */
 		return openat2_retry(dirfd, path, flags, mode, RESOLVE_BENEATH | narrow);
-	if (dirfd < 0 || path[0] == '/') {
-		if (!r->mnt_len)
-			return openat2_retry(r->walk_fd, path, flags, mode,
-					     RESOLVE_IN_ROOT | from_root);
-		/* An export-relative path is the mount point's. */
-		err = join(joined, r->mnt, r->mnt_len, path);
+	if (dirfd >= 0 && path[0] != '/') {
+		int fd = openat2_retry(dirfd, path, flags, mode, RESOLVE_BENEATH | narrow);
+		if (fd != -EXDEV)
+			return fd;
+
+		/* The path leaves dirfd: redo the walk from the root. */
+		char dir[PATH_MAX];
+		int n = vos_fd_relpath(r, dirfd, dir, sizeof dir);
+		if (n < 0)
+			return n;
+		err = join(joined, dir, (size_t)n, path);
 		if (err)
 			return err;
-		return openat2_retry(r->walk_fd, joined, flags, mode, RESOLVE_IN_ROOT | from_root);
+		path = joined;
 	}
 
-	int fd = openat2_retry(dirfd, path, flags, mode, RESOLVE_BENEATH | narrow);
+	int fd = openat2_retry(r->fd, beneath(path), flags, mode, RESOLVE_BENEATH | narrow);
 	if (fd != -EXDEV)
 		return fd;
-
-	/* The path leaves dirfd: redo the walk from the walk root. */
-	char dir[PATH_MAX];
-	int n = walk_relpath(r, dirfd, dir, sizeof dir);
-	if (n < 0)
-		return n;
-	err = join(joined, dir, (size_t)n, path);
+	int follow = !(flags & O_NOFOLLOW) &&
+		     !((flags & O_CREAT) && (flags & O_EXCL));
+	err = vos_resolve_escape(r, -1, path, follow, rest, sizeof rest, &links);
+	if (err > 0 && (resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)))
+		return -EXDEV;  /* a scoped walk never continues in the client's namespace */
 	if (err)
-		return err;
-	return openat2_retry(r->walk_fd, joined, flags, mode, RESOLVE_IN_ROOT | from_root);
+		return err > 0 ? -VOS_ELINKOUT : err;
+	return open_in_view(r, path, flags, mode, from_root);
+}
+
+/* Append a component to the walked path ("a/b", "" for the root). */
+static int push(char *done, size_t *len, const char *name, size_t n)
+{
+	if (*len + 1 + n >= PATH_MAX)
+		return -ENAMETOOLONG;
+	if (*len)
+		done[(*len)++] = '/';
+	memcpy(done + *len, name, n);
+	*len += n;
+	done[*len] = '\0';
+	return 0;
+}
+
+/* Remove the last component of the walked path. */
+static void pop(char *done, size_t *len)
+{
+	while (*len > 0 && done[*len - 1] != '/')
+		(*len)--;
+	if (*len > 0)
+		(*len)--;
+	done[*len] = '\0';
+}
+
+/* dst = a + b.  0 or -ENAMETOOLONG. */
+static int concat(char *dst, size_t size, const char *a, size_t alen, const char *b)
+{
+	size_t blen = strlen(b);
+
+	if (alen + blen >= size)
+		return -ENAMETOOLONG;
+	memmove(dst, a, alen);
+	memcpy(dst + alen, b, blen + 1);
+	return 0;
+}
+
+/*
+ * Does an absolute symlink target lie inside the export as the client sees
+ * it (a view's mount point)?  Then *inside is its rest, export-relative.
+ * The target's components are matched against the mount point's ("." and
+ * "//" skipped, ".." lexical: above the mount point lie only the view's
+ * own directories, never a symlink).
+ */
+static int target_inside(const struct vos_root *r, const char *target, const char **inside)
+{
+	size_t matched = 0;     /* the mount point's components met: mnt[0, matched) */
+	const char *t = target;
+
+	if (r->walk_fd == r->fd)
+		return 0;       /* no view: every absolute target is the client's */
+	for (;;) {
+		if (matched == r->mnt_len) {
+			*inside = t;
+			return 1;
+		}
+		while (*t == '/')
+			t++;
+		size_t n = strcspn(t, "/");
+		if (n == 0)
+			return 0;               /* above the mount point */
+		if (n == 1 && t[0] == '.') {
+			t += n;
+			continue;
+		}
+		if (n == 2 && t[0] == '.' && t[1] == '.') {
+			while (matched > 0 && r->mnt[--matched] != '/')
+				;
+			t += n;
+			continue;
+		}
+		const char *m = r->mnt + matched + 1;   /* mnt[matched] is '/' */
+		size_t k = strcspn(m, "/");
+		if (k != n || memcmp(m, t, n) != 0)
+			return 0;
+		matched += 1 + k;
+		t += n;
+	}
+}
+
+int vos_resolve_escape(const struct vos_root *r, int dirfd, const char *path, int follow,
+		       char *out, size_t size, int *links)
+{
+	char done[PATH_MAX], rest[PATH_MAX], target[PATH_MAX], name[NAME_MAX + 1];
+	size_t dlen = 0;
+	const char *c;
+	int err;
+
+	done[0] = '\0';
+	if (dirfd >= 0 && path[0] != '/') {
+		int n = vos_fd_relpath(r, dirfd, done, sizeof done);
+		if (n < 0)
+			return n;
+		c = beneath(done);      /* "/a/b" -> "a/b", "/" -> "." */
+		dlen = strcmp(c, ".") ? strlen(c) : 0;
+		memmove(done, c, dlen);
+		done[dlen] = '\0';
+	}
+	if (strlen(path) >= sizeof rest)
+		return -ENAMETOOLONG;
+	strcpy(rest, path);
+	c = rest;
+	/* Each round consumes a component or follows a link (at most
+	 * VOS_MAXSYMLINKS), so the walk ends. */
+	for (;;) {
+		while (*c == '/')
+			c++;
+		if (*c == '\0')
+			return 0;
+		size_t n = strcspn(c, "/");
+		const char *after = c + n, *s = after;
+		while (*s == '/')
+			s++;
+		int last = *s == '\0';
+
+		if (n == 1 && c[0] == '.') {
+			c = after;
+			continue;
+		}
+		if (n == 2 && c[0] == '.' && c[1] == '.') {
+			if (dlen == 0) {
+				/* Above the export's root: the mount point's parent. */
+				err = concat(out, size, "..", 2, after);
+				return err ? err : 1;
+			}
+			pop(done, &dlen);
+			c = after;
+			continue;
+		}
+		if (n > NAME_MAX)
+			return 0;       /* the kernel says ENAMETOOLONG */
+		memcpy(name, c, n);
+		name[n] = '\0';
+
+		/* The walked path has no symlinks: look it up without any. */
+		int dfd = dlen == 0 ? r->fd :
+			  openat2_retry(r->fd, done, O_PATH | O_DIRECTORY, 0,
+					RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+		if (dfd < 0)
+			return 0;       /* changed meanwhile: the kernel's walk decides */
+		struct stat st;
+		ssize_t tlen = -1;
+		int got = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+		if (got && S_ISLNK(st.st_mode) && (!last || follow || *after == '/'))
+			tlen = readlinkat(dfd, name, target, sizeof target);
+		if (dfd != r->fd)
+			close(dfd);
+		if (!got)
+			return 0;       /* missing, no permission: the kernel's error */
+		if (tlen < 0) {
+			if (S_ISLNK(st.st_mode) && (!last || follow || *after == '/'))
+				return 0;       /* gone meanwhile */
+			if (!last && !S_ISDIR(st.st_mode))
+				return 0;       /* ENOTDIR, from the kernel */
+			err = push(done, &dlen, name, n);
+			if (err)
+				return err;
+			c = after;
+			continue;
+		}
+
+		/* A symlink to follow. */
+		if (++*links > VOS_MAXSYMLINKS)
+			return -ELOOP;
+		if ((size_t)tlen >= sizeof target)
+			return -ENAMETOOLONG;
+		target[tlen] = '\0';
+		const char *t = target;
+		if (target[0] == '/') {
+			if (!target_inside(r, target, &t)) {
+				err = concat(out, size, target, (size_t)tlen, after);
+				return err ? err : 1;
+			}
+			dlen = 0;       /* from the export's root */
+			done[0] = '\0';
+		}
+		/* rest = target + what follows the link (after lies in rest). */
+		char tmp[PATH_MAX];
+		err = concat(tmp, sizeof tmp, t, strlen(t), after);
+		if (err)
+			return err;
+		strcpy(rest, tmp);
+		c = rest;
+	}
 }
 
 int vos_path_trailing_slash(const char *path)

@@ -2,8 +2,14 @@
  * resolve.h - path confinement: every path a client sends is resolved inside
  * the export root (or the view holding it), so neither ".." nor a symlink
  * (absolute or relative) can reach a file outside it.  The kernel does the walking (openat2 with
- * RESOLVE_IN_ROOT / RESOLVE_BENEATH); this file only decides where a walk
+ * RESOLVE_BENEATH / RESOLVE_IN_ROOT); this file only decides where a walk
  * starts and which part of the path it covers.
+ *
+ * A walk that would leave the export (a symlink to an absolute path outside
+ * the export's mount point, a relative target or a ".." climbing above the
+ * export's root) is not followed: it fails with -VOS_ELINKOUT, and
+ * vos_resolve_escape() tells where the path goes on in the client's
+ * namespace, as the kernel would go on past a mount point.
  *
  * Self-contained (libc + kernel headers only) so the unit test can include
  * resolve.c directly.
@@ -33,6 +39,12 @@ struct vos_root {
 	char mnt[PATH_MAX];      /* the export's mount point in the view ("/storage") */
 };
 
+/* A walk left the export (see above); the value of vos_proto.h's. */
+#define VOS_ELINKOUT 4000
+
+/* Symlinks one path walk may follow in all (the kernel's MAXSYMLINKS). */
+#define VOS_MAXSYMLINKS 40
+
 /* What the final component of a path is (for operations on that component). */
 enum vos_last {
 	VOS_LAST_NORM,           /* an ordinary name */
@@ -61,7 +73,8 @@ int vos_mount_point_parse(const char *in, char *out, size_t size);
  * there is one).  dirfd is one of the service's own fds, or -1 for the
  * export root.  An absolute path always starts at the export root.  The
  * final component is followed unless flags has O_NOFOLLOW.  Returns a new fd
- * (O_CLOEXEC added) or -errno ("" is -ENOENT).
+ * (O_CLOEXEC added) or -errno ("" is -ENOENT), -VOS_ELINKOUT if the walk
+ * leaves the export.
  */
 int vos_resolve_open(const struct vos_root *r, int dirfd, const char *path,
 		     uint64_t flags, uint64_t mode);
@@ -88,6 +101,24 @@ int vos_resolve_open2(const struct vos_root *r, int dirfd, const char *path,
  */
 int vos_resolve_parent(const struct vos_root *r, int dirfd, const char *path,
 		       const char **base, enum vos_last *last);
+
+/*
+ * Where a walk of (dirfd, path) that leaves the export goes on: the path is
+ * walked one component at a time (each lookup RESOLVE_BENEATH and
+ * RESOLVE_NO_SYMLINKS from the export root, so nothing outside is ever
+ * looked at), symlinks read with readlinkat and followed as the kernel
+ * does (the final component only if `follow` or a trailing slash asks).
+ * *links counts the symlinks followed (the caller's count so far in).
+ * Returns 1 with out = the continuation: a symlink's absolute target that
+ * lies outside the mount point + the rest of the path ("/usr/bin/python3",
+ * a client path), or ".." + the rest for a ".." above the export's root
+ * (relative to the mount point, as a client names it); 0 if the walk stays
+ * inside (a missing name or a non-directory stops it: the kernel's walk
+ * then gives the error); -ELOOP past VOS_MAXSYMLINKS, -ENAMETOOLONG, or
+ * another -errno.
+ */
+int vos_resolve_escape(const struct vos_root *r, int dirfd, const char *path, int follow,
+		       char *out, size_t size, int *links);
 
 /* Nonzero if the final component of path ends in a slash ("a/b/"). */
 int vos_path_trailing_slash(const char *path);

@@ -22,20 +22,23 @@ static int storage_open(const struct vos_serviced_opts *o, struct vos_root *root
 	return vos_root_open(root, o->root_dir);
 }
 
-/* Resolve in a view where the export sits at the mount point (view.c). */
+/* Resolve in a view where the export sits at the mount point (view.c), so
+ * that absolute symlinks into the mount point resolve here; without one,
+ * every absolute symlink goes back to the client (-VOS_ELINKOUT), which
+ * routes it (one more round trip for those into the export). */
 static void storage_setup(const struct vos_serviced_opts *o, struct vos_root *root)
 {
 	if (strcmp(o->mount_point, "/") == 0)
 		return;         /* the export is the clients' "/": nothing to add */
 	if (geteuid() != 0) {
-		vos_log("warning: not root: absolute symlinks resolve from the export root");
+		vos_log("warning: not root: no view, absolute symlinks are all followed by the clients");
 		return;
 	}
 	struct vos_root v;
 	int err = vos_view_setup(o->rundir, o->name, o->root_dir, o->mount_point, &v);
 	if (err) {
 		vos_log("warning: cannot set up the view at %s (%s): absolute symlinks "
-			"resolve from the export root", o->mount_point, strerror(-err));
+			"are all followed by the clients", o->mount_point, strerror(-err));
 		return;
 	}
 	vos_root_close(root);

@@ -112,7 +112,7 @@ static void test_flags(void **state)
 	static const uint32_t value[] = {
 		VOS_OP_OPENAT, VOS_OP_READ, VOS_OP_PREAD, VOS_OP_WRITE, VOS_OP_PWRITE,
 		VOS_OP_LSEEK, VOS_OP_READLINKAT, VOS_OP_FCNTL, VOS_OP_DUP, VOS_OP_GETDENTS64,
-		VOS_OP_FDPATH, VOS_OP_UMASK, VOS_OP_CANCEL,
+		VOS_OP_FDPATH, VOS_OP_UMASK, VOS_OP_CANCEL, VOS_OP_WALK,
 	};
 	assert_marked_exactly(VOS_OPF_VALUE, value, sizeof value / sizeof *value);
 
@@ -365,6 +365,14 @@ static int64_t example(struct vos_client *c, uint32_t op, int fd)
 	case VOS_OP_SETRLIMIT:
 		assert_int_equal(call_args(c, op, RLIMIT_NOFILE, 64, 0, 0, 0), -EINVAL);
 		return call_args(c, op, RLIMIT_FSIZE, (int64_t)RLIM_INFINITY, 0, 0, 0);
+	case VOS_OP_WALK:
+		/* Inside the export: 0; through a link out of it: its length. */
+		assert_int_equal(call_path(c, op, "f", 1, 0, 0), 0);
+		assert_int_equal(r_symlink(c, "/elsewhere", "out"), 0);
+		r = call_path(c, op, "out/x", 1, 0, 0);
+		assert_int_equal(r, 4 + sizeof "/elsewhere/x");
+		assert_int_equal(call_path(c, VOS_OP_UNLINKAT, "out", 0, 0, 0), 0);
+		return r;
 	default:
 		fail_msg("op %u (%s) has no example call in test_optable.c", op, vos_op_name(op));
 		return -1;

@@ -1,6 +1,7 @@
 /*
  * test_resolve.c - vos-serviced's path confinement (resolve.c): no path,
- * ".." or symlink leads out of the export root; parent/final-component
+ * ".." or symlink leads out of the export root (-VOS_ELINKOUT, with the
+ * continuation vos_resolve_escape gives); parent/final-component
  * splitting; export-relative paths of fds; the same inside a view (the
  * export at a mount point of an otherwise empty tree: here a plain
  * directory tree, which is all resolve.c sees of the daemon's mounts).
@@ -158,28 +159,62 @@ static void test_plain_paths(void **state)
 	assert_int_equal(vos_resolve_open(&R, -1, "abs", O_RDONLY | O_NOFOLLOW, 0), -ELOOP);
 }
 
-static void test_dotdot_stays_inside(void **state)
+/* The walk leaves the export: never followed here, and the continuation
+ * (resolve.h) is what is left for the client. */
+static void expect_leaves(const struct vos_root *r, int dirfd, const char *path, int follow,
+			  const char *cont, int links)
 {
-	(void)state;
-	/* ".." at the root is the root: these reach root/secret, never outside/. */
-	expect_inside_secret(-1, "../secret");
-	expect_inside_secret(-1, "/../../../secret");
-	expect_inside_secret(-1, "a/../../secret");
-	assert_int_equal(vos_resolve_open(&R, -1, "../outside/secret", O_RDONLY, 0), -ENOENT);
+	char out[PATH_MAX];
+	int n = 0;
+
+	assert_int_equal(vos_resolve_open(r, dirfd, path, O_RDONLY | (follow ? 0 : O_NOFOLLOW), 0),
+			 -VOS_ELINKOUT);
+	assert_int_equal(vos_resolve_escape(r, dirfd, path, follow, out, sizeof out, &n), 1);
+	assert_string_equal(out, cont);
+	assert_int_equal(n, links);
 }
 
-static void test_symlinks_stay_inside(void **state)
+static void test_dotdot_above_root_leaves(void **state)
 {
 	(void)state;
-	expect_inside_secret(-1, "abs");
-	expect_inside_secret(-1, "up");
-	/* The outside file's absolute path means root/<that path>: absent. */
-	assert_int_equal(vos_resolve_open(&R, -1, "absout", O_RDONLY, 0), -ENOENT);
-	assert_int_equal(vos_resolve_open(&R, -1, "a/rel", O_RDONLY, 0), -ENOENT);
-	/* No magic links: /proc/self/root would be the host's root. */
+	/* ".." above the root is the mount point's parent: the client's. */
+	expect_leaves(&R, -1, "../secret", 1, "../secret", 0);
+	expect_leaves(&R, -1, "/../../../secret", 1, "../../../secret", 0);
+	expect_leaves(&R, -1, "a/../../secret", 1, "../secret", 0);
+	expect_leaves(&R, -1, "../outside/secret", 1, "../outside/secret", 0);
+	/* Inside, ".." is the kernel's. */
+	expect_inside_secret(-1, "a/../secret");
+}
+
+static void test_symlinks_leaving(void **state)
+{
+	(void)state;
+	char out[PATH_MAX], abs[PATH_MAX];
+	int n = 0;
+
+	/* Absolute targets (no view) and climbs above the root are the
+	 * client's to follow, with what follows them. */
+	expect_leaves(&R, -1, "abs", 1, "/secret", 1);
+	expect_leaves(&R, -1, "up", 1, "../../../../../../../../secret", 1);
+	path_of(abs, "outside/secret");
+	expect_leaves(&R, -1, "absout", 1, abs, 1);
+	expect_leaves(&R, -1, "a/rel", 1, "../outside/secret", 1);
+	expect_leaves(&R, -1, "a/tob/../../abs/x/", 0, "/secret/x/", 2);
+	/* Not followed at the end (lstat, unlink): no walk leaves. */
+	int fd = vos_resolve_open(&R, -1, "abs", O_PATH | O_NOFOLLOW, 0);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(vos_resolve_escape(&R, -1, "abs", 0, out, sizeof out, &n), 0);
+	assert_int_equal(vos_resolve_escape(&R, -1, "a/file", 1, out, sizeof out, &n), 0);
+	assert_int_equal(vos_resolve_escape(&R, -1, "none/x", 1, out, sizeof out, &n), 0);
+	/* 40 links in all, then ELOOP. */
+	n = 39;
+	assert_int_equal(vos_resolve_escape(&R, -1, "a/tob/../../abs", 1, out, sizeof out, &n),
+			 -ELOOP);
+	/* A magic link is an absolute target: the client's, never followed here. */
 	assert_true(vos_resolve_open(&R, -1, "magic", O_RDONLY, 0) < 0);
 	/* A relative symlink inside is followed normally. */
-	int fd = vos_resolve_open(&R, -1, "a/tob", O_PATH | O_DIRECTORY, 0);
+	fd = vos_resolve_open(&R, -1, "a/tob", O_PATH | O_DIRECTORY, 0);
 	assert_true(fd >= 0);
 	close(fd);
 }
@@ -194,13 +229,12 @@ static void test_create_through_symlink(void **state)
 	int n = snprintf(inside, sizeof inside, "%s%s", rootdir, name);
 	assert_true(n > 0 && (size_t)n < sizeof inside);
 	int fd = vos_resolve_open(&R, -1, "dangling", O_WRONLY | O_CREAT | O_EXCL, 0644);
-	if (fd == -EEXIST)      /* O_EXCL on a symlink: the kernel refuses */
-		fd = vos_resolve_open(&R, -1, "dangling", O_WRONLY | O_CREAT, 0644);
-	assert_true(fd >= 0);
-	close(fd);
-	assert_int_equal(access(inside, F_OK), 0);
+	assert_int_equal(fd, -EEXIST);  /* O_EXCL on a symlink: the kernel refuses */
+	/* The target is the client's to create: nothing is made here. */
+	fd = vos_resolve_open(&R, -1, "dangling", O_WRONLY | O_CREAT, 0644);
+	assert_int_equal(fd, -VOS_ELINKOUT);
+	assert_int_equal(access(inside, F_OK), -1);
 	assert_int_equal(access(host, F_OK), -1);
-	unlink(inside);
 	path_of(link, "root/dangling");
 	unlink(link);
 }
@@ -215,11 +249,12 @@ static void test_relative_to_dirfd(void **state)
 	assert_true(fd >= 0);
 	assert_string_equal(content(fd), "a-file");
 	close(fd);
-	/* Leaves it: redone from the root, still confined. */
-	expect_inside_secret(d, "../../../../../secret");
+	/* Leaves it: redone from the root, never outside. */
+	expect_inside_secret(d, "../../secret");
 	expect_inside_secret(d, "/secret");
-	expect_inside_secret(d, "../../abs");
-	assert_int_equal(vos_resolve_open(&R, d, "../../../outside/secret", O_RDONLY, 0), -ENOENT);
+	expect_leaves(&R, d, "../../../../../secret", 1, "../../../secret", 0);
+	expect_leaves(&R, d, "../../abs", 1, "/secret", 1);
+	expect_leaves(&R, d, "../../../outside/secret", 1, "../outside/secret", 0);
 	/* A file as dirfd: ENOTDIR, as natively. */
 	int f = vos_resolve_open(&R, -1, "a/file", O_PATH, 0);
 	assert_true(f >= 0);
@@ -278,11 +313,9 @@ static void test_parent(void **state)
 	assert_int_equal(last, VOS_LAST_ROOT);
 	close(fd);
 
-	/* The parent walk is confined too: "../../x" has the root as parent. */
-	fd = vos_resolve_parent(&R, -1, "../../secret", &b, &last);
-	assert_true(fd >= 0);
-	same_file(fd, "root");
-	close(fd);
+	/* The parent walk never leaves either. */
+	assert_int_equal(vos_resolve_parent(&R, -1, "../../secret", &b, &last), -VOS_ELINKOUT);
+	assert_int_equal(vos_resolve_parent(&R, -1, "abs/x", &b, &last), -VOS_ELINKOUT);
 	/* A symlinked parent is followed inside the root. */
 	fd = vos_resolve_parent(&R, -1, "a/tob/x", &b, &last);
 	assert_true(fd >= 0);
@@ -381,22 +414,27 @@ static void test_view_symlinks(void **state)
 	/* Absolute targets mean what the client means. */
 	expect_content(&V, -1, "abs", "in view");
 	expect_content(&V, -1, "absdir/x", "x");
-	expect_content(&V, -1, "dir/up", "in view");
 	expect_content(&V, -1, "dir/top/file", "in view");
-	/* Anything else absolute finds only the view: never the host's file. */
-	assert_int_equal(vos_resolve_open(&V, -1, "host", O_RDONLY, 0), -ENOENT);
-	/* ".." at the mount point's top goes to the view root, then back in. */
-	expect_content(&V, -1, "../../../../secret", "view root");
-	expect_content(&V, -1, "../../mnt/data/file", "in view");
-	/* Relative to a dirfd: beneath it, then leaving it (redone from the view). */
+	/* Anything else absolute is the client's: never the host's file here. */
+	expect_leaves(&V, -1, "host", 1, "/etc/passwd", 1);
+	/* ".." above the mount point is the client's too, even if it
+	 * comes back (the client routes it back). */
+	expect_leaves(&V, -1, "dir/up", 1, "../../../../mnt/data/file", 1);
+	expect_leaves(&V, -1, "../../../../secret", 1, "../../../../secret", 0);
+	/* Relative to a dirfd: beneath it, then leaving it (redone from the root). */
 	int d = vos_resolve_open(&V, -1, "dir", O_PATH | O_DIRECTORY, 0);
 	assert_true(d >= 0);
 	expect_content(&V, d, "x", "x");
 	expect_content(&V, d, "../abs", "in view");
-	expect_content(&V, d, "up", "in view");
 	expect_content(&V, d, "/dir/x", "x");
-	assert_int_equal(vos_resolve_open(&V, d, "../host", O_RDONLY, 0), -ENOENT);
+	expect_leaves(&V, d, "../host", 1, "/etc/passwd", 1);
+	expect_leaves(&V, d, "up", 1, "../../../../mnt/data/file", 1);
 	close(d);
+	/* Targets that climb out of the mount point, or merely start like it, leave. */
+	ln("/mnt/data/../database/f", "view/mnt/data/dotdot");
+	ln("/mnt/datax", "view/mnt/data/longer");
+	expect_leaves(&V, -1, "dotdot", 1, "../database/f", 1);
+	expect_leaves(&V, -1, "longer", 1, "/mnt/datax", 1);
 	/* Creating through an absolute symlink creates inside the export. */
 	ln("/mnt/data/made", "view/mnt/data/tomake");
 	int fd = vos_resolve_open(&V, -1, "tomake", O_WRONLY | O_CREAT, 0644);
@@ -421,17 +459,16 @@ static void test_view_relpath_and_parent(void **state)
 	assert_string_equal(buf, "/dir/x");
 	close(fd);
 	/* Above the mount point there is no export path. */
-	fd = vos_resolve_open(&V, -1, "..", O_PATH | O_DIRECTORY, 0);
+	char p[PATH_MAX];
+	path_of(p, "view/mnt");
+	fd = open(p, O_PATH | O_DIRECTORY);
 	assert_true(fd >= 0);
-	same_file(fd, "view/mnt");
 	assert_int_equal(vos_fd_relpath(&V, fd, buf, sizeof buf), -ENOENT);
-	/* ... but a walk from it still works (it lies inside the view). */
-	expect_content(&V, fd, "data/abs", "in view");
-	expect_content(&V, fd, "../../secret", "view root");
 	close(fd);
 	/* "/mnt/database" merely starts like the mount point. */
 	mk("view/mnt/database");
-	fd = vos_resolve_open(&V, -1, "../database", O_PATH | O_DIRECTORY, 0);
+	path_of(p, "view/mnt/database");
+	fd = open(p, O_PATH | O_DIRECTORY);
 	assert_true(fd >= 0);
 	assert_int_equal(vos_fd_relpath(&V, fd, buf, sizeof buf), -ENOENT);
 	close(fd);
@@ -505,8 +542,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_root_path),
 		cmocka_unit_test(test_plain_paths),
-		cmocka_unit_test(test_dotdot_stays_inside),
-		cmocka_unit_test(test_symlinks_stay_inside),
+		cmocka_unit_test(test_dotdot_above_root_leaves),
+		cmocka_unit_test(test_symlinks_leaving),
 		cmocka_unit_test(test_create_through_symlink),
 		cmocka_unit_test(test_relative_to_dirfd),
 		cmocka_unit_test(test_parent),

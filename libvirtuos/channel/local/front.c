@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include "local.h"
 #include "../channel.h"
+#include "../memfd.h"
 #include "../vos_sys.h"
 
 #define CONNECT_TIMEOUT_MS 5000
@@ -42,7 +43,8 @@ int vos_local_create(size_t size, struct vos_xport **out)
 		l->memfd = -1;
 		goto fail;
 	}
-	err = (int)vos_sys_ret(syscall(SYS_ftruncate, l->memfd, (off_t)size));
+	/* Not limited by the program's RLIMIT_FSIZE (memfd.h). */
+	err = vos_memfd_truncate(l->memfd, (off_t)size);
 	if (err < 0)
 		goto fail;
 	err = (int)vos_sys_fcntl(l->memfd, F_ADD_SEALS,

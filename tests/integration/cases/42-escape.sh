@@ -1,81 +1,54 @@
-# Escape attempts from the export.  The service resolves paths in a view of
-# the client's name space that holds only the export (at /storage): an
-# absolute link to /storage/... works as it does natively, while links to
-# /etc/passwd or ../../../etc/passwd, .. chains from a remote dirfd and
-# writes through such links never reach the host's files.  (Paths like
-# /storage/../etc/x are local by routing: they never reach the service.)
-# Checked against fixed output.
-CASE_MODE=expect
+# Links that leave the export.  Natively the kernel follows a link's
+# absolute target (or a ".." that climbs out) in the process's own name
+# space.  Forwarded, the service never follows such a link itself (it
+# answers where the path continues, and the client goes on in its own
+# name space), so the program sees the same files as natively: its own,
+# with its own permissions, never the service's.  (That the service never
+# acts outside its export is checked by tests/unit/test_serviced_paths.c
+# and test_serviced_view.c.)  Every target is a scratch file in $T:
+# nothing outside the case is read or written.  Compared with native.
 body() {
-	before=$(sha256sum < /etc/passwd)
-	ln -s /etc/passwd "$D/evil"
-	ln -s ../../../../../../etc/passwd "$D/evil2"
+	mkdir "$T/host"
+	echo "host file" > "$T/host/file"
+	ln -s "$T/host/file" "$D/abs"
+	ln -s "$T/host" "$D/absdir"
 	ln -s / "$D/rootlink"
-	ln -s ../../../../.. "$D/up"
-	ln -s /storage/etc/passwd "$D/good"
-	cat "$D/evil"
-	cat "$D/evil2"
-	cat "$D/up/etc/hostname"
-	ls "$D/rootlink/"
-	ls "$D/up/"
-	mkdir "$D/../etc"
-	echo "export's own passwd" > "$D/../etc/passwd"
-	cat "$D/evil"
-	cat "$D/evil2"
-	cat "$D/good"
-	cat "$D/rootlink/storage/etc/passwd"
-	cat "$D/up/storage/etc/passwd"
-	echo pwned 2>/dev/null > "$D/evil" || echo "write through evil failed"
-	echo pwned 2>/dev/null >> "$D/evil2" || echo "append through evil2 failed"
-	mkdir "$D/rootlink/newdir" 2>/dev/null || echo "mkdir in the view root failed"
-	[ "$(sha256sum < /etc/passwd)" = "$before" ] && echo "host /etc/passwd unchanged"
-	"$PY" - "$D" <<'PYEOF'
+	# As many ".." as D has components, then T's path: climbs out to "/".
+	up=$(echo "$D" | sed 's|[^/][^/]*|..|g; s|^/||')
+	ln -s "$up$T/host/file" "$D/rel"
+	ln -s "../$up$T/host" "$D/reldir"
+	cat "$D/abs" "$D/rel" "$D/absdir/file" "$D/reldir/file" "$D/rootlink$T/host/file"
+	echo appended >> "$D/abs"
+	cat "$T/host/file"
+	echo created > "$D/absdir/new"
+	cat "$T/host/new"
+	mkdir "$D/reldir/sub"
+	ls "$T/host"
+	ls "$D/absdir/" "$D/absdir/../host"
+	[ -L "$D/abs" ] && echo "abs is a symlink"
+	[ -d "$D/absdir" ] && echo "absdir is a directory"
+	stat -L -c '%s %F' "$D/abs"
+	stat -c '%F' "$D/abs"
+	rm "$D/abs" "$D/absdir/new"
+	ls "$T/host"
+	[ -e "$T/host/file" ] && echo "the target is kept"
+	(cd "$D/absdir" && pwd -P && ls)
+	"$PY" - "$D" "$T" <<'PYEOF'
 import errno, os, sys
-d = sys.argv[1]
+d, t = sys.argv[1], sys.argv[2]
 fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
-for rel in ("../../../../etc/passwd", "../../../../etc/hostname", "../" * 40 + "etc/passwd",
-            "evil", "../../../../storage/etc/passwd", "up/storage/etc/passwd", "up/etc/passwd"):
+for rel, want in (("absdir/file", "file"), ("rel", "file"), ("reldir/sub", "sub"),
+                  ("rootlink" + t + "/host/file", "file"), ("absdir/none", "none")):
     try:
-        f = os.open(rel, os.O_RDONLY, dir_fd=fd)
-        print("dirfd open", rel.replace("../" * 40, "(40 x ../)"), "->", os.read(f, 100).decode().strip())
-        os.close(f)
+        st = os.stat(rel, dir_fd=fd)
+        print("stat via dirfd", rel.replace(t, "@T"), "->", st.st_ino == os.stat(t + "/host/" + want).st_ino)
     except OSError as e:
-        print("dirfd open", rel.replace("../" * 40, "(40 x ../)"), "->", errno.errorcode[e.errno])
-for rel in ("../../../..", "../..", ".."):
-    print("listdir via dirfd", rel, sorted(os.listdir(os.open(rel, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd))))
+        print("stat via dirfd", rel.replace(t, "@T"), "->", errno.errorcode[e.errno])
+print("lstat rel is a link", os.path.islink(os.path.join(d, "rel")))
+print("realpath", os.path.realpath(os.path.join(d, "reldir/sub")) == os.path.realpath(t + "/host/sub"))
 try:
-    os.open("../../../../etc/shadow", os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=fd)
-    print("create outside the export worked")
+    os.open("rel", os.O_RDONLY | os.O_NOFOLLOW, dir_fd=fd)
 except OSError as e:
-    print("create outside the export failed")
+    print("O_NOFOLLOW on rel", errno.errorcode[e.errno])
 PYEOF
-}
-expected() {
-	cat <<END
-cat: $D/evil: No such file or directory
-cat: $D/evil2: No such file or directory
-cat: $D/up/etc/hostname: No such file or directory
-storage
-storage
-cat: $D/evil: No such file or directory
-cat: $D/evil2: No such file or directory
-export's own passwd
-export's own passwd
-export's own passwd
-write through evil failed
-append through evil2 failed
-mkdir in the view root failed
-host /etc/passwd unchanged
-dirfd open ../../../../etc/passwd -> ENOENT
-dirfd open ../../../../etc/hostname -> ENOENT
-dirfd open (40 x ../)etc/passwd -> ENOENT
-dirfd open evil -> ENOENT
-dirfd open ../../../../storage/etc/passwd -> export's own passwd
-dirfd open up/storage/etc/passwd -> export's own passwd
-dirfd open up/etc/passwd -> ENOENT
-listdir via dirfd ../../../.. ['storage']
-listdir via dirfd ../.. ['storage']
-listdir via dirfd .. ['etc', 'work']
-create outside the export failed
-END
 }
