@@ -372,6 +372,19 @@ static void try_rewrite(uintptr_t site, long nr)
 static long run_fork(long flags, long a2, long a3, long a4)
 {
 	const struct vos_dispatch_fork_hooks *h = hooks();
+	if (h && h->fork && flags == SIGCHLD) {
+		/* A plain fork, run by the library's fork() (see dispatch.h).
+		 * Its clone is not ours: in the child, rewrite_lock may be a
+		 * copy held by a thread that is gone (that rewrite may have
+		 * left its page writable, nothing worse). */
+		long r = h->fork();
+		if (r == 0) {
+			fork_lock_drop();
+			tc_after_fork();
+			arm_thread(SYSCALL_DISPATCH_FILTER_ALLOW, true);
+		}
+		return r;
+	}
 	if (h && h->prepare)
 		h->prepare((unsigned long)flags);
 	fork_lock_take();

@@ -9,7 +9,12 @@
  * reads a routed file and exits.  A lock another thread held at the fork
  * must not stay held in the child: a child that does not exit within a
  * generous bound is reported (and killed) instead of hanging the run.  Then
- * a few posix_spawn children (CLONE_VM|CLONE_VFORK) are started the same way.
+ * a few posix_spawn children (CLONE_VM|CLONE_VFORK) are started the same way,
+ * then vfork children (a raw system call, not glibc's fork(): no atfork
+ * handlers, no lock reset) that exit or exec at once, while one more thread
+ * keeps allocating and freeing blocks too big for malloc's per-thread cache
+ * from the one arena every thread shares (M_ARENA_MAX 1): whatever the
+ * library does in such a child must not wait for the arena lock.
  *
  * The fresh sites are generated code: stubs `mov $SYS_getppid, %eax;
  * syscall; ret`, one per 8 bytes, in an anonymous executable mapping.
@@ -18,6 +23,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -35,8 +41,11 @@
 
 #define SITE_THREADS 3
 #define IO_THREADS 2
+#define NTHREADS (SITE_THREADS + IO_THREADS + 1)       /* + the allocating one */
 #define FORKS 150
 #define SPAWNS 8
+#define VFORKS 60
+#define VFORK_EXECS 5
 #define STUB 8                          /* bytes per stub */
 #define STUBS_PER_THREAD (1 << 16)      /* more than a run uses */
 #define CHILD_BOUND_MS 30000            /* only a stuck child takes this long */
@@ -118,6 +127,43 @@ static void *io_thread(void *arg)
 	return NULL;
 }
 
+static void *alloc_thread(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&running, 1);
+	while (!atomic_load(&stop)) {
+		void *p[16];
+
+		for (int i = 0; i < 16; i++)
+			p[i] = malloc(2048 + (size_t)i * 512);
+		for (int i = 0; i < 16; i++)
+			free(p[i]);
+	}
+	return NULL;
+}
+
+/* vfork children: one that exits at once, one that execs /bin/true. */
+static pid_t vfork_exit(void)
+{
+	pid_t pid = vfork();
+
+	if (pid == 0)
+		_exit(0);
+	return pid;
+}
+
+static pid_t vfork_exec(void)
+{
+	static char *const args[] = { "true", NULL };
+	pid_t pid = vfork();
+
+	if (pid == 0) {
+		execve("/bin/true", args, environ);
+		_exit(127);
+	}
+	return pid;
+}
+
 /* Wait for pid with a bound: 0 exited with status 0, 1 other status, -1 stuck (killed). */
 static int wait_bounded(pid_t pid)
 {
@@ -153,13 +199,14 @@ static void child(int i)
 
 int main(int argc, char **argv)
 {
-	pthread_t th[SITE_THREADS + IO_THREADS];
+	pthread_t th[NTHREADS];
 	int stuck = 0, failed = 0, fd;
 	struct timespec ms = { 0, 1000000 };
 
 	if (argc != 2)
 		return 2;
 	snprintf(dir, sizeof(dir), "%s", argv[1]);
+	mallopt(M_ARENA_MAX, 1);        /* every thread allocates from one arena */
 	setvbuf(stdout, NULL, _IONBF, 0);
 	fd = open(a("seed"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0 || write(fd, "s", 1) != 1 || close(fd) != 0 || make_code() < 0) {
@@ -170,7 +217,8 @@ int main(int argc, char **argv)
 		pthread_create(&th[t], NULL, site_thread, (void *)(intptr_t)t);
 	for (int t = 0; t < IO_THREADS; t++)
 		pthread_create(&th[SITE_THREADS + t], NULL, io_thread, (void *)(intptr_t)t);
-	while (atomic_load(&running) < SITE_THREADS + IO_THREADS)
+	pthread_create(&th[NTHREADS - 1], NULL, alloc_thread, NULL);
+	while (atomic_load(&running) < NTHREADS)
 		nanosleep(&ms, NULL);   /* they started: forks now meet them mid-call */
 
 	for (int i = 0; i < FORKS && !stuck; i++) {     /* one stuck child says enough */
@@ -213,8 +261,25 @@ int main(int argc, char **argv)
 	expect("spawned children all exited", stuck == 0);
 	expect("spawned children all succeeded", failed == 0);
 
+	stuck = failed = 0;
+	for (int i = 0; i < VFORKS + VFORK_EXECS && !stuck; i++) {
+		pid_t pid = i < VFORKS ? vfork_exit() : vfork_exec();
+
+		if (pid < 0) {
+			failed++;
+			continue;
+		}
+		switch (wait_bounded(pid)) {
+		case -1: stuck++; break;
+		case 1: failed++; break;
+		}
+	}
+	show("vforks", VFORKS + VFORK_EXECS);
+	expect("vfork children all exited", stuck == 0);
+	expect("vfork children all succeeded", failed == 0);
+
 	atomic_store(&stop, 1);
-	for (int t = 0; t < SITE_THREADS + IO_THREADS; t++)
+	for (int t = 0; t < NTHREADS; t++)
 		pthread_join(th[t], NULL);
 	expect("fresh sites executed by the threads", atomic_load(&site_calls) > 0);
 	expect("routed rounds by the threads", atomic_load(&io_rounds) > 0);
