@@ -56,6 +56,7 @@ typedef long stub_fn(void);
 
 static unsigned char *code;             /* [thread regions..., the children's region] */
 static atomic_int stop, running;
+static char seed[4096], io_path[IO_THREADS][4096];  /* report.h's a() is not thread-safe */
 static atomic_long site_calls, io_rounds, io_errors;
 
 /* The stub k of region r: a `syscall` at an address nobody executed yet. */
@@ -105,7 +106,7 @@ static int io_round(int t)
 	int fd, ok;
 
 	memset(buf, 'a' + t, sizeof(buf));
-	fd = open(a(t ? "io1" : "io0"), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(io_path[t], O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -1;
 	ok = write(fd, buf, sizeof(buf)) == (ssize_t)sizeof(buf) &&
@@ -192,7 +193,7 @@ static void child(int i)
 
 	if (stub(SITE_THREADS, i)() != getppid())
 		_exit(2);
-	fd = open(a("seed"), O_RDONLY);
+	fd = open(seed, O_RDONLY);
 	ok = fd >= 0 && read(fd, &c, 1) == 1 && c == 's' && close(fd) == 0;
 	_exit(ok ? 0 : 3);
 }
@@ -208,7 +209,10 @@ int main(int argc, char **argv)
 	snprintf(dir, sizeof(dir), "%s", argv[1]);
 	mallopt(M_ARENA_MAX, 1);        /* every thread allocates from one arena */
 	setvbuf(stdout, NULL, _IONBF, 0);
-	fd = open(a("seed"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	snprintf(seed, sizeof(seed), "%s", a("seed"));
+	for (int t = 0; t < IO_THREADS; t++)
+		snprintf(io_path[t], sizeof(io_path[t]), "%s", a(t ? "io1" : "io0"));
+	fd = open(seed, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0 || write(fd, "s", 1) != 1 || close(fd) != 0 || make_code() < 0) {
 		perror("setup");
 		return 1;
@@ -241,7 +245,7 @@ int main(int argc, char **argv)
 
 	stuck = failed = 0;
 	for (int i = 0; i < SPAWNS && !stuck; i++) {
-		char *args[] = { "cat", (char *)a("seed"), NULL };
+		char *args[] = { "cat", seed, NULL };
 		posix_spawn_file_actions_t fa;
 		pid_t pid;
 
