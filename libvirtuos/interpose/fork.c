@@ -54,12 +54,19 @@ static void fork_prepare(void)
 		    vos_rpc(conn->client, &r, NULL, 0, forking.token[i], VOS_TOKEN_LEN, 1) == 0)
 			forking.have[i] = 1;
 	}
+	/* The library's other locks a child may need, after the calls (a
+	 * connect takes the first): held by another thread at the fork, a
+	 * copy would stay held in the child. */
+	vos_rlimit_fork_lock();
+	vos_uaccess_fork_lock();
 }
 
 static void fork_parent(void)
 {
 	sigset_t old = forking_mask;
 
+	vos_uaccess_fork_unlock();
+	vos_rlimit_fork_unlock();
 	vos_fdtable_unlock();
 	vos_restore_signals(&old);
 }
@@ -69,6 +76,8 @@ static void fork_child(void)
 	sigset_t old = forking_mask;
 
 	/* Locks another thread of the parent may have held are free here. */
+	vos_uaccess_fork_unlock();
+	vos_rlimit_fork_unlock();
 	vos_fdtable_after_fork_child();
 	vos_exec_after_fork_child();
 	vos_route_after_fork_child();

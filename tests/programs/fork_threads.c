@@ -14,7 +14,8 @@
  * handlers, no lock reset) that exit or exec at once, while one more thread
  * keeps allocating and freeing blocks too big for malloc's per-thread cache
  * from the one arena every thread shares (M_ARENA_MAX 1): whatever the
- * library does in such a child must not wait for the arena lock.
+ * library does in such a child must not wait for the arena lock.  One more
+ * thread sets RLIMIT_NOFILE all the time; the fork children read it.
  *
  * The fresh sites are generated code: stubs `mov $SYS_getppid, %eax;
  * syscall; ret`, one per 8 bytes, in an anonymous executable mapping.
@@ -33,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -41,10 +43,10 @@
 
 #define SITE_THREADS 3
 #define IO_THREADS 2
-#define NTHREADS (SITE_THREADS + IO_THREADS + 1)       /* + the allocating one */
-#define FORKS 150
+#define NTHREADS (SITE_THREADS + IO_THREADS + 2)       /* + allocating, + limits */
+#define FORKS 100
 #define SPAWNS 8
-#define VFORKS 60
+#define VFORKS 40
 #define VFORK_EXECS 5
 #define STUB 8                          /* bytes per stub */
 #define STUBS_PER_THREAD (1 << 16)      /* more than a run uses */
@@ -165,6 +167,20 @@ static pid_t vfork_exec(void)
 	return pid;
 }
 
+/* setrlimit/getrlimit(RLIMIT_NOFILE) all the time: the library keeps the
+ * program's view of that limit under a lock of its own. */
+static void *limits_thread(void *arg)
+{
+	struct rlimit rl;
+
+	(void)arg;
+	atomic_fetch_add(&running, 1);
+	while (!atomic_load(&stop))
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+			setrlimit(RLIMIT_NOFILE, &rl);
+	return NULL;
+}
+
 /* Wait for pid with a bound: 0 exited with status 0, 1 other status, -1 stuck (killed). */
 static int wait_bounded(pid_t pid)
 {
@@ -188,11 +204,14 @@ static int wait_bounded(pid_t pid)
 /* The child of fork i: a first encounter of its own, then a routed read. */
 static void child(int i)
 {
+	struct rlimit rl;
 	char c;
 	int fd, ok;
 
 	if (stub(SITE_THREADS, i)() != getppid())
 		_exit(2);
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		_exit(4);
 	fd = open(seed, O_RDONLY);
 	ok = fd >= 0 && read(fd, &c, 1) == 1 && c == 's' && close(fd) == 0;
 	_exit(ok ? 0 : 3);
@@ -221,7 +240,8 @@ int main(int argc, char **argv)
 		pthread_create(&th[t], NULL, site_thread, (void *)(intptr_t)t);
 	for (int t = 0; t < IO_THREADS; t++)
 		pthread_create(&th[SITE_THREADS + t], NULL, io_thread, (void *)(intptr_t)t);
-	pthread_create(&th[NTHREADS - 1], NULL, alloc_thread, NULL);
+	pthread_create(&th[NTHREADS - 2], NULL, alloc_thread, NULL);
+	pthread_create(&th[NTHREADS - 1], NULL, limits_thread, NULL);
 	while (atomic_load(&running) < NTHREADS)
 		nanosleep(&ms, NULL);   /* they started: forks now meet them mid-call */
 
