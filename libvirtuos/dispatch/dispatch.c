@@ -171,14 +171,38 @@ static void tc_unregister(void)
 	tc_lock_drop(m);
 }
 
-/* In a fork child only the calling thread is left. */
+/* In a fork child only the calling thread is left (the lock may have been
+ * held by another thread of the parent: the list is rebuilt, not edited). */
 static void tc_after_fork(void)
 {
+	atomic_flag_clear(&tc_lock);
+	tc_head.next = tc_head.prev = &tc_head;
 	if (!my_counts.listed)
 		return;
 	tc_head.next = tc_head.prev = &my_counts;
 	my_counts.next = my_counts.prev = &tc_head;
-	atomic_flag_clear(&tc_lock);
+}
+
+/*
+ * A fork child has only the thread that forked.  If another thread held
+ * rewrite_lock at that moment (it was rewriting a site: two mprotect calls),
+ * the child's copy stays held for ever and the child's first trap at a new
+ * site spins in try_rewrite (git clone hung so: its sideband thread was
+ * rewriting while the main thread forked index-pack).  So a fork takes the
+ * lock around the clone system call: no rewrite is half done in the copied
+ * memory (a page left read-write-execute, the counter), and both sides drop
+ * it.  The holder is always inside the SIGSYS handler with every signal
+ * blocked, so it cannot be the forking thread.
+ */
+static void fork_lock_take(void)
+{
+	while (atomic_flag_test_and_set_explicit(&rewrite_lock, memory_order_acquire))
+		;
+}
+
+static void fork_lock_drop(void)
+{
+	atomic_flag_clear_explicit(&rewrite_lock, memory_order_release);
 }
 
 /* Turn dispatch on for the calling thread, with its own selector; own_tls:
@@ -211,8 +235,10 @@ HIDDEN __attribute__((force_align_arg_pointer)) void vos_dispatch_child_start(un
 {
 	/* It inherited the SIGSYS handler's mask (everything blocked). */
 	bool own_tls = (flags & CLONE_SETTLS) || !(flags & CLONE_VM);
-	if (own_tls && !(flags & CLONE_VM))
+	if (!(flags & CLONE_VM)) {
+		fork_lock_drop();       /* taken by do_clone around the clone */
 		tc_after_fork();
+	}
 	arm_thread(SYSCALL_DISPATCH_FILTER_BLOCK, own_tls);
 	const struct vos_dispatch_fork_hooks *h = hooks();
 	if (!(flags & CLONE_THREAD) && h && h->child) {
@@ -346,9 +372,24 @@ static void try_rewrite(uintptr_t site, long nr)
 static long run_fork(long flags, long a2, long a3, long a4)
 {
 	const struct vos_dispatch_fork_hooks *h = hooks();
+	if (h && h->fork && flags == SIGCHLD) {
+		/* A plain fork, run by the library's fork() (see dispatch.h).
+		 * Its clone is not ours: in the child, rewrite_lock may be a
+		 * copy held by a thread that is gone (that rewrite may have
+		 * left its page writable, nothing worse). */
+		long r = h->fork();
+		if (r == 0) {
+			fork_lock_drop();
+			tc_after_fork();
+			arm_thread(SYSCALL_DISPATCH_FILTER_ALLOW, true);
+		}
+		return r;
+	}
 	if (h && h->prepare)
 		h->prepare((unsigned long)flags);
+	fork_lock_take();
 	long r = raw(SYS_clone, flags, 0, a2, a3, a4, 0);
+	fork_lock_drop();
 	if (r == 0) {
 		tc_after_fork();
 		arm_thread(SYSCALL_DISPATCH_FILTER_ALLOW, true);
@@ -390,7 +431,12 @@ static long do_clone(ucontext_t *uc, long a[6])
 	const struct vos_dispatch_fork_hooks *h = (flags & CLONE_THREAD) ? NULL : hooks();
 	if (h && h->prepare)
 		h->prepare((unsigned long)flags);
+	bool own_memory = !(flags & CLONE_VM);  /* a fork on a new stack */
+	if (own_memory)
+		fork_lock_take();       /* the child drops it in vos_dispatch_child_start */
 	long r = vos_dispatch_clone_raw(flags, blk, a[2], a[3], a[4]);
+	if (own_memory)
+		fork_lock_drop();
 	/* A CLONE_VM child without CLONE_SETTLS (posix_spawn) shares this
 	 * thread's selector and set it to BLOCK: the handler still runs here. */
 	selector = SYSCALL_DISPATCH_FILTER_ALLOW;

@@ -114,11 +114,23 @@ void vos_dispatch_set_precheck(vos_dispatch_precheck_fn fn);
  * locks or touch stdio, and should use little stack.  A fork child
  * (no CLONE_VM) has its own copy of memory.  vfork itself runs as fork.
  * h = NULL removes them; h's contents are copied.
+ *
+ * fork (optional): a plain fork (fork, vfork, clone(SIGCHLD) without a
+ * stack: flags SIGCHLD) is run by calling fork() instead, and prepare,
+ * parent and child are not called for it; it returns the child's pid, 0 in
+ * the child, or -errno.  The library passes glibc's fork(): a fork child of
+ * a multi-threaded process gets malloc's and stdio's locks reset by glibc,
+ * so the library's own child-side work (pthread_atfork handlers) may
+ * allocate; with a raw clone a lock another thread held stays held in the
+ * child.  It runs inside the SIGSYS handler (every signal blocked, selector
+ * ALLOW): the program's atfork handlers run there too, not intercepted.
+ * The module re-arms the child after fork() returns.
  */
 struct vos_dispatch_fork_hooks {
 	void (*prepare)(unsigned long flags);
 	void (*parent)(unsigned long flags, long ret);
 	void (*child)(unsigned long flags);
+	long (*fork)(void);
 };
 void vos_dispatch_set_fork_hooks(const struct vos_dispatch_fork_hooks *h);
 

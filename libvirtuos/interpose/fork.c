@@ -54,12 +54,19 @@ static void fork_prepare(void)
 		    vos_rpc(conn->client, &r, NULL, 0, forking.token[i], VOS_TOKEN_LEN, 1) == 0)
 			forking.have[i] = 1;
 	}
+	/* The library's other locks a child may need, after the calls (a
+	 * connect takes the first): held by another thread at the fork, a
+	 * copy would stay held in the child. */
+	vos_rlimit_fork_lock();
+	vos_uaccess_fork_lock();
 }
 
 static void fork_parent(void)
 {
 	sigset_t old = forking_mask;
 
+	vos_uaccess_fork_unlock();
+	vos_rlimit_fork_unlock();
 	vos_fdtable_unlock();
 	vos_restore_signals(&old);
 }
@@ -69,6 +76,8 @@ static void fork_child(void)
 	sigset_t old = forking_mask;
 
 	/* Locks another thread of the parent may have held are free here. */
+	vos_uaccess_fork_unlock();
+	vos_rlimit_fork_unlock();
 	vos_fdtable_after_fork_child();
 	vos_exec_after_fork_child();
 	vos_route_after_fork_child();
@@ -116,9 +125,11 @@ static void fork_failed(void)
  * Every fork reaches us twice at most, once through each of two doors:
  *  - glibc's fork() (also daemon(), ...) runs our pthread_atfork handlers
  *    around its clone system call;
- *  - the dispatcher runs every fork-like system call itself (fork, vfork
- *    run as fork, clone without a stack, glibc's _Fork, a raw syscall) and
- *    calls its fork hooks around it.
+ *  - the dispatcher runs every fork-like system call itself and calls its
+ *    fork hooks around it (glibc's _Fork, clone without a stack with other
+ *    flags), except a plain fork (fork, vfork run as fork, clone(SIGCHLD)),
+ *    which it runs through hook_fork(): glibc's fork(), so the atfork
+ *    handlers below do the work.
  * Whichever prepares first owns the fork on this thread: the atfork
  * handler (atfork_prepared) when glibc's fork() is used, then the hooks do
  * nothing but pass on the result, and the atfork parent/child handlers
@@ -185,10 +196,29 @@ static void hook_child(unsigned long flags)
 	fork_child();
 }
 
+/*
+ * A plain fork met as a system call (vfork, which runs as fork, a raw
+ * fork or clone(SIGCHLD)): run as glibc's fork(), so the atfork handlers
+ * above do our part and glibc resets malloc's and stdio's locks in the
+ * child.  fork_child() connects and allocates: after a raw clone, an arena
+ * lock another thread held at that moment stays held in the child, which
+ * then hangs in free() (a multi-threaded program's vfork + exec hung so;
+ * Python's subprocess uses vfork).
+ */
+static long hook_fork(void)
+{
+	int e = errno;
+	pid_t pid = fork();
+	long r = pid < 0 ? -errno : pid;
+
+	errno = e;
+	return r;
+}
+
 void vos_fork_init(void)
 {
 	static const struct vos_dispatch_fork_hooks hooks = {
-		hook_prepare, hook_parent, hook_child,
+		hook_prepare, hook_parent, hook_child, hook_fork,
 	};
 
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);

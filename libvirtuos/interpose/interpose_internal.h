@@ -122,6 +122,9 @@ void vos_fsize_exceeded(void);
  * follow our RLIMIT_FSIZE; RLIMIT_NOFILE is the program's view, the
  * kernel's counts our descriptors too.  0 or -1 with errno. */
 int vos_prlimit(pid_t pid, int resource, const struct rlimit *new, struct rlimit *old);
+/* fork.c: taken after the fd lock in the parent, released on both sides. */
+void vos_rlimit_fork_lock(void);
+void vos_rlimit_fork_unlock(void);
 
 /* Critical regions (signals.c): a signal arriving inside one has its
  * handler run when the thread leaves the outermost region. */
@@ -234,6 +237,9 @@ long vos_user_probe(const void *p, size_t n);
 /* Addresses below end count as unmapped (the dispatcher's page-0
  * trampoline): the program never has them natively.  Only raises. */
 void vos_uaccess_reserve_low(uintptr_t end);
+/* fork.c: the fault actions' lock, as vos_rlimit_fork_lock(). */
+void vos_uaccess_fork_lock(void);
+void vos_uaccess_fork_unlock(void);
 /* The program's sigaction() for SIGSEGV and SIGBUS (signals.c): the library
  * keeps its fault handler in the kernel and runs the program's action
  * behind it.  As sigaction(). */

@@ -87,9 +87,24 @@ void vos_rlimit_send(struct vos_client *c)
 	if (cur != RLIM_INFINITY)
 		vos_rpc0(c, VOS_OP_SETRLIMIT, RLIMIT_FSIZE, (int64_t)cur, 0, 0, 0);
 	/* New descriptors of ours: the kernel's NOFILE limit follows. */
+	vos_crit_enter();
 	pthread_mutex_lock(&nofile_lock);
 	if (view_set)
 		nofile_apply();
+	pthread_mutex_unlock(&nofile_lock);
+	vos_crit_leave();
+}
+
+/* Around fork (fork.c): a child must not inherit the lock held by another
+ * thread of the parent (its next getrlimit(RLIMIT_NOFILE) would wait for
+ * ever), nor a half-written view.  The child unlocks its copy. */
+void vos_rlimit_fork_lock(void)
+{
+	pthread_mutex_lock(&nofile_lock);
+}
+
+void vos_rlimit_fork_unlock(void)
+{
 	pthread_mutex_unlock(&nofile_lock);
 }
 
@@ -108,7 +123,9 @@ int vos_prlimit(pid_t pid, int resource, const struct rlimit *new, struct rlimit
 		struct rlimit prev;
 
 		/* The program's request as it is first: the kernel says
-		 * EPERM/EINVAL as natively. */
+		 * EPERM/EINVAL as natively.  A critical region: a handler
+		 * that forks would wait for the lock (fork.c takes it). */
+		vos_crit_enter();
 		pthread_mutex_lock(&nofile_lock);
 		r = syscall(SYS_prlimit64, 0, resource, new, &prev);
 		if (r == 0) {
@@ -123,6 +140,7 @@ int vos_prlimit(pid_t pid, int resource, const struct rlimit *new, struct rlimit
 				*old = prev;
 		}
 		pthread_mutex_unlock(&nofile_lock);
+		vos_crit_leave();
 		return r < 0 ? -1 : 0;
 	}
 	r = syscall(SYS_prlimit64, pid, resource, new, old);

@@ -196,6 +196,17 @@ static void kernel_action_for(const struct prog_fault_action *a, struct sigactio
 	}
 }
 
+/* Around fork (fork.c), as rlimit.c's lock: the child unlocks its copy. */
+void vos_uaccess_fork_lock(void)
+{
+	pthread_mutex_lock(&action_lock);
+}
+
+void vos_uaccess_fork_unlock(void)
+{
+	pthread_mutex_unlock(&action_lock);
+}
+
 /* Put our handler into the kernel, behind the program's action.  Under
  * action_lock. */
 static int install_locked(int sig)

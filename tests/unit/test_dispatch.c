@@ -802,7 +802,7 @@ static void fork_hooks_order(void **state)
 	SKIP_IF_NEEDED();
 	hlog = mmap(NULL, sizeof(*hlog), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	assert_true(hlog != MAP_FAILED);
-	struct vos_dispatch_fork_hooks h = { hook_prepare, hook_parent, hook_child };
+	struct vos_dispatch_fork_hooks h = { hook_prepare, hook_parent, hook_child, NULL };
 	vos_dispatch_set_fork_hooks(&h);
 
 	reset_log();                            /* fork */
