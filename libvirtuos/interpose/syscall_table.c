@@ -698,6 +698,27 @@ static long dispatch(const struct sc_def *d, long nr, long a[6])
 	}
 }
 
+/*
+ * Newer calls this kernel may not have (Linux 6.1, the Xen guests', lacks
+ * fchmodat2): the program must get the local kernel's ENOSYS, as natively,
+ * even for a routed path the service could serve.  Probed once at install
+ * with arguments every kernel that has the call refuses at once.
+ */
+static uint8_t kernel_lacks[SC_MAX];
+
+static void probe_kernel(void)
+{
+	static const long newer[] = { SYS_close_range, SYS_openat2, SYS_faccessat2, SYS_fchmodat2 };
+
+	for (size_t i = 0; i < sizeof newer / sizeof *newer; i++) {
+		long a[6] = { -1, 0, 0, 0, 0, 0 };
+
+		if (newer[i] == SYS_close_range)
+			a[0] = 1;       /* first > last: EINVAL where it exists */
+		kernel_lacks[newer[i]] = vos_dispatch_raw(newer[i], a) == -ENOSYS;
+	}
+}
+
 static long vos_syscall(long nr, long a[6], void *ctx)
 {
 	const struct sc_def *d;
@@ -708,7 +729,7 @@ static long vos_syscall(long nr, long a[6], void *ctx)
 	if ((unsigned long)nr >= SC_MAX || vos_spawning)
 		return vos_dispatch_raw(nr, a);
 	d = &sc_table[nr];
-	if (d->cls == SC_PASS)
+	if (d->cls == SC_PASS || kernel_lacks[nr])
 		return vos_dispatch_raw(nr, a);
 	saved = errno;
 	r = dispatch(d, nr, a);
@@ -732,12 +753,13 @@ struct vos_sc_path_args vos_sc_path_args[VOS_SC_MAX];
  */
 static void set_fast_paths(void)
 {
+	probe_kernel();
 	for (long nr = 0; nr < SC_MAX; nr++) {
 		vos_sc_local_fds[nr] = sc_table[nr].local_fds;
 		if (sc_table[nr].cls == SC_PATH)
 			vos_sc_path_args[nr] = (struct vos_sc_path_args){
 				1, sc_table[nr].path, sc_table[nr].dirfd, sc_table[nr].flags };
-		if (sc_table[nr].cls == SC_PASS)
+		if (sc_table[nr].cls == SC_PASS || kernel_lacks[nr])
 			vos_dispatch_passthrough(nr);
 	}
 	vos_dispatch_set_precheck(vos_syscall_precheck);
