@@ -786,16 +786,3 @@ int vos_path_resolve(int dirfd, const char *upath, int empty_path, struct vos_pa
 	p->path = p->buf;
 	return 1;
 }
-
-int vos_path_local(int dirfd, const char *path, char *buf, const char **local)
-{
-	struct vos_path p;
-	int r = vos_path_resolve(dirfd, path, 0, &p);
-
-	*local = path;
-	if (r != 0 || p.path == path)
-		return r;
-	strcpy(buf, p.path);    /* p.buf has PATH_MAX bytes too */
-	*local = buf;
-	return 0;
-}

@@ -241,9 +241,3 @@ dead:
 	errno = EIO;
 	return -1;
 }
-
-int vos_fd_is_remote(int fd)
-{
-	vos_init();
-	return VOS_FDE_KIND(vos_fd_entry(fd)) == VOS_FDK_REMOTE;
-}

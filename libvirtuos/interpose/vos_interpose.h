@@ -19,7 +19,4 @@
  * exec).  Cheap after the first call; safe from any wrapper. */
 void vos_init(void);
 
-/* Nonzero if fd is a remote fd of a live or dead channel (a placeholder we own). */
-int vos_fd_is_remote(int fd);
-
 #endif
