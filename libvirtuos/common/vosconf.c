@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include "vosconf.h"
 
 /* The kinds of service a config may name (vos-serviced's --role). */
@@ -152,6 +153,40 @@ static int parse_route(struct parser *p, char **arg)
 	return 0;
 }
 
+/* route-family FAMILY NAME */
+static int parse_family(struct parser *p, char **arg)
+{
+	static const char *const local[] = { "unix", "local", "netlink", "packet" };
+	struct vos_conf *c = p->conf;
+	int *slot, svc;
+
+	if (strcmp(arg[0], "inet") == 0) {
+		slot = &c->inet_svc;
+	} else if (strcmp(arg[0], "inet6") == 0) {
+		slot = &c->inet6_svc;
+	} else {
+		for (size_t i = 0; i < sizeof local / sizeof *local; i++)
+			if (strcmp(arg[0], local[i]) == 0)
+				return fail(p, p->line, "family '%s' stays local and cannot be routed "
+					    "(routable: inet, inet6)", arg[0]);
+		return fail(p, p->line, "unknown socket family '%s' (routable: inet, inet6)", arg[0]);
+	}
+	if (!valid_name(arg[1]))
+		return bad_name(p, "service name", arg[1]);
+	svc = vos_conf_service_find(c, arg[1]);
+	if (svc < 0)
+		return fail(p, p->line, "route-family to undeclared service '%s' (declare it first: "
+			    "service %s network)", arg[1], arg[1]);
+	if (c->services[svc].kind != VOS_SVC_NETWORK)
+		return fail(p, p->line, "route-family %s: service '%s' has the %s role, not network",
+			    arg[0], arg[1], c->services[svc].role);
+	if (*slot)
+		return fail(p, p->line, "family '%s' is routed twice", arg[0]);
+	*slot = svc + 1;
+	c->services[svc].families++;
+	return 0;
+}
+
 static const struct directive {
 	const char *name;
 	int nargs;
@@ -160,6 +195,7 @@ static const struct directive {
 } directives[] = {
 	{ "service", 2, "NAME and ROLE", parse_service },
 	{ "route", 2, "PREFIX and SERVICE", parse_route },
+	{ "route-family", 2, "FAMILY and SERVICE", parse_family },
 };
 
 #define NDIRECTIVES (sizeof(directives) / sizeof(directives[0]))
@@ -184,7 +220,7 @@ static int parse_line(struct parser *p, char *s)
 		;
 	if (d == NDIRECTIVES)
 		return fail(p, p->line, "unknown directive '%s' (expected: service NAME ROLE, "
-			    "or route PREFIX SERVICE)", word[0]);
+			    "route PREFIX SERVICE, or route-family FAMILY SERVICE)", word[0]);
 	if (n - 1 != directives[d].nargs)
 		return fail(p, p->line, "%s takes %d arguments, %s (found %d)", directives[d].name,
 			    directives[d].nargs, directives[d].args, n - 1);
@@ -219,9 +255,10 @@ int vos_conf_parse(struct vos_conf *conf, const char *file, const char *text, si
 			return -1;
 	}
 	for (int i = 0; i < conf->nservices; i++)
-		if (conf->services[i].route < 0)
+		if (conf->services[i].route < 0 && !conf->services[i].families)
 			return fail(&p, conf->services[i].line, "service '%s' has no route "
-				    "(add: route PREFIX %s)", conf->services[i].name,
+				    "(add: route%s %s)", conf->services[i].name,
+				    conf->services[i].kind == VOS_SVC_NETWORK ? "-family inet" : " PREFIX",
 				    conf->services[i].name);
 	return 0;
 }
@@ -236,6 +273,15 @@ void vos_conf_default(struct vos_conf *conf)
 		conf->services[i].line = 0;
 	for (int i = 0; i < conf->nroutes; i++)
 		conf->routes[i].line = 0;
+}
+
+int vos_conf_family_service(const struct vos_conf *conf, int family)
+{
+	if (family == AF_INET)
+		return conf->inet_svc - 1;
+	if (family == AF_INET6)
+		return conf->inet6_svc - 1;
+	return -1;
 }
 
 int vos_conf_service_find(const struct vos_conf *conf, const char *name)

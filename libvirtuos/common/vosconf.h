@@ -12,10 +12,17 @@
  *                         --role).
  *   route PREFIX NAME     calls on paths under PREFIX go to service NAME,
  *                         which a service line above declares.
+ *   route-family FAMILY NAME
+ *                         sockets of FAMILY ("inet" = AF_INET, "inet6" =
+ *                         AF_INET6) are made by service NAME, which must have
+ *                         the network role.  AF_UNIX, netlink and packet
+ *                         sockets always stay local (refused here): a Unix
+ *                         socket's peers and names are this domain's, and
+ *                         netlink/packet sockets talk to this kernel.
  *
  * PREFIX is an absolute path other than "/"; "//" and "." are normalised
  * away (as in the paths the router matches), ".." is refused.  Every service
- * needs at least one route.  Limits: VOS_CONF_MAX_SERVICES services,
+ * needs at least one route or route-family.  Limits: VOS_CONF_MAX_SERVICES services,
  * VOS_CONF_MAX_ROUTES routes, names of 1..VOS_CONF_NAME_MAX-1 letters,
  * digits, '_', '-' or '.'.
  *
@@ -40,7 +47,9 @@ struct vos_conf_service {
 	char name[VOS_CONF_NAME_MAX];
 	const char *role;               /* "storage", "network": a static string */
 	enum vos_service_kind kind;
-	int route;                      /* index of its first route */
+	int route;                      /* index of its first route, -1 if none
+					   (a network service has families only) */
+	int families;                   /* how many route-family lines name it */
 	int line;                       /* where it was declared (0: built in) */
 };
 
@@ -56,6 +65,7 @@ struct vos_conf {
 	int nservices;
 	struct vos_conf_route routes[VOS_CONF_MAX_ROUTES];
 	int nroutes;
+	int inet_svc, inet6_svc;        /* route-family: service index + 1, 0 = local */
 };
 
 /*
@@ -70,6 +80,10 @@ int vos_conf_parse(struct vos_conf *conf, const char *file, const char *text, si
 
 /* The table without a file: service storage storage, route /storage storage. */
 void vos_conf_default(struct vos_conf *conf);
+
+/* The service that makes sockets of family (AF_INET, AF_INET6), or -1:
+ * local (every other family, and a family no route-family names). */
+int vos_conf_family_service(const struct vos_conf *conf, int family);
 
 /* Index of the service called name, or -1. */
 int vos_conf_service_find(const struct vos_conf *conf, const char *name);

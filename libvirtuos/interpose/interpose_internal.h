@@ -70,7 +70,7 @@ struct vos_service {
 	enum vos_service_kind kind;     /* from its service line (role) */
 	char placeholder[PATH_MAX];     /* <rundir>/<name>.remote-fd */
 	char placeholder_real[PATH_MAX];/* the same, symlinks resolved ("" if unknown) */
-	const char *prefix;             /* first route prefix of this service */
+	const char *prefix;             /* first route prefix of this service (NULL: none) */
 	_Atomic(struct vos_conn *) conn;/* current connection, NULL if none */
 	uint32_t next_gen;              /* under lock */
 	pthread_mutex_t lock;           /* serialises connecting */
@@ -199,7 +199,10 @@ int vos_path_resolve(int dirfd, const char *path, int empty_path, struct vos_pat
  * or is not routed: counted as a link); -1 with errno.
  */
 int vos_path_linkout(int dirfd, const char *path, int follow, int *links, char *out);
-/* The route prefix a service's export appears under. */
+/* The service that makes sockets of family (route-family), or -1: local. */
+int vos_family_service(int family);
+/* The route prefix a service's export appears under (NULL: a service with
+ * socket families only). */
 const char *vos_service_prefix(int svc);
 
 /* Virtual working directory (inside a routed prefix). */

@@ -34,7 +34,13 @@ int vos_remote_fdpath(struct vos_client *c, int fd, char *buf, size_t size)
 int vos_join_prefix(int svc, const char *rel, char *out, size_t size)
 {
 	const char *prefix = vos_service_prefix(svc);
-	int n = snprintf(out, size, "%s%s", prefix, strcmp(rel, "/") == 0 ? "" : rel);
+	int n;
+
+	if (!prefix) {          /* a socket of a network service: no path */
+		errno = ENOENT;
+		return -1;
+	}
+	n = snprintf(out, size, "%s%s", prefix, strcmp(rel, "/") == 0 ? "" : rel);
 
 	if (n < 0 || (size_t)n >= size) {
 		errno = ENAMETOOLONG;

@@ -97,7 +97,7 @@ void vos_routes_load(void)
 
 		snprintf(s->name, sizeof(s->name), "%s", cs->name);
 		s->kind = cs->kind;
-		s->prefix = conf.routes[cs->route].prefix;
+		s->prefix = cs->route >= 0 ? conf.routes[cs->route].prefix : NULL;
 		pthread_mutex_init(&s->lock, NULL);
 	}
 	vos_nservices = conf.nservices;
@@ -117,6 +117,11 @@ static int prefix_last_component(const char *path, size_t n)
 			return 1;
 	}
 	return 0;
+}
+
+int vos_family_service(int family)
+{
+	return vos_conf_family_service(&conf, family);
 }
 
 const char *vos_service_prefix(int svc)

@@ -112,7 +112,7 @@ static void usage(FILE *f)
 		"usage: vos-serviced --role ROLE [--name NAME] --root DIR --rundir DIR\n"
 		"                    [--transport local|xen] [--mount-point PATH]\n"
 		"                    [--workers N] [--max-workers N] [--spin N]\n"
-		"                    [--pending-timeout MS] [--verbose]\n"
+		"                    [--pending-timeout MS] [--net-namespace] [--verbose]\n"
 		"\n"
 		"Serves forwarded system calls for one service.  ROLE is what it serves:\n");
 	for (unsigned i = 0; vos_roles[i]; i++)
@@ -141,7 +141,11 @@ static void usage(FILE *f)
 		"the daemon resolves paths in a private mount namespace where DIR is\n"
 		"mounted at PATH and nothing else exists, so an absolute symlink to\n"
 		"PATH/x means DIR/x and any other absolute target finds nothing.\n"
-		"Without root, absolute symlinks resolve from DIR.\n",
+		"Without root, absolute symlinks resolve from DIR.\n"
+		"\n"
+		"--net-namespace (network role, root only): serve from a network\n"
+		"namespace of its own, where only `lo` exists (brought up), so the\n"
+		"clients' sockets live there and not in the host's stack.\n",
 		DEFAULT_SPIN, DEFAULT_MAX_WORKERS, VOS_PENDING_TIMEOUT_MS);
 }
 
@@ -191,6 +195,7 @@ static void parse_args(int argc, char **argv)
 		{ "transport", required_argument, NULL, 't' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "net-namespace", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -219,6 +224,7 @@ static void parse_args(int argc, char **argv)
 			break;
 		case 'n': opts.name = optarg; break;
 		case 'v': vos_verbose = 1; break;
+		case 'N': opts.net_namespace = 1; break;
 		case 'h': usage(stdout); exit(0);
 		case ':': bad_usage("option %s needs a value", argv[optind - 1]);
 		default: bad_usage("unknown option '%s'", argv[optind - 1]);
@@ -244,6 +250,8 @@ static void parse_args(int argc, char **argv)
 		snprintf(opts.mount_point, sizeof opts.mount_point, "/%s", opts.name);
 	if (opts.role->exports_dir && !opts.root_dir)
 		bad_usage("%s", "--root is required");
+	if (opts.net_namespace && opts.role->kind != VOS_SVC_NETWORK)
+		bad_usage("--net-namespace is for the network role, not %s", opts.role->name);
 	if (!opts.rundir)
 		bad_usage("%s", "--rundir is required");
 	if (opts.max_workers < opts.workers)

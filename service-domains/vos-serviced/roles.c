@@ -10,7 +10,11 @@
  * one struct vos_role here, listed in vos_roles[], plus its operations.
  */
 #include <errno.h>
+#include <net/if.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "serviced.h"
@@ -54,10 +58,49 @@ static const struct vos_role storage = {
 	.cleanup = vos_view_remove,
 };
 
+/* ---- network: AF_INET and AF_INET6 sockets (ops_net.c) ------------------------ */
+
+/* --net-namespace: the sockets live in a network namespace of the daemon's
+ * own (its shadows inherit it), with only the loopback device, up; a test
+ * then sees a client's listener there and not in the host's stack. */
+static int network_open(const struct vos_serviced_opts *o, struct vos_root *root)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int s, err = 0;
+
+	(void)root;
+	if (!o->net_namespace)
+		return 0;
+	if (unshare(CLONE_NEWNET) < 0)
+		return -errno;
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) {
+		err = -errno;
+	} else {
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+			err = -errno;
+	}
+	close(s);
+	if (!err)
+		vos_log("in a network namespace of its own (lo up)");
+	return err;
+}
+
+static const struct vos_role network = {
+	.name = "network",
+	.kind = VOS_SVC_NETWORK,
+	.exports_dir = 0,
+	.open = network_open,
+};
+
 /* ---- the list ---------------------------------------------------------------- */
 
 const struct vos_role *const vos_roles[] = {
 	&storage,
+	&network,
 	NULL,
 };
 

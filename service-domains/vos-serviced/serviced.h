@@ -113,6 +113,7 @@ struct vos_serviced_opts {
 	unsigned max_workers;   /* ... grown on demand up to this many */
 	unsigned spin;          /* spin budget before a worker sleeps */
 	unsigned pending_ms;    /* a pending shadow's wait for its claim */
+	int net_namespace;      /* network role: a network namespace of its own */
 };
 
 /*

@@ -88,7 +88,7 @@ static void test_command_line(void **state)
 	};
 
 	assert_int_equal(daemon_status("--role nosuch --root / --rundir /tmp 2>&1 | "
-				       "grep -q \"unknown role 'nosuch' (this build serves: storage)\""), 0);
+				       "grep -q \"unknown role 'nosuch' (this build serves: storage network)\""), 0);
 	assert_int_equal(daemon_status("--role nosuch --root / --rundir /tmp 2>/dev/null"), 2);
 	assert_int_equal(daemon_status("--root / --rundir /tmp 2>/dev/null"), 2);
 	/* storage needs --root */

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include "common/vosconf.h"
 
 static struct vos_conf conf;    /* large: not on the stack */
@@ -122,9 +123,41 @@ static void test_repository_config(void **state)
 	fclose(f);
 	if (vos_conf_parse(&conf, "configs/vos.conf", text, len, err, sizeof err) != 0)
 		fail_msg("configs/vos.conf refused: %s", err);
-	assert_int_equal(conf.nservices, 1);
+	assert_int_equal(conf.nservices, 2);
 	assert_string_equal(conf.services[0].name, "storage");
 	assert_string_equal(conf.routes[0].prefix, "/storage");
+	assert_string_equal(conf.services[1].name, "network");
+	assert_int_equal(vos_conf_family_service(&conf, AF_INET), 1);
+	assert_int_equal(vos_conf_family_service(&conf, AF_INET6), 1);
+	assert_int_equal(vos_conf_family_service(&conf, AF_UNIX), -1);
+}
+
+/* route-family: inet and inet6 to a network service; the local families
+ * refused by name, each family once. */
+static void test_route_family(void **state)
+{
+	(void)state;
+	accepted("service net network\nroute-family inet net\n");
+	assert_int_equal(conf.services[0].route, -1);
+	assert_int_equal(vos_conf_family_service(&conf, AF_INET), 0);
+	assert_int_equal(vos_conf_family_service(&conf, AF_INET6), -1);
+	assert_int_equal(vos_conf_family_service(&conf, AF_NETLINK), -1);
+	refused("service net network\nroute-family unix net\n",
+		"t.conf:2: family 'unix' stays local and cannot be routed (routable: inet, inet6)");
+	refused("service net network\nroute-family netlink net\n",
+		"t.conf:2: family 'netlink' stays local and cannot be routed (routable: inet, inet6)");
+	refused("service net network\nroute-family packet net\n",
+		"t.conf:2: family 'packet' stays local and cannot be routed (routable: inet, inet6)");
+	refused("service net network\nroute-family ipx net\n",
+		"t.conf:2: unknown socket family 'ipx' (routable: inet, inet6)");
+	refused("service s storage\nroute /s s\nroute-family inet s\n",
+		"t.conf:3: route-family inet: service 's' has the storage role, not network");
+	refused("route-family inet net\n",
+		"t.conf:1: route-family to undeclared service 'net' (declare it first: service net network)");
+	refused("service net network\nroute-family inet6 net\nroute-family inet6 net\n",
+		"t.conf:3: family 'inet6' is routed twice");
+	refused("service net network\n",
+		"t.conf:1: service 'net' has no route (add: route-family inet net)");
 }
 
 /* ---- errors, each with its line --------------------------------------- */
@@ -133,7 +166,7 @@ static void test_syntax_errors(void **state)
 {
 	(void)state;
 	refused("\n\nroutes /a b\n",
-		"t.conf:3: unknown directive 'routes' (expected: service NAME ROLE, or route PREFIX SERVICE)");
+		"t.conf:3: unknown directive 'routes' (expected: service NAME ROLE, route PREFIX SERVICE, or route-family FAMILY SERVICE)");
 	refused("route /storage storage\n",
 		"t.conf:1: route to undeclared service 'storage' (declare it first: service storage storage|network)");
 	refused("service s storage\nroute /a\n",
@@ -401,6 +434,7 @@ int main(void)
 		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_service_errors),
 		cmocka_unit_test(test_route_errors),
+		cmocka_unit_test(test_route_family),
 		cmocka_unit_test(test_route_limit),
 		cmocka_unit_test(test_service_limit),
 		cmocka_unit_test(test_size_limits),

@@ -228,12 +228,16 @@ int vosctl_daemon_start(const struct vosctl_launch *l, struct vosctl_daemon *d)
 	argv[argc++] = (char *)d->role;
 	argv[argc++] = "--name";
 	argv[argc++] = d->name;
-	argv[argc++] = "--root";
-	argv[argc++] = d->root;
+	if (d->exports_dir) {
+		argv[argc++] = "--root";
+		argv[argc++] = d->root;
+		argv[argc++] = "--mount-point";
+		argv[argc++] = d->mount_point;
+	}
 	argv[argc++] = "--rundir";
 	argv[argc++] = (char *)l->rundir;
-	argv[argc++] = "--mount-point";
-	argv[argc++] = d->mount_point;
+	if (l->net_namespace && !strcmp(d->role, "network"))
+		argv[argc++] = "--net-namespace";
 	if (l->workers) {
 		argv[argc++] = "--workers";
 		argv[argc++] = (char *)l->workers;

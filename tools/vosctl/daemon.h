@@ -20,7 +20,8 @@
 struct vosctl_daemon {
 	char name[VOS_CONF_NAME_MAX];   /* the service's name (its socket: <rundir>/<name>.sock) */
 	const char *role;               /* its --role */
-	char root[PATH_MAX];            /* the export root, absolute */
+	int exports_dir;                /* it has a route (storage): --root, --mount-point */
+	char root[PATH_MAX];            /* the export root, absolute ("" if none) */
 	int root_is_temp;               /* created by vosctl, removed afterwards */
 	char mount_point[PATH_MAX];     /* its first route prefix */
 	char sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -37,6 +38,7 @@ struct vosctl_launch {
 	char serviced[PATH_MAX];        /* the vos-serviced binary */
 	const char *rundir;
 	const char *workers;            /* --workers, or NULL */
+	int net_namespace;              /* network services in a network namespace of their own */
 	int own_group;                  /* a process group of its own (see start) */
 };
 

@@ -48,6 +48,7 @@ struct options {
 	const char *workers;     /* --workers, validated */
 	int keep_root;           /* --keep-root */
 	int stats;               /* --stats */
+	int net_namespace;       /* --net-namespace */
 	char **cmd;              /* run: CMD [ARGS...] (NULL-terminated) */
 };
 
@@ -72,7 +73,7 @@ static void usage_local(FILE *f)
 {
 	fputs("usage: vosctl local run [OPTIONS] [--] CMD [ARGS...]\n"
 	      "       vosctl local serve [--root NAME=DIR]... [--storage-root DIR] [--rundir DIR]\n"
-	      "                          [--config FILE] [--workers N] [--keep-root]\n"
+	      "                          [--config FILE] [--workers N] [--keep-root] [--net-namespace]\n"
 	      "       vosctl local env --rundir DIR [--config FILE] [--stats]\n"
 	      "\n"
 	      "run: start every service the config declares (one vos-serviced per `service`\n"
@@ -85,11 +86,15 @@ static void usage_local(FILE *f)
 	      "  --keep-root         keep the temporary roots and print where they are\n"
 	      "  --config FILE       routing table (default: $VOS_CONFIG, else configs/vos.conf):\n"
 	      "                      `service NAME ROLE` (ROLE: storage or network) and\n"
-	      "                      `route PREFIX NAME` lines, `#` comments, blank lines\n"
+	      "                      `route PREFIX NAME`, `route-family inet|inet6 NAME` lines,\n"
+	      "                      `#` comments, blank lines\n"
 	      "  --rundir DIR        where the services' sockets (NAME.sock) live (default: a\n"
 	      "                      private temporary directory, removed afterwards)\n"
 	      "  --workers N         worker threads per client in each service\n"
 	      "  --stats             CMD prints its channel counters at exit (VOS_STATS=1)\n"
+	      "  --net-namespace     run each network service in a network namespace of its\n"
+	      "                      own (root only; only `lo`, up): CMD's AF_INET/AF_INET6\n"
+	      "                      sockets live there, not in this host's stack\n"
 	      "\n"
 	      "serve: run the same services in the foreground until one ends or vosctl is\n"
 	      "interrupted; each writes DIR/NAME.pid once it listens.  Other shells join them\n"
@@ -182,6 +187,10 @@ static int parse_options(int argc, char **argv, int want_cmd, struct options *o)
 		}
 		if (!strcmp(a, "--stats")) {
 			o->stats = 1;
+			continue;
+		}
+		if (!strcmp(a, "--net-namespace")) {
+			o->net_namespace = 1;
 			continue;
 		}
 		eq = strchr(a, '=');
@@ -420,7 +429,9 @@ static int prepare_daemon(const struct options *o, struct session *s, int i, int
 
 	snprintf(d->name, sizeof d->name, "%s", cs->name);
 	d->role = cs->role;
-	snprintf(d->mount_point, sizeof d->mount_point, "%s", s->conf.routes[cs->route].prefix);
+	d->exports_dir = cs->route >= 0;        /* a network service has families only */
+	snprintf(d->mount_point, sizeof d->mount_point, "%s",
+		 d->exports_dir ? s->conf.routes[cs->route].prefix : "");
 	n = snprintf(d->sock, sizeof d->sock, "%s/%s.sock", s->rundir, d->name);
 	if (n < 0 || (size_t)n >= sizeof d->sock) {
 		fprintf(stderr, "vosctl: run directory path %s is too long for the socket %s.sock "
@@ -435,6 +446,10 @@ static int prepare_daemon(const struct options *o, struct session *s, int i, int
 		fprintf(stderr, "vosctl: a service already listens on %s "
 			"(stop it, or use another --rundir)\n", d->sock);
 		return -1;
+	}
+	if (!d->exports_dir) {
+		d->root[0] = '\0';
+		return 0;
 	}
 	return prepare_root(o, s, d);
 }
@@ -470,6 +485,7 @@ static void cleanup_session(struct session *s)
 static int setup_session(const struct options *o, struct session *s, int log_to_file, int own_group)
 {
 	s->launch.workers = o->workers;
+	s->launch.net_namespace = o->net_namespace;
 	s->launch.own_group = own_group;
 	if (check_roots(o, s) < 0 || vosctl_find_serviced(s->launch.serviced, sizeof s->launch.serviced) < 0)
 		return -1;
