@@ -38,5 +38,5 @@ int vos_op_served_by(uint32_t op, unsigned role)
 {
 	const struct vos_opdef *d = vos_opdef(op);
 
-	return d && (d->role == VOS_OPROLE_ANY || d->role == role);
+	return d && role < 8 && (d->role == VOS_OPROLE_ANY || (d->role & (1u << role)));
 }

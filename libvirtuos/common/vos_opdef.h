@@ -12,11 +12,13 @@
 #include <stdint.h>
 #include "channel/vos_proto.h"
 
-/* The role column: 0 = a session operation, served by every role;
- * otherwise the enum vos_service_kind of the role that serves it. */
+/* The role column, a mask: 0 = a session operation, served by every role;
+ * otherwise bit (1 << kind) for each enum vos_service_kind that serves it
+ * (STORAGE_NETWORK: an operation on an fd, a file's or a socket's). */
 #define VOS_OPROLE_ANY      0u
-#define VOS_OPROLE_STORAGE  ((unsigned)VOS_SVC_STORAGE)
-#define VOS_OPROLE_NETWORK  ((unsigned)VOS_SVC_NETWORK)
+#define VOS_OPROLE_STORAGE  (1u << VOS_SVC_STORAGE)
+#define VOS_OPROLE_NETWORK  (1u << VOS_SVC_NETWORK)
+#define VOS_OPROLE_STORAGE_NETWORK (VOS_OPROLE_STORAGE | VOS_OPROLE_NETWORK)
 
 /* Flags (the 0/1 columns of vos_ops.def). */
 #define VOS_OPF_VALUE   0x01u   /* result is a value >= 0, else 0 or -errno */
@@ -29,7 +31,7 @@
 
 struct vos_opdef {
 	const char *name;       /* "OPENAT": VOS_OP_OPENAT without the prefix */
-	uint8_t role;           /* VOS_OPROLE_* */
+	uint8_t role;           /* VOS_OPROLE_* (a mask) */
 	uint8_t flags;          /* VOS_OPF_* */
 };
 

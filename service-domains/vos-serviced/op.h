@@ -4,7 +4,8 @@
  *   optable.c     the handler of every op, and the dispatcher
  *   opargs.c      argument decoding and checking shared by handlers
  *   ops_session.c session ops, served by every role (vos_ops.def: ANY)
- *   ops_fs.c      the storage role's ops
+ *   ops_fs.c      the storage role's ops (and the fd ops sockets share)
+ *   ops_net.c     the network role's ops
  *
  * The entry is already a private copy; the slot's data buffer is not: the
  * client can change it at any time.  So every offset and length is checked
@@ -63,6 +64,8 @@ enum op_wait {
 	WAIT_ALWAYS,            /* every time (a disk flush) */
 	WAIT_IF_FILE,           /* arg[0]'s file is not a regular file or directory */
 	WAIT_IF_PREP,           /* prep set o->wait (a blocking lock request, ...) */
+	WAIT_IF_BLOCKING,       /* prep set o->wait (no MSG_DONTWAIT) and arg[0]'s
+				   file is not O_NONBLOCK (a socket call) */
 };
 
 struct vos_ophandler {
@@ -186,5 +189,26 @@ int64_t op_renameat2(struct op *o);
 int64_t op_linkat(struct op *o);
 int64_t op_fdpath(struct op *o);
 int64_t op_walk(struct op *o);
+
+/* ops_net.c: the network role.  Limits of what a call may carry. */
+#define NET_CTL_MAX     PATH_MAX        /* control messages (vos_opbuf.path2) */
+#define NET_OPT_MAX     256             /* a socket option's value */
+int prep_socket(struct op *o);
+int64_t op_socket(struct op *o);
+int64_t op_bind(struct op *o);
+int64_t op_listen(struct op *o);
+int prep_accept4(struct op *o);
+int64_t op_accept4(struct op *o);
+int prep_connect(struct op *o);
+int64_t op_connect(struct op *o);
+int64_t op_shutdown(struct op *o);
+int prep_sendmsg(struct op *o);
+int64_t op_sendmsg(struct op *o);
+int prep_recvmsg(struct op *o);
+int64_t op_recvmsg(struct op *o);
+int64_t op_getsockopt(struct op *o);
+int64_t op_setsockopt(struct op *o);
+int64_t op_getsockname(struct op *o);
+int64_t op_sockioctl(struct op *o);
 
 #endif

@@ -9,6 +9,7 @@
  * file of its role (ops_session.c, ops_fs.c, ...).
  */
 #include <errno.h>
+#include <fcntl.h>
 
 #include "op.h"
 #include "common/vos_opdef.h"
@@ -59,6 +60,20 @@ static const struct vos_ophandler handlers[] = {
 	[VOS_OP_FALLOCATE]  = { .prep = prep_fallocate, .issue = op_fallocate },
 	[VOS_OP_MKNODAT]    = { .issue = op_mknodat },
 	[VOS_OP_WALK]       = { .issue = op_walk },
+
+	/* network (ops_net.c) */
+	[VOS_OP_SOCKET]     = { .prep = prep_socket, .issue = op_socket },
+	[VOS_OP_BIND]       = { .issue = op_bind },
+	[VOS_OP_LISTEN]     = { .issue = op_listen },
+	[VOS_OP_ACCEPT4]    = { .prep = prep_accept4, .issue = op_accept4, .wait = WAIT_IF_BLOCKING },
+	[VOS_OP_CONNECT]    = { .prep = prep_connect, .issue = op_connect, .wait = WAIT_IF_BLOCKING },
+	[VOS_OP_SHUTDOWN]   = { .issue = op_shutdown },
+	[VOS_OP_SENDMSG]    = { .prep = prep_sendmsg, .issue = op_sendmsg, .wait = WAIT_IF_BLOCKING },
+	[VOS_OP_RECVMSG]    = { .prep = prep_recvmsg, .issue = op_recvmsg, .wait = WAIT_IF_BLOCKING },
+	[VOS_OP_GETSOCKOPT] = { .issue = op_getsockopt },
+	[VOS_OP_SETSOCKOPT] = { .issue = op_setsockopt },
+	[VOS_OP_GETSOCKNAME] = { .issue = op_getsockname },
+	[VOS_OP_SOCKIOCTL]  = { .issue = op_sockioctl },
 };
 
 /* The last op of vos_ops.def has its line here (the ones before it are
@@ -89,7 +104,8 @@ int vos_optable_check(void)
 			vos_log("op table: %s (%u): vos_ops.def says wait=%d, its handler %s",
 				d->name, op, waits, waits ? "never waits" : "has a wait rule");
 			bad = 1;
-		} else if (h->wait == WAIT_IF_FILE && !(d->flags & VOS_OPF_FILE)) {
+		} else if ((h->wait == WAIT_IF_FILE || h->wait == WAIT_IF_BLOCKING) &&
+			   !(d->flags & VOS_OPF_FILE)) {
 			vos_log("op table: %s (%u) waits if its file blocks, but holds no file",
 				d->name, op);
 			bad = 1;
@@ -107,6 +123,10 @@ static int will_wait(const struct vos_ophandler *h, const struct op *o)
 		return o->f->may_block;
 	case WAIT_IF_PREP:
 		return o->wait;
+	case WAIT_IF_BLOCKING: {
+		int fl = o->wait ? fcntl(o->f->fd, F_GETFL) : O_NONBLOCK;
+		return fl >= 0 && !(fl & O_NONBLOCK);
+	}
 	default:
 		return 0;
 	}

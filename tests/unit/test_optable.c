@@ -61,7 +61,7 @@ static void test_every_op_named(void **state)
 		for (uint32_t other = 0; other < op; other++)
 			assert_string_not_equal(vos_opdef(other)->name, d->name);
 		assert_true(d->role == VOS_OPROLE_ANY || d->role == VOS_OPROLE_STORAGE ||
-			    d->role == VOS_OPROLE_NETWORK);
+			    d->role == VOS_OPROLE_NETWORK || d->role == VOS_OPROLE_STORAGE_NETWORK);
 		assert_int_equal(d->flags & ~(VOS_OPF_VALUE | VOS_OPF_FILE | VOS_OPF_WAIT |
 					      VOS_OPF_RETRY), 0);
 	}
@@ -83,7 +83,16 @@ static void test_every_op_named(void **state)
 	assert_string_equal(vos_op_name(VOS_OP__COUNT), "?");
 }
 
-/* Session ops: the shadow's own state, whatever it serves. */
+static int listed(uint32_t op, const uint32_t *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i] == op)
+			return 1;
+	return 0;
+}
+
+/* Session ops: the shadow's own state, whatever it serves.  Fd ops: files'
+ * and sockets'.  Socket ops: the network role's alone. */
 static void test_roles(void **state)
 {
 	static const uint32_t session[] = {
@@ -91,17 +100,31 @@ static void test_roles(void **state)
 		VOS_OP_FORK_ABORT, VOS_OP_EXEC, VOS_OP_SETCREDS, VOS_OP_CANCEL,
 		VOS_OP_SETRLIMIT,
 	};
+	static const uint32_t fdops[] = {
+		VOS_OP_READ, VOS_OP_PREAD, VOS_OP_WRITE, VOS_OP_PWRITE, VOS_OP_LSEEK,
+		VOS_OP_FSTATAT, VOS_OP_FSYNC, VOS_OP_FTRUNCATE, VOS_OP_FCHMOD, VOS_OP_FCHOWN,
+		VOS_OP_FSTATFS, VOS_OP_FCNTL, VOS_OP_FLOCK, VOS_OP_GETDENTS64, VOS_OP_FALLOCATE,
+	};
+	static const uint32_t net[] = {
+		VOS_OP_SOCKET, VOS_OP_BIND, VOS_OP_LISTEN, VOS_OP_ACCEPT4, VOS_OP_CONNECT,
+		VOS_OP_SHUTDOWN, VOS_OP_SENDMSG, VOS_OP_RECVMSG, VOS_OP_GETSOCKOPT,
+		VOS_OP_SETSOCKOPT, VOS_OP_GETSOCKNAME, VOS_OP_SOCKIOCTL,
+	};
 	(void)state;
 	for (uint32_t op = 0; op < VOS_OP__COUNT; op++) {
-		int is_session = 0;
-		for (size_t i = 0; i < sizeof session / sizeof *session; i++)
-			is_session |= session[i] == op;
-		assert_int_equal(vos_opdef(op)->role,
-				 is_session ? VOS_OPROLE_ANY : VOS_OPROLE_STORAGE);
-		assert_true(vos_op_served_by(op, VOS_SVC_STORAGE));
-		assert_int_equal(vos_op_served_by(op, VOS_SVC_NETWORK), is_session);
+		int is_session = listed(op, session, sizeof session / sizeof *session);
+		int is_fdop = listed(op, fdops, sizeof fdops / sizeof *fdops);
+		int is_net = listed(op, net, sizeof net / sizeof *net);
+		unsigned want = is_session ? VOS_OPROLE_ANY : is_fdop ? VOS_OPROLE_STORAGE_NETWORK :
+				is_net ? VOS_OPROLE_NETWORK : VOS_OPROLE_STORAGE;
+
+		assert_int_equal(vos_opdef(op)->role, want);
+		assert_int_equal(vos_op_served_by(op, VOS_SVC_STORAGE), !is_net);
+		assert_int_equal(vos_op_served_by(op, VOS_SVC_NETWORK),
+				 is_session || is_fdop || is_net);
 	}
 	assert_false(vos_op_served_by(VOS_OP__COUNT, VOS_SVC_STORAGE));
+	assert_false(vos_op_served_by(VOS_OP_READ, 9));
 }
 
 /* What the review and the recovery design rely on. */
@@ -113,6 +136,8 @@ static void test_flags(void **state)
 		VOS_OP_OPENAT, VOS_OP_READ, VOS_OP_PREAD, VOS_OP_WRITE, VOS_OP_PWRITE,
 		VOS_OP_LSEEK, VOS_OP_READLINKAT, VOS_OP_FCNTL, VOS_OP_DUP, VOS_OP_GETDENTS64,
 		VOS_OP_FDPATH, VOS_OP_UMASK, VOS_OP_CANCEL, VOS_OP_WALK,
+		VOS_OP_SOCKET, VOS_OP_ACCEPT4, VOS_OP_SENDMSG, VOS_OP_RECVMSG, VOS_OP_GETSOCKOPT,
+		VOS_OP_GETSOCKNAME, VOS_OP_SOCKIOCTL,
 	};
 	assert_marked_exactly(VOS_OPF_VALUE, value, sizeof value / sizeof *value);
 
@@ -132,10 +157,12 @@ static void test_flags(void **state)
 	assert_true(has(VOS_OP_FSTATAT, VOS_OPF_RETRY));
 	assert_true(has(VOS_OP_STATX, VOS_OPF_RETRY));
 
-	/* May wait without bound: locks, FIFOs, disk flushes; nothing else. */
+	/* May wait without bound: locks, FIFOs, disk flushes, blocking
+	 * sockets; nothing else. */
 	static const uint32_t wait[] = {
 		VOS_OP_OPENAT, VOS_OP_READ, VOS_OP_PREAD, VOS_OP_WRITE, VOS_OP_PWRITE,
 		VOS_OP_FSYNC, VOS_OP_FCNTL, VOS_OP_FLOCK,
+		VOS_OP_ACCEPT4, VOS_OP_CONNECT, VOS_OP_SENDMSG, VOS_OP_RECVMSG,
 	};
 	assert_marked_exactly(VOS_OPF_WAIT, wait, sizeof wait / sizeof *wait);
 }
@@ -169,17 +196,19 @@ static void test_handlers(void **state)
 	assert_int_equal(vos_optable_check(), 0);
 	for (uint32_t op = 0; op < VOS_OP__COUNT; op++) {
 		const struct vos_ophandler *h = vos_op_handler(op, VOS_SVC_STORAGE);
+		const struct vos_ophandler *n = vos_op_handler(op, VOS_SVC_NETWORK);
+		/* each role: exactly the ops it serves, with the one handler */
+		assert_int_equal(h != NULL, vos_op_served_by(op, VOS_SVC_STORAGE));
+		assert_int_equal(n != NULL, vos_op_served_by(op, VOS_SVC_NETWORK));
+		if (!h)
+			h = n;
+		else if (n)
+			assert_ptr_equal(n, h);
 		assert_non_null(h);
 		assert_non_null(h->issue);
 		assert_int_equal(h->wait != WAIT_NEVER, has(op, VOS_OPF_WAIT));
-		if (h->wait == WAIT_IF_FILE)
+		if (h->wait == WAIT_IF_FILE || h->wait == WAIT_IF_BLOCKING)
 			assert_true(has(op, VOS_OPF_FILE));
-		/* another role: the session ops only */
-		const struct vos_ophandler *n = vos_op_handler(op, VOS_SVC_NETWORK);
-		if (vos_opdef(op)->role == VOS_OPROLE_ANY)
-			assert_ptr_equal(n, h);
-		else
-			assert_null(n);
 	}
 	assert_null(vos_op_handler(VOS_OP__COUNT, VOS_SVC_STORAGE));
 	assert_null(vos_op_handler(UINT16_MAX, VOS_SVC_STORAGE));
@@ -387,6 +416,11 @@ static void test_daemon_agrees(void **state)
 	assert_int_equal(call_path(c, VOS_OP_OPENAT, "d", O_RDONLY | O_DIRECTORY, 0, FD_DIR), FD_DIR);
 
 	for (uint32_t op = 0; op < VOS_OP__COUNT; op++) {
+		if (!vos_op_served_by(op, VOS_SVC_STORAGE)) {
+			/* the network role's (test_serviced_net.c); here: not served */
+			assert_int_equal(vos_call0(c, op, 0, 0, 0), -ENOSYS);
+			continue;
+		}
 		int64_t r = example(c, op, FD_FILE);
 		if (r < 0)
 			fail_msg("%s: example call failed: %s", vos_op_name(op), strerror((int)-r));
