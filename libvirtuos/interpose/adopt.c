@@ -53,8 +53,7 @@ static void adopt_one(char *item)
 		close_fds(fds);         /* a channel this image does not route to */
 		return;
 	}
-	cfg.service = vos_services[svc].name;
-	cfg.kind = vos_services[svc].kind;
+	vos_service_cfg(svc, &cfg);
 	c = vos_client_adopt(&cfg, fds);
 	if (c) {
 		adopted = 1;

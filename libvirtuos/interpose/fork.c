@@ -90,8 +90,7 @@ static void fork_child(void)
 
 		if (!forking.have[i])
 			continue;       /* its remote fds fail with EIO */
-		cfg.service = vos_services[i].name;
-		cfg.kind = vos_services[i].kind;
+		vos_service_cfg(i, &cfg);
 		cfg.umask = vos_umask_current();
 		c = vos_client_connect(&cfg, VOS_HELLO_CLAIM, forking.token[i]);
 		if (!c)

@@ -82,6 +82,15 @@ extern struct vos_client_config vos_cfg;   /* rundir, tuning; service/kind per c
 
 /* Index of the service called name, or -1. */
 int vos_service_find(const char *name);
+/*
+ * A network channel's slots hold any datagram whole (a UDP payload is at
+ * most 65527 bytes over IPv6, 65507 over IPv4), with its address and
+ * control messages (net.c): 80 KiB, so a message never splits.
+ */
+#define VOS_NET_SLOT_SIZE (80u * 1024u)
+/* The channel configuration for service svc: vos_cfg with its name and
+ * kind (a network service's slots at least VOS_NET_SLOT_SIZE). */
+void vos_service_cfg(int svc, struct vos_client_config *cfg);
 /* The live connection of a service, connecting a new one if there is none
  * or the current one died.  NULL with errno = EIO if the service cannot be
  * reached. */
@@ -294,6 +303,14 @@ void vos_call_end(struct vos_slot *s);
  */
 int64_t vos_path_rpc(const struct vos_path *p, uint16_t op, int64_t a2, int64_t a3, int64_t a4,
 		     void *out, size_t outlen, int out_fixed);
+/*
+ * The call in slot s (inputs already in its buffer), which a signal may
+ * interrupt: the signal cancels it in the service (VOS_OP_CANCEL), and it
+ * ends with -EINTR or its real result.  *intr: what vos_intr_disarm said
+ * (1: restart it after vos_call_end, every handler has SA_RESTART).  A
+ * lock wait (vos_rpc) and a blocking socket call (net.c) are made so.
+ */
+int64_t vos_slot_call_intr(struct vos_slot *s, const struct vos_req *r, int *intr);
 /* A call without data. */
 int64_t vos_rpc0(struct vos_client *c, uint16_t op, int64_t a0, int64_t a1, int64_t a2,
 		 int64_t a3, int64_t a4);
@@ -415,6 +432,36 @@ long vos_execveat(long a[6]);
 long vos_openat2(long a[6]);
 /* sockaddr.c: bind(2)/connect(2) (nr) with an AF_UNIX path routed. */
 long vos_sockaddr_call(long nr, long a[6]);
+/* net.c: sockets of the routed families (AF_INET/AF_INET6 to the network
+ * service).  Each takes the system call's arguments and returns its result
+ * or -errno.  vos_net_socket and vos_net_accept* also make local sockets
+ * (the kernel's) for other families and local listeners; the others are
+ * for a remote fd (-ENOTSOCK for a remote file). */
+long vos_net_socket(long a[6]);
+long vos_net_accept(long a[6]);
+long vos_net_accept4(long a[6]);
+long vos_net_bind(long a[6]);
+long vos_net_connect(long a[6]);
+long vos_net_listen(long a[6]);
+long vos_net_shutdown(long a[6]);
+long vos_net_getsockname(long a[6]);
+long vos_net_getpeername(long a[6]);
+long vos_net_getsockopt(long a[6]);
+long vos_net_setsockopt(long a[6]);
+long vos_net_sendto(long a[6]);
+long vos_net_recvfrom(long a[6]);
+long vos_net_sendmsg(long a[6]);
+long vos_net_recvmsg(long a[6]);
+long vos_net_sendmmsg(long a[6]);
+long vos_net_recvmmsg(long a[6]);
+long vos_net_ioctl(long a[6]);
+/* read/readv (writing 0) and write/writev on a remote socket (io.c). */
+struct iovec;
+long vos_net_rw(struct vos_client *c, int fd, const struct iovec *iov, int cnt, int writing);
+/* sendmsg on a local socket: -EBADF if its SCM_RIGHTS pass a remote fd
+ * (the kernel would pass the placeholder), else 0. */
+struct msghdr;
+long vos_net_scm_check(const struct msghdr *um);
 
 /* ---- mmap and exec of remote files (mmap.c, execfile.c) -------------- */
 

@@ -199,23 +199,35 @@ static int bad_offset(off_t off)
 	return 0;
 }
 
+/* A socket of a network service: read/write are recv/send (net.c). */
+static int is_socket(int svc)
+{
+	return vos_services[svc].kind == VOS_SVC_NETWORK;
+}
+
 ssize_t vos_read(int fd, void *buf, size_t len)
 {
 	struct vos_client *c;
-	int r = vos_fd_remote(fd, &c, NULL);
+	int svc, r = vos_fd_remote(fd, &c, &svc);
+	struct iovec v = { buf, len };
 
 	if (r == 0)
 		return real_read(fd, buf, len);
+	if (r > 0 && is_socket(svc))
+		return vos_ret(vos_net_rw(c, fd, &v, 1, 0));
 	return r < 0 ? -1 : vos_remote_read(c, fd, buf, len);
 }
 
 ssize_t vos_write(int fd, const void *buf, size_t len)
 {
 	struct vos_client *c;
-	int r = vos_fd_remote(fd, &c, NULL);
+	int svc, r = vos_fd_remote(fd, &c, &svc);
+	struct iovec v = { (void *)buf, len };
 
 	if (r == 0)
 		return real_write(fd, buf, len);
+	if (r > 0 && is_socket(svc))
+		return vos_ret(vos_net_rw(c, fd, &v, 1, 1));
 	return r < 0 ? -1 : vos_remote_write(c, fd, buf, len);
 }
 
@@ -248,20 +260,24 @@ ssize_t vos_pwrite(int fd, const void *buf, size_t len, off_t off)
 ssize_t vos_readv(int fd, const struct iovec *iov, int cnt)
 {
 	struct vos_client *c;
-	int r = vos_fd_remote(fd, &c, NULL);
+	int svc, r = vos_fd_remote(fd, &c, &svc);
 
 	if (r == 0)
 		return real_readv(fd, iov, cnt);
+	if (r > 0 && is_socket(svc))
+		return vos_ret(vos_net_rw(c, fd, iov, cnt, 0));
 	return r < 0 ? -1 : xfer(c, fd, iov, cnt, NO_OFFSET, 0);
 }
 
 ssize_t vos_writev(int fd, const struct iovec *iov, int cnt)
 {
 	struct vos_client *c;
-	int r = vos_fd_remote(fd, &c, NULL);
+	int svc, r = vos_fd_remote(fd, &c, &svc);
 
 	if (r == 0)
 		return real_writev(fd, iov, cnt);
+	if (r > 0 && is_socket(svc))
+		return vos_ret(vos_net_rw(c, fd, iov, cnt, 1));
 	return r < 0 ? -1 : xfer(c, fd, iov, cnt, NO_OFFSET, 1);
 }
 

@@ -41,7 +41,7 @@ static int interruptible(const struct vos_req *r)
 /* Submit and wait; a signal (signals.c) cancels the call in the service,
  * which then ends with -EINTR, or with its real result if it finished
  * first.  *intr: what vos_intr_disarm said. */
-static int64_t call_interruptible(struct vos_slot *s, const struct vos_req *r, int *intr)
+int64_t vos_slot_call_intr(struct vos_slot *s, const struct vos_req *r, int *intr)
 {
 	int err = vos_slot_submit(s, r);
 	int64_t res;
@@ -91,7 +91,7 @@ again:
 	}
 	intr = 0;
 	if (interruptible(r))
-		res = call_interruptible(s, r, &intr);
+		res = vos_slot_call_intr(s, r, &intr);
 	else
 		res = vos_slot_call(s, r);
 	if (!vos_op_result_ok(r->op, res, INT64_MAX)) {

@@ -124,6 +124,16 @@ struct vos_conn *vos_service_live(int svc)
 /* Set once the process is exiting: no new channels after the goodbyes. */
 static _Atomic int exiting;
 
+void vos_service_cfg(int svc, struct vos_client_config *cfg)
+{
+	uint32_t size = cfg->slot_size ? cfg->slot_size : VOS_DEFAULT_SLOT_SIZE;
+
+	cfg->service = vos_services[svc].name;
+	cfg->kind = vos_services[svc].kind;
+	if (cfg->kind == VOS_SVC_NETWORK && size < VOS_NET_SLOT_SIZE)
+		cfg->slot_size = VOS_NET_SLOT_SIZE;
+}
+
 struct vos_conn *vos_service_connect(int svc)
 {
 	struct vos_service *s = &vos_services[svc];
@@ -145,8 +155,7 @@ struct vos_conn *vos_service_connect(int svc)
 	pthread_mutex_lock(&s->lock);
 	conn = vos_service_live(svc);
 	if (!conn) {
-		cfg.service = s->name;
-		cfg.kind = s->kind;
+		vos_service_cfg(svc, &cfg);
 		cfg.umask = vos_umask_current();
 		c = vos_client_connect(&cfg, VOS_HELLO_NEW, NULL);
 		if (c)

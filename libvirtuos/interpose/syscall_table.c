@@ -132,7 +132,15 @@ ADAPT(ftruncate, vos_ftruncate(I(0), (off_t)L(1)))
 ADAPT(fchmod, vos_fchmod(I(0), (mode_t)L(1)))
 ADAPT(fchown, vos_fchown(I(0), (uid_t)L(1), (gid_t)L(2)))
 ADAPT(fstatfs, vos_fstatfs(I(0), P(1)))
-ADAPT(ioctl, vos_ioctl(I(0), (unsigned long)L(1), P(2)))
+/* ioctl: a socket's few (net.c); on a remote file ENOTTY (fdops.c). */
+static long sc_ioctl(long a[6])
+{
+	long r = vos_net_ioctl(a);
+
+	if (r != -ENOTSOCK)
+		return r;
+	return ret(vos_ioctl(I(0), (unsigned long)L(1), P(2)));
+}
 ADAPT(flock, vos_flock(I(0), I(1)))
 ADAPT(fallocate, vos_fallocate(I(0), I(1), (off_t)L(2), (off_t)L(3)))
 ADAPT(readahead, vos_readahead(I(0), (off_t)L(1), (size_t)L(2)))
@@ -165,15 +173,31 @@ static long sc_mmap(long a[6])
 	return p == MAP_FAILED ? -errno : (long)p;
 }
 
-/* AF_UNIX addresses at routed paths (sockaddr.c). */
+/* A socket of a network service (net.c); else AF_UNIX addresses at routed
+ * paths (sockaddr.c). */
 static long sc_bind(long a[6])
 {
+	if (VOS_FDE_KIND(vos_fd_entry(I(0))) == VOS_FDK_REMOTE)
+		return vos_net_bind(a);
 	return vos_sockaddr_call(SYS_bind, a);
 }
 
 static long sc_connect(long a[6])
 {
+	if (VOS_FDE_KIND(vos_fd_entry(I(0))) == VOS_FDK_REMOTE)
+		return vos_net_connect(a);
 	return vos_sockaddr_call(SYS_connect, a);
+}
+
+/* sendmsg on a local socket must not pass a placeholder (SCM_RIGHTS). */
+static long sc_sendmsg(long a[6])
+{
+	long r;
+
+	if (VOS_FDE_KIND(vos_fd_entry(I(0))) == VOS_FDK_REMOTE)
+		return vos_net_sendmsg(a);
+	r = vos_net_scm_check(P(1));
+	return r < 0 ? r : vos_dispatch_raw(SYS_sendmsg, a);
 }
 
 /* close: a channel descriptor is hidden (EBADF); a remote fd goes to the
@@ -541,9 +565,22 @@ static const struct sc_def sc_table[SC_MAX] = {
 	CALL(SYS_socketpair, sc_socketpair),
 	CALL(SYS_bind, sc_bind),
 	CALL(SYS_connect, sc_connect),
-	NEWFD(SYS_socket),
-	NEWFD(SYS_accept),
-	NEWFD(SYS_accept4),
+	/* sockets: AF_INET/AF_INET6 to the network service (net.c) */
+	CALL(SYS_socket, vos_net_socket),
+	CALL(SYS_accept, vos_net_accept),
+	CALL(SYS_accept4, vos_net_accept4),
+	FD(SYS_listen, vos_net_listen, 0),
+	FD(SYS_shutdown, vos_net_shutdown, 0),
+	FD(SYS_getsockname, vos_net_getsockname, 0),
+	FD(SYS_getpeername, vos_net_getpeername, 0),
+	FD(SYS_getsockopt, vos_net_getsockopt, 0),
+	FD(SYS_setsockopt, vos_net_setsockopt, 0),
+	FD(SYS_sendto, vos_net_sendto, 0),
+	FD(SYS_recvfrom, vos_net_recvfrom, 0),
+	CALL(SYS_sendmsg, sc_sendmsg),
+	FD(SYS_recvmsg, vos_net_recvmsg, 0),
+	FD(SYS_sendmmsg, vos_net_sendmmsg, 0),
+	FD(SYS_recvmmsg, vos_net_recvmmsg, 0),
 	NEWFD(SYS_eventfd),
 	NEWFD(SYS_eventfd2),
 	NEWFD(SYS_epoll_create),
