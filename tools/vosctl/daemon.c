@@ -161,8 +161,21 @@ int vosctl_find_preload(char *out, size_t len)
 
 int vosctl_socket_listening(const char *path)
 {
-	char line[PATH_MAX + 256];
-	FILE *f = fopen("/proc/net/unix", "r");
+	return vosctl_socket_listening_in(0, path);
+}
+
+int vosctl_socket_listening_in(pid_t pid, const char *path)
+{
+	char line[PATH_MAX + 256], table[64];
+	FILE *f;
+
+	/* A daemon's own table: it may live in a network namespace of its
+	 * own (--net-namespace), whose Unix sockets /proc/net/unix omits. */
+	if (pid > 0)
+		snprintf(table, sizeof table, "/proc/%d/net/unix", (int)pid);
+	else
+		snprintf(table, sizeof table, "/proc/net/unix");
+	f = fopen(table, "r");
 	int found = 0;
 
 	if (!f)
@@ -302,7 +315,7 @@ int vosctl_daemon_wait_ready(struct vosctl_daemon *d)
 			vosctl_show_log(d->log);
 			return -1;
 		}
-		l = vosctl_socket_listening(d->sock);
+		l = vosctl_socket_listening_in(d->pid, d->sock);
 		if (l == 1 || (l < 0 && access(d->sock, F_OK) == 0))
 			return 0;
 		if (last_signal) {

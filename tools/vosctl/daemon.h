@@ -50,6 +50,8 @@ int vosctl_find_preload(char *out, size_t len);
 /* Is something listening on the Unix socket at path?  1 yes, 0 no, -1
  * cannot tell (read from /proc/net/unix: checking does not connect). */
 int vosctl_socket_listening(const char *path);
+/* The same in the network namespace of process pid (0: vosctl's). */
+int vosctl_socket_listening_in(pid_t pid, const char *path);
 
 /*
  * Start d: `vos-serviced --role ROLE --name NAME --root DIR --rundir DIR
