@@ -132,6 +132,9 @@ static int parse_route(struct parser *p, char **arg)
 	if (svc < 0)
 		return fail(p, p->line, "route to undeclared service '%s' (declare it first: "
 			    "service %s storage|network)", arg[1], arg[1]);
+	if (c->services[svc].kind == VOS_SVC_NETWORK)
+		return fail(p, p->line, "route %s: service '%s' has the network role, which takes "
+			    "route-family lines (route-family inet %s)", arg[0], arg[1], arg[1]);
 	if (c->nroutes == VOS_CONF_MAX_ROUTES)
 		return fail(p, p->line, "too many routes (at most %d)", VOS_CONF_MAX_ROUTES);
 	r = &c->routes[c->nroutes];

@@ -52,7 +52,7 @@ static void test_good_config(void **state)
 		 "route /storage storage\n"
 		 "route //archive/./old/ archive #no space needed before a comment word\n"
 		 "route /storage/cache archive\n"
-		 "route /net net\n"
+		 "route-family inet6 net\n"
 		 "# the end, no newline after the last line\n"
 		 "route /x.y_z-1 storage");
 	assert_int_equal(conf.nservices, 3);
@@ -66,7 +66,7 @@ static void test_good_config(void **state)
 	assert_string_equal(conf.services[2].role, "network");
 	assert_int_equal(conf.services[2].kind, VOS_SVC_NETWORK);
 
-	assert_int_equal(conf.nroutes, 5);
+	assert_int_equal(conf.nroutes, 4);
 	assert_string_equal(conf.routes[0].prefix, "/storage");
 	assert_int_equal(conf.routes[0].len, 8);
 	assert_int_equal(conf.routes[0].svc, 0);
@@ -75,12 +75,14 @@ static void test_good_config(void **state)
 	assert_int_equal(conf.routes[1].svc, 1);
 	assert_string_equal(conf.routes[2].prefix, "/storage/cache");
 	assert_int_equal(conf.routes[2].svc, 1);
-	assert_string_equal(conf.routes[4].prefix, "/x.y_z-1");
-	assert_int_equal(conf.routes[4].line, 12);
+	assert_string_equal(conf.routes[3].prefix, "/x.y_z-1");
+	assert_int_equal(conf.routes[3].line, 12);
 	/* a service's first route gives the prefix its export appears under */
 	assert_int_equal(conf.services[0].route, 0);
 	assert_int_equal(conf.services[1].route, 1);
-	assert_int_equal(conf.services[2].route, 3);
+	assert_int_equal(conf.services[2].route, -1);     /* sockets only */
+	assert_int_equal(vos_conf_family_service(&conf, AF_INET6), 2);
+	assert_int_equal(vos_conf_family_service(&conf, AF_INET), -1);
 	assert_int_equal(vos_conf_service_find(&conf, "archive"), 1);
 	assert_int_equal(vos_conf_service_find(&conf, "nope"), -1);
 }
@@ -158,6 +160,9 @@ static void test_route_family(void **state)
 		"t.conf:3: family 'inet6' is routed twice");
 	refused("service net network\n",
 		"t.conf:1: service 'net' has no route (add: route-family inet net)");
+	refused("service net network\nroute /n net\n",
+		"t.conf:2: route /n: service 'net' has the network role, which takes route-family "
+		"lines (route-family inet net)");
 }
 
 /* ---- errors, each with its line --------------------------------------- */

@@ -700,8 +700,12 @@ static int local_serve(int argc, char **argv)
 			kill(s->d[i].pid, SIGTERM);
 	} else {
 		for (int i = 0; i < s->n; i++)
-			fprintf(stderr, "vosctl: %s service ready (pid %d): root %s, socket %s\n",
-				s->d[i].name, (int)s->d[i].pid, s->d[i].root, s->d[i].sock);
+			if (s->d[i].exports_dir)
+				fprintf(stderr, "vosctl: %s service ready (pid %d): root %s, socket %s\n",
+					s->d[i].name, (int)s->d[i].pid, s->d[i].root, s->d[i].sock);
+			else
+				fprintf(stderr, "vosctl: %s service ready (pid %d): socket %s\n",
+					s->d[i].name, (int)s->d[i].pid, s->d[i].sock);
 		fprintf(stderr, "vosctl: in another shell: eval \"$(%s/vosctl local env --rundir %s "
 			"--config %s)\"\n", vosctl_bindir(), s->rundir, s->config);
 	}

@@ -86,7 +86,7 @@ PYEOF
 	echo "second service: exit $?"
 	S2=
 	# anything else the services said (their start and stop lines aside)
-	grep -v -e '^vosctl: storage service ready' -e '^vosctl: in another shell' \
+	grep -v -e '^vosctl: [a-z]* service ready' -e '^vosctl: in another shell' \
 		-e '^vosctl: the storage service was killed by signal 9' \
 		-e '^vos-serviced: ready (' -e '^vos-serviced: stopping (' "$T/serve1.log" "$T/serve2.log"
 	true

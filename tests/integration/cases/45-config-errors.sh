@@ -2,9 +2,9 @@
 # "FILE:LINE: what" and exit status 2 before it starts anything, and
 # libvirtuos refuses the same config with the same message and exit status
 # 127 (a config vosctl accepts can no longer stop every program).  A config
-# both accept normalises "//" and "." in a prefix the same way.  A service
-# of a role the daemon cannot serve stops `vosctl local run` with the
-# daemon's message, leaving no process behind (the harness checks).
+# both accept normalises "//" and "." in a prefix the same way.  A path
+# route to a network service (which takes route-family lines) is refused
+# before anything starts.
 CASE_MODE=custom
 bad_configs() {  # DIR: writes DIR/bad-*.conf
 	{
@@ -38,7 +38,7 @@ custom() {
 	printf 'service storage storage\nservice net network\nroute /storage storage\nroute /net net\n' \
 		> "$T/network.conf"
 	"$VOSCTL" local run --config "$T/network.conf" -- echo "must not run" 2> "$T/net.err"
-	echo "network service: exit $?"
+	echo "network service with a path route: exit $?"
 	grep '^vosctl: ' "$T/net.err"
 }
 expected() {
@@ -56,6 +56,6 @@ expected() {
 	done
 	echo routed
 	echo "good config: exit 0"
-	echo "network service: exit 2"
-	echo "vosctl: the net service (role network) did not start (exit status 2); its output:"
+	echo "network service with a path route: exit 2"
+	echo "vosctl: $T/network.conf:4: route /net: service 'net' has the network role, which takes route-family lines (route-family inet net)"
 }
