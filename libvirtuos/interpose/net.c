@@ -49,6 +49,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <linux/sockios.h>
+#include <net/if.h>
 #include <unistd.h>
 #include "interpose_internal.h"
 #include "common/vos_opdef.h"
@@ -758,6 +759,36 @@ long vos_net_rw(struct vos_client *c, int fd, const struct iovec *iov, int cnt, 
 
 /* ---- ioctl ------------------------------------------------------------------------ */
 
+/* SIOCGIFCONF: the interface records of the service's stack.  A NULL
+ * buffer asks for the length they need, as natively. */
+static long ifconf(struct vos_client *c, int fd, struct ifconf *uifc)
+{
+	struct ifconf ifc;
+	size_t room = vos_client_slot_size(c);
+	struct vos_req q = { .op = VOS_OP_SOCKIOCTL, .arg = { fd, SIOCGIFCONF } };
+	struct vos_slot *s;
+	int64_t res;
+
+	if (vos_copy_from_user(&ifc, uifc, sizeof ifc) < 0)
+		return -EFAULT;
+	if (ifc.ifc_len < 0)
+		return -EINVAL;
+	q.arg[2] = ifc.ifc_buf ? ((size_t)ifc.ifc_len < room ? ifc.ifc_len : (int)room) : (int)room;
+	res = vos_call_begin(c, &s);
+	if (res < 0)
+		return (long)res;
+	res = vos_slot_call(s, &q);
+	if (!vos_op_result_ok(q.op, res, q.arg[2]))
+		res = -EIO;
+	if (res >= 0 && ifc.ifc_buf && vos_copy_to_user(ifc.ifc_buf, vos_slot_buf(s), (size_t)res) < 0)
+		res = -EFAULT;
+	vos_call_end(s);
+	if (res < 0)
+		return (long)res;
+	ifc.ifc_len = (int)res;
+	return vos_copy_to_user(uifc, &ifc, sizeof ifc) < 0 ? -EFAULT : 0;
+}
+
 long vos_net_ioctl(long a[6])
 {
 	struct vos_client *c;
@@ -789,6 +820,29 @@ long vos_net_ioctl(long a[6])
 			return (long)res;
 		v = (int)res;
 		return vos_copy_to_user((void *)a[2], &v, sizeof v) < 0 ? -EFAULT : 0;
+	case SIOCGIFNAME:
+	case SIOCGIFINDEX:
+	case SIOCGIFFLAGS:
+	case SIOCGIFADDR:
+	case SIOCGIFDSTADDR:
+	case SIOCGIFBRDADDR:
+	case SIOCGIFNETMASK:
+	case SIOCGIFMTU:
+	case SIOCGIFHWADDR:
+	case SIOCGIFTXQLEN:
+	case SIOCGIFMETRIC: {
+		/* the service's interfaces (its network stack's) */
+		struct vos_req q = { .op = VOS_OP_SOCKIOCTL, .arg = { fd, (int64_t)req, 0 } };
+		struct vos_in in = { 3, (void *)a[2], sizeof(struct ifreq) };
+		struct ifreq ifr;
+
+		res = vos_rpc(c, &q, &in, 1, &ifr, sizeof ifr, 1);
+		if (res < 0)
+			return (long)res;
+		return vos_copy_to_user((void *)a[2], &ifr, sizeof ifr) < 0 ? -EFAULT : 0;
+	}
+	case SIOCGIFCONF:
+		return ifconf(c, fd, (struct ifconf *)a[2]);
 	default:
 		return -ENOTTY;
 	}

@@ -35,6 +35,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <linux/sockios.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <unistd.h>
@@ -412,6 +413,42 @@ int64_t op_sockioctl(struct op *o)
 	case FIONBIO:
 		v = o->a[2] != 0;
 		return sysret(ioctl(o->f->fd, FIONBIO, &v));
+	case SIOCGIFNAME:
+	case SIOCGIFINDEX:
+	case SIOCGIFFLAGS:
+	case SIOCGIFADDR:
+	case SIOCGIFDSTADDR:
+	case SIOCGIFBRDADDR:
+	case SIOCGIFNETMASK:
+	case SIOCGIFMTU:
+	case SIOCGIFHWADDR:
+	case SIOCGIFTXQLEN:
+	case SIOCGIFMETRIC: {
+		/* the service's interfaces: a struct ifreq in and out at 0 */
+		struct ifreq ifr;
+
+		if (!range_ok(o, 0, sizeof ifr))
+			return -EINVAL;
+		memcpy(&ifr, o->buf, sizeof ifr);
+		ifr.ifr_name[IFNAMSIZ - 1] = '\0';
+		if (ioctl(o->f->fd, (unsigned long)o->a[1], &ifr) < 0)
+			return -errno;
+		memcpy(o->buf, &ifr, sizeof ifr);
+		return 0;
+	}
+	case SIOCGIFCONF: {
+		/* arg: the room; the records out at 0; the length they take */
+		struct ifconf ifc = { .ifc_len = (int)o->a[2], .ifc_buf = (char *)o->ob->scratch };
+
+		if (o->a[2] < 0 || o->a[2] > o->size || !range_ok(o, 0, o->a[2]))
+			return -EINVAL;
+		if (ioctl(o->f->fd, SIOCGIFCONF, &ifc) < 0)
+			return -errno;
+		if (ifc.ifc_len < 0 || ifc.ifc_len > o->a[2])
+			return -EIO;
+		memcpy(o->buf, ifc.ifc_buf, (size_t)ifc.ifc_len);
+		return ifc.ifc_len;
+	}
 	default:
 		return -ENOTTY;
 	}
