@@ -1,0 +1,102 @@
+/*
+ * net_prefork.c - a prefork server, as natively: the parent listens, forks
+ * 4 children that each accept on the inherited listening socket (blocking,
+ * all at once) and answer one connection with their number; the parent
+ * then connects 4 times and gets 4 different answers.  The listening socket
+ * lives on in every child after the parent closes its own copy (a fifth
+ * client, served by a child that accepts once more, proves it).  The
+ * children end bounded (child timeouts: the parent kills them).
+ *
+ * usage: net_prefork DIR
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include "report.h"
+#include "nethelp.h"
+
+#define N 4
+
+static void serve(int l, int me, int times)
+{
+	for (int i = 0; i < times; i++) {
+		int s = accept(l, NULL, NULL);
+		char b = (char)('0' + me), in;
+
+		if (s < 0)
+			_exit(10);
+		if (read(s, &in, 1) != 1 || write(s, &b, 1) != 1)
+			_exit(11);
+		close(s);
+	}
+	_exit(0);
+}
+
+static int ask(int port, char *answer)
+{
+	int c = tcp_connect(port);
+
+	if (c < 0 || write(c, "?", 1) != 1 || read(c, answer, 1) != 1)
+		return -1;
+	close(c);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	pid_t kids[N + 1];
+	int port = 0, l, seen[N + 1] = { 0 }, ok = 1;
+	char ans;
+
+	if (argc < 2)
+		return 2;
+	snprintf(dir, sizeof dir, "%s", argv[1]);
+	(void)a;        /* no files: the directory is not used */
+	l = tcp_listener(16, &port);
+	expect("listening", l >= 0);
+	for (int i = 0; i < N; i++) {
+		kids[i] = fork();
+		if (kids[i] == 0)
+			serve(l, i, 1);
+	}
+	for (int i = 0; i < N; i++) {
+		if (ask(port, &ans) < 0 || ans < '0' || ans >= '0' + N) {
+			ok = 0;
+			continue;
+		}
+		seen[ans - '0']++;
+	}
+	for (int i = 0; i < N; i++)
+		ok &= seen[i] == 1;
+	expect("4 connections, each child served one", ok);
+
+	/* the parent's copy goes; a child's stays open and serves */
+	kids[N] = fork();
+	if (kids[N] == 0)
+		serve(l, N, 1);
+	close(l);
+	expect("a fifth after the parent closed its listener", ask(port, &ans) == 0 && ans == '0' + N);
+
+	for (int i = 0; i <= N; i++) {
+		int status = -1;
+		struct timespec tick = { 0, 10 * 1000 * 1000 };
+		pid_t r = 0;
+
+		for (int t = 0; t < 1000 && r == 0; t++) {
+			r = waitpid(kids[i], &status, WNOHANG);
+			if (r == 0)
+				nanosleep(&tick, NULL);
+		}
+		if (r == 0) {
+			kill(kids[i], SIGKILL);
+			waitpid(kids[i], &status, 0);
+		}
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			ok = 0;
+	}
+	expect("every child exited 0", ok);
+	/* nobody listens any more */
+	show("connect after the last child", tcp_connect(port));
+	return bad;
+}
