@@ -21,7 +21,9 @@ static void test_daemon_args(void **state)
 	(void)state;
 	assert_int_equal(daemon_status("--role storage --root /nonexistent-vos --rundir /tmp 2>/dev/null"), 2);
 	assert_int_equal(daemon_status("--bogus 2>/dev/null"), 2);
-	assert_int_equal(daemon_status("--role network --root / --rundir /tmp 2>/dev/null"), 2);
+	assert_int_equal(daemon_status("--role nosuch --root / --rundir /tmp 2>/dev/null"), 2);
+	assert_int_equal(daemon_status("--role network --rundir /nonexistent-vos 2>/dev/null"), 2);
+	assert_int_equal(daemon_status("--role storage --net-namespace --root / --rundir /tmp 2>/dev/null"), 2);
 	assert_int_equal(daemon_status("--help >/dev/null"), 0);
 }
 
