@@ -231,8 +231,14 @@ dom0_list() {
 	mapfile -t pkg_progs < <(package_programs "${DOM0_PACKAGES[@]}")
 	with_libs "${pkg_progs[@]}"
 	project_files bin/vos-serviced bin/vosctl bin/vos-reap bin/vos-xsbroker lib/libvirtuos.so 'tests/programs/*' 'bench/*'
+	# dom0's vos.conf without the network service: no network domain runs
+	# vos-serviced yet (issue 9, Xen mode), so dom0's sockets stay its own.
+	grep -v -e '^service network ' -e '^route-family ' "$ROOT/configs/vos.conf" > "$OUT/vos.conf.dom0"
 	for f in "$ROOT"/configs/*; do
-		[ -f "$f" ] && printf '%s\t/etc/virtuos/%s\n' "$f" "$(basename "$f")"
+		[ -f "$f" ] || continue
+		name=$(basename "$f")
+		[ "$name" = vos.conf ] && f=$OUT/vos.conf.dom0
+		printf '%s\t/etc/virtuos/%s\n' "$f" "$name"
 	done
 	printf '%s\t/etc/xen/virtuos/storage.cfg\n' "$ROOT/configs/xen/storage.cfg"
 	printf '%s\t/etc/xen/virtuos/network.cfg\n' "$ROOT/configs/xen/network.cfg"
