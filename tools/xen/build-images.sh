@@ -220,7 +220,7 @@ network_list() {
 }
 
 dom0_list() {
-	local t progs=() pkg_progs
+	local t progs=() pkg_progs conf_name f
 	tree "$ROOT/primary-domain/rootfs"
 	modules "$ROOT/primary-domain/rootfs/etc/virtuos/modules"
 	modules "$ROOT/primary-domain/rootfs/etc/virtuos/modules.late"
@@ -236,9 +236,9 @@ dom0_list() {
 	grep -v -e '^service network ' -e '^route-family ' "$ROOT/configs/vos.conf" > "$OUT/vos.conf.dom0"
 	for f in "$ROOT"/configs/*; do
 		[ -f "$f" ] || continue
-		name=$(basename "$f")
-		[ "$name" = vos.conf ] && f=$OUT/vos.conf.dom0
-		printf '%s\t/etc/virtuos/%s\n' "$f" "$name"
+		conf_name=$(basename "$f")
+		[ "$conf_name" = vos.conf ] && f=$OUT/vos.conf.dom0
+		printf '%s\t/etc/virtuos/%s\n' "$f" "$conf_name"
 	done
 	printf '%s\t/etc/xen/virtuos/storage.cfg\n' "$ROOT/configs/xen/storage.cfg"
 	printf '%s\t/etc/xen/virtuos/network.cfg\n' "$ROOT/configs/xen/network.cfg"
