@@ -5,7 +5,9 @@
  * then connects 4 times and gets 4 different answers.  The listening socket
  * lives on in every child after the parent closes its own copy (a fifth
  * client, served by a child that accepts once more, proves it).  The
- * children end bounded (child timeouts: the parent kills them).
+ * children end bounded (child timeouts: the parent kills them).  Then
+ * SO_REUSEPORT across processes: a child binds and listens on the port of
+ * the parent's SO_REUSEPORT listener; a socket without the option cannot.
  *
  * usage: net_prefork DIR
  */
@@ -98,5 +100,31 @@ int main(int argc, char **argv)
 	expect("every child exited 0", ok);
 	/* nobody listens any more */
 	show("connect after the last child", tcp_connect(port));
+
+	/* SO_REUSEPORT across processes */
+	{
+		int one = 1, r = socket(AF_INET, SOCK_STREAM, 0), status = -1;
+		struct sockaddr_in sin = loopback(0);
+		socklen_t len = sizeof sin;
+
+		setsockopt(r, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+		expect("SO_REUSEPORT listener", bind(r, (struct sockaddr *)&sin, sizeof sin) == 0 &&
+		       listen(r, 4) == 0 && getsockname(r, (struct sockaddr *)&sin, &len) == 0);
+		pid_t p = fork();
+		if (p == 0) {
+			int t = socket(AF_INET, SOCK_STREAM, 0), u = socket(AF_INET, SOCK_STREAM, 0);
+
+			setsockopt(t, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+			if (bind(t, (struct sockaddr *)&sin, sizeof sin) < 0 || listen(t, 4) < 0)
+				_exit(1);
+			if (bind(u, (struct sockaddr *)&sin, sizeof sin) == 0 || errno != EADDRINUSE)
+				_exit(2);
+			_exit(0);
+		}
+		waitpid(p, &status, 0);
+		show("another process's SO_REUSEPORT listener on it (0: bound; 2: the plain one too)",
+		     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		close(r);
+	}
 	return bad;
 }
