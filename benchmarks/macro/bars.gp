@@ -1,5 +1,5 @@
 # bars.gp - grouped bars, native vs ours, one group per configuration, with
-# the min-max of the repetitions as error bars; from a benchmark's CSV
+# the min-max of the repetitions as error bars and ours/native above; from a benchmark's CSV
 # (summarize.awk).  Called by run.sh:
 #   gnuplot -e "csv='X.csv'; png='X.png'; unit='MiB/s'; heading='...'" benchmarks/macro/bars.gp
 # Same look as benchmarks/plot.gp.
@@ -27,5 +27,8 @@ set grid ytics
 set bmargin 7
 set rmargin 4
 
-plot csv every ::1 using 4:5:6:xticlabels(2) lc rgb "#999999" title "native", \
-     ''  every ::1 using 7:8:9 lc rgb "#4a7ab5" title "ours (/storage, vosctl local run)"
+set datafile columnheaders
+top(a, b) = (a > b ? a : b) * 1.6
+plot csv using 4:5:6:xticlabels(2) lc rgb "#999999" title "native", \
+     ''  using 7:8:9 lc rgb "#4a7ab5" title "ours (/storage, vosctl local run)", \
+     ''  using 0:(top($6, $9)):(sprintf("%.2fx", $10)) with labels font ",9" notitle

@@ -17,6 +17,9 @@
 # a new channel on the same socket path; fds opened before the death stay dead
 # (EIO), which is why the generator reopens its files.
 #
+# Then the same SIGKILL under unmodified sysbench fileio rndrw (how it ends:
+# recover-sysbench.txt).
+#
 # Results: recover.csv (one row per fault), recover.md, recover-FAULT.dat
 # (timeline: seconds, ops/s, errors/s per 100 ms), recover.png (timelines,
 # fault and restart marked), recover-FAULT.out (the generator's output).
@@ -127,6 +130,45 @@ recover_one() {   # FAULT T_MS D_MS TAIL_MS
 	wait "$RECOVER_SERVE_PID" 2>/dev/null || true
 }
 
+# An unmodified program under the same fault: sysbench fileio rndrw keeps its
+# files open, so after a restart its fds stay dead.  Records how it ends.
+recover_sysbench() {   # T_MS D_MS TAIL_MS
+	local t_ms=$1 d_ms=$2 tail_ms=$3 dir=$WORK/recover rd s1 pids start t rc secs
+	local out=$OUT/recover-sysbench.out envlines sb
+	rd=$dir/run-sysbench
+	mkdir -p "$dir/root/sb" "$rd"
+	(cd "$dir/root/sb" && sysbench fileio --file-num=4 --file-total-size=32M prepare >/dev/null) ||
+		die "sysbench fileio prepare failed"
+	recover_serve "$dir/root" "$rd" "$dir/serve1-sysbench.log"
+	s1=$RECOVER_SERVE_PID
+	envlines=$("$VOSCTL" local env --rundir "$rd") || die "vosctl local env failed"
+	secs=$(( (t_ms + d_ms + tail_ms + 999) / 1000 ))
+	sh -c 'eval "$1"; shift; exec "$@"' sh "$envlines" sh -c 'cd /storage/sb && exec "$@"' sh \
+		sysbench fileio --file-num=4 --file-total-size=32M --file-test-mode=rndrw --threads=4 \
+		--time="$secs" --report-interval=1 --file-fsync-freq=0 run >"$out" 2>&1 &
+	sb=$!
+	wait_for_line "$out" 'Threads started' 30 || { cat "$out" >&2; die "sysbench did not start"; }
+	start=$(now_ns)
+	sleep_until "$start" "$t_ms"
+	pids=$(service_pids "$rd/storage.pid")
+	t=$(now_ns)
+	kill -KILL $pids 2>/dev/null || true
+	say "[recover sysbench] SIGKILL to the service at $(( (t - start) / 1000000 )) ms after sysbench started"
+	wait "$s1" 2>/dev/null || true
+	sleep_until "$t" "$d_ms"
+	recover_serve "$dir/root" "$rd" "$dir/serve2-sysbench.log"
+	rc=0
+	wait "$sb" || rc=$?
+	kill -TERM "$RECOVER_SERVE_PID" 2>/dev/null || true
+	wait "$RECOVER_SERVE_PID" 2>/dev/null || true
+	{
+		echo "sysbench fileio rndrw, 4 threads, ${secs} s; the service SIGKILLed at $(( (t - start) / 1000000 )) ms, restarted $d_ms ms later:"
+		echo "exit status $rc; last per-second report before the end and its first error:"
+		grep '^\[ ' "$out" | tail -n 1
+		grep -m 1 -E 'FATAL|error' "$out" || echo "(no error printed)"
+	} >"$OUT/recover-sysbench.txt"
+}
+
 recover_run() {
 	local faults t_ms d_ms tail_ms f list="" tf="" tr=""
 	if [ "$PROFILE" = quick ]; then
@@ -134,6 +176,8 @@ recover_run() {
 	else
 		faults="kill crash hang hang-resume" t_ms=3000 d_ms=3000 tail_ms=4000
 	fi
+	rm -f "$OUT"/recover-*.ev "$OUT"/recover-*.out "$OUT"/recover-*.out.err "$OUT"/recover-*.dat \
+		"$OUT"/recover-sysbench.txt
 	for f in $faults; do
 		say "[recover] $f: fault at $t_ms ms, restart $d_ms ms later"
 		recover_one "$f" "$t_ms" "$d_ms" "$tail_ms"
@@ -147,6 +191,8 @@ recover_run() {
 		echo "fault,signal,fault_at_s,down_s,detect_ms,failed_ops,io_errors,open_errors,restart_to_first_ok_ms,ops_per_s_before,ops_per_s_after,workload_survived,workload_exit"
 		cat "$WORK/recover.rows"
 	} >"$OUT/recover.csv"
+	say "[recover] unmodified program: sysbench fileio rndrw under a SIGKILL of the service"
+	recover_sysbench "$t_ms" "$d_ms" "$tail_ms"
 	recover_markdown >"$OUT/recover.md"
 	if command -v gnuplot >/dev/null; then
 		gnuplot -e "dir='$OUT'; faults='${list# }'; tfault='${tf# }'; trestart='${tr# }'; png='$OUT/recover.png'" \
@@ -168,4 +214,12 @@ recover_markdown() {
 	echo "|---|---|---|---|---|---|---|---|---|---|"
 	awk -F, 'NR > 1 { printf "| %s | %s | %s | %s | %s | %s (%s + %s) | %s | %s | %s | %s (exit %s) |\n",
 		$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 }' "$OUT/recover.csv"
+	if [ -f "$OUT/recover-sysbench.txt" ]; then
+		echo
+		echo "An unmodified program that keeps its files open does not recover (its fds stay dead after a restart):"
+		echo
+		echo '```'
+		cat "$OUT/recover-sysbench.txt"
+		echo '```'
+	fi
 }
