@@ -9,7 +9,7 @@
 #
 # usage: benchmarks/macro/check.sh [--out DIR] [NAME...]   (default: fileio recover)
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 OUT=build/bench/macro
 NAMES=()
 while [ $# -gt 0 ]; do

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # fileio.sh - sysbench fileio, native vs /storage (sourced by run.sh; the
 # contract is in its header).
 #
@@ -87,7 +88,7 @@ fileio_round_end() {   # SIDE REP
 }
 
 fileio_measure() {   # SIDE CONFIG REP
-	local side=$1 config=$2 rep=$3 out=$WORK/fileio-run.$1 mode threads fsync
+	local side=$1 config=$2 rep=$3 out=$WORK/fileio-run.$1 mode threads
 	local args=()
 	mode=${config%%-*}
 	threads=${config#*-}

@@ -1,3 +1,5 @@
+# shellcheck shell=bash disable=SC2086
+# (SC2086: $pids is a list of numbers, split on purpose)
 # recover.sh - the fault-recovery experiment, local mode, storage service
 # (sourced by run.sh; the contract is in its header).
 #
@@ -107,7 +109,7 @@ recover_one() {   # FAULT T_MS D_MS TAIL_MS
 	# shellcheck disable=SC2086
 	kill -"$sig" $pids 2>/dev/null || true
 	echo "FAULT $fault SIG$sig $(( (t - start) / 1000 ))" >>"$ev"
-	say "[recover $fault] SIG$sig to the service ($(echo $pids | wc -w) processes) at $(( (t - start) / 1000000 )) ms"
+	say "[recover $fault] SIG$sig to the service ($(echo "$pids" | wc -w) processes) at $(( (t - start) / 1000000 )) ms"
 	sleep_until "$t" "$d_ms"     # D after the fault as it happened
 	case $fault in
 	hang) kill -KILL $pids 2>/dev/null || true ;;

@@ -120,7 +120,7 @@ if [ "${LIST:-0}" = 1 ]; then
 	done
 	exit 0
 fi
-[ ${#NAMES[@]} -eq 0 ] && NAMES=($BENCHMARKS $EXPERIMENTS)
+[ ${#NAMES[@]} -eq 0 ] && read -r -a NAMES <<<"$BENCHMARKS $EXPERIMENTS"
 for n in "${NAMES[@]}"; do
 	case " $BENCHMARKS $EXPERIMENTS " in *" $n "*) ;; *) die "unknown benchmark '$n' (try --list)" ;; esac
 done
@@ -226,7 +226,7 @@ EOF
 
 # Run one benchmark: interleaved rounds, then its CSV, Markdown and chart.
 run_benchmark() {
-	local b=$1 rep side c v n=0 total configs order t0 err
+	local b=$1 rep side c v n=0 total configs order t0 err el
 	configs=$("${b}_configs")
 	total=$(( $(echo "$configs" | wc -w) * 2 * REPS ))
 	for c in $configs; do
@@ -247,7 +247,8 @@ run_benchmark() {
 				n=$((n + 1))
 				if v=$("${b}_measure" "$side" "$c" "$rep" 2>"$err") && [ -n "$v" ]; then
 					sample "$b" "$c" "$side" "$rep" "$v"
-					say "[$b $n/$total, $(( $(date +%s) - t0 )) s] rep $rep $c $side: $v $("${b}_unit")"
+					el=$(( $(date +%s) - t0 ))
+					say "[$b $n/$total, $el s, ~$(( el * (total - n) / n )) s left] rep $rep $c $side: $v $("${b}_unit")"
 				else
 					printf 'FAILED %s %s %s %s\n' "$b" "$c" "$side" "$rep" >>"$RAW"
 					say "[$b $n/$total] rep $rep $c $side: FAILED; its output:"
