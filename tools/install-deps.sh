@@ -6,8 +6,10 @@ PKGS="build-essential pkg-config libcmocka-dev liburcu-dev libxen-dev gnuplot-no
       coreutils findutils tar gzip sqlite3 python3 util-linux e2fsprogs
       busybox-static cpio kmod qemu-system-x86 xen-hypervisor-4.17-amd64 xen-utils-4.17
       xenstore-utils rsync git autoconf automake perl make python3-venv
-      mariadb-server mariadb-client sysbench procps"
+      mariadb-server mariadb-client"
 missing=""
+# make bench-macro (benchmarks/macro/): sysbench fileio; ps finds the service's shadows
+PKGS="$PKGS sysbench procps"
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing="$missing $p"
 done
