@@ -4,6 +4,7 @@
 #   make test       install missing Debian packages, build, run every test
 #   make bench      run the micro-benchmarks (CSV + Markdown table in build/bench/)
 #   make bench-xen  the same over the Xen transport in the guest set
+#   make bench-macro  sysbench fileio and the fault-recovery experiment, native vs ours (build/bench/macro/)
 #   make run        boot the Xen guest set, run the default scenario in dom0, shut down
 #   make run-local  a short local-mode demonstration (no QEMU)
 #   make shell      boot the Xen guest set and give a dom0 shell
@@ -186,6 +187,19 @@ bench: deps
 # The same micro-benchmarks over the Xen transport, in the guest set (boots it).
 bench-xen: deps
 	@benchmarks/xen.sh
+
+# Macro-benchmarks and the fault-recovery experiment, local mode
+# (benchmarks/macro/run.sh; BENCH_MACRO_ARGS=--quick for the short profile).
+MACRO_BIN := $(BUILD)/bench/macro/loadgen
+all: $(MACRO_BIN)
+$(MACRO_BIN): $(BUILD)/obj/benchmarks/macro/loadgen.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
+.PHONY: bench-macro bench-macro-xen
+bench-macro: deps
+	@benchmarks/macro/run.sh $(BENCH_MACRO_ARGS)
+bench-macro-xen:
+	@benchmarks/macro/run.sh --xen
 
 # Boots the Xen guest set (QEMU), runs the default scenario in dom0 under
 # libvirtuos, shuts down.  VOS_PORT picks the host port of the network domain.

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Everything `make test` runs: the build, the unit tests (plain, ASan+UBSan,
 # TSan), the integration tests (plain, then with the sanitizer builds of the
-# storage service and of libvirtuos.so), the channel and client-engine tests
+# storage service and of libvirtuos.so), the quick profile of the
+# macro-benchmarks as a smoke test (benchmarks/macro/check.sh), the channel and client-engine tests
 # over the Xen transport (a dom0 and a DomU of their own under QEMU), and the
 # system test (the whole guest set).
 #
@@ -14,7 +15,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
-ALL_STEPS="build unit integration integration-asan-daemon integration-tsan-daemon integration-asan-preload xen-transport system"
+ALL_STEPS="build unit integration integration-asan-daemon integration-tsan-daemon integration-asan-preload bench-macro-quick xen-transport system"
 STEPS=${STEPS:-$ALL_STEPS}
 LOGS=$(mktemp -d "${TMPDIR:-/tmp}/vos-test.XXXXXX") || exit 1
 trap 'rm -rf "$LOGS"' EXIT
@@ -78,6 +79,8 @@ want integration-asan-daemon && run_step integration-asan-daemon tests/integrati
 want integration-tsan-daemon && run_step integration-tsan-daemon tests/integration/run.sh --mode tsan-daemon $TSAN_CASES
 # shellcheck disable=SC2086
 want integration-asan-preload && run_step integration-asan-preload tests/integration/run.sh --mode asan-preload $PRELOAD_CASES
+# The macro-benchmarks' quick profile as a smoke test (rows and sane values, never speed; ~2 min).
+want bench-macro-quick && run_step bench-macro-quick benchmarks/macro/run.sh --quick --check --out build/bench/macro-smoke
 want xen-transport && run_step xen-transport tests/xen/run-in-guests.sh
 if want system && [ -x tests/system/run.sh ]; then
 	run_step system tests/system/run.sh

@@ -8,6 +8,8 @@ PKGS="build-essential pkg-config libcmocka-dev liburcu-dev libxen-dev gnuplot-no
       xenstore-utils rsync git autoconf automake perl make python3-venv
       mariadb-server mariadb-client iproute2 curl socat"
 missing=""
+# make bench-macro (benchmarks/macro/): sysbench fileio; ps finds the service's shadows
+PKGS="$PKGS sysbench procps"
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing="$missing $p"
 done
