@@ -410,6 +410,13 @@ long vos_execveat(long a[6]);
 /* openat2(2) (open.c): the kernel checks struct open_how, then the path is
  * routed; result or -errno. */
 long vos_openat2(long a[6]);
+/* poll.c: poll(2), ppoll(2), select(2), pselect6(2) over local and remote
+ * fds; epoll_ctl(2) of a remote fd (refused).  Result or -errno. */
+long vos_poll_call(long a[6]);
+long vos_ppoll_call(long a[6]);
+long vos_select_call(long a[6]);
+long vos_pselect6_call(long a[6]);
+long vos_epoll_ctl_remote(long a[6]);
 /* sockaddr.c: bind(2)/connect(2) (nr) with an AF_UNIX path routed. */
 long vos_sockaddr_call(long nr, long a[6]);
 

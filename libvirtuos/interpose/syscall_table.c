@@ -617,6 +617,13 @@ static const struct sc_def sc_table[SC_MAX] = {
 	/* the channels' hand-off to the new image (exec.c) */
 	CALL(SYS_execve, vos_execve),
 	CALL(SYS_execveat, vos_execveat),
+	/* poll and select over local and remote fds (poll.c) */
+	CALL(SYS_poll, vos_poll_call),
+	CALL(SYS_ppoll, vos_ppoll_call),
+	CALL(SYS_select, vos_select_call),
+	CALL(SYS_pselect6, vos_pselect6_call),
+	/* a remote fd in an epoll set: refused (EPERM) until epoll is done */
+	FD(SYS_epoll_ctl, vos_epoll_ctl_remote, 2),
 	/* the kernel would run these on placeholders: the program falls back */
 	NOSYS(SYS_io_uring_setup),
 	NOSYS(SYS_io_setup),
