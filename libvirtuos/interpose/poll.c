@@ -608,7 +608,7 @@ static long poll_list(struct pollwork *w, int64_t timeout_ns, const ksigset *mas
 static long do_poll(struct pollfd *ufds, unsigned n, int64_t timeout_ns, const ksigset *mask,
 		    int64_t *left_ns)
 {
-	uint8_t stack[STACK_BYTES];
+	_Alignas(64) uint8_t stack[STACK_BYTES];
 	struct pollwork w;
 	struct mem m;
 	void *p;
@@ -735,7 +735,8 @@ static long do_select(int nfds, uint64_t *uin, uint64_t *uout, uint64_t *uex,
 		      int64_t timeout_ns, const ksigset *mask, int64_t *left_ns, int *handled)
 {
 	uint64_t *u[3] = { uin, uout, uex };
-	uint8_t stack[STACK_BYTES], stack2[STACK_BYTES];
+	_Alignas(64) uint8_t stack[STACK_BYTES];
+	_Alignas(64) uint8_t stack2[STACK_BYTES];
 	struct mem ms, mw;
 	struct pollwork w;
 	uint64_t *sets[3] = { NULL, NULL, NULL };
