@@ -1,7 +1,6 @@
 /*
  * poll.c - poll, ppoll, select and pselect6 over any mix of local and
- * remote fds (from the dispatcher, syscall_table.c); epoll_ctl of a remote
- * fd refused.
+ * remote fds (from the dispatcher, syscall_table.c); the wait of epoll.c.
  *
  * The kernel cannot poll a remote fd: its number holds an O_PATH
  * placeholder.  So each call is looked at first:
@@ -603,6 +602,26 @@ static long poll_list(struct pollwork *w, int64_t timeout_ns, const ksigset *mas
 	return r;
 }
 
+/* poll of a private list (epoll.c): revents set in pf; count or -errno. */
+long vos_poll_list(struct pollfd *pf, unsigned n, int64_t timeout_ns, const uint64_t *mask)
+{
+	_Alignas(64) uint8_t stack[STACK_BYTES];
+	struct pollwork w;
+	struct mem m;
+	void *p = mem_get(&m, stack, work_bytes(n));
+	long r;
+
+	if (!p)
+		return -ENOMEM;
+	work_init(&w, p, n);
+	memcpy(w.pf, pf, n * sizeof(*pf));
+	r = poll_list(&w, timeout_ns, mask, NULL);
+	for (unsigned i = 0; i < n; i++)
+		pf[i].revents = w.pf[i].revents;
+	mem_put(&m);
+	return r;
+}
+
 /* ---- poll and ppoll ---- */
 
 static long do_poll(struct pollfd *ufds, unsigned n, int64_t timeout_ns, const ksigset *mask,
@@ -880,25 +899,3 @@ long vos_pselect6_call(long a[6])
 	return r;
 }
 
-/* ---- epoll ---- */
-
-/*
- * epoll_ctl naming a remote fd (the dispatcher sends only those here).
- * The kernel would watch the placeholder (an O_PATH fd: it says EBADF);
- * remote fds in epoll sets are not supported yet, so ADD says EPERM, what
- * Linux says for a file that does not support epoll (a regular file), and
- * what event loops (libuv, Python's selectors) already handle; MOD and DEL
- * say ENOENT, as for an fd that was never added.
- */
-long vos_epoll_ctl_remote(long a[6])
-{
-	switch ((int)a[1]) {
-	case EPOLL_CTL_ADD:
-		return -EPERM;
-	case EPOLL_CTL_MOD:
-	case EPOLL_CTL_DEL:
-		return -ENOENT;
-	default:
-		return -EINVAL;
-	}
-}
