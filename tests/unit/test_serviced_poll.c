@@ -11,6 +11,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -211,6 +213,99 @@ static void test_wakes(void **state)
 	done_with(c);
 }
 
+/* Another thread's blocking call (a POLL of the FIFO's reader on a second
+ * client fd, no timeout) makes it the channel's poller. */
+struct blocker {
+	struct vos_client *c;
+	int64_t res;
+};
+
+static void *block_in_poll(void *arg)
+{
+	struct blocker *b = arg;
+	struct pollfd p = { FD_WR + 1, POLLIN, 0 };
+
+	b->res = r_poll(b->c, &p, 1, -1);
+	return NULL;
+}
+
+/* Wait (bounded: 10 s) until the eventfd is readable; 1 if it became so. */
+static int efd_fired(int efd)
+{
+	struct pollfd p = { efd, POLLIN, 0 };
+	uint64_t v;
+
+	if (poll(&p, 1, 10000) != 1)
+		return 0;
+	return read(efd, &v, sizeof v) == sizeof v;
+}
+
+/*
+ * vos_slot_watch (client.h): a watched slot's completion, taken off the
+ * ring by another thread (the poller), writes the eventfd; so does the
+ * poller's hand-over when that thread's own call ends and ours still runs.
+ */
+static void test_watch(void **state)
+{
+	(void)state;
+	struct vos_client *c = client_with_fds();
+	struct blocker b = { .c = c, .res = -999 };
+	struct vos_slot *s;
+	struct pollfd *list;
+	struct vos_req r = { .op = VOS_OP_POLL, .arg = { 1, -1 } };
+	pthread_t t;
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	assert_true(efd >= 0);
+	/* A second reader, for the blocker (polls never consume data). */
+	assert_int_equal(r_open(c, VOS_FD_ROOT, "pipe", O_RDONLY | O_NONBLOCK, 0, FD_WR + 1), FD_WR + 1);
+	assert_int_equal(pthread_create(&t, NULL, block_in_poll, &b), 0);
+	/* Ours: the file, ready at once.  Whoever takes the answer off the
+	 * ring (the blocker, as poller, or we below) writes the eventfd. */
+	assert_int_equal(vos_slot_acquire(c, &s), 0);
+	list = vos_slot_buf(s);
+	list[0] = (struct pollfd){ FD_FILE, POLLIN, 0 };
+	vos_slot_watch(s, efd);
+	assert_int_equal(vos_slot_submit(s, &r), 0);
+	int fired = 0;
+	for (int i = 0; i < 100 && !vos_slot_poll(s); i++)
+		fired |= efd_fired(efd);
+	assert_true(vos_slot_poll(s));
+	assert_true(fired || efd_fired(efd));  /* the completer wrote it */
+	vos_slot_unwatch(s);
+	assert_int_equal(vos_slot_wait(s), 1);
+	assert_int_equal(list[0].revents, POLLIN);
+
+	/* Ours waits on the FIFO; the blocker's ends (the FIFO is written)
+	 * and its thread hands the poller role to our watched slot, or our
+	 * answer comes first: either way the eventfd fires. */
+	list[0] = (struct pollfd){ FD_RD, POLLIN, 0 };
+	vos_slot_watch(s, efd);
+	assert_int_equal(vos_slot_submit(s, &r), 0);
+	assert_int_equal(r_write(c, FD_WR, "z"), 1);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(b.res, 1);
+	fired = 0;
+	for (int i = 0; i < 100 && !vos_slot_poll(s); i++) {
+		fired |= efd_fired(efd);
+		int pb = vos_client_poll_begin(c);      /* take the role as poll.c does */
+		if (pb == 1) {
+			struct pollfd p = { vos_client_event_fd(c), POLLIN, 0 };
+			poll(&p, 1, vos_client_poll_interval_ms(c));
+			vos_client_poll_end(c);
+		}
+	}
+	assert_true(vos_slot_poll(s));
+	assert_true(fired || efd_fired(efd));
+	vos_slot_unwatch(s);
+	assert_int_equal(vos_slot_wait(s), 1);
+	assert_int_equal(list[0].revents, POLLIN);
+	vos_slot_release(s);
+	assert_int_equal(r_close(c, FD_WR + 1), 0);
+	close(efd);
+	done_with(c);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -219,6 +314,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_bad_args),
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_wakes),
+		cmocka_unit_test(test_watch),
 	};
 	return SERVICED_MAIN(argc, argv, tests);
 }
