@@ -306,6 +306,52 @@ static void test_watch(void **state)
 	done_with(c);
 }
 
+/* At --max-workers with every other worker waiting, a POLL that would
+ * wait answers -EAGAIN at once (the last free worker stays free); one with
+ * something ready is answered as usual. */
+static void test_worker_bound(void **state)
+{
+	(void)state;
+	stop_daemon();
+	daemon_pid = spawn_daemon(rundir, "--max-workers", "2");     /* --workers 2 */
+	struct vos_client *c = client_with_fds();
+	struct vos_slot *s[2];
+	struct vos_req r = { .op = VOS_OP_POLL, .arg = { 1, -1 } };
+	int64_t res[2];
+	int waiting = -1;
+
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(vos_slot_acquire(c, &s[i]), 0);
+		*(struct pollfd *)vos_slot_buf(s[i]) = (struct pollfd){ FD_RD, POLLIN, 0 };
+	}
+	assert_int_equal(vos_slot_submit(s[0], &r), 0);
+	assert_int_equal(vos_slot_submit(s[1], &r), 0);
+	/* One of them waits; the other cannot, and says so. */
+	for (int done = 0, k = 0; done == 0 && k < 10000; k++) {       /* 10 s at most */
+		for (int i = 0; i < 2 && !done; i++)
+			if (vos_slot_poll(s[i])) {
+				res[i] = vos_slot_wait(s[i]);
+				waiting = 1 - i;
+				done = 1;
+			}
+		if (!done)
+			sleep_ms(1);
+	}
+	assert_true(waiting >= 0);
+	assert_int_equal(res[1 - waiting], -EAGAIN);
+	assert_false(vos_slot_poll(s[waiting]));
+	struct pollfd f = { FD_FILE, POLLIN, 0 };
+	assert_int_equal(r_poll(c, &f, 1, -1), 1);
+	assert_int_equal(f.revents, POLLIN);
+	assert_true(vos_slot_cancel(s[waiting]) >= 0);
+	assert_int_equal(vos_slot_wait(s[waiting]), -EINTR);
+	vos_slot_release(s[0]);
+	vos_slot_release(s[1]);
+	done_with(c);
+	stop_daemon();
+	start_daemon();
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,6 +361,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_wakes),
 		cmocka_unit_test(test_watch),
+		cmocka_unit_test(test_worker_bound),
 	};
 	return SERVICED_MAIN(argc, argv, tests);
 }
