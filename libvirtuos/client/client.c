@@ -93,6 +93,7 @@ struct vos_slot {
 	_Atomic uint32_t parked;    /* enum park_state */
 	void *token;                /* the parked owner, for unpark() */
 	int64_t result;             /* written in COMPLETING, read after DONE */
+	_Atomic int watch_fd;       /* vos_slot_watch: an eventfd wakers write, or -1 */
 } __attribute__((aligned(64)));
 
 /* A thread waiting for a free slot (on its own stack; linked under c->lock). */
@@ -234,6 +235,15 @@ static void wake_slot(struct vos_client *c, struct vos_slot *s)
 	if (atomic_load_explicit(&s->parked, memory_order_seq_cst) != PARK_SET)
 		return;
 	if (atomic_compare_exchange_strong(&s->parked, &expect, PARK_WAKING)) {
+		int fd = atomic_load_explicit(&s->watch_fd, memory_order_relaxed);
+
+		if (fd >= 0) {
+			uint64_t one = 1;       /* an owner waiting in its own poll(2) */
+			int saved = errno;
+
+			syscall(SYS_write, fd, &one, sizeof(one));
+			errno = saved;
+		}
 		c->wops->unpark(c->wctx, s->token, &s->wake);
 		atomic_store_explicit(&s->parked, PARK_SET, memory_order_release);
 		atomic_fetch_add_explicit(&c->unparks, 1, memory_order_relaxed);
@@ -568,6 +578,36 @@ void vos_slot_nudge(struct vos_slot *s)
 	atomic_fetch_add_explicit(&s->wake, 1, memory_order_seq_cst);
 }
 
+/*
+ * An owner that waits in its own poll(2) (libvirtuos/interpose/poll.c)
+ * counts as a parked waiter, so a completion of s and a poller's hand-over
+ * write to fd instead of (as well as) unparking it.  Published before the
+ * owner checks the slot, cleared only after unpublish() waited out a waker
+ * (so nobody writes fd once vos_slot_unwatch returned).
+ */
+void vos_slot_watch(struct vos_slot *s, int fd)
+{
+	struct vos_client *c = s->c;
+
+	atomic_store_explicit(&s->watch_fd, fd, memory_order_relaxed);
+	s->token = c->wops->current(c->wctx);
+	atomic_store_explicit(&s->parked, PARK_SET, memory_order_seq_cst);
+	atomic_fetch_add_explicit(&c->nparked, 1, memory_order_seq_cst);
+}
+
+void vos_slot_unwatch(struct vos_slot *s)
+{
+	struct vos_client *c = s->c;
+
+	atomic_fetch_sub_explicit(&c->nparked, 1, memory_order_seq_cst);
+	unpublish(s);
+	atomic_store_explicit(&s->watch_fd, -1, memory_order_relaxed);
+	/* The role may have been handed to us: pass it on (as wait_slow). */
+	if (!c->wops->external_poll && atomic_load(&c->poller) == 0 &&
+	    atomic_load_explicit(&c->nparked, memory_order_seq_cst) > 0)
+		hand_over(c);
+}
+
 /* ---- public API ---- */
 
 /*
@@ -840,6 +880,7 @@ static int init_slots(struct vos_client *c)
 		atomic_init(&s->st, ST(gens[i] & GEN_MASK, i == c->cancel_slot ? SLOT_OWNED : SLOT_FREE));
 		atomic_init(&s->wake, 0);
 		atomic_init(&s->parked, PARK_NONE);
+		atomic_init(&s->watch_fd, -1);
 	}
 	free(gens);
 	return 0;

@@ -200,6 +200,16 @@ int vos_client_poll_begin(struct vos_client *c);
 int vos_client_poll_end(struct vos_client *c);
 /* How long a poller may sleep before it must look at the heartbeat (ms). */
 int vos_client_poll_interval_ms(const struct vos_client *c);
+/*
+ * For a thread that waits for s (in flight) in its own poll(2) rather than
+ * in vos_slot_wait: between watch and unwatch it counts as a parked waiter,
+ * and whoever completes s, or hands the poller role over to it, writes 1
+ * to the eventfd fd (so poll fd too; read it to reset it).  The waiter
+ * takes the role itself when vos_client_poll_begin lets it.  Only the
+ * slot's owner; after unwatch nobody writes fd any more.
+ */
+void vos_slot_watch(struct vos_slot *s, int fd);
+void vos_slot_unwatch(struct vos_slot *s);
 
 /* fork/exec support ------------------------------------------------------ */
 

@@ -430,6 +430,23 @@ long vos_execveat(long a[6]);
 /* openat2(2) (open.c): the kernel checks struct open_how, then the path is
  * routed; result or -errno. */
 long vos_openat2(long a[6]);
+/* poll.c: poll(2), ppoll(2), select(2), pselect6(2) over local and remote
+ * fds.  Result or -errno. */
+long vos_poll_call(long a[6]);
+long vos_ppoll_call(long a[6]);
+long vos_select_call(long a[6]);
+long vos_pselect6_call(long a[6]);
+struct pollfd;
+/* The same wait over a private list (revents set in pf): timeout_ns < 0
+ * none; mask: the kernel's 64-bit signal set to wait with, NULL the
+ * thread's.  Count or -errno. */
+long vos_poll_list(struct pollfd *pf, unsigned n, int64_t timeout_ns, const uint64_t *mask);
+/* epoll.c: epoll_ctl(2) of a remote fd; epoll_wait(2), epoll_pwait(2),
+ * epoll_pwait2(2) of sets with remote fds (level-triggered). */
+long vos_epoll_ctl_remote(long a[6]);
+long vos_epoll_wait_call(long a[6]);
+long vos_epoll_pwait_call(long a[6]);
+long vos_epoll_pwait2_call(long a[6]);
 /* sockaddr.c: bind(2)/connect(2) (nr) with an AF_UNIX path routed. */
 long vos_sockaddr_call(long nr, long a[6]);
 /* net.c: sockets of the routed families (AF_INET/AF_INET6 to the network

@@ -77,6 +77,9 @@
 #ifndef SYS_close_range
 #define SYS_close_range 436
 #endif
+#ifndef SYS_epoll_pwait2
+#define SYS_epoll_pwait2 441
+#endif
 
 enum sc_class { SC_PASS = 0, SC_FD, SC_PATH, SC_NEWFD, SC_CALL, SC_NOSYS };
 
@@ -654,6 +657,16 @@ static const struct sc_def sc_table[SC_MAX] = {
 	/* the channels' hand-off to the new image (exec.c) */
 	CALL(SYS_execve, vos_execve),
 	CALL(SYS_execveat, vos_execveat),
+	/* poll and select over local and remote fds (poll.c) */
+	CALL(SYS_poll, vos_poll_call),
+	CALL(SYS_ppoll, vos_ppoll_call),
+	CALL(SYS_select, vos_select_call),
+	CALL(SYS_pselect6, vos_pselect6_call),
+	/* remote fds in epoll sets (epoll.c) */
+	FD(SYS_epoll_ctl, vos_epoll_ctl_remote, 2),
+	CALL(SYS_epoll_wait, vos_epoll_wait_call),
+	CALL(SYS_epoll_pwait, vos_epoll_pwait_call),
+	CALL(SYS_epoll_pwait2, vos_epoll_pwait2_call),
 	/* the kernel would run these on placeholders: the program falls back */
 	NOSYS(SYS_io_uring_setup),
 	NOSYS(SYS_io_setup),

@@ -26,6 +26,7 @@ static const struct vos_ophandler handlers[] = {
 	[VOS_OP_SETCREDS]   = { .issue = op_setcreds },
 	[VOS_OP_CANCEL]     = { .issue = op_cancel },
 	[VOS_OP_SETRLIMIT]  = { .issue = op_setrlimit },
+	[VOS_OP_POLL]       = { .prep = prep_poll, .issue = op_poll, .wait = WAIT_IF_PREP },
 
 	/* storage */
 	[VOS_OP_OPENAT]     = { .prep = prep_openat, .issue = op_openat, .wait = WAIT_IF_PREP },

@@ -17,6 +17,7 @@
  * it has one).
  */
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -98,7 +99,7 @@ static void test_roles(void **state)
 	static const uint32_t session[] = {
 		VOS_OP_NOP, VOS_OP_CLOSE, VOS_OP_DUP, VOS_OP_UMASK, VOS_OP_FORK,
 		VOS_OP_FORK_ABORT, VOS_OP_EXEC, VOS_OP_SETCREDS, VOS_OP_CANCEL,
-		VOS_OP_SETRLIMIT,
+		VOS_OP_SETRLIMIT, VOS_OP_POLL,
 	};
 	static const uint32_t fdops[] = {
 		VOS_OP_READ, VOS_OP_PREAD, VOS_OP_WRITE, VOS_OP_PWRITE, VOS_OP_LSEEK,
@@ -135,7 +136,7 @@ static void test_flags(void **state)
 	static const uint32_t value[] = {
 		VOS_OP_OPENAT, VOS_OP_READ, VOS_OP_PREAD, VOS_OP_WRITE, VOS_OP_PWRITE,
 		VOS_OP_LSEEK, VOS_OP_READLINKAT, VOS_OP_FCNTL, VOS_OP_DUP, VOS_OP_GETDENTS64,
-		VOS_OP_FDPATH, VOS_OP_UMASK, VOS_OP_CANCEL, VOS_OP_WALK,
+		VOS_OP_FDPATH, VOS_OP_UMASK, VOS_OP_CANCEL, VOS_OP_WALK, VOS_OP_POLL,
 		VOS_OP_SOCKET, VOS_OP_ACCEPT4, VOS_OP_SENDMSG, VOS_OP_RECVMSG, VOS_OP_GETSOCKOPT,
 		VOS_OP_GETSOCKNAME, VOS_OP_SOCKIOCTL,
 	};
@@ -158,10 +159,10 @@ static void test_flags(void **state)
 	assert_true(has(VOS_OP_STATX, VOS_OPF_RETRY));
 
 	/* May wait without bound: locks, FIFOs, disk flushes, blocking
-	 * sockets; nothing else. */
+	 * sockets, poll; nothing else. */
 	static const uint32_t wait[] = {
 		VOS_OP_OPENAT, VOS_OP_READ, VOS_OP_PREAD, VOS_OP_WRITE, VOS_OP_PWRITE,
-		VOS_OP_FSYNC, VOS_OP_FCNTL, VOS_OP_FLOCK,
+		VOS_OP_FSYNC, VOS_OP_FCNTL, VOS_OP_FLOCK, VOS_OP_POLL,
 		VOS_OP_ACCEPT4, VOS_OP_CONNECT, VOS_OP_SENDMSG, VOS_OP_RECVMSG,
 	};
 	assert_marked_exactly(VOS_OPF_WAIT, wait, sizeof wait / sizeof *wait);
@@ -402,6 +403,12 @@ static int64_t example(struct vos_client *c, uint32_t op, int fd)
 		assert_int_equal(r, 4 + sizeof "/elsewhere/x");
 		assert_int_equal(call_path(c, VOS_OP_UNLINKAT, "out", 0, 0, 0), 0);
 		return r;
+	case VOS_OP_POLL: {
+		/* The file is ready at once: one entry with revents. */
+		struct pollfd p = { FD_FILE, POLLIN, 0 };
+		struct vos_req q = { .op = op, .arg = { 1, 1000 } };
+		return call_with(c, &q, &p, sizeof p, 0);
+	}
 	default:
 		fail_msg("op %u (%s) has no example call in test_optable.c", op, vos_op_name(op));
 		return -1;
