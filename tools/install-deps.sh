@@ -6,7 +6,7 @@ PKGS="build-essential pkg-config libcmocka-dev liburcu-dev libxen-dev gnuplot-no
       coreutils findutils tar gzip sqlite3 python3 util-linux e2fsprogs
       busybox-static cpio kmod qemu-system-x86 xen-hypervisor-4.17-amd64 xen-utils-4.17
       xenstore-utils rsync git autoconf automake perl make python3-venv
-      mariadb-server mariadb-client"
+      mariadb-server mariadb-client libzydis-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing="$missing $p"

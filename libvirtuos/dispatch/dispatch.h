@@ -58,6 +58,16 @@ struct vos_dispatch_stats {
 	uint64_t seccomp_refused;  /* seccomp strict mode refused (see README) */
 	const char *state_save;    /* how the trampoline saves vector state: "zmm", "ymm",
 				    * "xmm" (by hand), "xsavec", "xsave"; NULL in trap mode */
+	/* Eager mode (README.md): every site rewritten before it runs, Syscall
+	 * User Dispatch off.  Else lazy (or trap) mode, and lazy_reason says why:
+	 * "VOS_DISPATCH=lazy", "page 0 cannot be mapped", or what could not be
+	 * classified (e.g. "a candidate no FDE covers in /lib/x.so+0x1234",
+	 * "anonymous executable memory at 0x7f..."). */
+	int eager;
+	const char *lazy_reason;
+	uint64_t eager_sites;      /* sites rewritten by scanning (install and later mappings) */
+	uint64_t eager_scans;      /* executable mappings scanned after install */
+	uint64_t install_ns;       /* the scan at install (0: none) */
 };
 
 /* Counters since install, summed over the live threads and those that exited. */

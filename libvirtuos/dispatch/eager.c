@@ -1,0 +1,736 @@
+/*
+ * eager.c - find and classify every `syscall` instruction of an object
+ * before it runs (eager mode: README.md, "Eager mode").  Contract in eager.h.
+ *
+ * For each executable segment: every 0f 05 byte pair is a candidate (an
+ * SSE2 scan).  The function that contains a candidate comes from the
+ * object's .eh_frame_hdr (PT_GNU_EH_FRAME: a sorted table of FDEs, each
+ * giving a function's start; the FDE gives its length); the function is
+ * decoded from its start with Zydis, and only the functions that contain
+ * candidates are decoded.  A candidate no FDE covers is data if the
+ * object's section headers put it in a section without code (the vDSO and
+ * objects linked without -z separate-code keep .rodata and .eh_frame in
+ * the executable segment), and unclassified otherwise.
+ *
+ * Everything the object's headers say is bounds-checked against the
+ * segments being read: a corrupt header fails the scan, it never faults.
+ * The module's own system calls go through the gate (vos_dispatch_raw).
+ */
+#include <elf.h>
+#include <emmintrin.h>
+#include <fcntl.h>
+#include <link.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <Zydis/Decoder.h>
+#include "dispatch/dispatch.h"
+#include "dispatch/eager.h"
+
+#define MAX_SEG 16
+
+static long raw(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
+{
+	long a[6] = { a0, a1, a2, a3, a4, a5 };
+	return vos_dispatch_raw(nr, a);
+}
+
+/* An object's loadable segments, readable at `data`, addressed by the
+ * object's own virtual addresses (what objdump shows). */
+struct seg {
+	uintptr_t vaddr, len;
+	const unsigned char *data;
+	uint32_t flags;
+};
+
+struct view {
+	const char *name;               /* for messages */
+	const char *path;               /* where the section headers can be read, or NULL */
+	struct seg seg[MAX_SEG];
+	int nseg;
+	uintptr_t eh_hdr;               /* vaddr of .eh_frame_hdr; 0: none */
+	const unsigned char *file;      /* the whole file, when the view is a file */
+	size_t file_len;
+	/* The section headers (found when first needed). */
+	int shdr_state;                 /* 0 not looked for, 1 found, -1 none */
+	const Elf64_Shdr *shdr;
+	unsigned shnum;
+	void *shdr_map;                 /* a mapping of `path` to unmap, or NULL */
+	size_t shdr_map_len;
+	/* The .eh_frame_hdr table. */
+	const unsigned char *fde_table; /* pairs of int32 (initial location, FDE), hdr-relative */
+	uint32_t fde_count;
+	uintptr_t cie_cached;           /* the last CIE parsed: its FDE encoding, */
+	int cie_enc;
+	int cie_z;                      /* whether FDEs have augmentation data ('z'), */
+	uint64_t cie_code_align;        /* and the unit of DW_CFA_advance_loc */
+};
+
+/* Where vaddr[0..n) can be read, or NULL if a segment does not hold it all. */
+static const unsigned char *at(const struct view *v, uintptr_t vaddr, size_t n)
+{
+	for (int i = 0; i < v->nseg; i++) {
+		const struct seg *s = &v->seg[i];
+		if (vaddr >= s->vaddr && vaddr - s->vaddr <= s->len && n <= s->len - (vaddr - s->vaddr))
+			return s->data + (vaddr - s->vaddr);
+	}
+	return NULL;
+}
+
+static int fail(struct vos_eager_scan *s, const char *what, const struct view *v, uintptr_t vaddr)
+{
+	if (!s->why[0])
+		snprintf(s->why, sizeof(s->why), "%s in %s+0x%lx", what, v->name, (unsigned long)vaddr);
+	return -1;
+}
+
+/* ---- sections: is a candidate no FDE covers in a section without code? ---- */
+
+static void find_sections(struct view *v)
+{
+	v->shdr_state = -1;
+	const Elf64_Ehdr *eh = NULL;
+	size_t avail = 0;
+	if (v->file) {
+		eh = (const Elf64_Ehdr *)v->file;
+		avail = v->file_len;
+	} else {
+		/* In memory: the vDSO carries its section headers in its segment. */
+		for (int i = 0; i < v->nseg && !eh; i++)
+			if (v->seg[i].len >= sizeof(*eh) &&
+			    memcmp(v->seg[i].data, ELFMAG, SELFMAG) == 0) {
+				eh = (const Elf64_Ehdr *)v->seg[i].data;
+				avail = v->seg[i].len;
+			}
+		if (eh && (eh->e_shoff > avail || eh->e_shnum > (avail - eh->e_shoff) / sizeof(Elf64_Shdr)))
+			eh = NULL;
+	}
+	if (!eh && v->path) {
+		int fd = (int)raw(SYS_openat, AT_FDCWD, (long)v->path, O_RDONLY | O_CLOEXEC, 0, 0, 0);
+		struct stat st;
+		if (fd >= 0 && raw(SYS_fstat, fd, (long)&st, 0, 0, 0, 0) == 0 && st.st_size > 0) {
+			long p = raw(SYS_mmap, 0, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+			if (p > 0 || p < -4095) {
+				v->shdr_map = (void *)p;
+				v->shdr_map_len = (size_t)st.st_size;
+				eh = (const Elf64_Ehdr *)p;
+				avail = (size_t)st.st_size;
+			}
+		}
+		if (fd >= 0)
+			raw(SYS_close, fd, 0, 0, 0, 0, 0);
+	}
+	if (!eh || avail < sizeof(*eh) || memcmp(eh, ELFMAG, SELFMAG) != 0 ||
+	    eh->e_shentsize != sizeof(Elf64_Shdr) || eh->e_shoff > avail ||
+	    eh->e_shnum > (avail - eh->e_shoff) / sizeof(Elf64_Shdr))
+		return;
+	v->shdr = (const Elf64_Shdr *)((const unsigned char *)eh + eh->e_shoff);
+	v->shnum = eh->e_shnum;
+	v->shdr_state = 1;
+}
+
+/* 1: vaddr lies in an allocated section that holds no code. */
+static int in_data_section(struct view *v, uintptr_t vaddr)
+{
+	if (!v->shdr_state)
+		find_sections(v);
+	if (v->shdr_state < 0)
+		return 0;
+	for (unsigned i = 0; i < v->shnum; i++) {
+		const Elf64_Shdr *sh = &v->shdr[i];
+		if ((sh->sh_flags & SHF_ALLOC) && sh->sh_type != SHT_NOBITS &&
+		    vaddr >= sh->sh_addr && vaddr + 2 <= sh->sh_addr + sh->sh_size)
+			return !(sh->sh_flags & SHF_EXECINSTR);
+	}
+	return 0;
+}
+
+static void drop_sections(struct view *v)
+{
+	if (v->shdr_map)
+		raw(SYS_munmap, (long)v->shdr_map, (long)v->shdr_map_len, 0, 0, 0, 0);
+	v->shdr_map = NULL;
+	v->shdr_state = 0;
+}
+
+/* ---- .eh_frame_hdr and FDEs ---------------------------------------------- */
+
+#define DW_EH_PE_omit 0xff
+#define DW_EH_PE_udata4 0x03
+#define DW_EH_PE_datarel_sdata4 0x3b
+
+/* Bytes of a DW_EH_PE_* value of this encoding (its low 4 bits); 0: unsupported. */
+static size_t enc_size(int enc)
+{
+	switch (enc & 0x0f) {
+	case 0x00: case 0x04: case 0x0c: return 8;      /* absptr, udata8, sdata8 */
+	case 0x02: case 0x0a: return 2;                 /* udata2, sdata2 */
+	case 0x03: case 0x0b: return 4;                 /* udata4, sdata4 */
+	}
+	return 0;
+}
+
+static uint64_t read_val(const unsigned char *p, int enc)
+{
+	uint16_t u16;
+	uint32_t u32;
+	uint64_t u64;
+	switch (enc & 0x0f) {
+	case 0x02: memcpy(&u16, p, 2); return u16;
+	case 0x0a: memcpy(&u16, p, 2); return (uint64_t)(int64_t)(int16_t)u16;
+	case 0x03: memcpy(&u32, p, 4); return u32;
+	case 0x0b: memcpy(&u32, p, 4); return (uint64_t)(int64_t)(int32_t)u32;
+	default: memcpy(&u64, p, 8); return u64;
+	}
+}
+
+/* The table of .eh_frame_hdr (what every binutils ld writes: a udata4 count
+ * and datarel sdata4 pairs); 0 or -1. */
+static int fde_table_init(struct view *v)
+{
+	const unsigned char *h = v->eh_hdr ? at(v, v->eh_hdr, 4) : NULL;
+	if (!h || h[0] != 1 || h[2] != DW_EH_PE_udata4 || h[3] != DW_EH_PE_datarel_sdata4)
+		return -1;
+	size_t ptr = enc_size(h[1]);
+	if (!ptr && h[1] != DW_EH_PE_omit)
+		return -1;
+	uintptr_t count_at = v->eh_hdr + 4 + (h[1] == DW_EH_PE_omit ? 0 : ptr);
+	const unsigned char *c = at(v, count_at, 4);
+	if (!c)
+		return -1;
+	uint32_t n;
+	memcpy(&n, c, 4);
+	v->fde_table = at(v, count_at + 4, (size_t)n * 8);
+	v->fde_count = n;
+	v->cie_cached = 0;
+	return v->fde_table ? 0 : -1;
+}
+
+static const unsigned char *uleb(const unsigned char *p, const unsigned char *end, uint64_t *out)
+{
+	uint64_t r = 0;
+	for (int shift = 0; p < end && shift < 64; shift += 7) {
+		unsigned char b = *p++;
+		r |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*out = r;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+/* The encoding of FDE addresses a CIE declares ('R' in "zR", "zPLR", ...); -1 if unknown. */
+static int cie_fde_encoding(struct view *v, uintptr_t cie)
+{
+	if (cie == v->cie_cached)
+		return v->cie_enc;
+	const unsigned char *p = at(v, cie, 8);
+	uint32_t len, id;
+	if (!p)
+		return -1;
+	memcpy(&len, p, 4);
+	memcpy(&id, p + 4, 4);
+	if (len == 0xffffffff || len < 8 || id != 0 || !(p = at(v, cie, (size_t)len + 4)))
+		return -1;
+	const unsigned char *end = p + 4 + len, *aug = p + 9;
+	int version = p[8], enc = 0;      /* no 'R': absolute pointers */
+	const unsigned char *q = memchr(aug, 0, (size_t)(end - aug));
+	uint64_t skip, code_align;
+	if (!q || (version != 1 && version != 3))
+		return -1;
+	q++;
+	if (!(q = uleb(q, end, &code_align)) || !(q = uleb(q, end, &skip)))   /* code, data alignment */
+		return -1;
+	if (version == 1)
+		q++;
+	else if (!(q = uleb(q, end, &skip)))                             /* return register */
+		return -1;
+	if (aug[0] == 'z') {
+		if (!(q = uleb(q, end, &skip)))
+			return -1;
+		for (const unsigned char *a = aug + 1; *a && q < end; a++) {
+			if (*a == 'R') {
+				enc = *q++;
+			} else if (*a == 'P') {
+				size_t sz = enc_size(*q);
+				if (!sz || (*q & 0x70) == 0x50)         /* aligned: not used by gcc */
+					return -1;
+				q += 1 + sz;
+			} else if (*a == 'L') {
+				q++;
+			} else if (*a != 'S' && *a != 'B') {
+				return -1;
+			}
+		}
+	} else if (aug[0]) {
+		return -1;
+	}
+	if (q > end || !enc_size(enc))
+		return -1;
+	v->cie_cached = cie;
+	v->cie_enc = enc;
+	v->cie_z = aug[0] == 'z';
+	v->cie_code_align = code_align;
+	return enc;
+}
+
+/*
+ * The function (FDE) that contains vaddr: 0 and [*begin, *end).  Or 1 if
+ * vaddr lies in a gap between two FDEs, [*begin, *end) then being the gap:
+ * from the end of the FDE before (an instruction boundary) to the start of
+ * the next FDE.  glibc's clone ends its CFI right before its `syscall` so
+ * that the child's frame is not unwound: that site lies in such a gap.
+ * -1: no FDE before vaddr, or the tables cannot be read.
+ */
+static int fde_lookup(struct view *v, uintptr_t vaddr, uintptr_t *begin, uintptr_t *end,
+		      uintptr_t *fde_out)
+{
+	uint32_t lo = 0, hi = v->fde_count;
+	int32_t loc, off;
+	while (lo < hi) {               /* the first entry that starts after vaddr */
+		uint32_t mid = lo + (hi - lo) / 2;
+		memcpy(&loc, v->fde_table + (size_t)mid * 8, 4);
+		if (v->eh_hdr + (uintptr_t)(intptr_t)loc <= vaddr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return -1;
+	memcpy(&loc, v->fde_table + (size_t)(lo - 1) * 8, 4);
+	memcpy(&off, v->fde_table + (size_t)(lo - 1) * 8 + 4, 4);
+	uintptr_t fde = v->eh_hdr + (uintptr_t)(intptr_t)off;
+	const unsigned char *p = at(v, fde, 8);
+	uint32_t len, cie_ptr;
+	if (!p)
+		return -1;
+	memcpy(&len, p, 4);
+	memcpy(&cie_ptr, p + 4, 4);
+	if (len == 0xffffffff || len < 8)
+		return -1;
+	int enc = cie_fde_encoding(v, fde + 4 - cie_ptr);
+	size_t sz = enc >= 0 ? enc_size(enc) : 0;
+	if (!sz || len < 4 + 2 * sz || !(p = at(v, fde + 8 + sz, sz)))
+		return -1;
+	*begin = v->eh_hdr + (uintptr_t)(intptr_t)loc;
+	*end = *begin + (uintptr_t)read_val(p, enc);
+	*fde_out = fde;
+	if (vaddr < *end)
+		return 0;
+	*fde_out = 0;
+	*begin = *end;
+	*end = UINTPTR_MAX;
+	if (lo < v->fde_count) {
+		memcpy(&loc, v->fde_table + (size_t)lo * 8, 4);
+		*end = v->eh_hdr + (uintptr_t)(intptr_t)loc;
+	}
+	return 1;
+}
+
+static const unsigned char *sleb_skip(const unsigned char *p, const unsigned char *end)
+{
+	while (p < end && (*p & 0x80))
+		p++;
+	return p < end ? p + 1 : NULL;
+}
+
+/*
+ * Instruction boundaries inside the function of FDE fde (starting at
+ * begin): the locations of its CFI rows (DW_CFA_advance_loc*), which the
+ * assembler places between instructions.  Decoding may start at the last
+ * one before a candidate instead of at the function's start (the same
+ * answer, fewer instructions).  Fills locs[0..max) in increasing order,
+ * returns how many (0 if the program cannot be read: start at begin).
+ */
+static size_t cfi_boundaries(struct view *v, uintptr_t fde, uintptr_t begin, uintptr_t *locs,
+			     size_t max)
+{
+	const unsigned char *p = at(v, fde, 8);
+	uint32_t len, cie_ptr;
+	if (!p)
+		return 0;
+	memcpy(&len, p, 4);
+	memcpy(&cie_ptr, p + 4, 4);
+	int enc = cie_fde_encoding(v, fde + 4 - cie_ptr);
+	if (enc < 0 || !(p = at(v, fde, (size_t)len + 4)))
+		return 0;
+	const unsigned char *end = p + 4 + len, *q = p + 8 + 2 * enc_size(enc);
+	uint64_t x, y, align = v->cie_code_align;
+	if (v->cie_z && (!(q = uleb(q, end, &x)) || x > (uint64_t)(end - q)))
+		return 0;
+	if (v->cie_z)
+		q += x;
+	uintptr_t loc = begin;
+	size_t n = 0;
+	while (q && q < end && n < max) {
+		unsigned op = *q++, adv = 0;
+		uint16_t a2;
+		uint32_t a4;
+		switch (op >> 6) {
+		case 1: adv = op & 0x3f; break;                                  /* advance_loc */
+		case 2: q = uleb(q, end, &x); break;                             /* offset */
+		case 3: break;                                                    /* restore */
+		default:
+			switch (op) {
+			case 0x00: case 0x0a: case 0x0b: break;                  /* nop, remember, restore */
+			case 0x02: if (q + 1 > end) return n; adv = *q++; break;
+			case 0x03: if (q + 2 > end) return n; memcpy(&a2, q, 2); q += 2; adv = a2; break;
+			case 0x04: if (q + 4 > end) return n; memcpy(&a4, q, 4); q += 4; adv = a4; break;
+			case 0x06: case 0x07: case 0x08: case 0x0d: case 0x2e:
+				q = uleb(q, end, &x); break;
+			case 0x05: case 0x09: case 0x0c: case 0x14: case 0x2f:
+				if ((q = uleb(q, end, &x)))
+					q = uleb(q, end, &y);
+				break;
+			case 0x0e: q = uleb(q, end, &x); break;
+			case 0x13: q = sleb_skip(q, end); break;
+			case 0x11: case 0x12: case 0x15:
+				if ((q = uleb(q, end, &x)))
+					q = sleb_skip(q, end);
+				break;
+			case 0x0f:                                                /* def_cfa_expression */
+				if ((q = uleb(q, end, &x)) && x <= (uint64_t)(end - q))
+					q += x;
+				else
+					q = NULL;
+				break;
+			case 0x10: case 0x16:                                     /* expression, val_expression */
+				if ((q = uleb(q, end, &y)) && (q = uleb(q, end, &x)) &&
+				    x <= (uint64_t)(end - q))
+					q += x;
+				else
+					q = NULL;
+				break;
+			default:
+				return n;       /* set_loc or unknown: stop, what we have is right */
+			}
+		}
+		if (adv) {
+			loc += adv * align;
+			locs[n++] = loc;
+		}
+	}
+	return n;
+}
+
+/* ---- classifying and rewriting ------------------------------------------ */
+
+static ZydisDecoder decoder;
+static int decoder_ready;
+
+struct batch {                  /* sites found, rewritten a batch at a time */
+	struct vos_eager_scan *s;
+	struct view *v;
+	uintptr_t delta;        /* runtime address = vaddr + delta */
+	int prot;
+	size_t n;
+	uintptr_t site[256];
+};
+
+static int flush(struct batch *b)
+{
+	uintptr_t bad;
+	if (!b->n)
+		return 0;
+	if (vos_dispatch_rewrite_sites(b->site, b->n, b->prot, b->s->alone, &bad) != 0)
+		return fail(b->s, "a site that cannot be rewritten", b->v, bad - b->delta);
+	b->s->sites += b->n;
+	b->n = 0;
+	return 0;
+}
+
+/* Decode the function [begin, end) (FDE fde, or 0 for a gap between two)
+ * from its start, or from the last CFI row before a candidate; cand[0..n)
+ * (sorted, all inside it) are sites if an instruction starts there. */
+static int classify(struct batch *b, uintptr_t begin, uintptr_t end, uintptr_t fde,
+		    const uintptr_t *cand, size_t n)
+{
+	struct view *v = b->v;
+	const unsigned char *code = at(v, begin, end - begin);
+	static __thread uintptr_t locs[512];
+	size_t nlocs = fde ? cfi_boundaries(v, fde, begin, locs, sizeof(locs) / sizeof(locs[0])) : 0;
+	size_t li = 0;
+	if (!code)
+		return fail(b->s, "a function that cannot be read", v, begin);
+	uintptr_t pc = begin;
+	for (size_t i = 0; i < n;) {
+		/* Skip ahead to the last known boundary at or before the candidate. */
+		while (li < nlocs && locs[li] <= cand[i]) {
+			if (locs[li] > pc && locs[li] < end)
+				pc = locs[li];
+			li++;
+		}
+		ZydisDecodedInstruction insn;
+		if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&decoder, NULL, code + (pc - begin),
+								 end - pc, &insn)))
+			return fail(b->s, "an instruction the decoder rejects", v, pc);
+		uintptr_t next = pc + insn.length;
+		for (; i < n && cand[i] < next; i++) {
+			if (insn.mnemonic != ZYDIS_MNEMONIC_SYSCALL)
+				continue;       /* inside another instruction: not a site */
+			if (cand[i] != pc || insn.length != 2)
+				return fail(b->s, "a syscall with prefixes", v, pc);
+			if (b->n == sizeof(b->site) / sizeof(b->site[0]) && flush(b) != 0)
+				return -1;
+			b->site[b->n++] = pc + b->delta;
+		}
+		pc = next;
+	}
+	return 0;
+}
+
+/* Every 0f 05 at vaddr [lo, hi) of v, classified; sites rewritten. */
+static int scan_segment(struct vos_eager_scan *s, struct view *v, uintptr_t lo, uintptr_t hi,
+			uintptr_t delta, int prot)
+{
+	const unsigned char *p = at(v, lo, hi - lo);
+	if (!p)
+		return fail(s, "executable bytes that cannot be read", v, lo);
+	if (!decoder_ready) {
+		ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+		ZydisDecoderEnableMode(&decoder, ZYDIS_DECODER_MODE_MINIMAL, ZYAN_TRUE);
+		decoder_ready = 1;
+	}
+	static __thread struct batch b;         /* 2 KiB: not on the program's stack */
+	b.s = s;
+	b.v = v;
+	b.delta = delta;
+	b.prot = prot;
+	b.n = 0;
+	uintptr_t group[64], fbegin = 0, fend = 0, fde = 0;
+	size_t ng = 0, n = hi - lo;
+	const __m128i op0 = _mm_set1_epi8(0x0f), op1 = _mm_set1_epi8(0x05);
+	for (size_t i = 0; i + 1 < n;) {
+		unsigned mask;
+		size_t step;
+		if (i + 17 <= n) {
+			__m128i x = _mm_loadu_si128((const __m128i *)(p + i));
+			__m128i y = _mm_loadu_si128((const __m128i *)(p + i + 1));
+			mask = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(x, op0),
+									 _mm_cmpeq_epi8(y, op1)));
+			step = 16;
+		} else {
+			mask = p[i] == 0x0f && p[i + 1] == 0x05;
+			step = 1;
+		}
+		for (; mask; mask &= mask - 1) {
+			uintptr_t c = lo + i + (unsigned)__builtin_ctz(mask);
+			uintptr_t rt = c + delta;
+			s->candidates++;
+			if ((rt >= s->skip_lo && rt < s->skip_hi) || rt == s->skip_one)
+				continue;
+			if (ng && c < fend && ng < sizeof(group) / sizeof(group[0])) {
+				group[ng++] = c;
+				continue;
+			}
+			if (ng && classify(&b, fbegin, fend, fde, group, ng) != 0)
+				return -1;
+			ng = 0;
+			if (c < fend) {         /* the same function, a full group */
+				group[ng++] = c;
+				continue;
+			}
+			int found = fde_lookup(v, c, &fbegin, &fend, &fde);
+			if (found == 0 || (found == 1 && !in_data_section(v, c))) {
+				if (fend > hi)          /* a gap: up to the segment's end */
+					fend = hi;
+				group[ng++] = c;
+				continue;
+			}
+			fbegin = fend = 0;
+			if (!in_data_section(v, c))
+				return fail(s, "a candidate no FDE covers", v, c);
+		}
+		i += step;
+	}
+	if (ng && classify(&b, fbegin, fend, fde, group, ng) != 0)
+		return -1;
+	return flush(&b);
+}
+
+/* ---- the three entry points ---------------------------------------------- */
+
+/* A view of a loaded object from its program headers (in memory). */
+static int view_loaded(struct view *v, const struct dl_phdr_info *info)
+{
+	memset(v, 0, sizeof(*v));
+	bool vdso = info->dlpi_name && strncmp(info->dlpi_name, "linux-vdso", 10) == 0;
+	v->name = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : "the program";
+	v->path = vdso ? NULL : info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : "/proc/self/exe";
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_GNU_EH_FRAME)
+			v->eh_hdr = ph->p_vaddr;
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_R))
+			continue;
+		if (v->nseg == MAX_SEG)
+			return -1;
+		v->seg[v->nseg++] = (struct seg){ ph->p_vaddr, ph->p_memsz,
+						  (const unsigned char *)(info->dlpi_addr + ph->p_vaddr),
+						  ph->p_flags };
+	}
+	if (v->eh_hdr && fde_table_init(v) != 0)
+		v->eh_hdr = 0;
+	return 0;
+}
+
+/* Scan the executable segments of one object that intersect [lo, hi) (runtime). */
+static int scan_loaded(struct vos_eager_scan *s, const struct dl_phdr_info *info, uintptr_t lo,
+		       uintptr_t hi)
+{
+	struct view v;
+	int r = 0;
+	if (view_loaded(&v, info) != 0) {
+		snprintf(s->why, sizeof(s->why), "too many segments in %s", info->dlpi_name);
+		return -1;
+	}
+	for (int i = 0; i < info->dlpi_phnum && r == 0; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+			continue;
+		if (ph->p_flags & PF_W) {
+			r = fail(s, "a writable executable segment", &v, ph->p_vaddr);
+			break;
+		}
+		uintptr_t a = info->dlpi_addr + ph->p_vaddr, e = a + ph->p_memsz;
+		a = a > lo ? a : lo;
+		e = e < hi ? e : hi;
+		if (a < e)
+			r = scan_segment(s, &v, a - info->dlpi_addr, e - info->dlpi_addr, info->dlpi_addr,
+					 PROT_READ | PROT_EXEC);
+	}
+	drop_sections(&v);
+	return r;
+}
+
+static int each_loaded(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	return scan_loaded(arg, info, 0, UINTPTR_MAX) != 0;
+}
+
+int vos_eager_scan_loaded(struct vos_eager_scan *s)
+{
+	s->why[0] = 0;
+	return dl_iterate_phdr(each_loaded, s) ? -1 : 0;
+}
+
+struct find_range {
+	struct vos_eager_scan *s;
+	uintptr_t lo, hi;
+	int found, r;
+};
+
+/* The object whose executable segments (page-rounded) hold [lo, hi). */
+static int each_covering(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct find_range *f = arg;
+	(void)size;
+	uintptr_t covered = 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+			continue;
+		uintptr_t a = (info->dlpi_addr + ph->p_vaddr) & ~(uintptr_t)4095;
+		uintptr_t e = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz + 4095) & ~(uintptr_t)4095;
+		uintptr_t ca = a > f->lo ? a : f->lo, ce = e < f->hi ? e : f->hi;
+		if (ca < ce)
+			covered += ce - ca;
+	}
+	if (covered != f->hi - f->lo)
+		return 0;
+	f->found = 1;
+	f->r = scan_loaded(f->s, info, f->lo, f->hi);
+	return 1;
+}
+
+int vos_eager_scan_range(struct vos_eager_scan *s, uintptr_t addr, size_t len)
+{
+	struct find_range f = { s, addr, addr + len, 0, 0 };
+	s->why[0] = 0;
+	dl_iterate_phdr(each_covering, &f);
+	if (!f.found) {
+		snprintf(s->why, sizeof(s->why), "memory made executable outside any loaded object (0x%lx)",
+			 (unsigned long)addr);
+		return -1;
+	}
+	return f.r;
+}
+
+int vos_eager_scan_file_map(struct vos_eager_scan *s, uintptr_t addr, size_t len, int fd, long off)
+{
+	static __thread char name[128];
+	char link[40];
+	struct view v;
+	struct stat st;
+	int r = 0;
+	s->why[0] = 0;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	long n = raw(SYS_readlink, (long)link, (long)name, sizeof(name) - 1, 0, 0, 0);
+	name[n > 0 ? n : 0] = 0;
+	if (n <= 0)
+		snprintf(name, sizeof(name), "fd %d", fd);
+	memset(&v, 0, sizeof(v));
+	v.name = name;
+	if (raw(SYS_fstat, fd, (long)&st, 0, 0, 0, 0) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) {
+		snprintf(s->why, sizeof(s->why), "an executable mapping of %s, not a regular file", name);
+		return -1;
+	}
+	long p = raw(SYS_mmap, 0, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p < 0 && p > -4096) {
+		snprintf(s->why, sizeof(s->why), "an executable mapping of %s, which cannot be read", name);
+		return -1;
+	}
+	v.file = (const unsigned char *)p;
+	v.file_len = (size_t)st.st_size;
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)v.file;
+	if (v.file_len < sizeof(*eh) || memcmp(eh, ELFMAG, SELFMAG) != 0 ||
+	    eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_machine != EM_X86_64 ||
+	    eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff > v.file_len ||
+	    eh->e_phnum > (v.file_len - eh->e_phoff) / sizeof(Elf64_Phdr)) {
+		snprintf(s->why, sizeof(s->why), "an executable mapping of %s, not an x86-64 ELF file", name);
+		r = -1;
+		goto out;
+	}
+	const Elf64_Phdr *ph = (const Elf64_Phdr *)(v.file + eh->e_phoff);
+	for (int i = 0; i < eh->e_phnum; i++) {
+		if (ph[i].p_type == PT_GNU_EH_FRAME)
+			v.eh_hdr = ph[i].p_vaddr;
+		if (ph[i].p_type != PT_LOAD)
+			continue;
+		if (v.nseg == MAX_SEG || ph[i].p_offset > v.file_len ||
+		    ph[i].p_filesz > v.file_len - ph[i].p_offset) {
+			r = fail(s, "a bad program header", &v, ph[i].p_vaddr);
+			goto out;
+		}
+		v.seg[v.nseg++] = (struct seg){ ph[i].p_vaddr, ph[i].p_filesz, v.file + ph[i].p_offset,
+						ph[i].p_flags };
+	}
+	if (v.eh_hdr && fde_table_init(&v) != 0)
+		v.eh_hdr = 0;
+	/* The file's executable segments that this mapping holds: bytes at file
+	 * offset o are at addr + (o - off).  Other bytes of an executable
+	 * mapping are not code (the loader maps a library's whole span with
+	 * the first segment's protection, then maps each segment over it). */
+	for (int i = 0; i < eh->e_phnum && r == 0; i++) {
+		if (ph[i].p_type != PT_LOAD || !(ph[i].p_flags & PF_X))
+			continue;
+		uint64_t a = ph[i].p_offset > (uint64_t)off ? ph[i].p_offset : (uint64_t)off;
+		uint64_t e = ph[i].p_offset + ph[i].p_filesz;
+		if (e > (uint64_t)off + len)
+			e = (uint64_t)off + len;
+		if (a >= e)
+			continue;
+		uintptr_t vlo = ph[i].p_vaddr + (a - ph[i].p_offset);
+		r = scan_segment(s, &v, vlo, vlo + (e - a), addr + (a - (uint64_t)off) - vlo,
+				 PROT_READ | PROT_EXEC);
+	}
+out:
+	drop_sections(&v);
+	raw(SYS_munmap, p, st.st_size, 0, 0, 0, 0);
+	return r;
+}
