@@ -613,9 +613,86 @@ static int each_loaded(struct dl_phdr_info *info, size_t size, void *arg)
 	return scan_loaded(arg, info, 0, UINTPTR_MAX) != 0;
 }
 
+struct cover {
+	uintptr_t lo, hi, covered;
+};
+
+/* How much of [lo, hi) the executable segments (page-rounded) of the loaded objects hold. */
+static int each_cover(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct cover *c = arg;
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+			continue;
+		uintptr_t a = (info->dlpi_addr + ph->p_vaddr) & ~(uintptr_t)4095;
+		uintptr_t e = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz + 4095) & ~(uintptr_t)4095;
+		uintptr_t ca = a > c->lo ? a : c->lo, ce = e < c->hi ? e : c->hi;
+		if (ca < ce)
+			c->covered += ce - ca;
+	}
+	return 0;
+}
+
+/*
+ * Executable memory that is no loaded object's code (a JIT or a memfd
+ * mapped by an earlier constructor, before the dispatcher could watch
+ * mmap): from /proc/self/maps.  Page 0 (the sled) and [vsyscall] (emulated
+ * by the kernel) are not code that runs here.  0, or -1 with the reason.
+ */
+static int check_other_exec(struct vos_eager_scan *s)
+{
+	static char buf[8192];
+	int fd = (int)raw(SYS_openat, AT_FDCWD, (long)"/proc/self/maps", O_RDONLY | O_CLOEXEC, 0, 0, 0);
+	size_t have = 0;
+	int r = 0;
+	if (fd < 0) {
+		snprintf(s->why, sizeof(s->why), "/proc/self/maps cannot be read");
+		return -1;
+	}
+	for (;;) {
+		long n = raw(SYS_read, fd, (long)buf + (long)have, (long)(sizeof(buf) - 1 - have), 0, 0, 0);
+		if (n < 0) {
+			snprintf(s->why, sizeof(s->why), "/proc/self/maps cannot be read");
+			r = -1;
+			break;
+		}
+		have += (size_t)n;
+		buf[have] = 0;
+		char *line = buf, *nl;
+		while ((nl = strchr(line, '\n')) && r == 0) {
+			*nl = 0;
+			unsigned long lo, hi;
+			char perms[8];
+			if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 && perms[2] == 'x' && lo != 0 &&
+			    !strstr(line, "[vsyscall]")) {
+				struct cover c = { lo, hi, 0 };
+				dl_iterate_phdr(each_cover, &c);
+				if (c.covered != hi - lo) {
+					const char *name = strchr(line, '/');
+					snprintf(s->why, sizeof(s->why),
+						 "executable memory outside any loaded object at 0x%lx%s%s",
+						 lo, name ? " " : "", name ? name : "");
+					r = -1;
+				}
+			}
+			line = nl + 1;
+		}
+		have -= (size_t)(line - buf);
+		memmove(buf, line, have);
+		if (n == 0 || r != 0 || have == sizeof(buf) - 1)
+			break;
+	}
+	raw(SYS_close, fd, 0, 0, 0, 0, 0);
+	return r;
+}
+
 int vos_eager_scan_loaded(struct vos_eager_scan *s)
 {
 	s->why[0] = 0;
+	if (check_other_exec(s) != 0)
+		return -1;
 	return dl_iterate_phdr(each_loaded, s) ? -1 : 0;
 }
 

@@ -33,7 +33,8 @@ struct vos_eager_scan {
 };
 
 /* Every object loaded now (dl_iterate_phdr: the program, its libraries,
- * the vDSO): each executable PT_LOAD segment. */
+ * the vDSO): each executable PT_LOAD segment.  Fails at once if some
+ * executable memory belongs to no object (/proc/self/maps). */
 int vos_eager_scan_loaded(struct vos_eager_scan *s);
 
 /* A private read-only executable mapping of file fd at offset off, just

@@ -51,6 +51,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "dispatch/dispatch.h"
+#include "dispatch/trap_site.h"
 
 #if defined(__SANITIZE_THREAD__)
 #define UNDER_TSAN 1
@@ -393,34 +394,7 @@ static void signal_handler_returns(void **state)
 
 /* A read(2) on the SIGSYS path (a site the dispatcher cannot rewrite) blocked in another thread is interrupted by a
  * signal without SA_RESTART: EINTR, as natively. */
-/*
- * A `syscall` site the dispatcher cannot rewrite, so it stays on the SIGSYS
- * path: `long f(nr, a0, a1, a2)` = mov rdi,rax; mov rsi,rdi; mov rdx,rsi;
- * mov rcx,rdx; syscall; ret, in a shared mapping of a memfd reopened
- * read-only (mprotect cannot make it writable).  NULL if that fails.
- */
-typedef long (*trap_site_fn)(long nr, long a0, long a1, long a2);
-static trap_site_fn make_trap_site(void)
-{
-	static const unsigned char code[] = { 0x48, 0x89, 0xf8, 0x48, 0x89, 0xf7, 0x48, 0x89, 0xd6,
-					      0x48, 0x89, 0xca, 0x0f, 0x05, 0xc3 };
-	char path[64];
-	int fd = memfd_create("vos-trap-site", MFD_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	int ro = -1;
-	void *p = MAP_FAILED;
-	if (ftruncate(fd, 4096) == 0 && pwrite(fd, code, sizeof(code), 0) == (ssize_t)sizeof(code) &&
-	    (ro = open(path, O_RDONLY | O_CLOEXEC)) >= 0)
-		p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_SHARED, ro, 0);
-	if (ro >= 0)
-		close(ro);
-	close(fd);
-	return p == MAP_FAILED ? NULL : (trap_site_fn)p;
-}
-
-static trap_site_fn trap_site;
+static vos_trap_site_fn trap_site;
 
 static _Atomic pid_t reader_tid;
 static void on_usr2(int sig) { (void)sig; }
@@ -453,7 +427,7 @@ static void blocking_trap_call_gets_eintr(void **state)
 {
 	(void)state;
 	SKIP_IF_NEEDED();
-	trap_site = make_trap_site();
+	trap_site = vos_make_trap_site();
 	assert_non_null(trap_site);
 	struct sigaction sa = { .sa_handler = on_usr2 };   /* no SA_RESTART */
 	sigemptyset(&sa.sa_mask);
