@@ -117,6 +117,7 @@ static atomic_flag rewrite_lock = ATOMIC_FLAG_INIT;
  */
 HIDDEN _Atomic unsigned char vos_dispatch_eager;
 static _Atomic int lazy_switch;         /* a thread is turning dispatch on everywhere */
+static atomic_flag scan_lock = ATOMIC_FLAG_INIT;        /* eager.c's scans, one at a time */
 static _Atomic int lazy_done;
 static char lazy_reason[VOS_EAGER_WHY + 32];
 static _Atomic uint64_t n_eager_sites, n_eager_scans, install_ns;
@@ -198,6 +199,7 @@ static void tc_unregister(void)
 static void tc_after_fork(void)
 {
 	atomic_flag_clear(&tc_lock);
+	atomic_flag_clear(&scan_lock);  /* a scan of another thread is cut: its sites stay as they are */
 	tc_head.next = tc_head.prev = &tc_head;
 	if (!my_counts.listed)
 		return;
@@ -282,6 +284,8 @@ static void refuse_seccomp_strict(void)
 		    "kill the process at its next intercepted call\n");
 }
 
+static void go_lazy(const char *why);
+
 /* What the module adjusts before the handler sees a call. */
 static long call_handler(long nr, long a[6])
 {
@@ -310,12 +314,16 @@ static long call_handler(long nr, long a[6])
 			refuse_seccomp_strict();
 			return -EINVAL;
 		}
+		if (a[0] == SECCOMP_SET_MODE_FILTER && atomic_load(&vos_dispatch_eager))
+			go_lazy("a seccomp filter (it may forbid the prctl a bounced call needs)");
 		break;      /* filters coexist: see README.md */
 	case SYS_prctl:
 		if (a[0] == PR_SET_SECCOMP && a[1] == SECCOMP_MODE_STRICT) {
 			refuse_seccomp_strict();
 			return -EINVAL;
 		}
+		if (a[0] == PR_SET_SECCOMP && atomic_load(&vos_dispatch_eager))
+			go_lazy("a seccomp filter (it may forbid the prctl a bounced call needs)");
 		if (a[0] == PR_SET_SYSCALL_USER_DISPATCH)
 			return -EBUSY;  /* it would replace the module's own */
 		break;
@@ -620,6 +628,19 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 
 static void arm_existing_threads(void);
 
+/* eager.c's static buffers: one scan at a time (a scan takes milliseconds:
+ * wait by yielding, not spinning). */
+static void scan_lock_take(void)
+{
+	while (atomic_flag_test_and_set_explicit(&scan_lock, memory_order_acquire))
+		raw(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+}
+
+static void scan_unlock(void)
+{
+	atomic_flag_clear_explicit(&scan_lock, memory_order_release);
+}
+
 /*
  * Leave eager mode for good: turn Syscall User Dispatch on in every thread
  * (the calling one, then the others as at install: a SIGSYS each, waited
@@ -665,6 +686,7 @@ static void after_exec_map(long nr, const long a[6], long r)
 	sc.skip_lo = (uintptr_t)vos_dispatch_gate_start;
 	sc.skip_hi = (uintptr_t)vos_dispatch_gate_end;
 	sc.skip_one = (uintptr_t)vos_dispatch_bounce;
+	scan_lock_take();
 	if ((prot & PROT_WRITE) || !(prot & PROT_READ))
 		snprintf(sc.why, sizeof(sc.why), "%s executable memory at 0x%lx",
 			 (prot & PROT_WRITE) ? "writable" : "unreadable", nr == SYS_mmap ? r : a[0]);
@@ -680,6 +702,7 @@ static void after_exec_map(long nr, const long a[6], long r)
 	}
 	atomic_fetch_add(&n_eager_scans, 1);
 	atomic_fetch_add(&n_eager_sites, sc.sites);
+	scan_unlock();
 	if (bad != 0)
 		go_lazy(sc.why);
 }
@@ -1064,7 +1087,9 @@ static void scan_at_install(void)
 	sc.skip_hi = (uintptr_t)vos_dispatch_gate_end;
 	sc.skip_one = (uintptr_t)vos_dispatch_bounce;
 	sc.alone = -1;          /* asked only if a site needs it (see rewrite_sites) */
+	scan_lock_take();
 	int r = vos_eager_scan_loaded(&sc);
+	scan_unlock();
 	atomic_store(&n_eager_sites, sc.sites);
 	if (r == 0) {
 		static const int watch[] = { SYS_mmap, SYS_mprotect, SYS_pkey_mprotect };

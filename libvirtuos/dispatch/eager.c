@@ -451,7 +451,7 @@ static int classify(struct batch *b, uintptr_t begin, uintptr_t end, uintptr_t f
 {
 	struct view *v = b->v;
 	const unsigned char *code = at(v, begin, end - begin);
-	static __thread uintptr_t locs[512];
+	static uintptr_t locs[512];     /* scans are serialised (eager.h) */
 	size_t nlocs = fde ? cfi_boundaries(v, fde, begin, locs, sizeof(locs) / sizeof(locs[0])) : 0;
 	size_t li = 0;
 	if (!code)
@@ -495,7 +495,7 @@ static int scan_segment(struct vos_eager_scan *s, struct view *v, uintptr_t lo, 
 		ZydisDecoderEnableMode(&decoder, ZYDIS_DECODER_MODE_MINIMAL, ZYAN_TRUE);
 		decoder_ready = 1;
 	}
-	static __thread struct batch b;         /* 2 KiB: not on the program's stack */
+	static struct batch b;          /* 2 KiB: not on the program's stack (scans are serialised) */
 	b.s = s;
 	b.v = v;
 	b.delta = delta;
@@ -740,7 +740,7 @@ int vos_eager_scan_range(struct vos_eager_scan *s, uintptr_t addr, size_t len)
 
 int vos_eager_scan_file_map(struct vos_eager_scan *s, uintptr_t addr, size_t len, int fd, long off)
 {
-	static __thread char name[128];
+	static char name[128];
 	char link[40];
 	struct view v;
 	struct stat st;

@@ -12,7 +12,9 @@
  *
  * Sites found are handed to vos_dispatch_rewrite_sites() (dispatch.c) in
  * batches.  The functions return 0 when every candidate was classified and
- * every site rewritten, or -1 with a one-line reason in `why`.
+ * every site rewritten, or -1 with a one-line reason in `why`.  The caller
+ * serialises them (they use static buffers, not the program's stack and no
+ * allocation: they run inside any code that maps memory executable).
  */
 #ifndef VOS_DISPATCH_EAGER_H
 #define VOS_DISPATCH_EAGER_H

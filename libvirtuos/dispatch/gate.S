@@ -298,19 +298,32 @@ vos_dispatch_clone_raw:
  * The calls the SIGSYS path runs (NR_BOUNCE) go to vos_dispatch_bounce, whose
  * `syscall` traps because Syscall User Dispatch is on.  In eager mode it is
  * off: turn it on for this thread first (prctl, with the argument registers
- * kept); the SIGSYS handler turns it off again.  With the selector ALLOW
- * (the dispatcher's own call) the bounce runs natively, as in lazy mode.
+ * kept); the SIGSYS handler turns it off again.
+ *
+ * With the selector ALLOW (the dispatcher's or the handler's own call
+ * through a rewritten site: glibc's clone() that libvirtuos uses for a
+ * helper, its fork()) the call runs natively here, as the original site
+ * would have run it -- in eager mode every glibc site is rewritten, even
+ * clone's, which lazy mode never rewrites:
+ * - clone with a new stack: the return address is copied onto the child's
+ *   stack (the stack pointer passed 8 lower, rsi restored on both sides),
+ *   so the child returns to the site too, with the stack it asked for;
+ * - clone3: ENOSYS (glibc falls back to clone, as for the program);
+ * - vfork: as fork (a vfork child returning through this frame would
+ *   overwrite the parent's return address); fork, clone without a stack:
+ *   the bounce, natively.
+ * rt_sigreturn: below.
  */
 	.globl	vos_dispatch_bounce_eager
 	.hidden	vos_dispatch_bounce_eager
 vos_dispatch_bounce_eager:
-	cmp	$15, %eax               /* rt_sigreturn: below */
+	cmp	$15, %eax               /* rt_sigreturn */
 	je	2f
-	cmpb	$0, vos_dispatch_eager(%rip)
-	je	vos_dispatch_bounce
 	mov	vos_dispatch_selector@gottpoff(%rip), %r11
 	cmpb	$0, %fs:(%r11)
-	je	vos_dispatch_bounce
+	je	4f                      /* ALLOW: natively */
+	cmpb	$0, vos_dispatch_eager(%rip)
+	je	vos_dispatch_bounce     /* lazy: it traps */
 	lea	-128(%rsp), %rsp        /* the caller's red zone */
 	push	%rax
 	push	%rdi
@@ -337,6 +350,24 @@ vos_dispatch_bounce_eager:
 	pop	%rax
 	lea	128(%rsp), %rsp
 	jmp	vos_dispatch_bounce
+4:	cmp	$56, %eax               /* clone */
+	je	5f
+	cmp	$435, %eax              /* clone3 */
+	je	6f
+	cmp	$58, %eax               /* vfork */
+	jne	vos_dispatch_bounce
+	mov	$57, %eax               /* ... as fork */
+	jmp	vos_dispatch_bounce
+5:	test	%rsi, %rsi
+	jz	vos_dispatch_bounce     /* no new stack: fork-like */
+	mov	(%rsp), %rcx            /* rcx, r11: clobbered by syscall anyway */
+	mov	%rcx, -8(%rsi)
+	sub	$8, %rsi
+	syscall
+	add	$8, %rsi
+	ret                             /* parent: its stack; child: the copy on its new one */
+6:	mov	$-38, %rax              /* -ENOSYS */
+	ret
 /* rt_sigreturn runs natively here, once the call's return address is
  * dropped (the signal frame is right above it): in eager mode, and in lazy
  * mode with the selector ALLOW (a signal handler that ran while the

@@ -38,6 +38,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdatomic.h>
@@ -99,6 +100,31 @@ HANDLER_CODE static void clobber_vector_registers(void)
 				 "kxorq %%k1, %%k1, %%k1" ::: "memory");
 }
 
+#define CLONE_MAGIC 0xc10e
+
+/* A child on its own stack, sharing memory: what libvirtuos's memfd.c does
+ * from inside the handler (glibc's clone(), CLONE_VM|CLONE_VFORK). */
+__attribute__((no_sanitize("address", "undefined", "thread"), noinline))
+static int handler_clone_child(void *arg)
+{
+	*(volatile int *)arg = 42;
+	return 0;
+}
+
+HANDLER_CODE static long handler_clones(void)
+{
+	char *stack = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+			   -1, 0);
+	volatile int v = 0;
+	int st;
+	if (stack == MAP_FAILED)
+		return -ENOMEM;
+	long pid = clone(handler_clone_child, stack + 65536, CLONE_VM | CLONE_VFORK | SIGCHLD, (void *)&v);
+	long r = pid > 0 && waitpid((pid_t)pid, &st, 0) == pid && WIFEXITED(st) && v == 42 ? 0 : -EIO;
+	munmap(stack, 65536);
+	return r;
+}
+
 HANDLER_CODE static long counting_handler(long nr, long a[6], void *ctx)
 {
 	(void)ctx;
@@ -123,6 +149,8 @@ HANDLER_CODE static long counting_handler(long nr, long a[6], void *ctx)
 		atomic_store(&nested_seen, my_getppid - n0);
 		return r == native_ppid ? 0 : -EIO;
 	}
+	if (nr == SYS_getpgid && a[0] == CLONE_MAGIC)
+		return handler_clones();
 	if (nr == atomic_load_explicit(&deny_nr, memory_order_relaxed))
 		return -EPERM;
 	return vos_dispatch_raw(nr, a);
@@ -602,6 +630,19 @@ static void straddling_site(void **state)
 }
 
 /* ---- eager mode ---------------------------------------------------------- */
+
+/* The handler's own clone with a new stack goes through glibc's clone site,
+ * which eager mode has rewritten (lazy mode never rewrites it): the child
+ * must start on its stack and the parent return as natively. */
+static void handler_clone_with_stack(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	for (int i = 0; i < 3; i++) {
+		errno = 0;
+		assert_int_equal(syscall(SYS_getpgid, CLONE_MAGIC), 0);
+	}
+}
 
 static void eager_mode_at_install(void **state)
 {
@@ -1158,6 +1199,7 @@ int main(void)
 		cmocka_unit_test(candidate_inside_instruction_left_alone),
 		cmocka_unit_test(dlopen_site_caught),
 		cmocka_unit_test(jit_page_turns_dispatch_on),
+		cmocka_unit_test(handler_clone_with_stack),
 		cmocka_unit_test(getppid_three_ways),
 		cmocka_unit_test(invalid_numbers_enosys),
 		cmocka_unit_test(no_traps_after_warmup),
