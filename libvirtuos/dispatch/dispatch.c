@@ -120,7 +120,7 @@ static _Atomic int lazy_switch;         /* a thread is turning dispatch on every
 static atomic_flag scan_lock = ATOMIC_FLAG_INIT;        /* eager.c's scans, one at a time */
 static _Atomic int lazy_done;
 static char lazy_reason[VOS_EAGER_WHY + 32];
-static _Atomic uint64_t n_eager_sites, n_eager_scans, install_ns;
+static _Atomic uint64_t n_eager_sites, n_eager_scans, n_eager_cached, install_ns;
 
 /* The value a SIGSYS carries when vos_dispatch_install asks an existing thread to arm itself. */
 #define ARM_MAGIC 0x766f7341    /* "vosA" */
@@ -1091,6 +1091,7 @@ static void scan_at_install(void)
 	int r = vos_eager_scan_loaded(&sc);
 	scan_unlock();
 	atomic_store(&n_eager_sites, sc.sites);
+	atomic_store(&n_eager_cached, sc.cached);
 	if (r == 0) {
 		static const int watch[] = { SYS_mmap, SYS_mprotect, SYS_pkey_mprotect };
 		for (unsigned i = 0; i < sizeof(watch) / sizeof(watch[0]); i++)
@@ -1167,6 +1168,7 @@ void vos_dispatch_stats(struct vos_dispatch_stats *out)
 	out->lazy_reason = out->eager || !lazy_reason[0] ? NULL : lazy_reason;
 	out->eager_sites = atomic_load(&n_eager_sites);
 	out->eager_scans = atomic_load(&n_eager_scans);
+	out->eager_cached = atomic_load(&n_eager_cached);
 	out->install_ns = atomic_load(&install_ns);
 	unsigned long m = tc_lock_take();
 	uint64_t pass = rd(&gone.pass), pre = rd(&gone.pre), tramp = rd(&gone.tramp);

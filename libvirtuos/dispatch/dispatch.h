@@ -73,6 +73,7 @@ struct vos_dispatch_stats {
 	const char *lazy_reason;
 	uint64_t eager_sites;      /* sites rewritten by scanning (install and later mappings) */
 	uint64_t eager_scans;      /* executable mappings scanned after install */
+	uint64_t eager_cached;     /* segments classified from the cache at install (eager_cache.c) */
 	uint64_t install_ns;       /* the scan at install (0: none) */
 };
 

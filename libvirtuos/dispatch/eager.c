@@ -429,7 +429,25 @@ struct batch {                  /* sites found, rewritten a batch at a time */
 	int prot;
 	size_t n;
 	uintptr_t site[256];
+	/* Every candidate's verdict, for the cache (eager_cache.c). */
+	uint32_t *rec;          /* NULL: not recorded */
+	size_t nrec, rec_max;
+	uintptr_t rec_base;     /* vaddr of offset 0 */
 };
+
+#define MAX_CACHED 8192         /* candidates per segment the cache holds */
+static uint32_t rec_buf[MAX_CACHED], cache_buf[MAX_CACHED];
+
+static void record(struct batch *b, uintptr_t c, int site)
+{
+	if (!b->rec)
+		return;
+	if (b->nrec == b->rec_max || c - b->rec_base > UINT32_MAX / 2) {
+		b->rec = NULL;          /* too many: not cached */
+		return;
+	}
+	b->rec[b->nrec++] = (uint32_t)(c - b->rec_base) << 1 | (uint32_t)site;
+}
 
 static int flush(struct batch *b)
 {
@@ -470,12 +488,15 @@ static int classify(struct batch *b, uintptr_t begin, uintptr_t end, uintptr_t f
 			return fail(b->s, "an instruction the decoder rejects", v, pc);
 		uintptr_t next = pc + insn.length;
 		for (; i < n && cand[i] < next; i++) {
-			if (insn.mnemonic != ZYDIS_MNEMONIC_SYSCALL)
-				continue;       /* inside another instruction: not a site */
+			if (insn.mnemonic != ZYDIS_MNEMONIC_SYSCALL) {
+				record(b, cand[i], 0);  /* inside another instruction: not a site */
+				continue;
+			}
 			if (cand[i] != pc || insn.length != 2)
 				return fail(b->s, "a syscall with prefixes", v, pc);
 			if (b->n == sizeof(b->site) / sizeof(b->site[0]) && flush(b) != 0)
 				return -1;
+			record(b, pc, 1);
 			b->site[b->n++] = pc + b->delta;
 		}
 		pc = next;
@@ -483,9 +504,11 @@ static int classify(struct batch *b, uintptr_t begin, uintptr_t end, uintptr_t f
 	return 0;
 }
 
-/* Every 0f 05 at vaddr [lo, hi) of v, classified; sites rewritten. */
+/* Every 0f 05 at vaddr [lo, hi) of v, classified; sites rewritten.  With
+ * rec, each candidate's verdict is recorded there (rec_max at most; *nrec
+ * set to -1 if there were more). */
 static int scan_segment(struct vos_eager_scan *s, struct view *v, uintptr_t lo, uintptr_t hi,
-			uintptr_t delta, int prot)
+			uintptr_t delta, int prot, uint32_t *rec, long *nrec)
 {
 	const unsigned char *p = at(v, lo, hi - lo);
 	if (!p)
@@ -501,6 +524,10 @@ static int scan_segment(struct vos_eager_scan *s, struct view *v, uintptr_t lo, 
 	b.delta = delta;
 	b.prot = prot;
 	b.n = 0;
+	b.rec = rec;
+	b.nrec = 0;
+	b.rec_max = MAX_CACHED;
+	b.rec_base = lo;
 	uintptr_t group[64], fbegin = 0, fend = 0, fde = 0;
 	size_t ng = 0, n = hi - lo;
 	const __m128i op0 = _mm_set1_epi8(0x0f), op1 = _mm_set1_epi8(0x05);
@@ -521,8 +548,10 @@ static int scan_segment(struct vos_eager_scan *s, struct view *v, uintptr_t lo, 
 			uintptr_t c = lo + i + (unsigned)__builtin_ctz(mask);
 			uintptr_t rt = c + delta;
 			s->candidates++;
-			if ((rt >= s->skip_lo && rt < s->skip_hi) || rt == s->skip_one)
+			if ((rt >= s->skip_lo && rt < s->skip_hi) || rt == s->skip_one) {
+				record(&b, c, 0);
 				continue;
+			}
 			if (ng && c < fend && ng < sizeof(group) / sizeof(group[0])) {
 				group[ng++] = c;
 				continue;
@@ -544,12 +573,82 @@ static int scan_segment(struct vos_eager_scan *s, struct view *v, uintptr_t lo, 
 			fbegin = fend = 0;
 			if (!in_data_section(v, c))
 				return fail(s, "a candidate no FDE covers", v, c);
+			record(&b, c, 0);
 		}
 		i += step;
 	}
 	if (ng && classify(&b, fbegin, fend, fde, group, ng) != 0)
 		return -1;
+	if (nrec)
+		*nrec = b.rec ? (long)b.nrec : -1;
 	return flush(&b);
+}
+
+/*
+ * The same segment from a cached classification: the candidates in memory
+ * must be exactly the cached ones (then the cached sites are rewritten and
+ * 0 returned); 1 if they are not (nothing rewritten: classify it), -1 if a
+ * site cannot be rewritten.
+ */
+static int scan_cached(struct vos_eager_scan *s, struct view *v, uintptr_t lo, uintptr_t hi,
+		       uintptr_t delta, int prot, const uint32_t *cached, size_t ncached)
+{
+	const unsigned char *p = at(v, lo, hi - lo);
+	size_t k = 0, n = hi - lo;
+	if (!p)
+		return 1;
+	const __m128i op0 = _mm_set1_epi8(0x0f), op1 = _mm_set1_epi8(0x05);
+	for (size_t i = 0; i + 1 < n;) {        /* the same scan as scan_segment's */
+		unsigned mask;
+		size_t step;
+		if (i + 17 <= n) {
+			__m128i x = _mm_loadu_si128((const __m128i *)(p + i));
+			__m128i y = _mm_loadu_si128((const __m128i *)(p + i + 1));
+			mask = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(x, op0),
+									 _mm_cmpeq_epi8(y, op1)));
+			step = 16;
+		} else {
+			mask = p[i] == 0x0f && p[i + 1] == 0x05;
+			step = 1;
+		}
+		for (; mask; mask &= mask - 1) {
+			uint32_t off = (uint32_t)(i + (unsigned)__builtin_ctz(mask));
+			if (k == ncached || cached[k] >> 1 != off)
+				return 1;
+			k++;
+		}
+		i += step;
+	}
+	if (k != ncached)
+		return 1;
+	static struct batch b;
+	b.s = s;
+	b.v = v;
+	b.delta = delta;
+	b.prot = prot;
+	b.n = 0;
+	b.rec = NULL;
+	s->candidates += ncached;
+	for (k = 0; k < ncached; k++) {
+		if (!(cached[k] & 1))
+			continue;
+		if (b.n == sizeof(b.site) / sizeof(b.site[0]) && flush(&b) != 0)
+			return -1;
+		b.site[b.n++] = lo + (cached[k] >> 1) + delta;
+	}
+	s->cached++;
+	return flush(&b);
+}
+
+static void sort_u32(uint32_t *v, size_t n)      /* insertion sort: nearly sorted already */
+{
+	for (size_t i = 1; i < n; i++) {
+		uint32_t x = v[i];
+		size_t j = i;
+		for (; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
 }
 
 /* ---- the three entry points ---------------------------------------------- */
@@ -597,11 +696,29 @@ static int scan_loaded(struct vos_eager_scan *s, const struct dl_phdr_info *info
 			break;
 		}
 		uintptr_t a = info->dlpi_addr + ph->p_vaddr, e = a + ph->p_memsz;
+		char key[200];
+		if (a >= lo && e <= hi &&
+		    vos_eager_cache_key(info, ph->p_vaddr, ph->p_memsz, key, sizeof(key)) == 0) {
+			/* A whole segment (install): from the cache, or into it. */
+			long n = vos_eager_cache_load(key, cache_buf, MAX_CACHED);
+			r = n < 0 ? 1 : scan_cached(s, &v, ph->p_vaddr, ph->p_vaddr + ph->p_memsz,
+						    info->dlpi_addr, PROT_READ | PROT_EXEC, cache_buf,
+						    (size_t)n);
+			if (r == 1) {
+				r = scan_segment(s, &v, ph->p_vaddr, ph->p_vaddr + ph->p_memsz,
+						 info->dlpi_addr, PROT_READ | PROT_EXEC, rec_buf, &n);
+				if (r == 0 && n >= 0) {
+					sort_u32(rec_buf, (size_t)n);
+					vos_eager_cache_store(key, rec_buf, (size_t)n);
+				}
+			}
+			continue;
+		}
 		a = a > lo ? a : lo;
 		e = e < hi ? e : hi;
 		if (a < e)
 			r = scan_segment(s, &v, a - info->dlpi_addr, e - info->dlpi_addr, info->dlpi_addr,
-					 PROT_READ | PROT_EXEC);
+					 PROT_READ | PROT_EXEC, NULL, NULL);
 	}
 	drop_sections(&v);
 	return r;
@@ -804,7 +921,7 @@ int vos_eager_scan_file_map(struct vos_eager_scan *s, uintptr_t addr, size_t len
 			continue;
 		uintptr_t vlo = ph[i].p_vaddr + (a - ph[i].p_offset);
 		r = scan_segment(s, &v, vlo, vlo + (e - a), addr + (a - (uint64_t)off) - vlo,
-				 PROT_READ | PROT_EXEC);
+				 PROT_READ | PROT_EXEC, NULL, NULL);
 	}
 out:
 	drop_sections(&v);

@@ -31,6 +31,7 @@ struct vos_eager_scan {
 					 * (1, 0, or -1: count the threads if it matters) */
 	uint64_t sites;                 /* out: sites rewritten */
 	uint64_t candidates;            /* out: 0f 05 pairs looked at */
+	uint64_t cached;                /* out: segments classified from the cache */
 	char why[VOS_EAGER_WHY];        /* out: why the scan failed */
 };
 
@@ -47,6 +48,15 @@ int vos_eager_scan_file_map(struct vos_eager_scan *s, uintptr_t addr, size_t len
 /* [addr, addr + len) just made executable by mprotect: it must lie in the
  * executable segments of a loaded object. */
 int vos_eager_scan_range(struct vos_eager_scan *s, uintptr_t addr, size_t len);
+
+/* eager_cache.c: an executable segment's classification between processes.
+ * key: from the object's build-id (-1 if it has none); load: the cached
+ * candidates (offset << 1 | is_site), their count or -1; store: best effort. */
+struct dl_phdr_info;
+int vos_eager_cache_key(const struct dl_phdr_info *info, uintptr_t vaddr, uintptr_t len,
+			char *key, size_t keylen);
+long vos_eager_cache_load(const char *key, uint32_t *v, size_t max);
+void vos_eager_cache_store(const char *key, const uint32_t *v, size_t n);
 
 /* dispatch.c: rewrite sites[0..n) (sorted, in pages whose protection is
  * `prot` and goes back to it; alone: no other thread can be running them).

@@ -671,6 +671,44 @@ static void eager_mode_at_install(void **state)
 	       (unsigned long long)(at_install.install_ns / 1000));
 }
 
+/* In a child (VOS_TEST_SCENARIO=cache): the objects this program maps were
+ * classified at least once before (this process's own install wrote them to
+ * the cache), so the child's install takes them from there, with the same
+ * sites; with VOS_DISPATCH_CACHE=off it decodes everything again. */
+static int cache_scenario(void)
+{
+	struct vos_dispatch_stats s;
+	vos_dispatch_stats(&s);
+	const char *off = getenv("VOS_DISPATCH_CACHE");
+	int want_cached = !(off && strcmp(off, "off") == 0);
+	if (!s.eager)
+		return 77;
+	if (want_cached ? s.eager_cached == 0 : s.eager_cached != 0)
+		return 2;
+	printf("test_dispatch: %s: %llu sites, %llu segments from the cache, %llu us\n",
+	       want_cached ? "cache" : "no cache", (unsigned long long)s.eager_sites,
+	       (unsigned long long)s.eager_cached, (unsigned long long)(s.install_ns / 1000));
+	return s.eager_sites == at_install.eager_sites || !at_install.eager_sites ? 0 : 3;
+}
+
+static void run_self(const char *const extra[], int want);
+
+static void cache_gives_the_same_sites(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	if (!at_install.eager) {
+		skip();
+		return;
+	}
+	char sites[64];
+	snprintf(sites, sizeof(sites), "VOS_TEST_SITES=%llu", (unsigned long long)at_install.eager_sites);
+	const char *const with[] = { "VOS_TEST_SCENARIO=cache", sites, NULL };
+	const char *const without[] = { "VOS_TEST_SCENARIO=cache", "VOS_DISPATCH_CACHE=off", sites, NULL };
+	run_self(with, 0);
+	run_self(without, 0);
+}
+
 /* A library loaded after install: its `syscall` never ran before, yet the
  * call reaches the handler; in eager mode without a trap (the scan of the
  * new mapping rewrote it), in lazy mode through its first trap. */
@@ -1199,7 +1237,7 @@ int main(void)
 		cmocka_unit_test(candidate_inside_instruction_left_alone),
 		cmocka_unit_test(dlopen_site_caught),
 		cmocka_unit_test(jit_page_turns_dispatch_on),
-		cmocka_unit_test(handler_clone_with_stack),
+		cmocka_unit_test(cache_gives_the_same_sites),
 		cmocka_unit_test(getppid_three_ways),
 		cmocka_unit_test(invalid_numbers_enosys),
 		cmocka_unit_test(no_traps_after_warmup),
@@ -1221,6 +1259,7 @@ int main(void)
 		cmocka_unit_test(seccomp_strict_refused),
 		cmocka_unit_test(seccomp_filter_coexists),
 		cmocka_unit_test(elf_is_static),
+		cmocka_unit_test(handler_clone_with_stack),
 		cmocka_unit_test(lazy_mode_suite),
 	};
 	if (getenv("VOS_TEST_VECTORS_ONLY")) {
@@ -1234,7 +1273,9 @@ int main(void)
 		native_ppid = getppid();
 		if (vos_dispatch_install(counting_handler, NULL) != 0)
 			return 1;
-		return jit_scenario();
+		const char *sites = getenv("VOS_TEST_SITES");
+		at_install.eager_sites = sites ? strtoull(sites, NULL, 10) : 0;
+		return strcmp(getenv("VOS_TEST_SCENARIO"), "cache") == 0 ? cache_scenario() : jit_scenario();
 	}
 	if (setup() != 0)
 		return 1;
