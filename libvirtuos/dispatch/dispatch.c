@@ -65,7 +65,7 @@ HIDDEN __thread volatile char vos_dispatch_selector __attribute__((tls_model("in
 #define NR_MODULE 3
 #define NR_WATCH 0x80   /* eager mode: with PROT_EXEC the module must see it (mmap, mprotect) */
 #define NR_CLASS(c) ((c) & ~NR_WATCH)
-/* SLED + 3 entries: a number 1024..1026 at a rewritten site also reaches the
+/* SLED + 64 entries: a number 1024..1026 at a rewritten site also reaches the
  * trampoline (page 0's end block, see build_sled); class 0 sends it to the
  * handler, which gets ENOSYS from the kernel. */
 HIDDEN _Alignas(64) unsigned char vos_dispatch_nr_class[SLED + 64] = {
@@ -844,7 +844,7 @@ static void build_sled(volatile unsigned char *v, uint64_t entry)
 	 * not a constant, glibc's syscall(), may get any): nops to a jump to
 	 * vos_dispatch_big_nr, which gives the kernel's ENOSYS.  1027..1038
 	 * start inside the block above and numbers past the page fault, as
-	 * negative ones do (README.md, "Limits"). */
+	 * negative ones do (README.md, "Invalid numbers"). */
 	for (int i = SLED + 15; i < 4096 - 13; i++)
 		v[i] = 0x90;
 	v[4096 - 13] = 0x49;
