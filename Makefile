@@ -96,7 +96,8 @@ $(CHANNEL_OBJ) $(CLIENT_OBJ) $(INTERPOSE_OBJ): CFLAGS += -fvisibility=hidden
 
 $(LIBVIRTUOS): $(CHANNEL_OBJ) $(CLIENT_OBJ) $(INTERPOSE_OBJ) $(LIBVIRTUOS_MAP)
 	@mkdir -p $(dir $@)
-	$(CC) -shared $(LDFLAGS) -Wl,--version-script=$(LIBVIRTUOS_MAP) -o $@ $(filter %.o,$^) -ldl
+	$(CC) -shared $(LDFLAGS) -Wl,--version-script=$(LIBVIRTUOS_MAP) -o $@ $(filter %.o,$^) -ldl \
+		$(DISPATCH_LIBS)
 
 # For tests/unit/check-symbols.sh: the objects in libvirtuos.so (by part) and
 # the service-side ones that must stay out of it.
@@ -127,7 +128,7 @@ $(VOS_REAP): $(REAP_OBJ) $(CHANNEL_OBJ) $(CHANNEL_SERVICE_OBJ)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(CHANNEL_OBJ) $(CHANNEL_SERVICE_OBJ) $(CLIENT_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(XEN_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(XEN_LIBS) $(EXTRA_LIBS)
 
 # libvirtuos/dispatch: the system-call catcher (issue 8), tested alone and
 # linked into libvirtuos.so.  It runs in SIGSYS context and under the sanitizers' own
@@ -138,11 +139,19 @@ $(DISPATCH_OBJ): CFLAGS += -fno-sanitize=all
 $(BUILD)/obj/%.o: %.S Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+# Eager mode (dispatch/eager.c) decodes instructions with Zydis (libzydis-dev).
+DISPATCH_LIBS := -lZydis
 $(BUILD)/tests/test_dispatch $(BUILD)/bench/bench_dispatch: $(DISPATCH_OBJ)
+$(BUILD)/tests/test_dispatch $(BUILD)/bench/bench_dispatch: EXTRA_LIBS += $(DISPATCH_LIBS) -ldl
+# test_dispatch loads it with dlopen (eager mode scans new mappings).
+$(BUILD)/tests/test_dispatch: | $(BUILD)/tests/libdispatch_dl.so
+$(BUILD)/tests/libdispatch_dl.so: tests/unit/dispatch_dl_lib.c Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fno-sanitize=all -shared -o $@ $<
 # The dispatcher alone as a preloadable library, for benchmarks/run.sh.
 $(BUILD)/bench/dispatch_shim.so: $(BUILD)/obj/benchmarks/preload/dispatch_shim.o $(DISPATCH_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) -shared $(LDFLAGS) -o $@ $^
+	$(CC) -shared $(LDFLAGS) -o $@ $^ $(DISPATCH_LIBS)
 $(BUILD)/obj/benchmarks/preload/dispatch_shim.o: CFLAGS += -fno-sanitize=all
 # vosctl refuses static binaries (vos_elf_is_static).
 $(VOSCTL): $(call obj,libvirtuos/dispatch/elf_static.c)
@@ -167,7 +176,7 @@ $(BUILD)/tests/programs/%: $(BUILD)/obj/tests/programs/%.o
 
 $(BUILD)/bench/%: $(BUILD)/obj/benchmarks/micro/%.o $(CHANNEL_OBJ) $(CHANNEL_SERVICE_OBJ) $(CLIENT_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lurcu-common -lurcu $(XEN_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ -lurcu-common -lurcu $(XEN_LIBS) $(EXTRA_LIBS)
 
 deps:
 	@tools/install-deps.sh

@@ -182,8 +182,9 @@ getppid_rounds() {   # REPS rounds of bench_getppid: native, libvirtuos.so, disp
 	for ((r = 0; r < REPS; r++)); do
 		"$OUT/bench_getppid" >"$d/native.out"
 		preloaded "$OUT/bench_getppid" >"$d/lib.out"
+		VOS_DISPATCH=lazy preloaded "$OUT/bench_getppid" >"$d/lazy.out"
 		shim precheck "$OUT/bench_getppid" >"$d/shim.out"
-		for v in native lib shim; do
+		for v in native lib lazy shim; do
 			awk '$1 == "getppid_glibc" { print $2 }' "$d/$v.out" >>"$d/$v.glibc"
 			awk '$1 == "getppid_syscall" { print $2 }' "$d/$v.out" >>"$d/$v.syscall"
 			awk '$1 == "getppid_glibc_cpu" { print $2 }' "$d/$v.out" >>"$d/$v.glibc.cpu"
@@ -194,6 +195,8 @@ getppid_rounds() {   # REPS rounds of bench_getppid: native, libvirtuos.so, disp
 	emit lib_getppid_syscall ns "$d/native.syscall" "$d/lib.syscall"
 	emit lib_getppid_cpu ns "$d/native.glibc.cpu" "$d/lib.glibc.cpu"
 	emit lib_getppid_syscall_cpu ns "$d/native.syscall.cpu" "$d/lib.syscall.cpu"
+	emit lazy_getppid_cpu ns "$d/native.glibc.cpu" "$d/lazy.glibc.cpu"
+	emit lazy_getppid_syscall_cpu ns "$d/native.syscall.cpu" "$d/lazy.syscall.cpu"
 	emit shim_getppid ns "$d/native.glibc" "$d/shim.glibc"
 	emit shim_getppid_syscall ns "$d/native.syscall" "$d/shim.syscall"
 }
@@ -220,6 +223,8 @@ tar_rounds() {   # REPS rounds of tar cf /dev/null TREE: native, libvirtuos.so, 
 	for ((r = 0; r < REPS; r++)); do
 		timed "$d/native" "${cmd[@]}"
 		timed "$d/lib" preloaded "${cmd[@]}"
+		timed "$d/lazy" env -u VOS_CONFIG VOS_DISPATCH=lazy LD_PRELOAD="$(realpath "$LIB")" \
+			VOS_RUNDIR="$RUN_SPIN" "${cmd[@]}"
 		timed "$d/precheck" shim precheck "${cmd[@]}"
 		timed "$d/handler" shim handler "${cmd[@]}"
 		[ -z "$AB_LIB" ] || timed "$d/ab" env -u VOS_CONFIG LD_PRELOAD="$(realpath "$AB_LIB")" \
@@ -227,6 +232,8 @@ tar_rounds() {   # REPS rounds of tar cf /dev/null TREE: native, libvirtuos.so, 
 	done
 	emit tar_lib ms "$d/native" "$d/lib"
 	emit tar_lib_cpu ms "$d/native.cpu" "$d/lib.cpu"
+	emit tar_lazy ms "$d/native" "$d/lazy"
+	emit tar_lazy_cpu ms "$d/native.cpu" "$d/lazy.cpu"
 	[ -z "$AB_LIB" ] || emit tar_ab_lib ms "$d/native" "$d/ab"
 	[ -z "$AB_LIB" ] || emit tar_ab_lib_cpu ms "$d/native.cpu" "$d/ab.cpu"
 	emit tar_shim_precheck ms "$d/native" "$d/precheck"

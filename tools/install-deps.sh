@@ -6,7 +6,7 @@ PKGS="build-essential pkg-config libcmocka-dev liburcu-dev libxen-dev gnuplot-no
       coreutils findutils tar gzip sqlite3 python3 util-linux e2fsprogs
       busybox-static cpio kmod qemu-system-x86 xen-hypervisor-4.17-amd64 xen-utils-4.17
       xenstore-utils rsync git autoconf automake perl make python3-venv
-      mariadb-server mariadb-client iproute2 curl socat"
+      mariadb-server mariadb-client iproute2 curl socat libzydis-dev"
 missing=""
 # make bench-macro (benchmarks/macro/): sysbench fileio; ps finds the service's shadows
 PKGS="$PKGS sysbench procps"

@@ -6,15 +6,17 @@
  *   bench_dispatch [--reps R] [--iters N]
  *
  * Native is measured before the dispatcher is installed (it cannot be
- * uninstalled), then, per repetition, the trampoline and the trap path
- * interleaved.  The handler counts and passes through.  Then the two fast
- * paths the library uses for calls that do not concern it, each in its own
- * phase (neither can be undone): the precheck saying "native", and getppid
- * made a pass-through number.  glibc's getppid() and syscall(SYS_getppid)
- * are different sites (syscall()'s sits at 7 mod 8), both are measured.  The trap path uses
- * a `syscall` in a read-only shared mapping, a site the dispatcher cannot
- * rewrite.
- * ns per call; also the dispatcher's own gate after install (info).
+ * uninstalled), then in the mode install chose (eager where page 0 can be
+ * mapped, unless VOS_DISPATCH=lazy): the trampoline (the handler counts and
+ * passes through) and the dispatcher's own gate, then the two fast paths
+ * the library uses for calls that do not concern it, each in its own phase
+ * (neither can be undone): the precheck saying "native", and getppid made a
+ * pass-through number.  glibc's getppid() and syscall(SYS_getppid) are
+ * different sites (syscall()'s sits at 7 mod 8), both are measured.  Then
+ * the trap site is mapped -- a `syscall` in a read-only shared mapping, a
+ * site the dispatcher cannot rewrite -- which ends eager mode: the
+ * pass-through and the gate again with Syscall User Dispatch on (_lazy),
+ * and the trap path.  ns per call.
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -24,6 +26,7 @@
 #include <unistd.h>
 #include "bench_util.h"
 #include "dispatch/dispatch.h"
+#include "dispatch/trap_site.h"
 
 static volatile unsigned long calls;
 
@@ -34,34 +37,7 @@ static long count_handler(long nr, long a[6], void *ctx)
 	return vos_dispatch_raw(nr, a);
 }
 
-/*
- * A `syscall` site the dispatcher cannot rewrite, so it stays on the SIGSYS
- * path: `long f(nr, a0, a1, a2)` = mov rdi,rax; mov rsi,rdi; mov rdx,rsi;
- * mov rcx,rdx; syscall; ret, in a shared mapping of a memfd reopened
- * read-only (mprotect cannot make it writable).  NULL if that fails.
- */
-typedef long (*trap_site_fn)(long nr, long a0, long a1, long a2);
-static trap_site_fn make_trap_site(void)
-{
-	static const unsigned char code[] = { 0x48, 0x89, 0xf8, 0x48, 0x89, 0xf7, 0x48, 0x89, 0xd6,
-					      0x48, 0x89, 0xca, 0x0f, 0x05, 0xc3 };
-	char path[64];
-	int fd = memfd_create("vos-trap-site", MFD_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	int ro = -1;
-	void *p = MAP_FAILED;
-	if (ftruncate(fd, 4096) == 0 && pwrite(fd, code, sizeof(code), 0) == (ssize_t)sizeof(code) &&
-	    (ro = open(path, O_RDONLY | O_CLOEXEC)) >= 0)
-		p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_SHARED, ro, 0);
-	if (ro >= 0)
-		close(ro);
-	close(fd);
-	return p == MAP_FAILED ? NULL : (trap_site_fn)p;
-}
-
-static trap_site_fn trap_site;
+static vos_trap_site_fn trap_site;
 
 static long trap_getppid(void)
 {
@@ -121,27 +97,27 @@ int main(int argc, char **argv)
 	double native[BENCH_MAX_REPS], native_sc[BENCH_MAX_REPS], tramp[BENCH_MAX_REPS],
 	       tramp_sc[BENCH_MAX_REPS], trap[BENCH_MAX_REPS], gate[BENCH_MAX_REPS],
 	       pre[BENCH_MAX_REPS], pre_sc[BENCH_MAX_REPS], pass[BENCH_MAX_REPS],
-	       pass_sc[BENCH_MAX_REPS];
+	       pass_sc[BENCH_MAX_REPS], pass_lazy[BENCH_MAX_REPS], pass_lazy_sc[BENCH_MAX_REPS],
+	       gate_lazy[BENCH_MAX_REPS];
 
 	for (int r = 0; r < reps; r++) {
 		native[r] = per_call_ns(glibc_getppid, iters);
 		native_sc[r] = per_call_ns(syscall_getppid, iters);
 	}
-	trap_site = make_trap_site();
-	if (!trap_site)
-		bench_die("bench_dispatch: cannot map the trap-path site (memfd): %s", strerror(errno));
 	int e = vos_dispatch_install(count_handler, NULL);
 	if (e)
 		bench_die("bench_dispatch: vos_dispatch_install: %s", strerror(-e));
-	/* warm-up: the first calls trap and rewrite the sites */
+	/* warm-up: in lazy mode the first calls trap and rewrite the sites */
 	(void)glibc_getppid();
 	(void)syscall_getppid();
-	struct vos_dispatch_stats s0, s1;
+	struct vos_dispatch_stats s0, s1, s2;
 	vos_dispatch_stats(&s0);
+	fprintf(stderr, "bench_dispatch: installed in %s mode%s%s%s\n",
+		s0.eager ? "eager" : "lazy", s0.lazy_reason ? " (" : "",
+		s0.lazy_reason ? s0.lazy_reason : "", s0.lazy_reason ? ")" : "");
 	for (int r = 0; r < reps; r++) {
 		tramp[r] = per_call_ns(glibc_getppid, iters);
 		tramp_sc[r] = per_call_ns(syscall_getppid, iters);
-		trap[r] = per_call_ns(trap_getppid, trap_iters);
 		gate[r] = per_call_ns(gate_getppid, iters);
 	}
 	vos_dispatch_set_precheck(precheck_native);
@@ -156,21 +132,39 @@ int main(int argc, char **argv)
 		pass_sc[r] = per_call_ns(syscall_getppid, iters);
 	}
 	vos_dispatch_stats(&s1);
-	if (s1.mode != VOS_DISPATCH_REWRITE)
+	/* The trap site is shared executable memory: eager mode ends here, and
+	 * Syscall User Dispatch is on from now on (lazy mode). */
+	trap_site = vos_make_trap_site();
+	if (!trap_site)
+		bench_die("bench_dispatch: cannot map the trap-path site (memfd): %s", strerror(errno));
+	for (int r = 0; r < reps; r++) {
+		pass_lazy[r] = per_call_ns(glibc_getppid, iters);
+		pass_lazy_sc[r] = per_call_ns(syscall_getppid, iters);
+		gate_lazy[r] = per_call_ns(gate_getppid, iters);
+		trap[r] = per_call_ns(trap_getppid, trap_iters);
+	}
+	vos_dispatch_stats(&s2);
+	if (s2.mode != VOS_DISPATCH_REWRITE)
 		fprintf(stderr, "bench_dispatch: no page 0: the 'trampoline' figures are the trap path too\n");
-	fprintf(stderr, "bench_dispatch: %lu traps, %lu trampoline calls, %lu precheck-native, "
-		"%lu pass-through, %lu handler calls; %.2g traps per call\n",
-		(unsigned long)(s1.traps - s0.traps), (unsigned long)(s1.tramp_calls - s0.tramp_calls),
-		(unsigned long)(s1.precheck_native - s0.precheck_native),
-		(unsigned long)(s1.passthrough - s0.passthrough), calls,
-		(double)(s1.traps - s0.traps) / (double)(s1.syscalls - s0.syscalls));
+	fprintf(stderr, "bench_dispatch: %lu traps before the trap site (%lu sites rewritten at install "
+		"in %lu us), %lu trampoline calls, %lu precheck-native, %lu pass-through, %lu handler "
+		"calls; %.2g traps per call\n",
+		(unsigned long)(s1.traps - s0.traps), (unsigned long)s0.eager_sites,
+		(unsigned long)(s0.install_ns / 1000),
+		(unsigned long)(s2.tramp_calls - s0.tramp_calls),
+		(unsigned long)(s2.precheck_native - s0.precheck_native),
+		(unsigned long)(s2.passthrough - s0.passthrough), calls,
+		(double)(s2.traps - s0.traps) / (double)(s2.syscalls - s0.syscalls));
 	bench_result("dispatch_tramp", "ns", native, tramp, reps);
 	bench_result("dispatch_tramp_syscall", "ns", native_sc, tramp_sc, reps);
 	bench_result("dispatch_precheck", "ns", native, pre, reps);
 	bench_result("dispatch_precheck_syscall", "ns", native_sc, pre_sc, reps);
 	bench_result("dispatch_pass", "ns", native, pass, reps);
 	bench_result("dispatch_pass_syscall", "ns", native_sc, pass_sc, reps);
-	bench_result("dispatch_trap", "ns", native, trap, reps);
 	bench_result("dispatch_gate", "ns", native, gate, reps);
+	bench_result("dispatch_pass_lazy", "ns", native, pass_lazy, reps);
+	bench_result("dispatch_pass_lazy_syscall", "ns", native_sc, pass_lazy_sc, reps);
+	bench_result("dispatch_gate_lazy", "ns", native, gate_lazy, reps);
+	bench_result("dispatch_trap", "ns", native, trap, reps);
 	return 0;
 }

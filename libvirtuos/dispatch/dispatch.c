@@ -13,12 +13,15 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <ucontext.h>
 #include "dispatch/dispatch.h"
+#include "dispatch/eager.h"
 
 #ifndef SYS_USER_DISPATCH
 #define SYS_USER_DISPATCH 2
@@ -26,7 +29,8 @@
 
 /* gate.S */
 extern char vos_dispatch_gate_start[], vos_dispatch_gate_end[];
-extern char vos_dispatch_bounce_end[];
+extern char vos_dispatch_bounce[], vos_dispatch_bounce_end[];
+extern char vos_dispatch_big_nr[];
 extern char vos_dispatch_tramp_entry[], vos_dispatch_tramp_entry_c[];
 extern char vos_dispatch_tramp_entry_zmm[], vos_dispatch_tramp_entry_ymm[],
 	    vos_dispatch_tramp_entry_xmm[];
@@ -59,7 +63,12 @@ HIDDEN __thread volatile char vos_dispatch_selector __attribute__((tls_model("in
 #define NR_BOUNCE 1
 #define NR_PASS 2
 #define NR_MODULE 3
-HIDDEN _Alignas(64) unsigned char vos_dispatch_nr_class[SLED] = {
+#define NR_WATCH 0x80   /* eager mode: with PROT_EXEC the module must see it (mmap, mprotect) */
+#define NR_CLASS(c) ((c) & ~NR_WATCH)
+/* SLED + 64 entries: a number 1024..1026 at a rewritten site also reaches the
+ * trampoline (page 0's end block, see build_sled); class 0 sends it to the
+ * handler, which gets ENOSYS from the kernel. */
+HIDDEN _Alignas(64) unsigned char vos_dispatch_nr_class[SLED + 64] = {
 	[SYS_rt_sigreturn] = NR_BOUNCE, [SYS_clone] = NR_BOUNCE, [SYS_fork] = NR_BOUNCE,
 	[SYS_vfork] = NR_BOUNCE, [SYS_clone3] = NR_BOUNCE,
 	[SYS_exit] = NR_MODULE, [SYS_rt_sigaction] = NR_MODULE, [SYS_rt_sigprocmask] = NR_MODULE,
@@ -98,6 +107,20 @@ static _Atomic int mode;
 static _Atomic uint64_t n_traps, n_rewritten, n_refused, n_seccomp_refused;
 static _Atomic uint64_t n_armed, n_arm_sent;   /* older threads: armed / asked */
 static atomic_flag rewrite_lock = ATOMIC_FLAG_INIT;
+
+/*
+ * Eager mode (README.md): every site of every loaded object was rewritten
+ * at install, so Syscall User Dispatch stays off; 1 while that holds.
+ * gate.S reads it (a bounced call turns dispatch on for its thread first).
+ * Once 0 (VOS_DISPATCH=lazy, or code that could not be classified) it
+ * stays 0: lazy mode, as before eager mode existed.
+ */
+HIDDEN _Atomic unsigned char vos_dispatch_eager;
+static _Atomic int lazy_switch;         /* a thread is turning dispatch on everywhere */
+static atomic_flag scan_lock = ATOMIC_FLAG_INIT;        /* eager.c's scans, one at a time */
+static _Atomic int lazy_done;
+static char lazy_reason[VOS_EAGER_WHY + 32];
+static _Atomic uint64_t n_eager_sites, n_eager_scans, n_eager_cached, install_ns;
 
 /* The value a SIGSYS carries when vos_dispatch_install asks an existing thread to arm itself. */
 #define ARM_MAGIC 0x766f7341    /* "vosA" */
@@ -176,6 +199,7 @@ static void tc_unregister(void)
 static void tc_after_fork(void)
 {
 	atomic_flag_clear(&tc_lock);
+	atomic_flag_clear(&scan_lock);  /* a scan of another thread is cut: its sites stay as they are */
 	tc_head.next = tc_head.prev = &tc_head;
 	if (!my_counts.listed)
 		return;
@@ -206,13 +230,17 @@ static void fork_lock_drop(void)
 }
 
 /* Turn dispatch on for the calling thread, with its own selector; own_tls:
- * the thread has its own TLS (not a CLONE_VM child without CLONE_SETTLS). */
+ * the thread has its own TLS (not a CLONE_VM child without CLONE_SETTLS).
+ * In eager mode only the selector is set: the rewritten sites read it, and
+ * Syscall User Dispatch stays off. */
 static int arm_thread(char sel, bool own_tls)
 {
 	static _Atomic int warned;
 	selector = sel;
 	if (own_tls)
 		tc_register();
+	if (atomic_load(&vos_dispatch_eager))
+		return 0;
 	int r = (int)raw(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON,
 			 (long)vos_dispatch_gate_start,
 			 (long)(vos_dispatch_gate_end - vos_dispatch_gate_start), (long)&selector, 0);
@@ -256,11 +284,13 @@ static void refuse_seccomp_strict(void)
 		    "kill the process at its next intercepted call\n");
 }
 
+static void go_lazy(const char *why);
+
 /* What the module adjusts before the handler sees a call. */
 static long call_handler(long nr, long a[6])
 {
 	unsigned long set;
-	if ((unsigned long)nr < SLED && vos_dispatch_nr_class[nr] == NR_PASS)
+	if ((unsigned long)nr < SLED && NR_CLASS(vos_dispatch_nr_class[nr]) == NR_PASS)
 		return vos_dispatch_raw(nr, a);
 	switch (nr) {
 	case SYS_rt_sigaction:
@@ -284,12 +314,16 @@ static long call_handler(long nr, long a[6])
 			refuse_seccomp_strict();
 			return -EINVAL;
 		}
+		if (a[0] == SECCOMP_SET_MODE_FILTER && atomic_load(&vos_dispatch_eager))
+			go_lazy("a seccomp filter (it may forbid the prctl a bounced call needs)");
 		break;      /* filters coexist: see README.md */
 	case SYS_prctl:
 		if (a[0] == PR_SET_SECCOMP && a[1] == SECCOMP_MODE_STRICT) {
 			refuse_seccomp_strict();
 			return -EINVAL;
 		}
+		if (a[0] == PR_SET_SECCOMP && atomic_load(&vos_dispatch_eager))
+			go_lazy("a seccomp filter (it may forbid the prctl a bounced call needs)");
 		if (a[0] == PR_SET_SYSCALL_USER_DISPATCH)
 			return -EBUSY;  /* it would replace the module's own */
 		break;
@@ -324,6 +358,11 @@ static bool split_lock_trapped(void)
 	static int known = -1;
 	if (known >= 0)
 		return known;
+	unsigned a, b, c, d;
+	if (__get_cpuid(0, &a, &b, &c, &d) && (b == 0x68747541 || b == 0x6f677948)) {
+		known = 0;      /* AMD, Hygon: the kernel's split_lock_detect is Intel's */
+		return known;
+	}
 	known = 1;      /* if /proc cannot tell, be careful */
 	int fd = (int)raw(SYS_openat, AT_FDCWD, (long)"/proc/cpuinfo", O_RDONLY | O_CLOEXEC, 0, 0, 0);
 	if (fd < 0)
@@ -349,6 +388,8 @@ static bool split_lock_trapped(void)
 	return known;
 }
 
+static int list_other_threads(int *tids, int max);
+
 static void try_rewrite(uintptr_t site, long nr)
 {
 	if (atomic_load(&mode) != VOS_DISPATCH_REWRITE || nr < 0 || nr >= SLED)
@@ -366,6 +407,55 @@ static void try_rewrite(uintptr_t site, long nr)
 		raw(SYS_mprotect, (long)first, len, PROT_READ | PROT_EXEC, 0, 0, 0);
 	}
 	atomic_flag_clear_explicit(&rewrite_lock, memory_order_release);
+}
+
+/*
+ * Eager mode (eager.c finds the sites): sites[] in pages whose protection is
+ * prot.  The pages from the first site to the last are made writable once
+ * (two mprotect calls per batch, not per site), each site is rewritten with
+ * the same locked compare-and-swap as above, and the pages go back to prot.
+ * A site at 63 mod 64 where split locks trap is written with two plain
+ * byte stores only if no other thread can be running it (alone);
+ * otherwise it cannot be rewritten and the scan fails (lazy mode).
+ */
+int vos_dispatch_rewrite_sites(const uintptr_t *sites, size_t n, int prot, int alone,
+			       uintptr_t *bad)
+{
+	if (!n)
+		return 0;
+	uintptr_t first = sites[0] & ~(uintptr_t)4095;
+	uintptr_t last = (sites[n - 1] + 1) & ~(uintptr_t)4095;
+	int r = 0;
+	while (atomic_flag_test_and_set_explicit(&rewrite_lock, memory_order_acquire))
+		;
+	if (raw(SYS_mprotect, (long)first, (long)(last - first) + 4096,
+		prot | PROT_READ | PROT_WRITE, 0, 0, 0) != 0) {
+		*bad = sites[0];
+		r = -1;
+	}
+	for (size_t i = 0; i < n && r == 0; i++) {
+		volatile unsigned char *b = (unsigned char *)sites[i];
+		if ((sites[i] & 63) == 63 && split_lock_trapped()) {
+			if (alone < 0)
+				alone = list_other_threads(NULL, 0) == 0;
+			if (!alone || b[0] != 0x0f || b[1] != 0x05) {
+				*bad = sites[i];
+				r = -1;
+				break;
+			}
+			b[1] = 0xd0;
+			b[0] = 0xff;
+		} else if (!cas16((uint16_t *)sites[i], 0x050f, 0xd0ff) &&
+			   *(volatile uint16_t *)sites[i] != 0xd0ff) {
+			*bad = sites[i];
+			r = -1;
+			break;
+		}
+		atomic_fetch_add(&n_rewritten, 1);
+	}
+	raw(SYS_mprotect, (long)first, (long)(last - first) + 4096, prot, 0, 0, 0);
+	atomic_flag_clear_explicit(&rewrite_lock, memory_order_release);
+	return r;
 }
 
 /* A fork-like call (no new stack) from the SIGSYS handler, with the hooks. */
@@ -483,13 +573,17 @@ static long call_with_program_mask(ucontext_t *uc, long nr, long a[6])
 static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 {
 	(void)sig;
+	char interrupted = selector;
 	selector = SYSCALL_DISPATCH_FILTER_ALLOW;
 	ucontext_t *uc = ucv;
 	greg_t *g = uc->uc_mcontext.gregs;
 	if (si->si_code == SI_QUEUE && si->si_value.sival_int == ARM_MAGIC &&
 	    si->si_pid == raw(SYS_getpid, 0, 0, 0, 0, 0, 0)) {
-		/* vos_dispatch_install asks this (older) thread to arm itself. */
-		arm_thread(SYSCALL_DISPATCH_FILTER_BLOCK, true);
+		/* vos_dispatch_install asks this (older) thread to arm itself, or
+		 * go_lazy asks every thread to turn dispatch on.  A thread that
+		 * is listed already has a selector of its own: it may be inside
+		 * the handler (ALLOW), so that is kept. */
+		arm_thread(my_counts.listed ? interrupted : SYSCALL_DISPATCH_FILTER_BLOCK, true);
 		atomic_fetch_add(&n_armed, 1);  /* also later, once it unblocks SIGSYS */
 		return;
 	}
@@ -525,21 +619,117 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 			try_rewrite((uintptr_t)g[REG_RIP] - 2, nr);
 		g[REG_RAX] = call_with_program_mask(uc, nr, a);
 	}
+	/* Eager mode: the bounce turned dispatch on for this thread only to
+	 * get here (gate.S); off again.  (A fork child never had it on.) */
+	if (atomic_load(&vos_dispatch_eager))
+		raw(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0, 0);
 	selector = SYSCALL_DISPATCH_FILTER_BLOCK;
+}
+
+static void arm_existing_threads(void);
+
+/* eager.c's static buffers: one scan at a time (a scan takes milliseconds:
+ * wait by yielding, not spinning). */
+static void scan_lock_take(void)
+{
+	while (atomic_flag_test_and_set_explicit(&scan_lock, memory_order_acquire))
+		raw(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+}
+
+static void scan_unlock(void)
+{
+	atomic_flag_clear_explicit(&scan_lock, memory_order_release);
+}
+
+/*
+ * Leave eager mode for good: turn Syscall User Dispatch on in every thread
+ * (the calling one, then the others as at install: a SIGSYS each, waited
+ * for), so code that could not be classified traps on first use.  The
+ * caller runs inside the module (selector ALLOW).  A second thread that
+ * gets here meanwhile waits until the first has finished (bounded), so
+ * that neither returns to code only the switch makes safe before it is done.
+ */
+static void go_lazy(const char *why)
+{
+	if (atomic_exchange(&lazy_switch, 1)) {
+		struct timespec ms = { 0, 1000000 };
+		arm_thread(selector, true);
+		for (int i = 0; i < 3000 && !atomic_load(&lazy_done); i++)
+			raw(SYS_nanosleep, (long)&ms, 0, 0, 0, 0, 0);
+		return;
+	}
+	snprintf(lazy_reason, sizeof(lazy_reason), "%s", why);
+	atomic_store(&vos_dispatch_eager, 0);
+	for (int nr = 0; nr < SLED; nr++)
+		__atomic_fetch_and(&vos_dispatch_nr_class[nr], (unsigned char)~NR_WATCH, __ATOMIC_RELAXED);
+	arm_thread(selector, true);
+	arm_existing_threads();
+	atomic_store(&lazy_done, 1);
+}
+
+/*
+ * Eager mode, after a call that made memory executable succeeded: classify
+ * the new code (eager.c) and rewrite its sites, or go lazy.  A private,
+ * read-only mapping of an ELF file is scanned from the file; memory made
+ * executable by mprotect must lie in a loaded object's executable
+ * segments (a text relocation); anything writable and executable,
+ * anonymous or shared (a JIT, a memfd) turns dispatch on instead.
+ */
+static void after_exec_map(long nr, const long a[6], long r)
+{
+	struct vos_eager_scan sc;
+	long prot = a[2];
+	int bad = -1;
+	if (!atomic_load(&vos_dispatch_eager) || !(prot & PROT_EXEC) || (r < 0 && r > -4096))
+		return;
+	memset(&sc, 0, sizeof(sc));
+	sc.skip_lo = (uintptr_t)vos_dispatch_gate_start;
+	sc.skip_hi = (uintptr_t)vos_dispatch_gate_end;
+	sc.skip_one = (uintptr_t)vos_dispatch_bounce;
+	scan_lock_take();
+	if ((prot & PROT_WRITE) || !(prot & PROT_READ))
+		snprintf(sc.why, sizeof(sc.why), "%s executable memory at 0x%lx",
+			 (prot & PROT_WRITE) ? "writable" : "unreadable", nr == SYS_mmap ? r : a[0]);
+	else if (nr != SYS_mmap)
+		bad = vos_eager_scan_range(&sc, (uintptr_t)a[0], (size_t)a[1]);
+	else if (a[3] & MAP_ANONYMOUS)
+		snprintf(sc.why, sizeof(sc.why), "anonymous executable memory at 0x%lx", r);
+	else if ((a[3] & MAP_TYPE) != MAP_PRIVATE)
+		snprintf(sc.why, sizeof(sc.why), "a shared executable mapping at 0x%lx", r);
+	else {
+		sc.alone = !(a[3] & MAP_FIXED);     /* nobody knows the address yet */
+		bad = vos_eager_scan_file_map(&sc, (uintptr_t)r, (size_t)a[1], (int)a[4], a[5]);
+	}
+	atomic_fetch_add(&n_eager_scans, 1);
+	atomic_fetch_add(&n_eager_sites, sc.sites);
+	scan_unlock();
+	if (bad != 0)
+		go_lazy(sc.why);
+}
+
+static bool watched(long nr)
+{
+	return nr == SYS_mmap || nr == SYS_mprotect || nr == SYS_pkey_mprotect;
 }
 
 /* From the trampoline (gate.S): regs are the six argument registers.  The
  * trampoline has already run the dispatcher's own calls (selector ALLOW),
- * the pass-through numbers and what the precheck let through natively. */
+ * the pass-through numbers and what the precheck let through natively --
+ * except, in eager mode, a call that makes memory executable: that comes
+ * here whoever makes it (the selector may be ALLOW: then it runs natively). */
 HIDDEN long vos_dispatch_from_tramp(long nr, long *regs);
 long vos_dispatch_from_tramp(long nr, long *regs)
 {
+	char prev = selector;
 	selector = SYSCALL_DISPATCH_FILTER_ALLOW;
 	__atomic_store_n(&my_counts.tramp, my_counts.tramp + 1, __ATOMIC_RELAXED);
-	long a[6];
+	long a[6], orig[6];
 	memcpy(a, regs, sizeof(a));
-	long r = call_handler(nr, a);
-	selector = SYSCALL_DISPATCH_FILTER_BLOCK;
+	memcpy(orig, regs, sizeof(orig));
+	long r = prev == SYSCALL_DISPATCH_FILTER_ALLOW ? vos_dispatch_raw(nr, a) : call_handler(nr, a);
+	if (watched(nr))
+		after_exec_map(nr, orig, r);
+	selector = prev;
 	return r;
 }
 
@@ -553,7 +743,11 @@ void vos_dispatch_passthrough(long nr)
 	case SYS_seccomp: case SYS_prctl:
 		return;         /* the module must see these */
 	}
-	__atomic_store_n(&vos_dispatch_nr_class[nr], NR_PASS, __ATOMIC_RELEASE);
+	unsigned char old = __atomic_load_n(&vos_dispatch_nr_class[nr], __ATOMIC_RELAXED);
+	while (!__atomic_compare_exchange_n(&vos_dispatch_nr_class[nr], &old,
+					    (unsigned char)((old & NR_WATCH) | NR_PASS), false,
+					    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+		;
 }
 
 void vos_dispatch_set_precheck(vos_dispatch_precheck_fn fn)
@@ -646,6 +840,20 @@ static void build_sled(volatile unsigned char *v, uint64_t entry)
 	v[SLED + 12] = 0x41;
 	v[SLED + 13] = 0xff;
 	v[SLED + 14] = 0xe3;
+	/* Numbers 1039..4082 (invalid ones: a rewritten site whose number is
+	 * not a constant, glibc's syscall(), may get any): nops to a jump to
+	 * vos_dispatch_big_nr, which gives the kernel's ENOSYS.  1027..1038
+	 * start inside the block above and numbers past the page fault, as
+	 * negative ones do (README.md, "Invalid numbers"). */
+	for (int i = SLED + 15; i < 4096 - 13; i++)
+		v[i] = 0x90;
+	v[4096 - 13] = 0x49;
+	v[4096 - 12] = 0xbb;
+	for (int i = 0; i < 8; i++)
+		v[4096 - 11 + i] = (unsigned char)((uintptr_t)vos_dispatch_big_nr >> (8 * i));
+	v[4096 - 3] = 0x41;
+	v[4096 - 2] = 0xff;
+	v[4096 - 1] = 0xe3;
 }
 
 /*
@@ -746,7 +954,9 @@ static int list_other_threads(int *tids, int max)
 			long tid = 0;
 			for (const char *c = name; *c >= '0' && *c <= '9' && tid < (1L << 30); c++)
 				tid = tid * 10 + (*c - '0');
-			if (tid > 0 && tid != me && n < max)
+			if (tid > 0 && tid != me && !tids)
+				n++;
+			else if (tid > 0 && tid != me && n < max)
 				tids[n++] = (int)tid;
 			if (reclen == 0)
 				break;
@@ -855,6 +1065,45 @@ static void arm_existing_threads(void)
 		    "unblock it\n");
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Eager mode: rewrite every site of every object loaded now (eager.c); if
+ * all could be classified, watch the calls that make memory executable
+ * and turn Syscall User Dispatch off for this thread (the others were
+ * never armed: arm_existing_threads then only sets their selectors).
+ */
+static void scan_at_install(void)
+{
+	struct vos_eager_scan sc;
+	uint64_t t0 = now_ns();
+	memset(&sc, 0, sizeof(sc));
+	sc.skip_lo = (uintptr_t)vos_dispatch_gate_start;
+	sc.skip_hi = (uintptr_t)vos_dispatch_gate_end;
+	sc.skip_one = (uintptr_t)vos_dispatch_bounce;
+	sc.alone = -1;          /* asked only if a site needs it (see rewrite_sites) */
+	scan_lock_take();
+	int r = vos_eager_scan_loaded(&sc);
+	scan_unlock();
+	atomic_store(&n_eager_sites, sc.sites);
+	atomic_store(&n_eager_cached, sc.cached);
+	if (r == 0) {
+		static const int watch[] = { SYS_mmap, SYS_mprotect, SYS_pkey_mprotect };
+		for (unsigned i = 0; i < sizeof(watch) / sizeof(watch[0]); i++)
+			__atomic_fetch_or(&vos_dispatch_nr_class[watch[i]], NR_WATCH, __ATOMIC_RELAXED);
+		atomic_store(&vos_dispatch_eager, 1);
+		raw(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0, 0);
+	} else {
+		snprintf(lazy_reason, sizeof(lazy_reason), "%s", sc.why);
+	}
+	atomic_store(&install_ns, now_ns() - t0);
+}
+
 int vos_dispatch_install(vos_dispatch_fn fn, void *ctx)
 {
 	struct ksigaction old, act;
@@ -881,6 +1130,8 @@ int vos_dispatch_install(vos_dispatch_fn fn, void *ctx)
 		say("libvirtuos: dispatch: page 0 cannot be mapped (needs root or "
 		    "vm.mmap_min_addr=0): every system call traps (slow path)\n");
 	atomic_store(&mode, m);
+	/* On for this thread even in eager mode: this checks that the kernel
+	 * has it, which the bounced calls need (gate.S). */
 	r = arm_thread(SYSCALL_DISPATCH_FILTER_BLOCK, true);
 	if (r) {
 		selector = SYSCALL_DISPATCH_FILTER_ALLOW;
@@ -889,6 +1140,13 @@ int vos_dispatch_install(vos_dispatch_fn fn, void *ctx)
 	}
 	/* With the selector ALLOW (our own calls), then BLOCK again. */
 	selector = SYSCALL_DISPATCH_FILTER_ALLOW;
+	const char *want = getenv("VOS_DISPATCH");
+	if (m != VOS_DISPATCH_REWRITE)
+		snprintf(lazy_reason, sizeof(lazy_reason), "page 0 cannot be mapped");
+	else if (want && strcmp(want, "lazy") == 0)
+		snprintf(lazy_reason, sizeof(lazy_reason), "VOS_DISPATCH=lazy");
+	else
+		scan_at_install();
 	arm_existing_threads();
 	selector = SYSCALL_DISPATCH_FILTER_BLOCK;
 	return 0;
@@ -906,6 +1164,12 @@ void vos_dispatch_stats(struct vos_dispatch_stats *out)
 	uint64_t asked = atomic_load(&n_arm_sent);
 	out->threads_unarmed = asked > out->threads_armed ? asked - out->threads_armed : 0;
 	out->state_save = out->mode == VOS_DISPATCH_REWRITE ? tramp_kind : NULL;
+	out->eager = atomic_load(&vos_dispatch_eager);
+	out->lazy_reason = out->eager || !lazy_reason[0] ? NULL : lazy_reason;
+	out->eager_sites = atomic_load(&n_eager_sites);
+	out->eager_scans = atomic_load(&n_eager_scans);
+	out->eager_cached = atomic_load(&n_eager_cached);
+	out->install_ns = atomic_load(&install_ns);
 	unsigned long m = tc_lock_take();
 	uint64_t pass = rd(&gone.pass), pre = rd(&gone.pre), tramp = rd(&gone.tramp);
 	for (struct thread_counts *t = tc_head.next; t != &tc_head; t = t->next) {

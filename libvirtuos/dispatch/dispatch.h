@@ -7,10 +7,16 @@
  * which decides.  To pass a call through, the handler calls
  * vos_dispatch_raw(), the one gate that is never intercepted.
  *
- * The first execution of each `syscall` instruction traps (SIGSYS); the site
- * is then rewritten to `call *%rax` into a trampoline at page 0, so later
- * executions reach the handler without a trap.  If page 0 cannot be mapped
- * (non-root, vm.mmap_min_addr > 0) every call stays on the SIGSYS path.
+ * Eager mode (the default where page 0 can be mapped): install rewrites every
+ * `syscall` instruction of every loaded object to `call *%rax` into a
+ * trampoline at page 0 (the code is classified with .eh_frame and a
+ * decoder, eager.c), then turns Syscall User Dispatch off again: no call
+ * pays the kernel's slow path.  Code mapped executable later is scanned the
+ * same way; code that cannot be classified (a JIT) turns it on again in
+ * every thread, for good.  Lazy mode (VOS_DISPATCH=lazy, or that fallback):
+ * the first execution of each `syscall` instruction traps (SIGSYS) and the
+ * site is then rewritten.  If page 0 cannot be mapped (non-root,
+ * vm.mmap_min_addr > 0) every call stays on the SIGSYS path.
  *
  * The module handles these itself and never shows them to the handler:
  * clone, clone3 (refused with ENOSYS: glibc falls back to clone), fork,
@@ -58,6 +64,17 @@ struct vos_dispatch_stats {
 	uint64_t seccomp_refused;  /* seccomp strict mode refused (see README) */
 	const char *state_save;    /* how the trampoline saves vector state: "zmm", "ymm",
 				    * "xmm" (by hand), "xsavec", "xsave"; NULL in trap mode */
+	/* Eager mode (README.md): every site rewritten before it runs, Syscall
+	 * User Dispatch off.  Else lazy (or trap) mode, and lazy_reason says why:
+	 * "VOS_DISPATCH=lazy", "page 0 cannot be mapped", or what could not be
+	 * classified (e.g. "a candidate no FDE covers in /lib/x.so+0x1234",
+	 * "anonymous executable memory at 0x7f..."). */
+	int eager;
+	const char *lazy_reason;
+	uint64_t eager_sites;      /* sites rewritten by scanning (install and later mappings) */
+	uint64_t eager_scans;      /* executable mappings scanned after install */
+	uint64_t eager_cached;     /* segments classified from the cache at install (eager_cache.c) */
+	uint64_t install_ns;       /* the scan at install (0: none) */
 };
 
 /* Counters since install, summed over the live threads and those that exited. */

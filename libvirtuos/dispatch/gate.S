@@ -117,11 +117,13 @@ vos_dispatch_clone_raw:
 	cmp	$NR_PASS, %ecx
 	je	3f
 	cmp	$NR_BOUNCE, %ecx
-	je	vos_dispatch_bounce
-	mov	vos_dispatch_selector@gottpoff(%rip), %r11
+	je	vos_dispatch_bounce_eager
+	test	%cl, %cl
+	js	6f              /* NR_WATCH (eager mode): mmap, mprotect */
+7:	mov	vos_dispatch_selector@gottpoff(%rip), %r11
 	cmpb	$0, %fs:(%r11)
 	je	5f              /* ALLOW: the dispatcher's own call */
-	sub	$128, %rsp
+8:	sub	$128, %rsp
 	pushfq
 	push	%r9
 	push	%r8
@@ -189,6 +191,14 @@ vos_dispatch_clone_raw:
 	incq	%fs:(%r11)      /* tcount.pass */
 5:	syscall
 	ret
+6:	test	$4, %dl         /* PROT_EXEC in the third argument: to the module, */
+	jnz	9f              /* whatever the selector says */
+	and	$0x7f, %ecx     /* otherwise as its class says */
+	cmp	$NR_PASS, %ecx
+	je	3b
+	jmp	7b
+9:	mov	$3, %ecx        /* NR_MODULE: no precheck */
+	jmp	8b
 	.endm
 
 /*
@@ -283,6 +293,102 @@ vos_dispatch_clone_raw:
 	TRAMP	vos_dispatch_tramp_entry_zmm, SAVE_ZMM, RESTORE_ZMM, 2176
 	TRAMP	vos_dispatch_tramp_entry_ymm, SAVE_YMM, RESTORE_YMM, 576
 	TRAMP	vos_dispatch_tramp_entry_xmm, SAVE_XMM, RESTORE_XMM, 320
+
+/*
+ * The calls the SIGSYS path runs (NR_BOUNCE) go to vos_dispatch_bounce, whose
+ * `syscall` traps because Syscall User Dispatch is on.  In eager mode it is
+ * off: turn it on for this thread first (prctl, with the argument registers
+ * kept); the SIGSYS handler turns it off again.
+ *
+ * With the selector ALLOW (the dispatcher's or the handler's own call
+ * through a rewritten site: glibc's clone() that libvirtuos uses for a
+ * helper, its fork()) the call runs natively here, as the original site
+ * would have run it -- in eager mode every glibc site is rewritten, even
+ * clone's, which lazy mode never rewrites:
+ * - clone with a new stack: the return address is copied onto the child's
+ *   stack (the stack pointer passed 8 lower, rsi restored on both sides),
+ *   so the child returns to the site too, with the stack it asked for;
+ * - clone3: ENOSYS (glibc falls back to clone, as for the program);
+ * - vfork: as fork (a vfork child returning through this frame would
+ *   overwrite the parent's return address); fork, clone without a stack:
+ *   the bounce, natively.
+ * rt_sigreturn: below.
+ */
+	.globl	vos_dispatch_bounce_eager
+	.hidden	vos_dispatch_bounce_eager
+vos_dispatch_bounce_eager:
+	cmp	$15, %eax               /* rt_sigreturn */
+	je	2f
+	mov	vos_dispatch_selector@gottpoff(%rip), %r11
+	cmpb	$0, %fs:(%r11)
+	je	4f                      /* ALLOW: natively */
+	cmpb	$0, vos_dispatch_eager(%rip)
+	je	vos_dispatch_bounce     /* lazy: it traps */
+	lea	-128(%rsp), %rsp        /* the caller's red zone */
+	push	%rax
+	push	%rdi
+	push	%rsi
+	push	%rdx
+	push	%r10
+	push	%r8
+	push	%r9
+	mov	%fs:0, %r8              /* the thread pointer ... */
+	add	%r11, %r8               /* ... + the offset: &vos_dispatch_selector */
+	lea	vos_dispatch_gate_start(%rip), %rdx
+	lea	vos_dispatch_gate_end(%rip), %r10
+	sub	%rdx, %r10
+	mov	$59, %edi               /* PR_SET_SYSCALL_USER_DISPATCH */
+	mov	$1, %esi                /* PR_SYS_DISPATCH_ON */
+	mov	$157, %eax              /* prctl */
+	syscall
+	pop	%r9
+	pop	%r8
+	pop	%r10
+	pop	%rdx
+	pop	%rsi
+	pop	%rdi
+	pop	%rax
+	lea	128(%rsp), %rsp
+	jmp	vos_dispatch_bounce
+4:	cmp	$56, %eax               /* clone */
+	je	5f
+	cmp	$435, %eax              /* clone3 */
+	je	6f
+	cmp	$58, %eax               /* vfork */
+	jne	vos_dispatch_bounce
+	mov	$57, %eax               /* ... as fork */
+	jmp	vos_dispatch_bounce
+5:	test	%rsi, %rsi
+	jz	vos_dispatch_bounce     /* no new stack: fork-like */
+	mov	(%rsp), %rcx            /* rcx, r11: clobbered by syscall anyway */
+	mov	%rcx, -8(%rsi)
+	sub	$8, %rsi
+	syscall
+	add	$8, %rsi
+	ret                             /* parent: its stack; child: the copy on its new one */
+6:	mov	$-38, %rax              /* -ENOSYS */
+	ret
+/* rt_sigreturn runs natively here, once the call's return address is
+ * dropped (the signal frame is right above it): in eager mode, and in lazy
+ * mode with the selector ALLOW (a signal handler that ran while the
+ * dispatcher did; a native bounce would read the frame 8 bytes off).  In
+ * lazy mode with BLOCK it traps as before (do_sigreturn, dispatch.c). */
+2:	cmpb	$0, vos_dispatch_eager(%rip)
+	jne	3f
+	mov	vos_dispatch_selector@gottpoff(%rip), %r11
+	cmpb	$0, %fs:(%r11)
+	jne	vos_dispatch_bounce
+3:	lea	8(%rsp), %rsp
+	syscall
+	ud2
+
+/* Page 0's second sled ends here: numbers 1039..4082, invalid ones, get the
+ * kernel's answer (ENOSYS) and return to the site. */
+	.globl	vos_dispatch_big_nr
+	.hidden	vos_dispatch_big_nr
+vos_dispatch_big_nr:
+	syscall
+	ret
 
 	.globl	vos_dispatch_gate_end
 	.hidden	vos_dispatch_gate_end

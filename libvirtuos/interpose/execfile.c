@@ -44,6 +44,9 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#endif
 #include "interpose_internal.h"
 #include "channel/memfd.h"
 #include "channel/vos_sys.h"
@@ -284,6 +287,12 @@ int vos_exec_plan(int dirfd, const char *path, char *const argv[], int flags,
 		errno = (int)-m;
 		return -1;
 	}
+#ifdef __SANITIZE_ADDRESS__
+	/* Fresh memory from a raw mmap: ASan's shadow of the range may still
+	 * hold a dead stack's poison (a spawn child that exec'd from a handler
+	 * frame on a stack since unmapped). */
+	ASAN_UNPOISON_MEMORY_REGION((void *)m, size);
+#endif
 	mem = (struct plan_mem *)m;
 	mem->size = size;
 	pl->mem = mem;

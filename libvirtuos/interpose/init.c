@@ -233,7 +233,7 @@ static const char *dispatch_mode_name(enum vos_dispatch_mode m)
 static void print_dispatch_stats(void)
 {
 	struct vos_dispatch_stats st;
-	char line[768], per[32];
+	char line[1024], per[32];
 	int n;
 
 	vos_dispatch_stats(&st);
@@ -246,15 +246,23 @@ static void print_dispatch_stats(void)
 		snprintf(per, sizeof(per), "0");
 	}
 	n = snprintf(line, sizeof(line),
-		     "libvirtuos: %s[%d]: dispatch mode=%s%s state_save=%s syscalls=%llu "
-		     "traps=%llu traps_per_syscall=%s rewritten=%llu passthrough=%llu "
+		     "libvirtuos: %s[%d]: dispatch mode=%s%s%s%s%s state_save=%s syscalls=%llu "
+		     "traps=%llu traps_per_syscall=%s rewritten=%llu eager_sites=%llu "
+		     "eager_scans=%llu eager_cached=%llu install_us=%llu passthrough=%llu "
 		     "precheck_native=%llu tramp_calls=%llu threads_armed=%llu "
 		     "threads_unarmed=%llu sigsys_refused=%llu seccomp_refused=%llu\n",
-		     program_invocation_short_name, (int)getpid(), dispatch_mode_name(st.mode),
+		     program_invocation_short_name, (int)getpid(),
+		     st.eager ? "eager" : st.mode == VOS_DISPATCH_REWRITE ? "lazy" : dispatch_mode_name(st.mode),
 		     st.mode == VOS_DISPATCH_TRAP ? " (slow path: page 0 not mappable)" : "",
+		     st.mode == VOS_DISPATCH_REWRITE && st.lazy_reason ? " (" : "",
+		     st.mode == VOS_DISPATCH_REWRITE && st.lazy_reason ? st.lazy_reason : "",
+		     st.mode == VOS_DISPATCH_REWRITE && st.lazy_reason ? ")" : "",
 		     st.state_save ? st.state_save : "none",
 		     (unsigned long long)st.syscalls, (unsigned long long)st.traps, per,
-		     (unsigned long long)st.rewritten, (unsigned long long)st.passthrough,
+		     (unsigned long long)st.rewritten, (unsigned long long)st.eager_sites,
+		     (unsigned long long)st.eager_scans, (unsigned long long)st.eager_cached,
+		     (unsigned long long)(st.install_ns / 1000),
+		     (unsigned long long)st.passthrough,
 		     (unsigned long long)st.precheck_native, (unsigned long long)st.tramp_calls,
 		     (unsigned long long)st.threads_armed, (unsigned long long)st.threads_unarmed,
 		     (unsigned long long)st.refused, (unsigned long long)st.seccomp_refused);

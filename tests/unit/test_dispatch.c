@@ -11,6 +11,13 @@
  * that existed before install, seccomp strict mode refused and filters
  * coexisting, vos_elf_is_static.
  *
+ * Eager mode (the default where page 0 can be mapped): every site rewritten
+ * at install and Syscall User Dispatch off; a library loaded later is
+ * scanned (its call is caught without a trap), 0f 05 inside another
+ * instruction is left alone, executable memory that cannot be classified
+ * (a JIT page) turns dispatch on again in every thread.  The whole suite
+ * runs a second time with VOS_DISPATCH=lazy (lazy_mode_suite).
+ *
  * The dispatcher is installed once for the whole program (it cannot be
  * uninstalled).  Under TSan the handler runs in threads TSan does not know
  * yet (a new thread's first system calls, e.g. rseq, come before TSan has
@@ -24,11 +31,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdatomic.h>
@@ -42,6 +52,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "dispatch/dispatch.h"
+#include "dispatch/trap_site.h"
 
 #if defined(__SANITIZE_THREAD__)
 #define UNDER_TSAN 1
@@ -59,6 +70,8 @@ extern char **environ;
 
 static const char *skip_reason;
 static pid_t native_ppid;
+static struct vos_dispatch_stats at_install;    /* right after install */
+static int lazy_forced;                         /* VOS_DISPATCH=lazy */
 static _Atomic long deny_nr = -1;             /* the call the handler refuses */
 static _Atomic unsigned long seen_getppid;    /* all threads */
 /* volatile: glibc declares getppid() and friends __leaf__ (they never call
@@ -87,6 +100,31 @@ HANDLER_CODE static void clobber_vector_registers(void)
 				 "kxorq %%k1, %%k1, %%k1" ::: "memory");
 }
 
+#define CLONE_MAGIC 0xc10e
+
+/* A child on its own stack, sharing memory: what libvirtuos's memfd.c does
+ * from inside the handler (glibc's clone(), CLONE_VM|CLONE_VFORK). */
+__attribute__((no_sanitize("address", "undefined", "thread"), noinline))
+static int handler_clone_child(void *arg)
+{
+	*(volatile int *)arg = 42;
+	return 0;
+}
+
+HANDLER_CODE static long handler_clones(void)
+{
+	char *stack = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+			   -1, 0);
+	volatile int v = 0;
+	int st;
+	if (stack == MAP_FAILED)
+		return -ENOMEM;
+	long pid = clone(handler_clone_child, stack + 65536, CLONE_VM | CLONE_VFORK | SIGCHLD, (void *)&v);
+	long r = pid > 0 && waitpid((pid_t)pid, &st, 0) == pid && WIFEXITED(st) && v == 42 ? 0 : -EIO;
+	munmap(stack, 65536);
+	return r;
+}
+
 HANDLER_CODE static long counting_handler(long nr, long a[6], void *ctx)
 {
 	(void)ctx;
@@ -111,6 +149,8 @@ HANDLER_CODE static long counting_handler(long nr, long a[6], void *ctx)
 		atomic_store(&nested_seen, my_getppid - n0);
 		return r == native_ppid ? 0 : -EIO;
 	}
+	if (nr == SYS_getpgid && a[0] == CLONE_MAGIC)
+		return handler_clones();
 	if (nr == atomic_load_explicit(&deny_nr, memory_order_relaxed))
 		return -EPERM;
 	return vos_dispatch_raw(nr, a);
@@ -192,6 +232,9 @@ static int setup(void)
 	}
 	if (skip_reason)
 		printf("test_dispatch: skipped: %s\n", skip_reason);
+	vos_dispatch_stats(&at_install);
+	const char *want = getenv("VOS_DISPATCH");
+	lazy_forced = want && strcmp(want, "lazy") == 0;
 	return 0;
 }
 
@@ -379,34 +422,7 @@ static void signal_handler_returns(void **state)
 
 /* A read(2) on the SIGSYS path (a site the dispatcher cannot rewrite) blocked in another thread is interrupted by a
  * signal without SA_RESTART: EINTR, as natively. */
-/*
- * A `syscall` site the dispatcher cannot rewrite, so it stays on the SIGSYS
- * path: `long f(nr, a0, a1, a2)` = mov rdi,rax; mov rsi,rdi; mov rdx,rsi;
- * mov rcx,rdx; syscall; ret, in a shared mapping of a memfd reopened
- * read-only (mprotect cannot make it writable).  NULL if that fails.
- */
-typedef long (*trap_site_fn)(long nr, long a0, long a1, long a2);
-static trap_site_fn make_trap_site(void)
-{
-	static const unsigned char code[] = { 0x48, 0x89, 0xf8, 0x48, 0x89, 0xf7, 0x48, 0x89, 0xd6,
-					      0x48, 0x89, 0xca, 0x0f, 0x05, 0xc3 };
-	char path[64];
-	int fd = memfd_create("vos-trap-site", MFD_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	int ro = -1;
-	void *p = MAP_FAILED;
-	if (ftruncate(fd, 4096) == 0 && pwrite(fd, code, sizeof(code), 0) == (ssize_t)sizeof(code) &&
-	    (ro = open(path, O_RDONLY | O_CLOEXEC)) >= 0)
-		p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_SHARED, ro, 0);
-	if (ro >= 0)
-		close(ro);
-	close(fd);
-	return p == MAP_FAILED ? NULL : (trap_site_fn)p;
-}
-
-static trap_site_fn trap_site;
+static vos_trap_site_fn trap_site;
 
 static _Atomic pid_t reader_tid;
 static void on_usr2(int sig) { (void)sig; }
@@ -439,7 +455,7 @@ static void blocking_trap_call_gets_eintr(void **state)
 {
 	(void)state;
 	SKIP_IF_NEEDED();
-	trap_site = make_trap_site();
+	trap_site = vos_make_trap_site();
 	assert_non_null(trap_site);
 	struct sigaction sa = { .sa_handler = on_usr2 };   /* no SA_RESTART */
 	sigemptyset(&sa.sa_mask);
@@ -606,9 +622,272 @@ static void straddling_site(void **state)
 	if (s1.mode != VOS_DISPATCH_REWRITE)
 		assert_int_equal(s1.traps - s0.traps, 5);
 	else if (kernel_traps_split_locks())
-		assert_int_equal(s1.traps - s0.traps, 5);
+		assert_int_equal(s1.traps - s0.traps, 5);       /* threads existed at install */
+	else if (at_install.eager)
+		assert_int_equal(s1.traps - s0.traps, 0);       /* rewritten at install */
 	else
 		assert_int_equal(s1.traps - s0.traps, 1);
+}
+
+/* ---- eager mode ---------------------------------------------------------- */
+
+/* The handler's own clone with a new stack goes through glibc's clone site,
+ * which eager mode has rewritten (lazy mode never rewrites it): the child
+ * must start on its stack and the parent return as natively. */
+static void handler_clone_with_stack(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	for (int i = 0; i < 3; i++) {
+		errno = 0;
+		assert_int_equal(syscall(SYS_getpgid, CLONE_MAGIC), 0);
+	}
+}
+
+static void eager_mode_at_install(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	if (at_install.mode != VOS_DISPATCH_REWRITE) {
+		assert_false(at_install.eager);         /* trap mode: nothing to rewrite into */
+		return;
+	}
+	if (lazy_forced) {
+		assert_false(at_install.eager);
+		assert_non_null(at_install.lazy_reason);
+		assert_string_equal(at_install.lazy_reason, "VOS_DISPATCH=lazy");
+		assert_int_equal(at_install.eager_sites, 0);
+		return;
+	}
+	if (!at_install.eager)
+		printf("test_dispatch: lazy at install: %s\n",
+		       at_install.lazy_reason ? at_install.lazy_reason : "?");
+	assert_true(at_install.eager);
+	assert_null(at_install.lazy_reason);
+	assert_true(at_install.eager_sites >= 100);     /* glibc alone has hundreds */
+	assert_true(at_install.install_ns > 0);
+	printf("test_dispatch: eager: %llu sites rewritten at install in %llu us\n",
+	       (unsigned long long)at_install.eager_sites,
+	       (unsigned long long)(at_install.install_ns / 1000));
+}
+
+/* In a child (VOS_TEST_SCENARIO=cache): the objects this program maps were
+ * classified at least once before (this process's own install wrote them to
+ * the cache), so the child's install takes them from there, with the same
+ * sites; with VOS_DISPATCH_CACHE=off it decodes everything again. */
+static int cache_scenario(void)
+{
+	struct vos_dispatch_stats s;
+	vos_dispatch_stats(&s);
+	const char *off = getenv("VOS_DISPATCH_CACHE");
+	int want_cached = !(off && strcmp(off, "off") == 0);
+	if (!s.eager)
+		return 77;
+	if (want_cached ? s.eager_cached == 0 : s.eager_cached != 0)
+		return 2;
+	printf("test_dispatch: %s: %llu sites, %llu segments from the cache, %llu us\n",
+	       want_cached ? "cache" : "no cache", (unsigned long long)s.eager_sites,
+	       (unsigned long long)s.eager_cached, (unsigned long long)(s.install_ns / 1000));
+	return s.eager_sites == at_install.eager_sites || !at_install.eager_sites ? 0 : 3;
+}
+
+static void run_self(const char *const extra[], int want);
+
+static void cache_gives_the_same_sites(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	if (!at_install.eager) {
+		skip();
+		return;
+	}
+	char sites[64];
+	snprintf(sites, sizeof(sites), "VOS_TEST_SITES=%llu", (unsigned long long)at_install.eager_sites);
+	const char *const with[] = { "VOS_TEST_SCENARIO=cache", sites, NULL };
+	const char *const without[] = { "VOS_TEST_SCENARIO=cache", "VOS_DISPATCH_CACHE=off", sites, NULL };
+	run_self(with, 0);
+	run_self(without, 0);
+}
+
+/* A library loaded after install: its `syscall` never ran before, yet the
+ * call reaches the handler; in eager mode without a trap (the scan of the
+ * new mapping rewrote it), in lazy mode through its first trap. */
+static void dlopen_site_caught(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	char path[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 32);
+	assert_true(n > 0);
+	path[n] = 0;
+	char *slash = strrchr(path, '/');
+	assert_non_null(slash);
+	strcpy(slash + 1, "libdispatch_dl.so");
+	struct vos_dispatch_stats s0, s1;
+	vos_dispatch_stats(&s0);
+	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	assert_non_null(h);
+	long (*fn)(void) = (long (*)(void))dlsym(h, "dispatch_dl_getppid");
+	assert_non_null(fn);
+	struct vos_dispatch_stats mid;
+	vos_dispatch_stats(&mid);
+	unsigned long n0 = my_getppid;
+	assert_int_equal(fn(), native_ppid);
+	assert_int_equal(fn(), native_ppid);
+	assert_int_equal(my_getppid - n0, 2);           /* both calls reached the handler */
+	vos_dispatch_stats(&s1);
+	if (s0.eager) {
+		assert_true(s1.eager);                  /* the library was classified */
+		assert_int_equal(s1.traps, s0.traps);   /* rewritten before it ran */
+		assert_true(s1.eager_scans > s0.eager_scans);
+		assert_true(s1.eager_sites > s0.eager_sites);
+	} else if (s1.mode == VOS_DISPATCH_REWRITE) {
+		assert_int_equal(s1.traps - mid.traps, 1);      /* the first call */
+	}
+	dlclose(h);
+}
+
+/* `mov $0x50f, %eax` is b8 0f 05 00 00: a candidate inside an immediate. */
+__attribute__((noinline)) static long immediate_0f05(void)
+{
+	long r;
+	__asm__ volatile("mov $0x50f, %%eax" : "=a"(r));
+	return r;
+}
+
+static void candidate_inside_instruction_left_alone(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	static const unsigned char mov[] = { 0xb8, 0x0f, 0x05, 0x00, 0x00 };
+	const unsigned char *code = (const unsigned char *)immediate_0f05;
+	int found = 0;
+	for (int i = 0; i < 64 && !found; i++)
+		found = memcmp(code + i, mov, sizeof(mov)) == 0;
+	assert_true(found);                             /* not rewritten */
+	assert_int_equal(immediate_0f05(), 0x50f);
+	if (at_install.eager) {
+		struct vos_dispatch_stats s;
+		vos_dispatch_stats(&s);
+		assert_true(s.eager);   /* it was classified: no reason to go lazy */
+	}
+}
+
+/* Numbers no kernel has, at a rewritten site (glibc's syscall(), whose
+ * number is not a constant): ENOSYS as natively, not a jump out of page 0's
+ * sled.  (1027..1038, numbers >= 4083 and negative ones are not covered:
+ * README.md, Limits.) */
+static void invalid_numbers_enosys(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	static const long nrs[] = { 1023, 1024, 1025, 1026, 1039, 1500, 4082 };
+	(void)syscall(SYS_getppid);                     /* the site is rewritten (lazy mode too) */
+	for (unsigned i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++) {
+		errno = 0;
+		assert_int_equal(syscall(nrs[i]), -1);
+		assert_int_equal(errno, ENOSYS);
+	}
+}
+
+/* In a child (VOS_TEST_SCENARIO=jit): code written into anonymous memory
+ * and made executable cannot be classified, so dispatch goes lazy in every
+ * thread; its call then traps, in this thread and in one that existed
+ * before.  Exit status: 0 right, 77 not in eager mode at install. */
+static int jit_pipe[2];
+static long (*volatile jit_fn_for_thread)(void);
+
+static void *jit_thread_body(void *arg)
+{
+	(void)arg;
+	char c;
+	if (read(jit_pipe[0], &c, 1) != 1)
+		return (void *)-1L;
+	unsigned long n0 = my_getppid;
+	long r = jit_fn_for_thread();
+	return (void *)(r == native_ppid ? (long)(my_getppid - n0) : -2L);
+}
+
+static int jit_scenario(void)
+{
+	struct vos_dispatch_stats s0, s1;
+	vos_dispatch_stats(&s0);
+	if (!s0.eager)
+		return 77;
+	pthread_t t;
+	if (pipe(jit_pipe) != 0 || pthread_create(&t, NULL, jit_thread_body, NULL) != 0)
+		return 2;
+	/* mov $SYS_getppid, %eax; syscall; ret */
+	static const unsigned char code[] = { 0xb8, SYS_getppid, 0, 0, 0, 0x0f, 0x05, 0xc3 };
+	unsigned char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return 3;
+	memcpy(p, code, sizeof(code));
+	if (mprotect(p, 4096, PROT_READ | PROT_EXEC) != 0)
+		return 4;
+	vos_dispatch_stats(&s1);
+	if (s1.eager || !s1.lazy_reason || !strstr(s1.lazy_reason, "executable")) {
+		printf("jit: still eager or no reason: %s\n", s1.lazy_reason ? s1.lazy_reason : "-");
+		return 5;
+	}
+	unsigned long n0 = my_getppid;
+	long r = ((long (*)(void))p)();
+	vos_dispatch_stats(&s1);
+	if (r != native_ppid || my_getppid - n0 != 1 || s1.traps <= s0.traps)
+		return 6;
+	jit_fn_for_thread = (long (*)(void))p;
+	void *ret;
+	if (write(jit_pipe[1], "x", 1) != 1 || pthread_join(t, &ret) != 0)
+		return 7;
+	return (long)ret == 1 ? 0 : 8;
+}
+
+static void run_self(const char *const extra[], int want)
+{
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	const char **envp = calloc(n + 4, sizeof(*envp));
+	assert_non_null(envp);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "VOS_DISPATCH=", 13) != 0)
+			envp[k++] = environ[i];
+	for (int i = 0; extra[i]; i++)
+		envp[k++] = extra[i];
+	char *argv[] = { "test_dispatch", NULL };
+	pid_t pid;
+	assert_int_equal(posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, (char **)envp), 0);
+	free(envp);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), want);
+}
+
+static void jit_page_turns_dispatch_on(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	if (!at_install.eager) {
+		skip();
+		return;
+	}
+	static const char *const extra[] = { "VOS_TEST_SCENARIO=jit", NULL };
+	run_self(extra, 0);
+}
+
+/* The whole suite again in lazy mode (not from inside that run). */
+static void lazy_mode_suite(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	if (lazy_forced) {
+		skip();
+		return;
+	}
+	static const char *const extra[] = { "VOS_DISPATCH=lazy", NULL };
+	run_self(extra, 0);
 }
 
 /* ---- the API the library builds on ------------------------------------- */
@@ -954,7 +1233,13 @@ int main(void)
 	};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(threads_started_before_install_are_armed),
+		cmocka_unit_test(eager_mode_at_install),
+		cmocka_unit_test(candidate_inside_instruction_left_alone),
+		cmocka_unit_test(dlopen_site_caught),
+		cmocka_unit_test(jit_page_turns_dispatch_on),
+		cmocka_unit_test(cache_gives_the_same_sites),
 		cmocka_unit_test(getppid_three_ways),
+		cmocka_unit_test(invalid_numbers_enosys),
 		cmocka_unit_test(no_traps_after_warmup),
 		cmocka_unit_test(handler_can_refuse),
 		cmocka_unit_test(threads_after_install),
@@ -974,6 +1259,8 @@ int main(void)
 		cmocka_unit_test(seccomp_strict_refused),
 		cmocka_unit_test(seccomp_filter_coexists),
 		cmocka_unit_test(elf_is_static),
+		cmocka_unit_test(handler_clone_with_stack),
+		cmocka_unit_test(lazy_mode_suite),
 	};
 	if (getenv("VOS_TEST_VECTORS_ONLY")) {
 		native_ppid = getppid();
@@ -981,6 +1268,14 @@ int main(void)
 		if (r != 0)
 			return r == -ENOSYS ? 0 : 1;
 		return cmocka_run_group_tests(vectors_only, NULL, NULL);
+	}
+	if (getenv("VOS_TEST_SCENARIO")) {
+		native_ppid = getppid();
+		if (vos_dispatch_install(counting_handler, NULL) != 0)
+			return 1;
+		const char *sites = getenv("VOS_TEST_SITES");
+		at_install.eager_sites = sites ? strtoull(sites, NULL, 10) : 0;
+		return strcmp(getenv("VOS_TEST_SCENARIO"), "cache") == 0 ? cache_scenario() : jit_scenario();
 	}
 	if (setup() != 0)
 		return 1;
