@@ -259,7 +259,7 @@ static void next_request_bounded(void **state)
 	uint64_t size = vos_channel_bytes(4, 4096);
 	(void)state;
 
-	assert_int_equal(vos_local_create(size, &xp), 0);
+	assert_int_equal(vos_local_create(size, NULL, NULL, &xp), 0);
 	assert_int_equal(vos_channel_format(xp->mem, size, VOS_SVC_STORAGE, 4, 4096), 0);
 	assert_int_equal(vos_channel_open(&ch, xp, VOS_SVC_STORAGE), 0);
 
