@@ -24,19 +24,7 @@
 
 /* What uaccess.c takes from the rest of the library. */
 int (*real_sigaction)(int, const struct sigaction *, struct sigaction *) = sigaction;
-
-void vos_block_signals(sigset_t *old)
-{
-	sigset_t all;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, old);
-}
-
-void vos_restore_signals(const sigset_t *old)
-{
-	pthread_sigmask(SIG_SETMASK, old, NULL);
-}
+#include "../../tests/unit/uaccess_stubs.h"
 
 static const char *volatile path = "/storage/some/dir/file-name.txt";   /* 31 + NUL */
 static char src4k[4096], dst[4096];

@@ -9,9 +9,10 @@
  * the program's threads never see a raised limit), and truncates.  The helper has no exit signal: the program gets
  * no SIGCHLD, and its waitpid(-1) never reaps it (that needs __WCLONE).
  * Should the hard limit also be below size (an unprivileged program after
- * "ulimit -f N", which lowers both), it is the helper that gets SIGXFSZ
- * (and dies of it unless ignored); we answer EFBIG, and the channel, mmap
- * or exec fails (a limit: see the interpose README).
+ * "ulimit -f N", which lowers both), the helper does not truncate and we
+ * answer EFBIG: the caller goes another way (the local channel asks its
+ * service to size the memfd, an mmap copy is anonymous memory) or fails
+ * (an exec copy: see the interpose README).
  *
  * Why not lower our guard and raise the process's limit for a moment:
  * another thread's write in that moment would go past the program's limit.
@@ -52,7 +53,13 @@ static int truncate_helper(void *arg)
 		rl.rlim_cur = rl.rlim_max;
 		syscall(SYS_prlimit64, 0, RLIMIT_FSIZE, &rl, NULL);
 	}
-	job->result = vos_sys_ret(syscall(SYS_ftruncate, job->fd, job->size));
+	/* Past even the hard limit the kernel would raise SIGXFSZ here, and
+	 * the helper runs the program's handler (a copy: no CLONE_SIGHAND)
+	 * on our memory: do not try. */
+	if (rl.rlim_cur != RLIM_INFINITY && (unsigned long long)job->size > rl.rlim_cur)
+		job->result = -EFBIG;
+	else
+		job->result = vos_sys_ret(syscall(SYS_ftruncate, job->fd, job->size));
 	syscall(SYS_exit, 0);
 	return 0;
 }

@@ -22,6 +22,11 @@ enum vos_hello_kind {
 	VOS_HELLO_NEW       = 1,   /* a new client: start a fresh shadow */
 	VOS_HELLO_CLAIM     = 2,   /* a forked child: take the pending shadow named by token */
 	VOS_HELLO_FORK_LIVE = 3,   /* a spawned child (vfork/posix_spawn): fork the shadow whose channel token this is, now */
+	/* Local transport only, no channel: grow the one memfd sent to
+	 * hello.size bytes, reply, hang up.  For a client whose hard
+	 * RLIMIT_FSIZE is below its channel's size: the service's limit
+	 * applies, not the client's (front.c, back.c). */
+	VOS_HELLO_SIZE_MEMFD = 4,
 };
 
 struct vos_hello {
@@ -30,7 +35,10 @@ struct vos_hello {
 	uint32_t kind;           /* enum vos_hello_kind */
 	uint32_t umask;
 	uint32_t pad;
-	uint8_t token[VOS_TOKEN_LEN];
+	union {
+		uint8_t token[VOS_TOKEN_LEN];
+		uint64_t size;   /* VOS_HELLO_SIZE_MEMFD */
+	};
 };
 
 struct vos_hello_reply {

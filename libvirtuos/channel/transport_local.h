@@ -29,8 +29,12 @@
 /* Client side ------------------------------------------------------------ */
 
 /* Create a memfd of `size` bytes, map it, make the eventfds.  *out->mem is
- * zeroed memory ready for vos_channel_format().  0 or -errno. */
-int vos_local_create(size_t size, struct vos_xport **out);
+ * zeroed memory ready for vos_channel_format().  If the process's hard
+ * RLIMIT_FSIZE is below size (and it cannot raise it), the service at
+ * <rundir>/<service>.sock sizes the memfd (VOS_HELLO_SIZE_MEMFD; rundir NULL:
+ * -EFBIG instead).  0 or -errno. */
+int vos_local_create(size_t size, const char *rundir, const char *service,
+		     struct vos_xport **out);
 /* Connect to <rundir>/<service>.sock, send the hello and the fds, wait (bounded)
  * for the reply.  0 or -errno (the reply's status, or -ECONNREFUSED/-ENOENT/-ETIMEDOUT...). */
 int vos_local_connect(struct vos_xport *x, const char *rundir, const char *service,

@@ -21,7 +21,7 @@ static int local_create(const struct vos_client_config *cfg, size_t size, struct
 {
 	if (!cfg->rundir)
 		return -EINVAL;
-	return vos_local_create(size, out);
+	return vos_local_create(size, cfg->rundir, cfg->service, out);
 }
 
 static int local_connect(struct vos_xport *xp, const struct vos_client_config *cfg,

@@ -24,8 +24,9 @@
  * file after the mmap are not seen through the mapping (natively they are,
  * until a page is written privately: POSIX leaves it unspecified); pages
  * past EOF stay SIGBUS if the file grows later.  If no memfd can be made
- * (fd table full, vm.memfd_noexec=2 with PROT_EXEC), the copy is an
- * anonymous mapping instead: then pages past end of file read as zeros.
+ * (fd table full, vm.memfd_noexec=2 with PROT_EXEC, a hard RLIMIT_FSIZE
+ * below the file's size), the copy is an anonymous mapping instead: then
+ * pages past end of file read as zeros.
  *
  * MAP_SHARED and MAP_SHARED_VALIDATE fail with ENODEV (what Linux answers
  * for a file that cannot be mapped, e.g. in /proc): writes through a
@@ -115,6 +116,8 @@ static void *map_memfd(struct vos_client *c, int fd, void *addr, size_t len, int
 		return MAP_FAILED;
 	}
 	err = -vos_memfd_truncate((int)mfd, fsize);     /* not RLIMIT_FSIZE's */
+	if (err == EFBIG)
+		*no_memfd = 1;  /* a hard limit below the file's size */
 	if (err)
 		goto out;
 	if (data > 0) {

@@ -7,8 +7,9 @@
  * spawn reports it).  Then posix_spawnp (PATH search) with an addopen,
  * addfchdir_np to the parent's fd of DIR, a program that does not exist
  * (the exec's ENOENT) after a good addopen, attributes (a signal mask, a
- * new process group) with an addopen, and addclosefrom_np 2 (a routed fd
- * of the parent's is not inherited).  The parent then reads the files back.
+ * new process group: the child, a shell, reports both) with an addopen,
+ * and addclosefrom_np 2 (a routed fd of the parent's is not inherited).
+ * The parent then reads the files back.
  *
  * usage: spawn_addopen DIR
  */
@@ -121,7 +122,14 @@ int main(int argc, char **argv)
 	{
 		char *echo_p[] = { "echo", "found in PATH", NULL };
 		char *nothere[] = { "/nonexistent/program", NULL };
-		char *grp[] = { "/bin/grep", "SigBlk", "/proc/self/status", NULL };
+		/* The shell's builtins only: a static program (dom0's busybox
+		 * grep in the Xen guest set) runs without the library, and its
+		 * writes to the remote stdout fail with EBADF. */
+		char *grp[] = { "/bin/sh", "-c",
+				"read -r pid comm state ppid pgrp rest < /proc/self/stat;"
+				" [ \"$pgrp\" = \"$pid\" ] && echo own process group;"
+				" while read -r l; do case $l in SigBlk*) echo \"$l\";; esac;"
+				" done < /proc/self/status", NULL };
 		char fds_cmd[160];
 		char *ls_fds[] = { "/bin/sh", "-c", fds_cmd, NULL };
 		posix_spawnattr_t at;

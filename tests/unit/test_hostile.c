@@ -259,7 +259,7 @@ static void next_request_bounded(void **state)
 	uint64_t size = vos_channel_bytes(4, 4096);
 	(void)state;
 
-	assert_int_equal(vos_local_create(size, &xp), 0);
+	assert_int_equal(vos_local_create(size, NULL, NULL, &xp), 0);
 	assert_int_equal(vos_channel_format(xp->mem, size, VOS_SVC_STORAGE, 4, 4096), 0);
 	assert_int_equal(vos_channel_open(&ch, xp, VOS_SVC_STORAGE), 0);
 
@@ -510,6 +510,74 @@ static void accept_rejects_bad_hello(void **state)
 	test_rundir_remove(rundir);
 }
 
+/* VOS_HELLO_SIZE_MEMFD, what the service answers and does; -EALREADY: served, no channel. */
+static int32_t size_request(int lfd, const char *rundir, uint64_t size, const int *fds, int n)
+{
+	struct vos_hello hello = { .magic = VOS_HELLO_MAGIC, .version = VOS_PROTO_VERSION,
+				   .kind = VOS_HELLO_SIZE_MEMFD, .size = size };
+	struct vos_local_conn conn;
+	struct vos_hello_reply rep;
+	int s = raw_connect(rundir);
+
+	send_fds(s, &hello, sizeof(hello), fds, n);
+	assert_int_equal(vos_local_accept(lfd, &conn), -EALREADY);
+	assert_int_equal(read(s, &rep, sizeof(rep)), (ssize_t)sizeof(rep));
+	close(s);
+	return rep.status;
+}
+
+static off_t size_of(int fd)
+{
+	struct stat st;
+
+	assert_int_equal(fstat(fd, &st), 0);
+	return st.st_size;
+}
+
+/* The service grows a client's memfd to a channel's size at most, and only a
+ * memfd that may still be sealed and grown. */
+static void size_request_checked(void **state)
+{
+	char rundir[] = "/tmp/vos-unit-XXXXXX", path[64];
+	uint64_t max = vos_channel_bytes(VOS_MAX_SLOTS, VOS_MAX_SLOT_SIZE);
+	int good = memfd_create("good", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int grow_sealed = memfd_create("sealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int no_sealing = memfd_create("plain", MFD_CLOEXEC);
+	(void)state;
+
+	assert_non_null(mkdtemp(rundir));
+	snprintf(path, sizeof(path), "%s/file", rundir);
+	int file = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(good >= 0 && grow_sealed >= 0 && no_sealing >= 0 && file >= 0);
+	assert_int_equal(fcntl(grow_sealed, F_ADD_SEALS, F_SEAL_GROW), 0);
+	int lfd = vos_local_listen(rundir, "storage");
+	assert_true(lfd >= 0);
+	int before = count_open_fds();
+
+	assert_int_equal(size_request(lfd, rundir, 65536, &good, 1), 0);
+	assert_int_equal(size_of(good), 65536);
+	/* never shrunk */
+	assert_int_equal(size_request(lfd, rundir, 8192, &good, 1), 0);
+	assert_int_equal(size_of(good), 65536);
+	assert_int_equal(size_request(lfd, rundir, max + 1, &good, 1), -EFBIG);
+	assert_int_equal(size_request(lfd, rundir, 1, &good, 1), -EFBIG);
+	assert_int_equal(size_of(good), 65536);
+	assert_int_equal(size_request(lfd, rundir, 65536, &grow_sealed, 1), -EINVAL);
+	assert_int_equal(size_request(lfd, rundir, 65536, &no_sealing, 1), -EINVAL);
+	assert_int_equal(size_request(lfd, rundir, 65536, &file, 1), -EINVAL);
+	assert_int_equal(size_of(grow_sealed) + size_of(no_sealing) + size_of(file), 0);
+	assert_int_equal(size_request(lfd, rundir, 65536, (int[]){ good, good }, 2), -EPROTO);
+	assert_int_equal(size_request(lfd, rundir, 65536, NULL, 0), -EPROTO);
+	assert_int_equal(count_open_fds(), before);
+
+	close(lfd);
+	close(good);
+	close(grow_sealed);
+	close(no_sealing);
+	close(file);
+	test_rundir_remove(rundir);
+}
+
 /* A service that accepts connections but never answers the hello. */
 static void connect_gives_up_without_reply(void **state)
 {
@@ -542,6 +610,7 @@ int main(void)
 		cmocka_unit_test(hangup_fails_inflight_calls),
 		cmocka_unit_test(attach_rejects_bad_descriptors),
 		cmocka_unit_test(accept_rejects_bad_hello),
+		cmocka_unit_test(size_request_checked),
 		cmocka_unit_test(connect_gives_up_without_reply),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

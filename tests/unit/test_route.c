@@ -79,34 +79,8 @@ long vos_dispatch_raw(long nr, const long a[6])
 	return r < 0 ? -errno : r;
 }
 
-/* cmocka sets its own SIGSEGV/SIGBUS handlers around each test with
- * signal(): send them through the emulation, as libvirtuos's signals.c does
- * (this definition is what libcmocka.so calls). */
-sighandler_t signal(int sig, sighandler_t handler)
-{
-	struct sigaction act, old;
-
-	memset(&act, 0, sizeof(act));
-	act.sa_handler = handler;
-	act.sa_flags = SA_RESTART;
-	if (sig == SIGSEGV || sig == SIGBUS ? vos_fault_sigaction(sig, &act, &old)
-					    : sigaction(sig, &act, &old))
-		return SIG_ERR;
-	return old.sa_handler;
-}
-
-void vos_block_signals(sigset_t *old)
-{
-	sigset_t all;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, old);
-}
-
-void vos_restore_signals(const sigset_t *old)
-{
-	pthread_sigmask(SIG_SETMASK, old, NULL);
-}
+#define UACCESS_STUBS_SIGNAL
+#include "uaccess_stubs.h"
 
 struct vos_conn *vos_service_connect(int svc)
 {

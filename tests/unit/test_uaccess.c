@@ -24,35 +24,8 @@
 
 /* What uaccess.c takes from the rest of the library. */
 int (*real_sigaction)(int, const struct sigaction *, struct sigaction *) = sigaction;
-
-void vos_block_signals(sigset_t *old)
-{
-	sigset_t all;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, old);
-}
-
-void vos_restore_signals(const sigset_t *old)
-{
-	pthread_sigmask(SIG_SETMASK, old, NULL);
-}
-
-/* cmocka sets its own SIGSEGV/SIGBUS handlers around each test with
- * signal(): send them through the emulation, as libvirtuos's signals.c does
- * for a program's signal() (this definition is what libcmocka.so calls). */
-sighandler_t signal(int sig, sighandler_t handler)
-{
-	struct sigaction act, old;
-
-	memset(&act, 0, sizeof(act));
-	act.sa_handler = handler;
-	act.sa_flags = SA_RESTART;
-	if (sig == SIGSEGV || sig == SIGBUS ? vos_fault_sigaction(sig, &act, &old)
-					    : sigaction(sig, &act, &old))
-		return SIG_ERR;
-	return old.sa_handler;
-}
+#define UACCESS_STUBS_SIGNAL
+#include "uaccess_stubs.h"
 
 static long page;
 

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "local.h"
+#include "../channel.h"
+#include "../memfd.h"
 #include "../vos_sys.h"
 
 #define ACCEPT_TIMEOUT_MS  5000
@@ -89,11 +91,12 @@ fail:
 }
 
 /*
- * Receive exactly len bytes with exactly n descriptors (close-on-exec).
+ * Receive exactly len bytes with exactly n descriptors (close-on-exec), or
+ * with up to n if nfds is not NULL (*nfds: how many; the rest are -1).
  * Anything else (short message, truncation, wrong fd count) closes whatever
  * arrived and fails with -EPROTO; -ECONNRESET on end of stream.
  */
-static int recv_with_fds(int sock, void *buf, size_t len, int *fds, int n)
+static int recv_with_fds(int sock, void *buf, size_t len, int *fds, int n, int *nfds)
 {
 	union {
 		char buf[CMSG_SPACE(8 * sizeof(int))];
@@ -132,8 +135,11 @@ static int recv_with_fds(int sock, void *buf, size_t len, int *fds, int n)
 			got++;
 		}
 	}
-	if ((size_t)r != len || (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || got != n)
+	if ((size_t)r != len || (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+	    (nfds ? got > n : got != n))
 		err = -EPROTO;
+	else if (nfds)
+		*nfds = got;
 	if (err) {
 		for (int i = 0; i < n; i++) {
 			vos_sys_close(fds[i]);
@@ -164,9 +170,35 @@ int vos_local_accept(int listen_fd, struct vos_local_conn *conn)
 	return vos_local_accept_fd(sock, conn);
 }
 
+/*
+ * VOS_HELLO_SIZE_MEMFD: grow the client's memfd to size under our
+ * RLIMIT_FSIZE (memfd.c: our own soft limit is lifted as for any memfd of
+ * ours).  Only a memfd that may still be sealed and grown (a file of
+ * /dev/shm or a memfd without MFD_ALLOW_SEALING reports F_SEAL_SEAL), only
+ * to a channel's size at most, and never shrunk.  0 or -errno.
+ */
+static int size_memfd(const struct vos_hello *h, const int *fds, int nfds)
+{
+	struct stat st;
+	long seals;
+
+	if (nfds != 1)
+		return -EPROTO;
+	if (h->size < VOS_PAGE_SIZE || h->size > vos_channel_bytes(VOS_MAX_SLOTS, VOS_MAX_SLOT_SIZE))
+		return -EFBIG;
+	if (vos_sys_fstat(fds[0], &st) < 0 || !S_ISREG(st.st_mode))
+		return -EINVAL;
+	seals = vos_sys_fcntl(fds[0], F_GET_SEALS, 0);
+	if (seals < 0 || (seals & (F_SEAL_SEAL | F_SEAL_GROW)))
+		return -EINVAL;
+	if ((uint64_t)st.st_size >= h->size)
+		return 0;
+	return vos_memfd_truncate(fds[0], (off_t)h->size);
+}
+
 int vos_local_accept_fd(int sock, struct vos_local_conn *conn)
 {
-	int err, fds[3];
+	int err, fds[3], nfds = 0;
 	socklen_t len = sizeof(conn->cred);
 
 	memset(conn, 0, sizeof(*conn));
@@ -178,8 +210,20 @@ int vos_local_accept_fd(int sock, struct vos_local_conn *conn)
 	}
 	/* A client that connects and never speaks must not stall the daemon. */
 	local_set_timeouts(sock, ACCEPT_TIMEOUT_MS);
-	err = recv_with_fds(sock, &conn->hello, sizeof(conn->hello), fds, 3);
-	if (!err && !hello_ok(&conn->hello)) {
+	err = recv_with_fds(sock, &conn->hello, sizeof(conn->hello), fds, 3, &nfds);
+	if (!err && conn->hello.magic == VOS_HELLO_MAGIC &&
+	    conn->hello.version == VOS_PROTO_VERSION && conn->hello.kind == VOS_HELLO_SIZE_MEMFD) {
+		/* Served here, no channel: the reply below, then the hang-up. */
+		err = size_memfd(&conn->hello, fds, nfds);
+		struct vos_hello_reply rep = { .status = err };
+
+		(void)syscall(SYS_sendto, sock, &rep, sizeof(rep), MSG_NOSIGNAL | MSG_DONTWAIT, NULL, 0);
+		for (int i = 0; i < 3; i++)
+			vos_sys_close(fds[i]);
+		vos_sys_close(sock);
+		return -EALREADY;
+	}
+	if (!err && (nfds != 3 || !hello_ok(&conn->hello))) {
 		for (int i = 0; i < 3; i++)
 			vos_sys_close(fds[i]);
 		err = -EPROTO;
@@ -215,7 +259,7 @@ int vos_local_conn_recv(int sock, struct vos_local_conn *conn)
 	struct vos_local_conn tmp;
 	int fds[4], err;
 
-	err = recv_with_fds(sock, &tmp, sizeof(tmp), fds, 4);
+	err = recv_with_fds(sock, &tmp, sizeof(tmp), fds, 4, NULL);
 	if (err)
 		return err;
 	/* The fd numbers in the message are the sender's; use ours. */

@@ -8,6 +8,17 @@
  * shrink later would turn service accesses into SIGBUS.  The service refuses
  * a memfd without F_SEAL_SHRINK (back.c).
  *
+ * A program whose hard RLIMIT_FSIZE is below the channel's size (after
+ * "ulimit -f N", without CAP_SYS_RESOURCE) cannot size the memfd itself,
+ * and natively the limit does not concern a library's memory.  Then the
+ * service does it, before the seals, on a connection of its own
+ * (VOS_HELLO_SIZE_MEMFD): it is another process, under its own limit, and
+ * the only one this client trusts with its channel anyway.  Sizing the
+ * memfd early (at load, before the program lowers its limit) would miss a
+ * limit inherited at exec and a child's new channel; the service could
+ * also create the memfd and send it, but then the client would have to
+ * check a service's memfd, seals and all, on every connect.
+ *
  * Raw system calls only (vos_sys.h): in the preload library the libc names
  * are the interposer's wrappers.
  */
@@ -26,7 +37,10 @@
 
 #define CONNECT_TIMEOUT_MS 5000
 
-int vos_local_create(size_t size, struct vos_xport **out)
+static int size_by_service(const char *rundir, const char *service, int memfd, size_t size);
+
+int vos_local_create(size_t size, const char *rundir, const char *service,
+		     struct vos_xport **out)
 {
 	struct local_xport *l;
 	int err;
@@ -43,8 +57,11 @@ int vos_local_create(size_t size, struct vos_xport **out)
 		l->memfd = -1;
 		goto fail;
 	}
-	/* Not limited by the program's RLIMIT_FSIZE (memfd.h). */
+	/* Not limited by the program's RLIMIT_FSIZE (memfd.h); past a hard
+	 * limit we cannot raise, by the service's (rendezvous.h). */
 	err = vos_memfd_truncate(l->memfd, (off_t)size);
+	if (err == -EFBIG && rundir)
+		err = size_by_service(rundir, service, l->memfd, size);
 	if (err < 0)
 		goto fail;
 	err = (int)vos_sys_fcntl(l->memfd, F_ADD_SEALS,
@@ -74,17 +91,15 @@ fail:
 	return err;
 }
 
-int vos_local_connect(struct vos_xport *x, const char *rundir, const char *service,
-		      const struct vos_hello *hello, struct vos_hello_reply *reply)
+/* Connect to the service's socket, send hello with n fds, wait (bounded)
+ * for the reply.  The connected socket (its timeouts still set) or -errno. */
+static int hello_exchange(const char *rundir, const char *service, const struct vos_hello *hello,
+			  const int *fds, int n, struct vos_hello_reply *reply)
 {
-	struct local_xport *l = (struct local_xport *)x;
 	struct sockaddr_un sa;
 	struct vos_hello_reply rep;
 	int sock, err;
-	int fds[3] = { l->memfd, l->to_service, l->to_client };
 
-	if (l->sock >= 0)
-		return -EISCONN;
 	err = local_sock_path(rundir, service, &sa);
 	if (err)
 		return err;
@@ -100,7 +115,7 @@ int vos_local_connect(struct vos_xport *x, const char *rundir, const char *servi
 		err = -ETIMEDOUT;
 	if (err)
 		goto fail;
-	err = local_send_with_fds(sock, hello, sizeof(*hello), fds, 3);
+	err = local_send_with_fds(sock, hello, sizeof(*hello), fds, n);
 	if (err)
 		goto fail;
 
@@ -129,14 +144,45 @@ int vos_local_connect(struct vos_xport *x, const char *rundir, const char *servi
 		err = (rep.status < 0 && rep.status > -4096) ? rep.status : -EPROTO;
 		goto fail;
 	}
-	local_set_timeouts(sock, 0);
 	if (reply)
 		*reply = rep;
-	l->sock = sock;
-	return 0;
+	return sock;
 fail:
 	vos_sys_close(sock);
 	return err;
+}
+
+int vos_local_connect(struct vos_xport *x, const char *rundir, const char *service,
+		      const struct vos_hello *hello, struct vos_hello_reply *reply)
+{
+	struct local_xport *l = (struct local_xport *)x;
+	int fds[3] = { l->memfd, l->to_service, l->to_client };
+	int sock;
+
+	if (l->sock >= 0)
+		return -EISCONN;
+	sock = hello_exchange(rundir, service, hello, fds, 3, reply);
+	if (sock < 0)
+		return sock;
+	local_set_timeouts(sock, 0);
+	l->sock = sock;
+	return 0;
+}
+
+/* The service grows our memfd (VOS_HELLO_SIZE_MEMFD); we check it did. */
+static int size_by_service(const char *rundir, const char *service, int memfd, size_t size)
+{
+	struct vos_hello hello = { .magic = VOS_HELLO_MAGIC, .version = VOS_PROTO_VERSION,
+				   .kind = VOS_HELLO_SIZE_MEMFD, .size = size };
+	struct stat st;
+	int sock = hello_exchange(rundir, service, &hello, &memfd, 1, NULL);
+
+	if (sock < 0)
+		return sock == -EPROTO ? -EFBIG : sock;  /* an older service */
+	vos_sys_close(sock);
+	if (vos_sys_fstat(memfd, &st) < 0 || (uint64_t)st.st_size != size)
+		return -EFBIG;
+	return 0;
 }
 
 void vos_local_get_fds(const struct vos_xport *x, struct vos_local_fds *fds)
