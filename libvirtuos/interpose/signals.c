@@ -159,6 +159,10 @@ static void run_pending(void)
 		bits_to_set(atomic_load(&actions[sig].mask), &mask);
 		if (!(flags & SA_NODEFER))
 			sigaddset(&mask, sig);
+		/* As in the kernel's mask for the handler (sigaction above):
+		 * SIGSYS stays deliverable, or the handler's first trapped
+		 * call (a new site, a fork) kills the process. */
+		sigdelset(&mask, SIGSYS);
 		pthread_sigmask(SIG_BLOCK, &mask, &old);
 		getcontext(&uc);        /* handlers may read it; never NULL */
 		call_handler(sig, &info, &uc);
