@@ -122,7 +122,11 @@
 #define VOS_XEN_MAX_PAGES       2048u  /* channel pages (8 MiB) per transport */
 #define VOS_XEN_REFS_PER_NODE   256u   /* grant refs per ring-ref<i> node */
 #define VOS_XEN_MAX_GIDS        256u
-#define VOS_XEN_CONNECT_TIMEOUT_MS 5000
+/* Per connect phase.  The guest set under QEMU/TCG on a loaded 2-core host
+ * took over 5 s to accept now and then (a first call failed with EIO); a
+ * service that is alive answers well within this, a hung one is found out
+ * this much later. */
+#define VOS_XEN_CONNECT_TIMEOUT_MS 15000
 #define VOS_XEN_DEATH_POLL_MS   500    /* a sleeping client's domain-death check */
 
 /* XenbusState values used in the state nodes. */
