@@ -32,7 +32,8 @@
  * kernel would for the combinations it refuses: EINVAL (sendfile from a
  * socket other than into a pipe, copy_file_range of a non-regular file,
  * splice with no pipe side, tee of a remote fd: a FIFO under a routed
- * prefix is not a pipe here), ESPIPE (an offset for a pipe or socket),
+ * prefix is not a pipe here, an offset for a socket), ESPIPE (an offset
+ * for a pipe),
  * EBADF (copy_file_range into an O_APPEND file), EFAULT (a bad offset
  * pointer), EINVAL for sendfile into an O_APPEND file.
  */
@@ -558,7 +559,7 @@ long vos_xfer_splice(long a[6])
 	if ((is_pipe(&in) && uin) || (is_pipe(&out) && uout))
 		return -ESPIPE;
 	if ((in.kind == SIDE_SOCKET && uin) || (out.kind == SIDE_SOCKET && uout))
-		return -ESPIPE;
+		return -EINVAL;         /* not positioned (no FMODE_PREAD/PWRITE) */
 	r = off_get(uin, &oin, &hin);
 	if (r == 0)
 		r = off_get(uout, &oout, &hout);
