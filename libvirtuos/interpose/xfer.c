@@ -111,9 +111,12 @@ static int is_pipe(const struct side *s)
 	return s->kind == SIDE_LOCAL && s->type == S_IFIFO;
 }
 
+/* A local source sendfile reads at a position: a file or a device (not a
+ * pipe, socket or directory). */
 static int is_local_file(const struct side *s)
 {
-	return s->kind == SIDE_LOCAL && (s->type == S_IFREG || s->type == S_IFBLK);
+	return s->kind == SIDE_LOCAL && s->type != S_IFIFO && s->type != S_IFSOCK &&
+	       s->type != S_IFDIR;
 }
 
 /* The file status flags of a side (F_GETFL), or -errno. */
@@ -142,7 +145,6 @@ static int off_put(off_t *uptr, off_t off)
 		return 0;
 	return vos_copy_to_user(uptr, &off, sizeof off) < 0 ? -EFAULT : 0;
 }
-
 
 /* Read n bytes of a side into buf: at *off (advanced) or at its position. */
 static long side_read(const struct side *s, void *buf, size_t n, off_t *off)

@@ -9,7 +9,8 @@
  *     end by a thread;
  *   - copy_file_range DIR -> local, local -> DIR, DIR -> DIR (one service:
  *     done by the service alone), with and without offsets;
- *   - splice file -> pipe -> socket; tee between pipes;
+ *   - splice file -> pipe -> socket, socket -> pipe; sendfile file -> pipe;
+ *     tee between pipes;
  *   - a non-blocking socket with small buffers: sendfile gives short counts
  *     and EAGAIN, and still no byte is lost or sent twice (with an offset,
  *     and with the file position);
@@ -67,6 +68,21 @@ static int reader_check(struct reader *r, size_t from, size_t n)
 	ok = r->got == (long)n && r->sum == sum(data + from, n);
 	free(r->buf);
 	return ok;
+}
+
+/* A thread writing data[0, n) on fd. */
+struct writer {
+	pthread_t t;
+	int fd;
+	size_t n;
+};
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+
+	write_all(w->fd, data, w->n);
+	return NULL;
 }
 
 /* A connected pair: *srv (accepted) and *cli; small buffers if asked. */
@@ -180,6 +196,44 @@ static void sendfile_blocking(int src)
 	expect("splice arrived whole", reader_check(&r, 0, SIZE));
 	show("  offset after", (long)off);
 	show("  position after", lseek(src, 0, SEEK_CUR));
+
+	/* splice socket -> pipe -> memory (a writer thread sends) */
+	{
+		struct writer w = { .fd = srv, .n = SIZE };
+		unsigned char *got = malloc(SIZE);
+		long have = 0, step = 0;
+
+		pthread_create(&w.t, NULL, writer_main, &w);
+		while (have < SIZE) {
+			long in = splice(cli, NULL, p[1], NULL, SIZE - have, 0);
+
+			if (in <= 0) {
+				step = in < 0 ? -errno : -1000;
+				break;
+			}
+			if (read_all(p[0], got + have, (size_t)in) != in) {
+				step = -1001;
+				break;
+			}
+			have += in;
+		}
+		pthread_join(w.t, NULL);
+		show("splice socket->pipe moved", have);
+		show("  failed step", step);
+		expect("  arrived whole", have == SIZE && memcmp(got, data, SIZE) == 0);
+		free(got);
+	}
+
+	/* sendfile file -> pipe (a splice since Linux 5.12) */
+	{
+		unsigned char got[4096];
+
+		off = 200;
+		show("sendfile file->pipe", sendfile(p[1], src, &off, 4096));
+		show("  offset after", (long)off);
+		expect("  the file's bytes", read_all(p[0], got, 4096) == 4096 &&
+		       memcmp(got, data + 200, 4096) == 0);
+	}
 
 	/* errors */
 	show("sendfile bad offset pointer", sendfile(srv, src, (off_t *)8, 10));
