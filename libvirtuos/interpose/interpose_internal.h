@@ -463,7 +463,7 @@ long vos_net_rw(struct vos_client *c, int fd, const struct iovec *iov, int cnt, 
  */
 enum { VOS_NET_GONE_RECV, VOS_NET_GONE_SEND, VOS_NET_GONE_SEND_NOSIGNAL, VOS_NET_GONE_CONNECT,
        VOS_NET_GONE_ACCEPT, VOS_NET_GONE_OTHER };
-int vos_net_gone_errno(int fd, int how, int r);
+long vos_net_gone_errno(int fd, int how, long r);
 /* xfer.c: sendfile, copy_file_range, splice, tee between fds of any
  * domains.  The system call's arguments; its result or -errno. */
 long vos_xfer_sendfile(long a[6]);

@@ -206,6 +206,22 @@ static int is_socket(int svc)
 	return vos_services[svc].kind == VOS_SVC_NETWORK;
 }
 
+/* read/write on a socket: recv/send (net.c), and the errnos of a socket
+ * whose network service is gone (ECONNRESET, EPIPE) instead of EIO. */
+static ssize_t socket_rw(struct vos_client *c, int fd, const struct iovec *iov, int cnt,
+			 int writing)
+{
+	long r = vos_net_rw(c, fd, iov, cnt, writing);
+
+	return vos_ret(vos_net_gone_errno(fd, writing ? VOS_NET_GONE_SEND : VOS_NET_GONE_RECV, r));
+}
+
+/* A remote fd of a dead channel: EIO (a socket: as socket_rw says). */
+static ssize_t dead_fd(int fd, int writing)
+{
+	return vos_ret(vos_net_gone_errno(fd, writing ? VOS_NET_GONE_SEND : VOS_NET_GONE_RECV, -EIO));
+}
+
 ssize_t vos_read(int fd, void *buf, size_t len)
 {
 	struct vos_client *c;
@@ -215,9 +231,9 @@ ssize_t vos_read(int fd, void *buf, size_t len)
 	if (r == 0)
 		return real_read(fd, buf, len);
 	if (r < 0)
-		return vos_ret(vos_net_gone_errno(fd, VOS_NET_GONE_RECV, -errno));
+		return dead_fd(fd, 0);
 	if (is_socket(svc))
-		return vos_ret(vos_net_gone_errno(fd, VOS_NET_GONE_RECV, (int)vos_net_rw(c, fd, &v, 1, 0)));
+		return socket_rw(c, fd, &v, 1, 0);
 	return vos_remote_read(c, fd, buf, len);
 }
 
@@ -230,9 +246,9 @@ ssize_t vos_write(int fd, const void *buf, size_t len)
 	if (r == 0)
 		return real_write(fd, buf, len);
 	if (r < 0)
-		return vos_ret(vos_net_gone_errno(fd, VOS_NET_GONE_SEND, -errno));
+		return dead_fd(fd, 1);
 	if (is_socket(svc))
-		return vos_ret(vos_net_gone_errno(fd, VOS_NET_GONE_SEND, (int)vos_net_rw(c, fd, &v, 1, 1)));
+		return socket_rw(c, fd, &v, 1, 1);
 	return vos_remote_write(c, fd, buf, len);
 }
 
@@ -270,9 +286,9 @@ ssize_t vos_readv(int fd, const struct iovec *iov, int cnt)
 	if (r == 0)
 		return real_readv(fd, iov, cnt);
 	if (r < 0)
-		return vos_ret(vos_net_gone_errno(fd, VOS_NET_GONE_RECV, -errno));
+		return dead_fd(fd, 0);
 	if (is_socket(svc))
-		return vos_ret(vos_net_gone_errno(fd, VOS_NET_GONE_RECV, (int)vos_net_rw(c, fd, iov, cnt, 0)));
+		return socket_rw(c, fd, iov, cnt, 0);
 	return xfer(c, fd, iov, cnt, NO_OFFSET, 0);
 }
 
@@ -284,9 +300,9 @@ ssize_t vos_writev(int fd, const struct iovec *iov, int cnt)
 	if (r == 0)
 		return real_writev(fd, iov, cnt);
 	if (r < 0)
-		return vos_ret(vos_net_gone_errno(fd, VOS_NET_GONE_SEND, -errno));
+		return dead_fd(fd, 1);
 	if (is_socket(svc))
-		return vos_ret(vos_net_gone_errno(fd, VOS_NET_GONE_SEND, (int)vos_net_rw(c, fd, iov, cnt, 1)));
+		return socket_rw(c, fd, iov, cnt, 1);
 	return xfer(c, fd, iov, cnt, NO_OFFSET, 1);
 }
 

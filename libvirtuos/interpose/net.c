@@ -937,7 +937,7 @@ static int socket_gone(int fd)
 	return vos_fd_remote(fd, &c, NULL) < 0;
 }
 
-int vos_net_gone_errno(int fd, int how, int r)
+long vos_net_gone_errno(int fd, int how, long r)
 {
 	if (r != -EIO || !socket_gone(fd))
 		return r;
@@ -960,7 +960,7 @@ int vos_net_gone_errno(int fd, int how, int r)
 
 static long gone(long a[6], long r, int how)
 {
-	return r == -EIO ? vos_net_gone_errno((int)a[0], how, (int)r) : r;
+	return r == -EIO ? vos_net_gone_errno((int)a[0], how, r) : r;
 }
 
 static int send_how(int flags)

@@ -91,7 +91,7 @@ static int side_get(int fd, int writing, struct side *s)
 
 	s->fd = fd;
 	if (r < 0)
-		return vos_net_gone_errno(fd, writing ? VOS_NET_GONE_SEND : VOS_NET_GONE_RECV, -EIO);
+		return (int)vos_net_gone_errno(fd, writing ? VOS_NET_GONE_SEND : VOS_NET_GONE_RECV, -EIO);
 	if (r == 0) {
 		struct stat st;
 		long e = sys(SYS_fstat, fd, (long)&st, 0, 0, 0, 0);
