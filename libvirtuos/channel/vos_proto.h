@@ -89,6 +89,8 @@
 #define VOS_MAX_SLOT_SIZE   (1u << 20)    /* multiple of VOS_PAGE_SIZE     */
 #define VOS_DEFAULT_SLOTS       32u
 #define VOS_DEFAULT_SLOT_SIZE   (16u * 1024u)
+/* The most one VOS_OP_COPYFD copies (the shadow's worker is busy that long). */
+#define VOS_COPYFD_MAX          (16u << 20)
 
 #define VOS_ID_SLOT_BITS    8u
 #define VOS_ID_SLOT_MASK    ((1u << VOS_ID_SLOT_BITS) - 1u)

@@ -382,9 +382,6 @@ ssize_t vos_pwritev(int fd, const struct iovec *iov, int cnt, off_t off);
 ssize_t vos_preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int flags);
 ssize_t vos_pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags);
 ssize_t vos_remote_getdents64(int fd, void *buf, size_t len);
-ssize_t vos_sendfile(int out, int in, off_t *offset, size_t count);
-ssize_t vos_copy_file_range(int in, off_t *off_in, int out, off_t *off_out, size_t len,
-			    unsigned flags);
 int vos_posix_fadvise(int fd, off_t off, off_t len, int advice);   /* returns the errno */
 ssize_t vos_readahead(int fd, off_t off, size_t count);
 int vos_fallocate(int fd, int mode, off_t off, off_t len);
@@ -475,6 +472,21 @@ long vos_net_ioctl(long a[6]);
 /* read/readv (writing 0) and write/writev on a remote socket (io.c). */
 struct iovec;
 long vos_net_rw(struct vos_client *c, int fd, const struct iovec *iov, int cnt, int writing);
+/*
+ * A socket whose network service is gone: the errno a call of kind how
+ * gives instead of the dead channel's EIO (net.c, "a network service that
+ * is gone"; SEND raises SIGPIPE).  r is the call's result (-errno): other
+ * results, and fds that are no such socket, are returned unchanged.
+ */
+enum { VOS_NET_GONE_RECV, VOS_NET_GONE_SEND, VOS_NET_GONE_SEND_NOSIGNAL, VOS_NET_GONE_CONNECT,
+       VOS_NET_GONE_ACCEPT, VOS_NET_GONE_OTHER };
+long vos_net_gone_errno(int fd, int how, long r);
+/* xfer.c: sendfile, copy_file_range, splice, tee between fds of any
+ * domains.  The system call's arguments; its result or -errno. */
+long vos_xfer_sendfile(long a[6]);
+long vos_xfer_copy_file_range(long a[6]);
+long vos_xfer_splice(long a[6]);
+long vos_xfer_tee(long a[6]);
 /* sendmsg on a local socket: -EBADF if its SCM_RIGHTS pass a remote fd
  * (the kernel would pass the placeholder), else 0. */
 struct msghdr;

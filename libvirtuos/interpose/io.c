@@ -6,6 +6,7 @@
  * moved returns the bytes, like a short read).  readv/writev gather or
  * scatter across iovecs within a chunk, so small vectors cost one call.
  * Every count from the service is checked against what was asked.
+ * (sendfile, splice, tee, copy_file_range: xfer.c.)
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -205,6 +206,22 @@ static int is_socket(int svc)
 	return vos_services[svc].kind == VOS_SVC_NETWORK;
 }
 
+/* read/write on a socket: recv/send (net.c), and the errnos of a socket
+ * whose network service is gone (ECONNRESET, EPIPE) instead of EIO. */
+static ssize_t socket_rw(struct vos_client *c, int fd, const struct iovec *iov, int cnt,
+			 int writing)
+{
+	long r = vos_net_rw(c, fd, iov, cnt, writing);
+
+	return vos_ret(vos_net_gone_errno(fd, writing ? VOS_NET_GONE_SEND : VOS_NET_GONE_RECV, r));
+}
+
+/* A remote fd of a dead channel: EIO (a socket: as socket_rw says). */
+static ssize_t dead_fd(int fd, int writing)
+{
+	return vos_ret(vos_net_gone_errno(fd, writing ? VOS_NET_GONE_SEND : VOS_NET_GONE_RECV, -EIO));
+}
+
 ssize_t vos_read(int fd, void *buf, size_t len)
 {
 	struct vos_client *c;
@@ -213,9 +230,11 @@ ssize_t vos_read(int fd, void *buf, size_t len)
 
 	if (r == 0)
 		return real_read(fd, buf, len);
-	if (r > 0 && is_socket(svc))
-		return vos_ret(vos_net_rw(c, fd, &v, 1, 0));
-	return r < 0 ? -1 : vos_remote_read(c, fd, buf, len);
+	if (r < 0)
+		return dead_fd(fd, 0);
+	if (is_socket(svc))
+		return socket_rw(c, fd, &v, 1, 0);
+	return vos_remote_read(c, fd, buf, len);
 }
 
 ssize_t vos_write(int fd, const void *buf, size_t len)
@@ -226,9 +245,11 @@ ssize_t vos_write(int fd, const void *buf, size_t len)
 
 	if (r == 0)
 		return real_write(fd, buf, len);
-	if (r > 0 && is_socket(svc))
-		return vos_ret(vos_net_rw(c, fd, &v, 1, 1));
-	return r < 0 ? -1 : vos_remote_write(c, fd, buf, len);
+	if (r < 0)
+		return dead_fd(fd, 1);
+	if (is_socket(svc))
+		return socket_rw(c, fd, &v, 1, 1);
+	return vos_remote_write(c, fd, buf, len);
 }
 
 ssize_t vos_pread(int fd, void *buf, size_t len, off_t off)
@@ -264,9 +285,11 @@ ssize_t vos_readv(int fd, const struct iovec *iov, int cnt)
 
 	if (r == 0)
 		return real_readv(fd, iov, cnt);
-	if (r > 0 && is_socket(svc))
-		return vos_ret(vos_net_rw(c, fd, iov, cnt, 0));
-	return r < 0 ? -1 : xfer(c, fd, iov, cnt, NO_OFFSET, 0);
+	if (r < 0)
+		return dead_fd(fd, 0);
+	if (is_socket(svc))
+		return socket_rw(c, fd, iov, cnt, 0);
+	return xfer(c, fd, iov, cnt, NO_OFFSET, 0);
 }
 
 ssize_t vos_writev(int fd, const struct iovec *iov, int cnt)
@@ -276,9 +299,11 @@ ssize_t vos_writev(int fd, const struct iovec *iov, int cnt)
 
 	if (r == 0)
 		return real_writev(fd, iov, cnt);
-	if (r > 0 && is_socket(svc))
-		return vos_ret(vos_net_rw(c, fd, iov, cnt, 1));
-	return r < 0 ? -1 : xfer(c, fd, iov, cnt, NO_OFFSET, 1);
+	if (r < 0)
+		return dead_fd(fd, 1);
+	if (is_socket(svc))
+		return socket_rw(c, fd, iov, cnt, 1);
+	return xfer(c, fd, iov, cnt, NO_OFFSET, 1);
 }
 
 ssize_t vos_preadv(int fd, const struct iovec *iov, int cnt, off_t off)
@@ -410,96 +435,6 @@ ssize_t vos_remote_getdents64(int fd, void *buf, size_t len)
 	if (res > 0 && !dirents_valid(buf, (size_t)res))
 		res = -EIO;
 	return vos_ret(res);
-}
-
-/* ---- fd-to-fd copies: emulated with read/write when a side is remote --- */
-
-#define COPY_BUF 32768
-
-static int any_remote(int a, int b)
-{
-	vos_init();
-	return VOS_FDE_KIND(vos_fd_entry(a)) == VOS_FDK_REMOTE ||
-	       VOS_FDE_KIND(vos_fd_entry(b)) == VOS_FDK_REMOTE;
-}
-
-/*
- * Copy up to len bytes from in to out through our own wrappers.  A NULL
- * offset pointer means "use and move the file position".  Returns bytes
- * copied or -1; on a short write the input position is moved back over
- * what was read but not written.
- */
-static ssize_t copy_emulated(int in, off_t *off_in, int out, off_t *off_out, size_t len)
-{
-	static const size_t bufsize = COPY_BUF;
-	uint8_t *buf = malloc(bufsize);
-	size_t total = 0;
-
-	if (!buf) {
-		errno = ENOMEM;
-		return -1;
-	}
-	while (total < len) {
-		size_t want = len - total < bufsize ? len - total : bufsize;
-		ssize_t n = off_in ? vos_pread(in, buf, want, *off_in) : vos_read(in, buf, want);
-		ssize_t w;
-
-		if (n <= 0) {
-			if (n < 0 && total == 0) {
-				free(buf);
-				return -1;
-			}
-			break;
-		}
-		w = off_out ? vos_pwrite(out, buf, (size_t)n, *off_out) : vos_write(out, buf, (size_t)n);
-		if (w < 0) {
-			int e = errno;
-
-			if (!off_in)
-				vos_lseek(in, -n, SEEK_CUR);
-			free(buf);
-			if (total > 0)
-				return (ssize_t)total;
-			errno = e;
-			return -1;
-		}
-		if (off_in)
-			*off_in += w;
-		if (off_out)
-			*off_out += w;
-		total += (size_t)w;
-		if (w < n) {
-			if (!off_in)
-				vos_lseek(in, w - n, SEEK_CUR);
-			break;
-		}
-	}
-	free(buf);
-	return (ssize_t)total;
-}
-
-ssize_t vos_sendfile(int out, int in, off_t *offset, size_t count)
-{
-	if (!any_remote(in, out))
-		return real_sendfile(out, in, offset, count);
-	return copy_emulated(in, offset, out, NULL, count);
-}
-
-ssize_t vos_copy_file_range(int in, off_t *off_in, int out, off_t *off_out,
-			    size_t len, unsigned flags)
-{
-	if (!any_remote(in, out)) {
-		if (!real_copy_file_range) {
-			errno = ENOSYS;
-			return -1;
-		}
-		return real_copy_file_range(in, off_in, out, off_out, len, flags);
-	}
-	if (flags) {
-		errno = EINVAL;
-		return -1;
-	}
-	return copy_emulated(in, off_in, out, off_out, len);
 }
 
 /* ---- hints and allocation --------------------------------------------- */

@@ -205,20 +205,28 @@ long vos_net_socket(long a[6])
 
 		return r >= 0 ? vos_fd_fresh((int)r) : r;
 	}
-	conn = vos_service_connect(svc);
-	if (!conn)
-		return -EIO;
-	vos_fdlock_rd();
-	ph = placeholder(svc, (a[1] & SOCK_CLOEXEC) != 0);
-	if (ph < 0) {
-		vos_fdlock_unlock();
-		return ph;
-	}
-	res = vos_rpc0(conn->client, VOS_OP_SOCKET, (int)a[0], (int)a[1], (int)a[2], ph, 0);
-	if (res != ph) {
+	for (int tries = 0;; tries++) {
+		/* Not there (down, or never started): the network is down. */
+		conn = vos_service_connect(svc);
+		if (!conn)
+			return -ENETDOWN;
+		vos_fdlock_rd();
+		ph = placeholder(svc, (a[1] & SOCK_CLOEXEC) != 0);
+		if (ph < 0) {
+			vos_fdlock_unlock();
+			return ph;
+		}
+		res = vos_rpc0(conn->client, VOS_OP_SOCKET, (int)a[0], (int)a[1], (int)a[2], ph, 0);
+		if (res == ph)
+			break;
 		/* Another number is a broken service: never act on it. */
 		real_close(ph);
 		vos_fdlock_unlock();
+		/* A channel found dead by this call (the service was restarted
+		 * since we last used it): its shadow is gone, so no socket was
+		 * made; once more on a new channel. */
+		if (res == -EIO && !vos_conn_usable(conn) && tries == 0)
+			continue;
 		return res < 0 ? (long)res : -EIO;
 	}
 	vos_fd_set(ph, VOS_FDE_REMOTE(svc, conn->gen));
@@ -324,12 +332,12 @@ static long accept_call(long nr, long a[6], int flags)
 	return r >= 0 ? vos_fd_fresh((int)r) : r;
 }
 
-long vos_net_accept(long a[6])
+static long net_accept_call(long a[6])
 {
 	return accept_call(SYS_accept, a, 0);
 }
 
-long vos_net_accept4(long a[6])
+static long net_accept4_call(long a[6])
 {
 	return accept_call(SYS_accept4, a, (int)a[3]);
 }
@@ -371,22 +379,22 @@ static long addr_call(int fd, uint16_t op, const void *addr, long len)
 	return (long)res;
 }
 
-long vos_net_bind(long a[6])
+static long net_bind(long a[6])
 {
 	return addr_call((int)a[0], VOS_OP_BIND, (const void *)a[1], a[2]);
 }
 
-long vos_net_connect(long a[6])
+static long net_connect(long a[6])
 {
 	return addr_call((int)a[0], VOS_OP_CONNECT, (const void *)a[1], a[2]);
 }
 
-long vos_net_listen(long a[6])
+static long net_listen(long a[6])
 {
 	return net_simple((int)a[0], VOS_OP_LISTEN, (int)a[1], 0);
 }
 
-long vos_net_shutdown(long a[6])
+static long net_shutdown(long a[6])
 {
 	return net_simple((int)a[0], VOS_OP_SHUTDOWN, (int)a[1], 0);
 }
@@ -413,17 +421,17 @@ static long name_call(long a[6], int peer)
 	return put_addr((void *)a[1], (socklen_t *)a[2], &ss, (socklen_t)res, cap);
 }
 
-long vos_net_getsockname(long a[6])
+static long net_getsockname(long a[6])
 {
 	return name_call(a, 0);
 }
 
-long vos_net_getpeername(long a[6])
+static long net_getpeername(long a[6])
 {
 	return name_call(a, 1);
 }
 
-long vos_net_getsockopt(long a[6])
+static long net_getsockopt(long a[6])
 {
 	struct vos_client *c;
 	int fd = (int)a[0], r = net_fd(fd, &c, NULL), len;
@@ -449,7 +457,7 @@ long vos_net_getsockopt(long a[6])
 	return 0;
 }
 
-long vos_net_setsockopt(long a[6])
+static long net_setsockopt(long a[6])
 {
 	struct vos_client *c;
 	int fd = (int)a[0], r = net_fd(fd, &c, NULL);
@@ -601,7 +609,7 @@ static long net_recv(struct vos_client *c, int fd, const struct uiov *u, struct 
 	return (long)got;
 }
 
-long vos_net_sendto(long a[6])
+static long net_sendto(long a[6])
 {
 	struct vos_client *c;
 	int fd = (int)a[0], r = net_fd(fd, &c, NULL);
@@ -619,7 +627,7 @@ long vos_net_sendto(long a[6])
 	return net_send(c, fd, &u, &m);
 }
 
-long vos_net_recvfrom(long a[6])
+static long net_recvfrom(long a[6])
 {
 	struct vos_client *c;
 	int fd = (int)a[0], r = net_fd(fd, &c, NULL);
@@ -678,7 +686,7 @@ static long msg_call(struct vos_client *c, int fd, struct msghdr *um, int flags,
 	return n;
 }
 
-long vos_net_sendmsg(long a[6])
+static long net_sendmsg(long a[6])
 {
 	struct vos_client *c;
 	int r = net_fd((int)a[0], &c, NULL);
@@ -688,7 +696,7 @@ long vos_net_sendmsg(long a[6])
 	return msg_call(c, (int)a[0], (struct msghdr *)a[1], (int)a[2], 1);
 }
 
-long vos_net_recvmsg(long a[6])
+static long net_recvmsg(long a[6])
 {
 	struct vos_client *c;
 	int r = net_fd((int)a[0], &c, NULL);
@@ -729,12 +737,12 @@ static long mmsg_call(long a[6], int sending)
 	return (long)done;
 }
 
-long vos_net_sendmmsg(long a[6])
+static long net_sendmmsg(long a[6])
 {
 	return mmsg_call(a, 1);
 }
 
-long vos_net_recvmmsg(long a[6])
+static long net_recvmmsg(long a[6])
 {
 	return mmsg_call(a, 0);
 }
@@ -789,7 +797,7 @@ static long ifconf(struct vos_client *c, int fd, struct ifconf *uifc)
 	return vos_copy_to_user(uifc, &ifc, sizeof ifc) < 0 ? -EFAULT : 0;
 }
 
-long vos_net_ioctl(long a[6])
+static long net_ioctl(long a[6])
 {
 	struct vos_client *c;
 	int fd = (int)a[0], r = net_fd(fd, &c, NULL), v;
@@ -890,4 +898,174 @@ long vos_net_scm_check(const struct msghdr *um)
 		off += CMSG_ALIGN(c.cmsg_len);
 	}
 	return 0;
+}
+
+/* ---- a network service that is gone ------------------------------------------------ */
+
+/*
+ * When the network service dies (killed, its domain destroyed) its
+ * sockets die with it: the channel is dead (service.c), and every call on
+ * them fails as on a connection the peer reset, never with EIO.  This
+ * covers calls made afterwards and calls waiting when it died (a blocked
+ * accept or recv in another thread returns at once):
+ *   recv, recvfrom, recvmsg, recvmmsg, read, readv    ECONNRESET
+ *   send, sendto, sendmsg, sendmmsg, write, writev    EPIPE, and SIGPIPE
+ *                                                     unless MSG_NOSIGNAL
+ *   connect                                           ECONNRESET
+ *   accept, accept4                                   EINVAL (a listener
+ *                                                     that was shut down)
+ *   getsockopt(SOL_SOCKET, SO_ERROR)                  0, the value ECONNRESET
+ *   bind, listen, shutdown, getsockname, getpeername,
+ *   other options, ioctl                              ENOTCONN
+ * close succeeds; fcntl, fstat and dup give EIO as for any remote fd of a
+ * dead channel.  A new socket() after the service is back gets a new
+ * channel (vos_net_socket); while it is down socket() fails with ENETDOWN.
+ */
+
+/* fd is a socket of a network service whose channel is gone. */
+static int socket_gone(int fd)
+{
+	uint32_t e = vos_fd_entry(fd);
+	struct vos_client *c;
+	unsigned svc;
+
+	if (VOS_FDE_KIND(e) != VOS_FDK_REMOTE)
+		return 0;
+	svc = VOS_FDE_SVC(e);
+	if (svc >= (unsigned)vos_nservices || vos_services[svc].kind != VOS_SVC_NETWORK)
+		return 0;
+	return vos_fd_remote(fd, &c, NULL) < 0;
+}
+
+long vos_net_gone_errno(int fd, int how, long r)
+{
+	if (r != -EIO || !socket_gone(fd))
+		return r;
+	switch (how) {
+	case VOS_NET_GONE_RECV:
+		return -ECONNRESET;
+	case VOS_NET_GONE_SEND:
+		raise_sigpipe();
+		return -EPIPE;
+	case VOS_NET_GONE_SEND_NOSIGNAL:
+		return -EPIPE;
+	case VOS_NET_GONE_CONNECT:
+		return -ECONNRESET;
+	case VOS_NET_GONE_ACCEPT:
+		return -EINVAL;
+	default:
+		return -ENOTCONN;
+	}
+}
+
+static long gone(long a[6], long r, int how)
+{
+	return r == -EIO ? vos_net_gone_errno((int)a[0], how, r) : r;
+}
+
+static int send_how(int flags)
+{
+	return (flags & MSG_NOSIGNAL) ? VOS_NET_GONE_SEND_NOSIGNAL : VOS_NET_GONE_SEND;
+}
+
+long vos_net_accept(long a[6])
+{
+	return gone(a, net_accept_call(a), VOS_NET_GONE_ACCEPT);
+}
+
+long vos_net_accept4(long a[6])
+{
+	return gone(a, net_accept4_call(a), VOS_NET_GONE_ACCEPT);
+}
+
+long vos_net_bind(long a[6])
+{
+	return gone(a, net_bind(a), VOS_NET_GONE_OTHER);
+}
+
+long vos_net_connect(long a[6])
+{
+	return gone(a, net_connect(a), VOS_NET_GONE_CONNECT);
+}
+
+long vos_net_listen(long a[6])
+{
+	return gone(a, net_listen(a), VOS_NET_GONE_OTHER);
+}
+
+long vos_net_shutdown(long a[6])
+{
+	return gone(a, net_shutdown(a), VOS_NET_GONE_OTHER);
+}
+
+long vos_net_getsockname(long a[6])
+{
+	return gone(a, net_getsockname(a), VOS_NET_GONE_OTHER);
+}
+
+long vos_net_getpeername(long a[6])
+{
+	return gone(a, net_getpeername(a), VOS_NET_GONE_OTHER);
+}
+
+/* SO_ERROR of a socket that is gone: the reset, as natively after one. */
+long vos_net_getsockopt(long a[6])
+{
+	long r = net_getsockopt(a);
+	int err = ECONNRESET, len;
+
+	if (r != -EIO || !socket_gone((int)a[0]))
+		return r;
+	if (a[1] != SOL_SOCKET || a[2] != SO_ERROR)
+		return -ENOTCONN;
+	if (vos_copy_from_user(&len, (void *)a[4], sizeof len) < 0)
+		return -EFAULT;
+	if (len < 0)
+		return -EINVAL;
+	if ((size_t)len > sizeof err)
+		len = sizeof err;
+	if (vos_copy_to_user((void *)a[3], &err, (size_t)len) < 0 ||
+	    vos_copy_to_user((void *)a[4], &len, sizeof len) < 0)
+		return -EFAULT;
+	return 0;
+}
+
+long vos_net_setsockopt(long a[6])
+{
+	return gone(a, net_setsockopt(a), VOS_NET_GONE_OTHER);
+}
+
+long vos_net_sendto(long a[6])
+{
+	return gone(a, net_sendto(a), send_how((int)a[3]));
+}
+
+long vos_net_recvfrom(long a[6])
+{
+	return gone(a, net_recvfrom(a), VOS_NET_GONE_RECV);
+}
+
+long vos_net_sendmsg(long a[6])
+{
+	return gone(a, net_sendmsg(a), send_how((int)a[2]));
+}
+
+long vos_net_recvmsg(long a[6])
+{
+	return gone(a, net_recvmsg(a), VOS_NET_GONE_RECV);
+}
+
+long vos_net_sendmmsg(long a[6])
+{
+	return gone(a, net_sendmmsg(a), send_how((int)a[3]));
+}
+
+long vos_net_recvmmsg(long a[6])
+{
+	return gone(a, net_recvmmsg(a), VOS_NET_GONE_RECV);
+}
+
+long vos_net_ioctl(long a[6])
+{
+	return gone(a, net_ioctl(a), VOS_NET_GONE_OTHER);
 }

@@ -60,6 +60,9 @@
 /* What select's three sets mean as poll events (the kernel's own sets). */
 #define POLLIN_SET      (POLLRDNORM | POLLRDBAND | POLLIN | POLLHUP | POLLERR)
 #define POLLOUT_SET     (POLLWRBAND | POLLWRNORM | POLLOUT | POLLERR)
+/* What a remote fd of a dead service is ready for, if asked: everything a
+ * read or a write would not wait for (they fail at once). */
+#define DEAD_READY      (POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM | POLLRDHUP)
 #define POLLEX_SET      (POLLPRI)
 
 /* Remote groups (one VOS_OP_POLL each) in one call: 16 x 2048 remote fds
@@ -227,9 +230,11 @@ static int classify(struct pollwork *w)
 		}
 		r = vos_fd_remote(p->fd, &c, NULL);
 		if (r <= 0) {
-			/* Dead channel: its calls fail with EIO.  (0: closed
-			 * meanwhile by another thread.) */
-			p->revents = r == 0 ? POLLNVAL : POLLERR | POLLHUP;
+			/* Dead channel: its calls fail at once (EIO; a
+			 * socket's as on a reset connection), so it is ready
+			 * for whatever was asked, as a reset socket is.  (0:
+			 * closed meanwhile by another thread.) */
+			p->revents = r == 0 ? POLLNVAL : POLLERR | POLLHUP | (p->events & DEAD_READY);
 			w->preset++;
 			continue;
 		}
@@ -329,7 +334,7 @@ static int group_take(struct pollwork *w, struct group *g, int64_t res, uint64_t
 			/* A service without POLL: ready, as a regular file is. */
 			rev = p->events & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM);
 		} else {
-			rev = res == -EIO ? POLLERR | POLLHUP : POLLERR;
+			rev = res == -EIO ? POLLERR | POLLHUP | (p->events & DEAD_READY) : POLLERR;
 		}
 		if (rev && !p->revents)
 			ready++;

@@ -148,8 +148,6 @@ ADAPT(flock, vos_flock(I(0), I(1)))
 ADAPT(fallocate, vos_fallocate(I(0), I(1), (off_t)L(2), (off_t)L(3)))
 ADAPT(readahead, vos_readahead(I(0), (off_t)L(1), (size_t)L(2)))
 ADAPT(fchdir, vos_fchdir(I(0)))
-ADAPT(sendfile, vos_sendfile(I(0), I(1), P(2), (size_t)L(3)))
-ADAPT(copy_file_range, vos_copy_file_range(I(0), P(1), I(2), P(3), (size_t)L(4), U(5)))
 ADAPT(close_range, vos_close_range(U(0), U(1), I(2)))
 
 /* posix_fadvise returns the error number itself. */
@@ -560,8 +558,11 @@ static const struct sc_def sc_table[SC_MAX] = {
 	CALL_FDS(SYS_dup2, sc_dup2, 1 | 2),
 	CALL_FDS(SYS_dup3, sc_dup3, 1 | 2),
 	CALL(SYS_fcntl, sc_fcntl),
-	CALL_FDS(SYS_sendfile, sc_sendfile, 1 | 2),
-	CALL_FDS(SYS_copy_file_range, sc_copy_file_range, 1 | 4),
+	/* fd-to-fd copies between any domains (xfer.c) */
+	CALL_FDS(SYS_sendfile, vos_xfer_sendfile, 1 | 2),
+	CALL_FDS(SYS_copy_file_range, vos_xfer_copy_file_range, 1 | 4),
+	CALL_FDS(SYS_splice, vos_xfer_splice, 1 | 4),
+	CALL_FDS(SYS_tee, vos_xfer_tee, 1 | 2),
 	/* local fd creators */
 	CALL(SYS_pipe, sc_pipe),
 	CALL(SYS_pipe2, sc_pipe2),

@@ -193,6 +193,8 @@ int64_t op_renameat2(struct op *o);
 int64_t op_linkat(struct op *o);
 int64_t op_fdpath(struct op *o);
 int64_t op_walk(struct op *o);
+int prep_copyfd(struct op *o);
+int64_t op_copyfd(struct op *o);
 
 /* ops_net.c: the network role.  Limits of what a call may carry. */
 #define NET_CTL_MAX     PATH_MAX        /* control messages (vos_opbuf.path2) */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/types.h>
@@ -762,5 +763,55 @@ int64_t op_linkat(struct op *o)
 	}
 	close(p.fd);
 	put_target(&t);
+	return r;
+}
+
+/* ---- fd-to-fd copies (COPYFD) --------------------------------------------- */
+
+/*
+ * in fd (arg 0, the dispatcher holds it), out fd, len, in offset | -1, out
+ * offset | -1, how.  prep looks at both files once to say whether the call
+ * may wait (a FIFO or socket on either side); issue takes the out file
+ * again for the call (closed meanwhile: -EBADF, as a race natively).
+ */
+int prep_copyfd(struct op *o)
+{
+	const int64_t *a = o->a;
+	struct vos_file *in, *out;
+	int err;
+
+	if (a[2] < 0 || a[2] > VOS_COPYFD_MAX || a[3] < -1 || a[4] < -1 ||
+	    (a[5] != 0 && a[5] != 1) || (a[5] == 0 && a[4] != -1))
+		return -EINVAL;
+	err = get_file(o, a[0], &in);
+	if (err)
+		return err;
+	err = get_file(o, a[1], &out);
+	if (err) {
+		vos_fdt_put(in);
+		return err;
+	}
+	o->wait = in->may_block || out->may_block;
+	vos_fdt_put(out);
+	vos_fdt_put(in);
+	return 0;
+}
+
+int64_t op_copyfd(struct op *o)
+{
+	const int64_t *a = o->a;
+	off_t in_off = (off_t)a[3], out_off = (off_t)a[4];
+	struct vos_file *out;
+	int64_t r;
+	int err = get_file(o, a[1], &out);
+
+	if (err)
+		return err;
+	if (a[5] == 0)
+		r = sysret(sendfile(out->fd, o->f->fd, a[3] >= 0 ? &in_off : NULL, (size_t)a[2]));
+	else
+		r = sysret(copy_file_range(o->f->fd, a[3] >= 0 ? &in_off : NULL,
+					   out->fd, a[4] >= 0 ? &out_off : NULL, (size_t)a[2], 0));
+	vos_fdt_put(out);
 	return r;
 }

@@ -75,6 +75,9 @@ static const struct vos_ophandler handlers[] = {
 	[VOS_OP_SETSOCKOPT] = { .issue = op_setsockopt },
 	[VOS_OP_GETSOCKNAME] = { .issue = op_getsockname },
 	[VOS_OP_SOCKIOCTL]  = { .issue = op_sockioctl },
+
+	/* fd-to-fd copies inside one service (ops_fs.c) */
+	[VOS_OP_COPYFD]     = { .prep = prep_copyfd, .issue = op_copyfd, .wait = WAIT_IF_PREP },
 };
 
 /* The last op of vos_ops.def has its line here (the ones before it are

@@ -104,9 +104,10 @@ case_list() {
 	for c in "$TOP"/tests/programs/*.c; do
 		[ -f "$c" ] || continue
 		p=$(basename "$c" .c)
-		# svcdeath needs commands that kill and restart the service: its
-		# own case (cases/46-svcdeath.sh).
-		[ "$p" = svcdeath ] && continue
+		# svcdeath and net_svcdeath need commands that kill and restart
+		# the service: their own cases (cases/46-svcdeath.sh,
+		# cases/93-net-service-killed.sh).
+		case $p in svcdeath | net_svcdeath) continue ;; esac
 		# efault passes bad pointers on purpose: with ASan preloaded,
 		# ASan's own interceptors (readlink, ...) read them first.
 		[ "$p" = efault ] && [ "$MODE" = asan-preload ] && continue

@@ -105,6 +105,7 @@ static void test_roles(void **state)
 		VOS_OP_READ, VOS_OP_PREAD, VOS_OP_WRITE, VOS_OP_PWRITE, VOS_OP_LSEEK,
 		VOS_OP_FSTATAT, VOS_OP_FSYNC, VOS_OP_FTRUNCATE, VOS_OP_FCHMOD, VOS_OP_FCHOWN,
 		VOS_OP_FSTATFS, VOS_OP_FCNTL, VOS_OP_FLOCK, VOS_OP_GETDENTS64, VOS_OP_FALLOCATE,
+		VOS_OP_COPYFD,
 	};
 	static const uint32_t net[] = {
 		VOS_OP_SOCKET, VOS_OP_BIND, VOS_OP_LISTEN, VOS_OP_ACCEPT4, VOS_OP_CONNECT,
@@ -138,7 +139,7 @@ static void test_flags(void **state)
 		VOS_OP_LSEEK, VOS_OP_READLINKAT, VOS_OP_FCNTL, VOS_OP_DUP, VOS_OP_GETDENTS64,
 		VOS_OP_FDPATH, VOS_OP_UMASK, VOS_OP_CANCEL, VOS_OP_WALK, VOS_OP_POLL,
 		VOS_OP_SOCKET, VOS_OP_ACCEPT4, VOS_OP_SENDMSG, VOS_OP_RECVMSG, VOS_OP_GETSOCKOPT,
-		VOS_OP_GETSOCKNAME, VOS_OP_SOCKIOCTL,
+		VOS_OP_GETSOCKNAME, VOS_OP_SOCKIOCTL, VOS_OP_COPYFD,
 	};
 	assert_marked_exactly(VOS_OPF_VALUE, value, sizeof value / sizeof *value);
 
@@ -163,7 +164,7 @@ static void test_flags(void **state)
 	static const uint32_t wait[] = {
 		VOS_OP_OPENAT, VOS_OP_READ, VOS_OP_PREAD, VOS_OP_WRITE, VOS_OP_PWRITE,
 		VOS_OP_FSYNC, VOS_OP_FCNTL, VOS_OP_FLOCK, VOS_OP_POLL,
-		VOS_OP_ACCEPT4, VOS_OP_CONNECT, VOS_OP_SENDMSG, VOS_OP_RECVMSG,
+		VOS_OP_ACCEPT4, VOS_OP_CONNECT, VOS_OP_SENDMSG, VOS_OP_RECVMSG, VOS_OP_COPYFD,
 	};
 	assert_marked_exactly(VOS_OPF_WAIT, wait, sizeof wait / sizeof *wait);
 }
@@ -409,6 +410,16 @@ static int64_t example(struct vos_client *c, uint32_t op, int fd)
 		struct vos_req q = { .op = op, .arg = { 1, 1000 } };
 		return call_with(c, &q, &p, sizeof p, 0);
 	}
+	case VOS_OP_COPYFD:
+		/* copy_file_range of 3 bytes from fd at 0 into a new file "cp" */
+		assert_int_equal(call_path(c, VOS_OP_OPENAT, "cp", O_CREAT | O_WRONLY, 0644, 11), 11);
+		{
+			struct vos_req q = { .op = VOS_OP_COPYFD, .arg = { fd, 11, 3, 0, -1, 1 } };
+			r = call_with(c, &q, NULL, 0, 0);
+		}
+		assert_int_equal(call_args(c, VOS_OP_CLOSE, 11, 0, 0, 0, 0), 0);
+		assert_int_equal(call_path(c, VOS_OP_UNLINKAT, "cp", 0, 0, 0), 0);
+		return r;
 	default:
 		fail_msg("op %u (%s) has no example call in test_optable.c", op, vos_op_name(op));
 		return -1;

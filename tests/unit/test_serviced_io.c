@@ -214,6 +214,57 @@ static void test_threads(void **state)
 	vos_client_close(c);
 }
 
+/* COPYFD: sendfile and copy_file_range between two fds of the shadow, the
+ * offsets and positions as the kernel's; a hostile client's arguments
+ * (lengths, offsets, how, fds) refused, and the client served on. */
+static int64_t copyfd(struct vos_client *c, int64_t in, int64_t out, int64_t len, int64_t oin,
+		      int64_t oout, int64_t how)
+{
+	struct vos_req q = { .op = VOS_OP_COPYFD, .arg = { in, out, len, oin, oout, how } };
+	return call_with(c, &q, NULL, 0, 0);
+}
+
+static void test_copyfd(void **state)
+{
+	(void)state;
+	struct vos_client *c = client_with_file("io_copy_src");
+	char buf[256];
+
+	assert_int_equal(r_open(c, VOS_FD_ROOT, "io_copy_dst", O_CREAT | O_RDWR | O_TRUNC, 0644, 101), 101);
+	/* sendfile from offset 6: the source's position stays at 0 */
+	assert_int_equal(vos_call0(c, VOS_OP_LSEEK, 100, 0, SEEK_SET), 0);
+	assert_int_equal(copyfd(c, 100, 101, 64, 6, -1, 0), 5);
+	assert_string_equal(native_content("io_copy_dst"), "world");
+	assert_int_equal(vos_call0(c, VOS_OP_LSEEK, 100, 0, SEEK_CUR), 0);
+	/* sendfile from the position: it moves */
+	assert_int_equal(copyfd(c, 100, 101, 6, -1, -1, 0), 6);
+	assert_string_equal(native_content("io_copy_dst"), "worldhello ");
+	assert_int_equal(vos_call0(c, VOS_OP_LSEEK, 100, 0, SEEK_CUR), 6);
+	/* copy_file_range at both offsets: positions stay */
+	assert_int_equal(copyfd(c, 100, 101, 5, 0, 0, 1), 5);
+	assert_string_equal(native_content("io_copy_dst"), "hellohello ");
+	assert_int_equal(vos_call0(c, VOS_OP_LSEEK, 101, 0, SEEK_CUR), 11);
+	assert_int_equal(r_pread(c, 101, buf, 64, 0), 11);
+	/* hostile arguments */
+	assert_int_equal(copyfd(c, 100, 101, -1, 0, 0, 1), -EINVAL);
+	assert_int_equal(copyfd(c, 100, 101, (int64_t)VOS_COPYFD_MAX + 1, 0, 0, 1), -EINVAL);
+	assert_int_equal(copyfd(c, 100, 101, INT64_MAX, 0, 0, 1), -EINVAL);
+	assert_int_equal(copyfd(c, 100, 101, 5, -2, 0, 1), -EINVAL);
+	assert_int_equal(copyfd(c, 100, 101, 5, 0, INT64_MIN, 1), -EINVAL);
+	assert_int_equal(copyfd(c, 100, 101, 5, 0, 0, 2), -EINVAL);
+	assert_int_equal(copyfd(c, 100, 101, 5, 0, 0, -1), -EINVAL);
+	assert_int_equal(copyfd(c, 100, 101, 5, 0, 0, 0), -EINVAL);   /* sendfile takes no out offset */
+	assert_int_equal(copyfd(c, 100, 900, 5, 0, -1, 0), -EBADF);
+	assert_int_equal(copyfd(c, 900, 101, 5, 0, -1, 0), -EBADF);
+	assert_int_equal(copyfd(c, 100, -5, 5, 0, -1, 0), -EBADF);
+	assert_int_equal(copyfd(c, 100, INT64_MAX, 5, 0, -1, 0), -EBADF);
+	/* the same file, overlapping: the kernel's answer */
+	assert_int_equal(copyfd(c, 100, 100, 5, 0, 2, 1), -EINVAL);
+	assert_int_equal(vos_call0(c, VOS_OP_NOP, 0, 0, 0), 0);
+	assert_int_equal(r_close(c, 101), 0);
+	vos_client_close(c);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -227,6 +278,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_flock_released_by_close),
 		cmocka_unit_test(test_fd_number_limits),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_copyfd),
 	};
 	return SERVICED_MAIN(argc, argv, tests);
 }
