@@ -45,6 +45,9 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#endif
 #include "interpose_internal.h"
 #include "channel/memfd.h"
 #include "channel/vos_sys.h"
@@ -220,5 +223,13 @@ void *vos_mmap_remote(int fd, void *addr, size_t len, int prot, int flags, off_t
 		      off + (off_t)data, &no_memfd);
 	if (m == MAP_FAILED && no_memfd)
 		m = map_anon(c, fd, addr, len, prot, flags, off, data);
+#ifdef __SANITIZE_ADDRESS__
+	/* Fresh memory from raw system calls, as the kernel's mmap gives it:
+	 * ASan's shadow of the range may still hold a dead stack's poison (a
+	 * CLONE_VM spawn child ran the library's hooks on a stack since
+	 * unmapped; execfile.c says the same). */
+	if (m != MAP_FAILED)
+		ASAN_UNPOISON_MEMORY_REGION(m, len);
+#endif
 	return m;
 }
