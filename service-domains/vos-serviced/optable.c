@@ -75,6 +75,10 @@ static const struct vos_ophandler handlers[] = {
 	[VOS_OP_SETSOCKOPT] = { .issue = op_setsockopt },
 	[VOS_OP_GETSOCKNAME] = { .issue = op_getsockname },
 	[VOS_OP_SOCKIOCTL]  = { .issue = op_sockioctl },
+
+	/* epoll (ops_poll.c) */
+	[VOS_OP_EPOLL_CTL]  = { .prep = prep_epoll_ctl, .issue = op_epoll_ctl },
+	[VOS_OP_EPOLL_WAIT] = { .prep = prep_epoll_wait, .issue = op_epoll_wait, .wait = WAIT_IF_PREP },
 };
 
 /* The last op of vos_ops.def has its line here (the ones before it are
