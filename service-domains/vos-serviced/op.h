@@ -155,6 +155,9 @@ int prep_epoll_ctl(struct op *o);
 int64_t op_epoll_ctl(struct op *o);
 int prep_epoll_wait(struct op *o);
 int64_t op_epoll_wait(struct op *o);
+/* CLOSE of o->a[0], its file taken out of this shadow's epoll instances
+ * when that was its last number here (op_close). */
+int64_t epoll_close(struct op *o);
 
 int prep_openat(struct op *o);
 int64_t op_openat(struct op *o);

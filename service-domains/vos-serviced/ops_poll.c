@@ -109,9 +109,15 @@ int64_t op_poll(struct op *o)
 
 /* ---- epoll ---- */
 
-/* Serialises making an instance (two first ADDs of one set at once). */
+/* Serialises making an instance (two first ADDs of one set at once), and
+ * guards the list of instance numbers. */
 static pthread_mutex_t ep_create_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t ep_once = PTHREAD_ONCE_INIT;
+/* This shadow's instance numbers (a forked shadow inherits the list with
+ * the table), for CLOSE: see epoll_close. */
+#define EP_INSTANCES 64
+static int64_t ep_nums[EP_INSTANCES];
+static int ep_n;
 
 /* A forked shadow: the forking worker held no such lock, another may have. */
 static void ep_after_fork_child(void)
@@ -159,6 +165,10 @@ static int ep_instance(struct op *o, int64_t num, int create, struct vos_file **
 				close(fd);
 			else
 				err = vos_fdt_get(&o->sh->fdt, num, out);
+			if (!err && __atomic_load_n(&ep_n, __ATOMIC_RELAXED) < EP_INSTANCES) {
+				ep_nums[ep_n] = num;
+				__atomic_store_n(&ep_n, ep_n + 1, __ATOMIC_RELEASE);
+			}
 		}
 	}
 	pthread_mutex_unlock(&ep_create_lock);
@@ -225,4 +235,46 @@ int64_t op_epoll_wait(struct op *o)
 	if (r == 0 && o->nowait && o->iarg2 != 0)
 		r = -EAGAIN;                    /* would have waited: ask again later */
 	return r;
+}
+
+/*
+ * VOS_OP_CLOSE (ops_session.c): remove the number; when it was this
+ * shadow's last reference to its file, take the file out of this shadow's
+ * epoll instances now.  The kernel would drop the registration only when
+ * the file's last reference goes, and a forked shadow whose client has
+ * exited may still hold it for a moment (a shadow ends when it sees its
+ * client's hang-up): the program, which saw its child end and closed its
+ * fd, must find the fd out of its sets.  0 or the close error.
+ */
+int64_t epoll_close(struct op *o)
+{
+	struct vos_file *f;
+	int64_t nums[EP_INSTANCES];
+	int n, r, r2;
+
+	if (__atomic_load_n(&ep_n, __ATOMIC_ACQUIRE) == 0 ||
+	    vos_fdt_get(&o->sh->fdt, o->a[0], &f) < 0)
+		return vos_fdt_remove(&o->sh->fdt, o->a[0]);
+	r = vos_fdt_remove(&o->sh->fdt, o->a[0]);
+	pthread_mutex_lock(&ep_create_lock);
+	n = 0;
+	for (int i = 0; i < ep_n; i++)
+		if (ep_nums[i] != o->a[0])
+			ep_nums[n++] = ep_nums[i];      /* an instance closed leaves the list */
+	__atomic_store_n(&ep_n, n, __ATOMIC_RELEASE);
+	memcpy(nums, ep_nums, (size_t)n * sizeof(*nums));
+	pthread_mutex_unlock(&ep_create_lock);
+	if (r == 0 && __atomic_load_n(&f->refs, __ATOMIC_ACQUIRE) == 1) {
+		/* No other number of it here, and no call using it. */
+		for (int i = 0; i < n; i++) {
+			struct vos_file *ep;
+
+			if (vos_fdt_get(&o->sh->fdt, nums[i], &ep) < 0)
+				continue;
+			epoll_ctl(ep->fd, EPOLL_CTL_DEL, f->fd, NULL);  /* ENOENT: was not in it */
+			vos_fdt_put(ep);
+		}
+	}
+	r2 = vos_fdt_put(f);
+	return r ? r : r2;
 }
