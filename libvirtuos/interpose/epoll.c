@@ -1,38 +1,38 @@
 /*
- * epoll.c - remote fds in epoll sets, level-triggered (from the
- * dispatcher, syscall_table.c).
+ * epoll.c - remote fds in epoll sets (from the dispatcher,
+ * syscall_table.c), with the semantics of Linux: the service's kernel does
+ * the epoll work on its own files.
  *
- * An epoll fd stays the kernel's: local fds are in it as natively.  The
+ * An epoll fd stays the kernel's and holds the local fds as natively.  The
  * kernel cannot watch a remote fd (its number holds an O_PATH placeholder),
- * so epoll_ctl of a remote fd is answered here: the fd, its events and
- * its epoll_data are kept in this library's record of that epoll instance.
- * epoll_wait on an instance with remote fds is a poll (poll.c, which sends
- * the remote fds to their services and waits on everything at once) of
- * the epoll fd itself (readable when a local fd is ready) and the remote
- * fds; then the kernel's events are taken without waiting, and the remote
- * ones added after them, up to maxevents.
+ * so a set with remote fds has, in each service involved, an epoll
+ * instance of its own (VOS_OP_EPOLL_CTL, VOS_OP_EPOLL_WAIT): the shadow's
+ * real epoll fd, registered with the shadow's own files and the program's
+ * epoll_data.  Edge triggering, EPOLLONESHOT, EPOLLEXCLUSIVE, EPOLLRDHUP,
+ * the ready list and a file leaving the set when its last reference goes
+ * are that kernel's.  epoll_wait on such a set waits (poll.c) on the epoll
+ * fd itself (readable when a local fd is ready) and one VOS_OP_EPOLL_WAIT
+ * per instance, at once; what the instances return was consumed there and
+ * is always reported (each is asked for no more than there is room for),
+ * then the kernel's own events fill the rest.
  *
- * Which instance a record belongs to: the program names it by number, and
- * a number may be closed and reused.  So each record puts a marker of its
- * own (an eventfd that never becomes ready, at a high number) into the
- * kernel's set, and a lookup checks with kcmp(KCMP_EPOLL_TFD) that the
- * marker is still in the set the number names now; if not, the record is
- * stale and dropped.
+ * Which set a number names.  The library keeps one record per set: a
+ * marker of its own (an eventfd that never becomes ready, at fd 512 or
+ * above) is in the kernel's set, and kcmp(KCMP_EPOLL_TFD) tells whether
+ * a number names the set holding that marker.  So a dup of the epoll fd,
+ * or the same fd in a fork child, finds the record; a closed and reused
+ * number does not.  The marker's number also names the instances in the
+ * services (the shadow's fd table holds them there): no remote fd can take
+ * that number while the marker holds it.  After fork the child's shadow is
+ * a fork of the parent's and holds the same instances, so the set is
+ * shared as in Linux.  A record none of whose known numbers names its set
+ * any more is freed (its instances closed) when another set is made.
  *
- * Semantics: level-triggered.  EPOLLONESHOT: a remote fd reported once is
- * disabled until EPOLL_CTL_MOD.  EPOLLET is served as level-triggered
- * (an edge-triggered program reads until EAGAIN before it waits again, so
- * it sees the same events; it may be woken more often).  EPOLLEXCLUSIVE
- * as level.  More remote fds ready than maxevents: the next call starts
- * after the last one reported (round robin), none is starved.  A remote
- * fd that was closed (POLLNVAL) leaves the record.  A regular file or a
- * directory cannot be added (EPERM, as natively).
- *
- * Not as natively (README.md): a duplicate of the epoll fd (dup, or
- * inherited through exec) does not see the remote fds; after fork the
- * record is the child's copy (changes no longer reach the other process);
- * a remote fd number closed and reused before the next wait stays in the
- * set as the new file.
+ * Fairness: when the kernel's part has events too, the instances get at
+ * most half of maxevents (with room for one: turns), so neither side
+ * starves the other; with more instances than room, the others are only
+ * asked whether they have events (VOS_OP_EPOLL_WAIT with 0) and get their
+ * turn in the next call.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -40,7 +40,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <linux/kcmp.h>
 #include "interpose_internal.h"
@@ -49,24 +48,18 @@
 
 #define MARK_FD_BASE    512             /* markers go here or above */
 #define EP_MAX_EVENTS   (INT32_MAX / (int)sizeof(struct epoll_event))
-/* epoll's own flags; the rest are poll(2) events with the same values. */
-#define EP_FLAGS        (EPOLLET | EPOLLONESHOT | EPOLLEXCLUSIVE | EPOLLWAKEUP)
+#define EP_NUMS         8               /* numbers remembered per set */
 
 typedef uint64_t ksigset;
 
-struct ep_reg {
-	int fd;
-	uint32_t events;
-	uint64_t data;
-	int off;                        /* EPOLLONESHOT fired: off until MOD */
-};
-
 struct ep_set {
 	struct ep_set *next;
-	int epfd, mark;
-	struct ep_reg *regs;
-	unsigned n, cap, rr;            /* rr: where the next report starts */
-	int turn;                       /* the last report was the kernel's (maxevents 1) */
+	int mark;                       /* the marker, and the instances' number */
+	int nums[EP_NUMS];              /* numbers seen naming the set (-1: none) */
+	unsigned nextnum;               /* where the next one goes (round) */
+	uint64_t svcs;                  /* services with an instance (bit = index) */
+	unsigned rr;                    /* instance to serve first (more than room) */
+	int turn;                       /* the last report was the kernel's (room 1) */
 };
 
 static pthread_mutex_t ep_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -105,39 +98,83 @@ static void unlock(void)
 	vos_crit_leave();
 }
 
-/* Is set's marker still in the epoll instance its number names? */
-static int set_current(const struct ep_set *s)
+/* Does number epfd name the set holding s's marker? */
+static int names(const struct ep_set *s, int epfd)
 {
-	struct kcmp_epoll_slot slot = { (uint32_t)s->epfd, (uint32_t)s->mark, 0 };
+	struct kcmp_epoll_slot slot = { (uint32_t)epfd, (uint32_t)s->mark, 0 };
 	long pid = raw(SYS_getpid, 0, 0, 0, 0, 0, 0);
-	long r = raw(SYS_kcmp, pid, pid, KCMP_EPOLL_TFD, s->mark, (long)&slot, 0);
 
-	return r == 0 || r == -ENOSYS;  /* without kcmp: trust the number */
+	if (epfd < 0)
+		return 0;
+	return raw(SYS_kcmp, pid, pid, KCMP_EPOLL_TFD, s->mark, (long)&slot, 0) == 0;
 }
 
-static void set_free(struct ep_set *s)
+static void remember(struct ep_set *s, int epfd)
 {
-	raw(SYS_close, s->mark, 0, 0, 0, 0, 0);
-	free(s->regs);
-	free(s);
+	for (unsigned i = 0; i < EP_NUMS; i++)
+		if (s->nums[i] == epfd)
+			return;
+	s->nums[s->nextnum++ % EP_NUMS] = epfd;
 }
 
-/* Lock held: the record of epfd, stale ones dropped.  NULL if none. */
+/* Lock held: the record of the set epfd names, or NULL. */
 static struct ep_set *find_locked(int epfd)
 {
-	for (struct ep_set **p = &ep_sets; *p; p = &(*p)->next) {
-		struct ep_set *s = *p;
-
-		if (s->epfd != epfd)
-			continue;
-		if (set_current(s))
+	for (struct ep_set *s = ep_sets; s; s = s->next)
+		for (unsigned i = 0; i < EP_NUMS; i++)
+			if (s->nums[i] == epfd && names(s, epfd))
+				return s;
+	for (struct ep_set *s = ep_sets; s; s = s->next)
+		if (names(s, epfd)) {
+			remember(s, epfd);      /* a dup, or a number after fork */
 			return s;
-		*p = s->next;
-		set_free(s);
-		atomic_fetch_sub(&ep_count, 1);
-		return NULL;
-	}
+		}
 	return NULL;
+}
+
+/* Lock held: unlink the records no known number names any more onto *dead
+ * (freed by free_sets, outside the lock: it makes remote calls). */
+static void collect_locked(struct ep_set **dead)
+{
+	for (struct ep_set **p = &ep_sets; *p;) {
+		struct ep_set *s = *p;
+		int live = 0;
+
+		for (unsigned i = 0; i < EP_NUMS && !live; i++)
+			live = names(s, s->nums[i]);
+		if (live) {
+			p = &s->next;
+			continue;
+		}
+		*p = s->next;
+		s->next = *dead;
+		*dead = s;
+		atomic_fetch_sub(&ep_count, 1);
+	}
+}
+
+/* Close the instances of dead records (unless a remote fd took the marker's
+ * number: then the program closed the marker, and the service's entry was
+ * replaced already), then the markers. */
+static void free_sets(struct ep_set *dead)
+{
+	while (dead) {
+		struct ep_set *s = dead;
+
+		dead = s->next;
+		for (int svc = 0; svc < vos_nservices && svc < 64; svc++) {
+			struct vos_conn *conn;
+
+			if (!(s->svcs >> svc & 1) ||
+			    VOS_FDE_KIND(vos_fd_entry(s->mark)) == VOS_FDK_REMOTE)
+				continue;
+			conn = vos_service_live(svc);
+			if (conn && vos_conn_usable(conn))
+				vos_rpc0(conn->client, VOS_OP_CLOSE, s->mark, 0, 0, 0, 0);
+		}
+		raw(SYS_close, s->mark, 0, 0, 0, 0, 0);
+		free(s);
+	}
 }
 
 /* A new record for epfd (lock held): its marker goes into the kernel's set,
@@ -165,8 +202,10 @@ static int create_locked(int epfd, struct ep_set **out)
 		raw(SYS_close, mark, 0, 0, 0, 0, 0);
 		return -ENOMEM;
 	}
-	s->epfd = epfd;
 	s->mark = (int)mark;
+	for (unsigned i = 0; i < EP_NUMS; i++)
+		s->nums[i] = -1;
+	remember(s, epfd);
 	s->next = ep_sets;
 	ep_sets = s;
 	atomic_fetch_add(&ep_count, 1);
@@ -174,28 +213,15 @@ static int create_locked(int epfd, struct ep_set **out)
 	return 0;
 }
 
-static struct ep_reg *reg_of(struct ep_set *s, int fd)
-{
-	for (unsigned i = 0; i < s->n; i++)
-		if (s->regs[i].fd == fd)
-			return &s->regs[i];
-	return NULL;
-}
-
-static void reg_remove(struct ep_set *s, struct ep_reg *r)
-{
-	*r = s->regs[--s->n];
-}
-
 /* epoll_ctl(epfd, op, fd, event) with fd remote.  Result or -errno. */
 long vos_epoll_ctl_remote(long a[6])
 {
-	int epfd = (int)a[0], op = (int)a[1], fd = (int)a[2];
+	int epfd = (int)a[0], op = (int)a[1], fd = (int)a[2], svc, mark = -1, create = 0;
 	struct epoll_event ev = { 0 };
-	struct ep_set *s;
-	struct ep_reg *r;
-	struct stat st;
+	struct vos_client *c;
+	struct ep_set *s, *dead = NULL;
 	long res = 0;
+	int r;
 
 	if (op != EPOLL_CTL_ADD && op != EPOLL_CTL_MOD && op != EPOLL_CTL_DEL)
 		return -EINVAL;
@@ -203,78 +229,93 @@ long vos_epoll_ctl_remote(long a[6])
 		return -EFAULT;
 	if (epfd == fd)
 		return -EINVAL;
-	if (op == EPOLL_CTL_ADD) {
-		/* As natively: files that do not support poll are refused. */
-		if (vos_fstat(fd, &st) < 0)
-			return -errno;
-		if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
-			return -EPERM;
-	}
-	if ((ev.events & EPOLLEXCLUSIVE) && op == EPOLL_CTL_MOD)
-		return -EINVAL;
+	r = vos_fd_remote(fd, &c, &svc);
+	if (r <= 0)
+		return r == 0 ? -EBADF : -EIO;
+	if (svc < 0 || svc >= 64)
+		return -EPERM;
 	lock();
 	s = find_locked(epfd);
 	if (!s && op != EPOLL_CTL_ADD) {
 		/* Never added here: ENOENT, once epfd is known to be open. */
 		res = raw(SYS_fcntl, epfd, F_GETFD, 0, 0, 0, 0) < 0 ? -EBADF : -ENOENT;
-		goto out;
+		unlock();
+		return res;
 	}
-	if (!s && (res = create_locked(epfd, &s)) < 0)
-		goto out;
-	r = reg_of(s, fd);
-	switch (op) {
-	case EPOLL_CTL_ADD:
-		if (r) {
-			res = -EEXIST;
-			break;
-		}
-		if (s->n == s->cap) {
-			unsigned cap = s->cap ? s->cap * 2 : 8;
-			struct ep_reg *nr = realloc(s->regs, cap * sizeof(*nr));
-
-			if (!nr) {
-				res = -ENOMEM;
-				break;
-			}
-			s->regs = nr;
-			s->cap = cap;
-		}
-		s->regs[s->n++] = (struct ep_reg){ fd, ev.events, ev.data.u64, 0 };
-		break;
-	case EPOLL_CTL_MOD:
-		if (!r) {
-			res = -ENOENT;
-			break;
-		}
-		r->events = ev.events;
-		r->data = ev.data.u64;
-		r->off = 0;
-		break;
-	default:
-		if (!r)
-			res = -ENOENT;
-		else
-			reg_remove(s, r);
-		break;
+	if (!s) {
+		collect_locked(&dead);
+		res = create_locked(epfd, &s);
 	}
-out:
+	if (res == 0) {
+		mark = s->mark;
+		create = !(s->svcs >> svc & 1);
+	}
 	unlock();
+	free_sets(dead);
+	if (res < 0)
+		return res;
+	/* The instance is made by the first ADD (a MOD or DEL before any ADD
+	 * in this service: the service says ENOENT for its fd). */
+	if (create && op != EPOLL_CTL_ADD) {
+		res = -ENOENT;
+	} else {
+		struct vos_req q = { .op = VOS_OP_EPOLL_CTL,
+				     .arg = { mark, op, fd, ev.events, (int64_t)ev.data.u64, create } };
+
+		res = vos_rpc(c, &q, NULL, 0, NULL, 0, 0);
+	}
+	if (res == -ENOSYS)
+		res = -EPERM;           /* a service without epoll: as an unpollable file */
+	if (res == 0 && create) {
+		lock();
+		for (s = ep_sets; s; s = s->next)
+			if (s->mark == mark)
+				s->svcs |= 1ull << svc;
+		unlock();
+	}
 	return res;
+}
+
+/* The instances of a set, and what each may return this time. */
+struct ep_plan {
+	struct vos_epwait ew[64];
+	int svc[64];
+	int n;
+};
+
+/*
+ * Share room events among the instances (room may be 0: readiness only),
+ * starting at rr: each of the first room instances gets one, the rest of
+ * room goes to them in turn.
+ */
+static void plan_room(struct ep_plan *p, int room, unsigned rr, struct epoll_event *buf)
+{
+	int k = p->n, off = 0;
+
+	for (int j = 0; j < k; j++) {
+		int i = (int)((rr + (unsigned)j) % (unsigned)k);
+		int share = room / k + (j < room % k);
+
+		p->ew[i].max = share;
+		p->ew[i].out = buf + off;
+		off += share;
+	}
 }
 
 /*
  * epoll_wait on epfd: timeout_ns < 0 none; mask NULL: the thread's.
- * *handled = 0: no remote fd in the set (the caller asks the kernel).
+ * *handled = 0: no instance in any service (the caller asks the kernel).
  */
 static long ep_wait(int epfd, struct epoll_event *uev, int maxevents, int64_t timeout_ns,
 		    const ksigset *mask, int *handled)
 {
 	struct ep_set *s;
-	struct pollfd *pf = NULL;
-	struct ep_reg *regs = NULL;
-	unsigned n = 0, rr = 0;
-	int turn = 0;
+	struct ep_plan plan;
+	struct epoll_event *buf = NULL;
 	uint64_t deadline = timeout_ns < 0 ? UINT64_MAX : vos_now_ns() + (uint64_t)timeout_ns;
+	uint64_t svcs = 0;
+	unsigned rr = 0;
+	int turn = 0, mark = -1;
 	long total = 0;
 
 	*handled = 0;
@@ -282,111 +323,153 @@ static long ep_wait(int epfd, struct epoll_event *uev, int maxevents, int64_t ti
 		return 0;
 	lock();
 	s = find_locked(epfd);
-	if (s && s->n) {
-		regs = malloc(s->n * sizeof(*regs));
-		pf = malloc((s->n + 1) * sizeof(*pf));
-		if (regs && pf) {
-			n = s->n;
-			memcpy(regs, s->regs, n * sizeof(*regs));
-			rr = s->rr;
-			turn = s->turn;
-		}
+	if (s) {
+		svcs = s->svcs;
+		rr = s->rr;
+		turn = s->turn;
+		mark = s->mark;
 	}
 	unlock();
-	if (!n) {
-		free(regs);
-		free(pf);
-		return 0;       /* nothing remote (or no memory): the kernel's call */
+	plan.n = 0;
+	for (int svc = 0; svc < vos_nservices && svc < 64; svc++) {
+		struct vos_conn *conn;
+
+		if (!(svcs >> svc & 1))
+			continue;
+		conn = vos_service_live(svc);
+		if (!conn || !vos_conn_usable(conn))
+			continue;       /* a dead service: its files report nothing */
+		plan.ew[plan.n] = (struct vos_epwait){ .c = conn->client, .inst = mark };
+		plan.svc[plan.n++] = svc;
 	}
+	if (!plan.n)
+		return 0;       /* nothing remote: the kernel's call */
 	*handled = 1;
-	if (maxevents <= 0 || maxevents > EP_MAX_EVENTS) {
-		total = -EINVAL;
-		goto done;
+	if (maxevents <= 0 || maxevents > EP_MAX_EVENTS)
+		return -EINVAL;
+	if (!vos_user_range_ok(uev, (size_t)maxevents * sizeof(*uev)))
+		return -EFAULT;
+	for (int i = 0; i < plan.n; i++) {
+		size_t cap = vos_client_slot_size(plan.ew[i].c) / sizeof(struct epoll_event);
+
+		if ((size_t)maxevents > cap)
+			maxevents = (int)cap;   /* a short report; the rest next time */
 	}
-	if (!vos_user_range_ok(uev, (size_t)maxevents * sizeof(*uev))) {
-		total = -EFAULT;
-		goto done;
-	}
+	buf = malloc((size_t)maxevents * sizeof(*buf));
+	if (!buf)
+		return -ENOMEM;
 	for (;;) {
 		uint64_t now = vos_now_ns();
 		int64_t left = deadline == UINT64_MAX ? -1 : now >= deadline ? 0 :
 			       (int64_t)(deadline - now);
+		struct pollfd pf = { epfd, POLLIN, 0 };
+		int room = maxevents, dropped = 0;
 		long r;
 
-		pf[0] = (struct pollfd){ epfd, POLLIN, 0 };
-		for (unsigned i = 0; i < n; i++)
-			pf[1 + i] = (struct pollfd){ regs[i].off ? -1 : regs[i].fd,
-						     (short)(regs[i].events & ~EP_FLAGS & 0xffff), 0 };
-		r = vos_poll_list(pf, n + 1, left, mask);
+		/* The kernel's part ready already: the instances get at most
+		 * half the room, and with room for one take turns with it. */
+		r = raw(SYS_ppoll, (long)&pf, 1, (long)&(struct timespec){ 0, 0 }, 0, 0, 0);
+		if (r > 0 && (pf.revents & POLLNVAL)) {
+			total = -EBADF;
+			break;
+		}
+		if (r > 0 && (pf.revents & POLLIN)) {
+			room = maxevents > 1 ? maxevents / 2 : turn ? 1 : 0;
+			left = 0;
+		}
+		plan_room(&plan, room, rr, buf);
+		for (int i = 0; i < plan.n; i++)
+			plan.ew[i].got = 0;
+		pf.revents = 0;
+		/* No room at all (the kernel's turn): the instances wait. */
+		r = vos_poll_epoll(&pf, 1, plan.ew, room ? plan.n : 0, left, mask);
 		if (r < 0) {
 			total = r;
 			break;
 		}
-		if (pf[0].revents & POLLNVAL) {
+		if (pf.revents & POLLNVAL) {
 			total = -EBADF;
 			break;
 		}
-		if (pf[0].revents & POLLIN) {
-			/* Room for the remote ones too (up to half), so neither
-			 * side starves the other; with room for one, turns. */
-			int ready = 0, room = maxevents;
+		/* The instances' events first: they were consumed there. */
+		for (int j = 0; j < plan.n; j++) {
+			int i = (int)((rr + (unsigned)j) % (unsigned)plan.n);
+			struct vos_epwait *e = &plan.ew[i];
 
-			for (unsigned i = 0; i < n; i++)
-				ready += pf[1 + i].revents && !(pf[1 + i].revents & POLLNVAL);
-			if (ready && maxevents > 1)
-				room -= ready < maxevents / 2 ? ready : maxevents / 2;
-			else if (ready && turn)
-				room = 0;
-			r = room ? raw(SYS_epoll_wait, epfd, (long)uev, room, 0, 0, 0) : 0;
-			if (r < 0) {
-				total = r;
-				break;
-			}
-			total = r;
-			turn = r > 0;
-		}
-		for (unsigned k = 0; k < n && total < maxevents; k++) {
-			unsigned i = (rr + k) % n;
-			struct epoll_event e;
-
-			if (!pf[1 + i].revents || (pf[1 + i].revents & POLLNVAL))
+			if (e->got < 0) {
+				/* Gone (a service restarted, or it has no epoll):
+				 * stop asking it. */
+				svcs &= ~(1ull << plan.svc[i]);
+				dropped = 1;
 				continue;
-			e.events = (uint32_t)(uint16_t)pf[1 + i].revents;
-			e.data.u64 = regs[i].data;
-			if (vos_copy_to_user(&uev[total], &e, sizeof(e)) < 0) {
+			}
+			if (e->max == 0 || e->got == 0)
+				continue;
+			if (vos_copy_to_user(&uev[total], e->out, (size_t)e->got * sizeof(*buf)) < 0) {
 				total = -EFAULT;
 				break;
 			}
-			total++;
-			rr = i + 1;
-			if (regs[i].events & EPOLLONESHOT)
-				regs[i].off = 1;
+			total += e->got;
 		}
-		if (total != 0 || (deadline != UINT64_MAX && vos_now_ns() >= deadline))
+		if (total < 0)
 			break;
-		/* The kernel's events went to another thread meanwhile: wait on. */
-	}
-	/* Back into the record: one-shots that fired, closed fds, fairness. */
-	lock();
-	s = find_locked(epfd);
-	for (unsigned i = 0; s && i < n; i++) {
-		struct ep_reg *cur = reg_of(s, regs[i].fd);
+		/* Whoever had no room this time goes first next time. */
+		for (int j = 0; j < plan.n && room; j++) {
+			int i = (int)((rr + (unsigned)j) % (unsigned)plan.n);
 
-		if (!cur)
-			continue;
-		if (pf[1 + i].revents & POLLNVAL)
-			reg_remove(s, cur);
-		else if (regs[i].off && cur->events == regs[i].events && cur->data == regs[i].data)
-			cur->off = 1;
+			if (plan.ew[i].max == 0) {
+				rr = (unsigned)i;
+				break;
+			}
+		}
+		if ((pf.revents & POLLIN) && total < maxevents) {
+			r = raw(SYS_epoll_wait, epfd, (long)(uev + total), maxevents - total, 0, 0, 0);
+			if (r < 0) {
+				total = total ? total : r;
+				break;
+			}
+			turn = r > 0;
+			total += r;
+		} else if (total) {
+			turn = 0;
+		}
+		if (dropped) {
+			int k = 0;
+
+			for (int i = 0; i < plan.n; i++)
+				if (svcs >> plan.svc[i] & 1) {
+					plan.ew[k] = plan.ew[i];
+					plan.svc[k++] = plan.svc[i];
+				}
+			plan.n = k;
+			lock();
+			for (s = ep_sets; s; s = s->next)
+				if (s->mark == mark)
+					s->svcs &= svcs;
+			unlock();
+		}
+		if (total != 0 || !plan.n || (deadline != UINT64_MAX && vos_now_ns() >= deadline))
+			break;
+		/* An instance had events but no room, or the kernel's went to
+		 * another thread meanwhile: ask again. */
 	}
-	if (s) {
-		s->rr = rr;
-		s->turn = turn;
-	}
+	lock();
+	for (s = ep_sets; s; s = s->next)
+		if (s->mark == mark) {
+			s->rr = rr;
+			s->turn = turn;
+		}
 	unlock();
-done:
-	free(regs);
-	free(pf);
+	free(buf);
+	if (total == 0 && !plan.n) {
+		/* Every instance gone: the kernel's part alone, for the time left. */
+		uint64_t now = vos_now_ns();
+		long ms = deadline == UINT64_MAX ? -1 : now >= deadline ? 0 :
+			  (long)((deadline - now + 999999) / 1000000);
+
+		return raw(SYS_epoll_pwait, epfd, (long)uev, maxevents, ms, (long)mask,
+			   mask ? sizeof(*mask) : 0);
+	}
 	return total;
 }
 

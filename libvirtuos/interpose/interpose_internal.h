@@ -434,12 +434,24 @@ long vos_ppoll_call(long a[6]);
 long vos_select_call(long a[6]);
 long vos_pselect6_call(long a[6]);
 struct pollfd;
-/* The same wait over a private list (revents set in pf): timeout_ns < 0
- * none; mask: the kernel's 64-bit signal set to wait with, NULL the
- * thread's.  Count or -errno. */
-long vos_poll_list(struct pollfd *pf, unsigned n, int64_t timeout_ns, const uint64_t *mask);
+/* An epoll instance in a service (epoll.c) for vos_poll_epoll to wait on
+ * with the list: VOS_OP_EPOLL_WAIT(inst, max); its events go to out (max
+ * of them; max 0: readiness only), got = their count (0: none, < 0: the
+ * op's error). */
+struct vos_epwait {
+	struct vos_client *c;
+	int inst, max;
+	void *out;
+	int got;
+};
+/* The same wait over a private list (revents set in pf) and nw epoll
+ * instances: timeout_ns < 0 none; mask: the kernel's 64-bit signal set to
+ * wait with, NULL the thread's.  The count of pf entries ready, or -errno. */
+long vos_poll_epoll(struct pollfd *pf, unsigned n, struct vos_epwait *ew, int nw,
+		    int64_t timeout_ns, const uint64_t *mask);
 /* epoll.c: epoll_ctl(2) of a remote fd; epoll_wait(2), epoll_pwait(2),
- * epoll_pwait2(2) of sets with remote fds (level-triggered). */
+ * epoll_pwait2(2) of sets with remote fds (an epoll instance in each
+ * service, VOS_OP_EPOLL_CTL/VOS_OP_EPOLL_WAIT). */
 long vos_epoll_ctl_remote(long a[6]);
 long vos_epoll_wait_call(long a[6]);
 long vos_epoll_pwait_call(long a[6]);

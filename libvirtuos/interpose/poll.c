@@ -37,6 +37,12 @@
  * waits, vos-serviced --max-workers) is asked again, 1 ms later, then up to
  * every 100 ms.
  *
+ * The wait of epoll.c (vos_poll_epoll) adds service-side epoll instances
+ * to the list: one VOS_OP_EPOLL_WAIT each, in flight with the POLL groups
+ * and waited for, cancelled and collected the same way; the events such an
+ * op returned are consumed in the service, so they are always handed back
+ * to the caller (it asked for no more than it can report).
+ *
  * Memory: everything lives on the stack for small lists and in an
  * anonymous mapping for large ones (no malloc: poll and select are
  * async-signal-safe, and a handler may call them while the program is in
@@ -167,6 +173,7 @@ struct group {
 	int timeout_ms;         /* what the op in flight was sent with */
 	int watched;
 	uint64_t retry_at, backoff;
+	struct vos_epwait *ew;  /* an epoll instance's wait (epoll.c), else NULL */
 };
 
 struct pollwork {
@@ -288,6 +295,9 @@ static int group_submit(struct pollwork *w, struct group *g, int timeout_ms)
 	struct pollfd *buf = vos_slot_buf(g->s);
 	struct vos_req r = { .op = VOS_OP_POLL, .arg = { g->n, timeout_ms } };
 
+	if (g->ew)
+		r = (struct vos_req){ .op = VOS_OP_EPOLL_WAIT,
+				      .arg = { g->ew->inst, g->ew->max, timeout_ms } };
 	for (uint32_t k = 0; k < g->n; k++) {
 		const struct pollfd *p = &w->pf[w->ridx[g->first + k]];
 
@@ -317,6 +327,19 @@ static int group_take(struct pollwork *w, struct group *g, int64_t res, uint64_t
 		return 0;
 	}
 	g->state = G_DONE;
+	if (g->ew) {
+		/* An epoll instance: its events (consumed there) to the caller. */
+		int64_t max = g->ew->max ? g->ew->max : 1;
+
+		if (res > 0 && !vos_op_result_ok(VOS_OP_EPOLL_WAIT, res, max))
+			res = -EIO;
+		if (res == -EINTR || res == 0)
+			return 0;
+		if (res > 0 && g->ew->max)
+			memcpy(g->ew->out, vos_slot_buf(g->s), (size_t)res * sizeof(struct epoll_event));
+		g->ew->got = (int)res;
+		return 1;
+	}
 	if (res >= 0 && !vos_op_result_ok(VOS_OP_POLL, res, g->n))
 		res = -EIO;
 	if (res == -EINTR || res == 0)
@@ -512,6 +535,10 @@ static int wait_mixed(struct pollwork *w, uint64_t deadline, const ksigset *mask
 		group_take(w, g, vos_slot_wait(g->s), now);
 		g->state = G_DONE;
 	}
+	for (int i = 0; i < w->ng; i++) {
+		vos_slot_release(w->g[i].s);
+		w->g[i].s = NULL;
+	}
 	/* Local fds ready by now count too (as the kernel's one scan would). */
 	if (w->nlocal && !intr) {
 		if (kppoll(w->kfds, w->nlocal, 0, NULL) > 0)
@@ -558,7 +585,8 @@ static ksigset bookkeeping_set(void)
  * and the signal mask to wait with (NULL: the thread's).  The count of
  * entries with revents, or -errno (-EINTR).  *left_ns: the time left.
  */
-static long poll_list(struct pollwork *w, int64_t timeout_ns, const ksigset *mask, int64_t *left_ns)
+static long poll_list(struct pollwork *w, struct vos_epwait *ew, int nw, int64_t timeout_ns,
+		      const ksigset *mask, int64_t *left_ns)
 {
 	uint64_t start = vos_now_ns();
 	uint64_t deadline = timeout_ns < 0 ? UINT64_MAX : start + (uint64_t)timeout_ns;
@@ -567,6 +595,12 @@ static long poll_list(struct pollwork *w, int64_t timeout_ns, const ksigset *mas
 
 	if (err)
 		return err;
+	for (int i = 0; i < nw; i++) {
+		if (w->ng == MAX_GROUPS)
+			return -ENOMEM;
+		ew[i].got = 0;
+		w->g[w->ng++] = (struct group){ .c = ew[i].c, .ew = &ew[i] };
+	}
 	if (!w->ng) {
 		/* Nothing remote: the kernel waits for the local ones. */
 		r = kppoll(w->kfds, w->nlocal, w->preset ? 0 : timeout_ns, mask);
@@ -592,6 +626,8 @@ static long poll_list(struct pollwork *w, int64_t timeout_ns, const ksigset *mas
 
 			for (unsigned i = 0; i < w->n; i++)
 				any |= w->pf[i].revents != 0;
+			for (int i = 0; i < nw; i++)
+				any |= ew[i].got != 0;
 			if (!any)
 				return -EINTR;
 		}
@@ -607,8 +643,11 @@ static long poll_list(struct pollwork *w, int64_t timeout_ns, const ksigset *mas
 	return r;
 }
 
-/* poll of a private list (epoll.c): revents set in pf; count or -errno. */
-long vos_poll_list(struct pollfd *pf, unsigned n, int64_t timeout_ns, const uint64_t *mask)
+/* poll of a private list and epoll instances (epoll.c): revents set in pf,
+ * each instance's events in its out (got); the count of pf entries with
+ * revents, or -errno. */
+long vos_poll_epoll(struct pollfd *pf, unsigned n, struct vos_epwait *ew, int nw,
+		    int64_t timeout_ns, const uint64_t *mask)
 {
 	_Alignas(64) uint8_t stack[STACK_BYTES];
 	struct pollwork w;
@@ -620,7 +659,7 @@ long vos_poll_list(struct pollfd *pf, unsigned n, int64_t timeout_ns, const uint
 		return -ENOMEM;
 	work_init(&w, p, n);
 	memcpy(w.pf, pf, n * sizeof(*pf));
-	r = poll_list(&w, timeout_ns, mask, NULL);
+	r = poll_list(&w, ew, nw, timeout_ns, mask, NULL);
 	for (unsigned i = 0; i < n; i++)
 		pf[i].revents = w.pf[i].revents;
 	mem_put(&m);
@@ -648,7 +687,7 @@ static long do_poll(struct pollfd *ufds, unsigned n, int64_t timeout_ns, const k
 		mem_put(&m);
 		return -EFAULT;
 	}
-	r = poll_list(&w, timeout_ns, mask, left_ns);
+	r = poll_list(&w, NULL, 0, timeout_ns, mask, left_ns);
 	if (r >= 0) {
 		/* The kernel writes revents only. */
 		for (unsigned i = 0; i < n && r >= 0; i++)
@@ -817,7 +856,7 @@ static long do_select(int nfds, uint64_t *uin, uint64_t *uout, uint64_t *uex,
 		if (ev)
 			w.pf[n++] = (struct pollfd){ fd, ev, 0 };
 	}
-	r = poll_list(&w, timeout_ns, mask, left_ns);
+	r = poll_list(&w, NULL, 0, timeout_ns, mask, left_ns);
 	if (r >= 0) {
 		uint64_t *res[3];
 

@@ -6,7 +6,7 @@
  *   ops_session.c session ops, served by every role (vos_ops.def: ANY)
  *   ops_fs.c      the storage role's ops (and the fd ops sockets share)
  *   ops_net.c     the network role's ops
- *   ops_poll.c    POLL (a session op: the client's remote fds of any role)
+ *   ops_poll.c    POLL, EPOLL_CTL, EPOLL_WAIT (session ops: remote fds of any role)
  *
  * The entry is already a private copy; the slot's data buffer is not: the
  * client can change it at any time.  So every offset and length is checked
@@ -151,6 +151,13 @@ int64_t op_setrlimit(struct op *o);
 /* ops_poll.c */
 int prep_poll(struct op *o);
 int64_t op_poll(struct op *o);
+int prep_epoll_ctl(struct op *o);
+int64_t op_epoll_ctl(struct op *o);
+int prep_epoll_wait(struct op *o);
+int64_t op_epoll_wait(struct op *o);
+/* CLOSE of o->a[0], its file taken out of this shadow's epoll instances
+ * when that was its last number here (op_close). */
+int64_t epoll_close(struct op *o);
 
 int prep_openat(struct op *o);
 int64_t op_openat(struct op *o);

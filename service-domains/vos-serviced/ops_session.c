@@ -20,7 +20,7 @@ int64_t op_nop(struct op *o)
 
 int64_t op_close(struct op *o)
 {
-	return vos_fdt_remove(&o->sh->fdt, o->a[0]);
+	return epoll_close(o);  /* ops_poll.c: also leaves this shadow's epoll sets */
 }
 
 int64_t op_dup(struct op *o)

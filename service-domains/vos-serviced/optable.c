@@ -78,6 +78,10 @@ static const struct vos_ophandler handlers[] = {
 
 	/* fd-to-fd copies inside one service (ops_fs.c) */
 	[VOS_OP_COPYFD]     = { .prep = prep_copyfd, .issue = op_copyfd, .wait = WAIT_IF_PREP },
+
+	/* epoll (ops_poll.c) */
+	[VOS_OP_EPOLL_CTL]  = { .prep = prep_epoll_ctl, .issue = op_epoll_ctl },
+	[VOS_OP_EPOLL_WAIT] = { .prep = prep_epoll_wait, .issue = op_epoll_wait, .wait = WAIT_IF_PREP },
 };
 
 /* The last op of vos_ops.def has its line here (the ones before it are

@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -99,7 +100,7 @@ static void test_roles(void **state)
 	static const uint32_t session[] = {
 		VOS_OP_NOP, VOS_OP_CLOSE, VOS_OP_DUP, VOS_OP_UMASK, VOS_OP_FORK,
 		VOS_OP_FORK_ABORT, VOS_OP_EXEC, VOS_OP_SETCREDS, VOS_OP_CANCEL,
-		VOS_OP_SETRLIMIT, VOS_OP_POLL,
+		VOS_OP_SETRLIMIT, VOS_OP_POLL, VOS_OP_EPOLL_CTL, VOS_OP_EPOLL_WAIT,
 	};
 	static const uint32_t fdops[] = {
 		VOS_OP_READ, VOS_OP_PREAD, VOS_OP_WRITE, VOS_OP_PWRITE, VOS_OP_LSEEK,
@@ -139,7 +140,7 @@ static void test_flags(void **state)
 		VOS_OP_LSEEK, VOS_OP_READLINKAT, VOS_OP_FCNTL, VOS_OP_DUP, VOS_OP_GETDENTS64,
 		VOS_OP_FDPATH, VOS_OP_UMASK, VOS_OP_CANCEL, VOS_OP_WALK, VOS_OP_POLL,
 		VOS_OP_SOCKET, VOS_OP_ACCEPT4, VOS_OP_SENDMSG, VOS_OP_RECVMSG, VOS_OP_GETSOCKOPT,
-		VOS_OP_GETSOCKNAME, VOS_OP_SOCKIOCTL, VOS_OP_COPYFD,
+		VOS_OP_GETSOCKNAME, VOS_OP_SOCKIOCTL, VOS_OP_COPYFD, VOS_OP_EPOLL_WAIT,
 	};
 	assert_marked_exactly(VOS_OPF_VALUE, value, sizeof value / sizeof *value);
 
@@ -165,6 +166,7 @@ static void test_flags(void **state)
 		VOS_OP_OPENAT, VOS_OP_READ, VOS_OP_PREAD, VOS_OP_WRITE, VOS_OP_PWRITE,
 		VOS_OP_FSYNC, VOS_OP_FCNTL, VOS_OP_FLOCK, VOS_OP_POLL,
 		VOS_OP_ACCEPT4, VOS_OP_CONNECT, VOS_OP_SENDMSG, VOS_OP_RECVMSG, VOS_OP_COPYFD,
+		VOS_OP_EPOLL_WAIT,
 	};
 	assert_marked_exactly(VOS_OPF_WAIT, wait, sizeof wait / sizeof *wait);
 }
@@ -226,6 +228,8 @@ static void test_handlers(void **state)
 #define FD_FILE 5               /* "f", O_RDWR */
 #define FD_DIR  6               /* "d", a directory */
 #define FD_NONE 900             /* never opened */
+#define FD_FIFO 7               /* "ep", a FIFO (EPOLL_CTL's example) */
+#define FD_EPOLL 600            /* EPOLL_CTL's instance */
 
 static int64_t call_args(struct vos_client *c, uint16_t op, int64_t a0, int64_t a1, int64_t a2,
 			 int64_t a3, int64_t a4)
@@ -419,6 +423,23 @@ static int64_t example(struct vos_client *c, uint32_t op, int fd)
 		}
 		assert_int_equal(call_args(c, VOS_OP_CLOSE, 11, 0, 0, 0, 0), 0);
 		assert_int_equal(call_path(c, VOS_OP_UNLINKAT, "cp", 0, 0, 0), 0);
+		return r;
+	case VOS_OP_EPOLL_CTL: {
+		/* A FIFO (pollable) into a new instance at FD_EPOLL, one byte in it. */
+		struct vos_req q = { .op = op, .arg = { FD_EPOLL, EPOLL_CTL_ADD, FD_FIFO, EPOLLIN, 7, 1 } };
+		assert_int_equal(call_path(c, VOS_OP_MKNODAT, "ep", S_IFIFO | 0644, 0, 0), 0);
+		assert_int_equal(call_path(c, VOS_OP_OPENAT, "ep", O_RDWR | O_NONBLOCK, 0, FD_FIFO),
+				 FD_FIFO);
+		assert_int_equal(call_with(c, &(struct vos_req){ .op = VOS_OP_WRITE,
+					   .arg = { FD_FIFO, 1, 0 } }, "x", 1, 0), 1);
+		return call_with(c, &q, NULL, 0, 0);
+	}
+	case VOS_OP_EPOLL_WAIT:
+		/* The instance EPOLL_CTL's example made: the FIFO's event. */
+		r = call_args(c, op, FD_EPOLL, 4, 1000, 0, 0);
+		assert_int_equal(call_args(c, VOS_OP_CLOSE, FD_FIFO, 0, 0, 0, 0), 0);
+		assert_int_equal(call_args(c, VOS_OP_CLOSE, FD_EPOLL, 0, 0, 0, 0), 0);
+		assert_int_equal(call_path(c, VOS_OP_UNLINKAT, "ep", 0, 0, 0), 0);
 		return r;
 	default:
 		fail_msg("op %u (%s) has no example call in test_optable.c", op, vos_op_name(op));
