@@ -16,7 +16,9 @@
  * program reaches the outside and is reached from it through that domain.
  * Errors go to stderr as "netfile: WHAT: strerror", exit status 1.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
