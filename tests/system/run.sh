@@ -270,11 +270,11 @@ if [ "$xen_ok" = 1 ]; then
 	# in this guest set for a reason of its own (listed with the reason); one
 	# that matches is a failure, so the list cannot rot.
 	XEN_DIFFERS="
+		net_prefork:a child's sockets close when its shadow in the network domain learns of the child's exit (an event-channel hop away), after the parent's waitpid has returned, so the last connect still finds the listener (issue 9 point 3)
 		fcntl-misc:F_GET_SEALS on a regular file: 1 on dom0's tmpfs, EINVAL on the storage domain's ext4
 		fsize:stdio's buffer follows st_blksize, which differs between dom0's tmpfs and the storage domain's ext4
 		locks_killed:a killed client's locks are freed when its shadow sees the hang-up; the local-mode wait for it uses host pids
 		lockwait_mt:/proc/locks in dom0 does not list the storage domain's locks
-		net_prefork:a child's sockets close when its shadow in the network domain learns of the child's exit (an event-channel hop away), after the parent's waitpid has returned, so the last connect still finds the listener (issue 9 point 3)
 		tmpfile_link:dom0's /dev has no fd link, so the native side says ENOENT
 		spawn_addopen:the attrs step's child output is empty over Xen (not investigated yet, issue 8)
 		fork_threads:153 process creations, each attaching a Xen channel, pass the 120 s limit under TCG (slow or stuck: not investigated yet, issue 8)"
