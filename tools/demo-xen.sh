@@ -2,7 +2,9 @@
 # demo-xen.sh - the default scenario (`make run`): boot the Xen guest set
 # under QEMU, run unmodified Debian programs in dom0 whose /storage files live
 # in the storage domain (grant tables + event channels, no network file
-# system), print the channel counters, shut everything down.
+# system) and whose AF_INET sockets live in the network domain (one fetch
+# from 127.0.0.1, which is that domain's loopback), print the channel
+# counters, shut everything down.
 #
 # Usage: tools/demo-xen.sh [--help]
 # Environment: BUILD (default build), VOS_PORT (host port forwarded to the
@@ -12,7 +14,7 @@
 # straight from that disk image.
 set -eu
 case "${1:-}" in
--h|--help) sed -n '2,13s/^# \{0,1\}//p' "$0"; exit 0 ;;
+-h|--help) sed -n '2,15s/^# \{0,1\}//p' "$0"; exit 0 ;;
 '') ;;
 *) echo "demo-xen: unexpected argument '$1' (try --help)" >&2; exit 2 ;;
 esac
@@ -45,6 +47,8 @@ cp /opt/virtuos/lib/libvirtuos.so /storage/libvirtuos.so.copy
 sha256sum /opt/virtuos/lib/libvirtuos.so /storage/libvirtuos.so.copy
 step "ls -l /storage (the storage domain'\''s ext4 disk, seen from dom0)"
 ls -l /storage
+step "a socket: netfile fetches http://127.0.0.1:80/ - 127.0.0.1 is the network domain'\''s loopback (its sockets live there), its test page"
+/opt/virtuos/tests/system/netfile get 127.0.0.1 80 /index.html
 unset VOS_STATS
 '
 

@@ -11,6 +11,9 @@
 #   --disk FILE   the storage domain's disk (default IMAGES/storage-disk.img)
 #   --port N      host port forwarded to the network domain's port 80
 #                 (default HTTP_PORT from configs/xen/qemu.conf, 18080)
+#   --app-port N  host port forwarded to the network domain's port 8080, where
+#                 a dom0 program's listener lives (its sockets are the network
+#                 service's) (default APP_PORT from qemu.conf, 18081)
 #
 # Machine settings come from configs/xen/qemu.conf; every variable there can be
 # overridden from the environment.  VOS_ACCEL=tcg (default) or kvm or auto
@@ -23,6 +26,7 @@ IMAGES=$ROOT/build/xen
 RUN=""
 DISK=""
 PORT=""
+APP=""
 
 die() { echo "boot: $*" >&2; exit 1; }
 
@@ -32,25 +36,29 @@ while [ $# -gt 0 ]; do
 	--run) RUN=$2; shift 2 ;;
 	--disk) DISK=$2; shift 2 ;;
 	--port) PORT=$2; shift 2 ;;
-	-h|--help) sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	--app-port) APP=$2; shift 2 ;;
+	-h|--help) sed -n '2,21s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
 done
 
 # Environment overrides win over the config file.
-for v in QEMU_MACHINE QEMU_CPU QEMU_SMP QEMU_MEM QEMU_IOMMU XEN_CMDLINE DOM0_CMDLINE HTTP_PORT; do
+for v in QEMU_MACHINE QEMU_CPU QEMU_SMP QEMU_MEM QEMU_IOMMU XEN_CMDLINE DOM0_CMDLINE HTTP_PORT APP_PORT; do
 	eval "[ -n \"\${$v+x}\" ] && _env_$v=\$$v" || true
 done
 # shellcheck source=/dev/null
 . "$ROOT/configs/xen/qemu.conf"
-for v in QEMU_MACHINE QEMU_CPU QEMU_SMP QEMU_MEM QEMU_IOMMU XEN_CMDLINE DOM0_CMDLINE HTTP_PORT; do
+for v in QEMU_MACHINE QEMU_CPU QEMU_SMP QEMU_MEM QEMU_IOMMU XEN_CMDLINE DOM0_CMDLINE HTTP_PORT APP_PORT; do
 	eval "[ -n \"\${_env_$v+x}\" ] && $v=\$_env_$v" || true
 done
 
 RUN=${RUN:-$IMAGES/run}
 DISK=${DISK:-$IMAGES/storage-disk.img}
 PORT=${PORT:-$HTTP_PORT}
+APP=${APP:-$APP_PORT}
 case "$PORT" in ''|*[!0-9]*) die "bad port '$PORT'" ;; esac
+case "$APP" in ''|*[!0-9]*) die "bad port '$APP'" ;; esac
+[ "$APP" != "$PORT" ] || die "--port and --app-port must differ ($PORT)"
 
 for f in xen vmlinuz dom0.cpio.gz; do
 	[ -f "$IMAGES/$f" ] || die "missing $IMAGES/$f (run tools/xen/build-images.sh)"
@@ -108,7 +116,7 @@ qemu-system-x86_64 $(qemu_args $ACCEL) \
 	-initrd "$IMAGES/vmlinuz $DOM0_CMDLINE,$IMAGES/dom0.cpio.gz" \
 	-drive "file=$DISK,if=none,id=disk0,format=raw,cache=writeback" \
 	-device virtio-blk-pci,drive=disk0,disable-modern=on \
-	-netdev "user,id=net0,hostfwd=tcp:127.0.0.1:$PORT-:80" \
+	-netdev "user,id=net0,hostfwd=tcp:127.0.0.1:$PORT-:80,hostfwd=tcp:127.0.0.1:$APP-:8080" \
 	-device virtio-net-pci,netdev=net0,disable-modern=on \
 	-chardev "socket,id=con0,path=$RUN/console.sock,server=on,wait=off,logfile=$RUN/console.log" \
 	-serial chardev:con0 \
@@ -119,4 +127,6 @@ qemu-system-x86_64 $(qemu_args $ACCEL) \
 	-pidfile "$RUN/qemu.pid" -daemonize
 echo "$ACCEL" > "$RUN/accel"
 echo "$PORT" > "$RUN/http-port"
-echo "boot: QEMU ($ACCEL) pid $(cat "$RUN/qemu.pid"), console log $RUN/console.log, http 127.0.0.1:$PORT"
+echo "$APP" > "$RUN/app-port"
+echo "boot: QEMU ($ACCEL) pid $(cat "$RUN/qemu.pid"), console log $RUN/console.log, http 127.0.0.1:$PORT," \
+	"network domain :8080 at 127.0.0.1:$APP"

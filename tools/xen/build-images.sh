@@ -16,8 +16,8 @@
 #   storage-disk.img  the storage domain's ext4 disk (created once, kept)
 #
 # Project binaries are taken from --bin-build (default build): bin/vos-serviced,
-# lib/libvirtuos.so, bin/vosctl, bin/vos-reap and bin/vos-xsbroker (dom0) and tests/programs/*,
-# whichever exist.
+# lib/libvirtuos.so, bin/vosctl, bin/vos-reap and bin/vos-xsbroker (dom0),
+# tests/programs/* and tests/system/* (the system test's helpers), whichever exist.
 #
 # An image is rebuilt only when one of its inputs changed: each image has a
 # stamp holding a hash over every input file's path, size and mtime, the
@@ -34,8 +34,9 @@ XEN_GZ=/boot/xen-4.17-amd64.gz
 XEN_BIN=/usr/lib/xen-4.17/bin
 XEN_TOOLS="xl xenstored xenconsoled xen-init-dom0 xenconsole libxl-save-helper"
 # Unmodified programs the system test (and users) run in dom0; xenstore-utils
-# (xenstore-read, xenstore-list) is what /sbin/vos-clients lists channels with.
-DOM0_PACKAGES=(coreutils findutils diffutils tar gzip sqlite3 dash strace xenstore-utils)
+# (xenstore-read, xenstore-list) is what /sbin/vos-clients lists channels with;
+# curl fetches through the network domain (its sockets are the network service's).
+DOM0_PACKAGES=(coreutils findutils diffutils tar gzip sqlite3 dash strace xenstore-utils curl)
 
 log() { echo "[images] $*"; }
 die() { echo "build-images: $*" >&2; exit 1; }
@@ -220,7 +221,7 @@ network_list() {
 }
 
 dom0_list() {
-	local t progs=() pkg_progs conf_name f
+	local t progs=() pkg_progs f
 	tree "$ROOT/primary-domain/rootfs"
 	modules "$ROOT/primary-domain/rootfs/etc/virtuos/modules"
 	modules "$ROOT/primary-domain/rootfs/etc/virtuos/modules.late"
@@ -230,15 +231,13 @@ dom0_list() {
 	host_files /lib/x86_64-linux-gnu/libgcc_s.so.1
 	mapfile -t pkg_progs < <(package_programs "${DOM0_PACKAGES[@]}")
 	with_libs "${pkg_progs[@]}"
-	project_files bin/vos-serviced bin/vosctl bin/vos-reap bin/vos-xsbroker lib/libvirtuos.so 'tests/programs/*' 'bench/*'
-	# dom0's vos.conf without the network service: no network domain runs
-	# vos-serviced yet (issue 9, Xen mode), so dom0's sockets stay its own.
-	grep -v -e '^service network ' -e '^route-family ' "$ROOT/configs/vos.conf" > "$OUT/vos.conf.dom0"
+	project_files bin/vos-serviced bin/vosctl bin/vos-reap bin/vos-xsbroker lib/libvirtuos.so 'tests/programs/*' 'tests/system/*' 'bench/*'
+	# configs/vos.conf as it is: /storage goes to the storage domain, AF_INET
+	# and AF_INET6 sockets to the network domain (its vos-serviced --role
+	# network), both named by domain name.
 	for f in "$ROOT"/configs/*; do
 		[ -f "$f" ] || continue
-		conf_name=$(basename "$f")
-		[ "$conf_name" = vos.conf ] && f=$OUT/vos.conf.dom0
-		printf '%s\t/etc/virtuos/%s\n' "$f" "$conf_name"
+		printf '%s\t/etc/virtuos/%s\n' "$f" "$(basename "$f")"
 	done
 	printf '%s\t/etc/xen/virtuos/storage.cfg\n' "$ROOT/configs/xen/storage.cfg"
 	printf '%s\t/etc/xen/virtuos/network.cfg\n' "$ROOT/configs/xen/network.cfg"
