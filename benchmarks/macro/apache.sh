@@ -35,6 +35,9 @@ apache_configs() {
 	done
 }
 
+# The MPMs this profile's configurations use (only those are started).
+apache_mpms() { apache_configs | tr ' ' '\n' | cut -d- -f1 | sort -u | tr '\n' ' '; }
+
 apache_unit() { echo "req/s"; }
 apache_target() { echo "-"; }
 
@@ -82,7 +85,7 @@ apache_round_begin() {   # SIDE REP
 	# The children run as www-data (when started as root): they must reach
 	# the native DocumentRoot through the work directory (mktemp's 0700).
 	chmod a+x "$WORK"
-	for m in prefork event; do
+	for m in $(apache_mpms); do
 		d=$WORK/apache-$side-$m
 		port=$(apache_port)
 		echo "$port" >"$WORK/apache-$side-$m.port"
@@ -108,7 +111,7 @@ apache_round_begin() {   # SIDE REP
 
 apache_round_end() {   # SIDE REP
 	local side=$1 m d p i
-	for m in prefork event; do
+	for m in $(apache_mpms); do
 		d=$WORK/apache-$side-$m
 		[ -f "$d/httpd.pid" ] && kill "$(cat "$d/httpd.pid")" 2>/dev/null
 		p=$(cat "$d/launcher.pid" 2>/dev/null) || continue
