@@ -96,13 +96,30 @@ start_daemon() {   # rundir log extra-args...
 start_daemon "$RUN_SPIN" "$WORK/serviced-spin.log"
 start_daemon "$RUN_SLEEP" "$WORK/serviced-sleep.log" --spin 0
 
+# The network service (bench_tcp), next to the spinning storage service in
+# its run directory; --max-workers above the idle benchmark's 1000 blocked
+# recv calls (one worker each).
+NET_IDLE=${BENCH_NET_IDLE:-1000}
+NETCONF=$WORK/vos-net.conf
+printf 'service storage storage\nroute /storage storage\nservice network network\nroute-family inet network\n' >"$NETCONF"
+"$SERVICED" --role network --root "$ROOT" --rundir "$RUN_SPIN" --max-workers $((NET_IDLE + 24 > 1024 ? 1024 : NET_IDLE + 24)) \
+	${BENCH_WORKERS:+--workers "$BENCH_WORKERS"} >"$WORK/serviced-net.log" 2>&1 &
+NETPID=$!
+pids+=("$NETPID")
+for ((i = 0; i < 100; i++)); do
+	[ -S "$RUN_SPIN/network.sock" ] && break
+	kill -0 "$NETPID" 2>/dev/null || { cat "$WORK/serviced-net.log" >&2; die "network vos-serviced exited at start"; }
+	sleep 0.05
+done
+[ -S "$RUN_SPIN/network.sock" ] || die "the network vos-serviced did not listen within 5 s"
+
 
 # --- benchmarks ----------------------------------------------------------------
 RAW=$OUT/raw.txt
 : >"$RAW"
 step=0
-steps=10
-[ -n "$AB_LIB" ] && steps=13
+steps=16
+[ -n "$AB_LIB" ] && steps=19
 run() {   # title command...
 	step=$((step + 1))
 	say "[$step/$steps] $1"
@@ -148,6 +165,38 @@ ab_sides() {   # latency|throughput args...
 	awk '$1 == "RESULT" && FILENAME == ARGV[1] { n[$2] = $7 " " $8 " " $9; next }
 	     $1 == "RESULT" && ($2 in n) { print "RESULT", $2, $3, n[$2], $7, $8, $9 }' \
 		"$d/a" "$d/b"
+}
+
+# bench_tcp: native in a process without the library, ours under it with
+# inet routed to the network service (client and server threads both
+# forwarded); the RESULT lines joined, plus NAME_notifies (client + service
+# notifications per request, VOS_STATS) and whatever ours-only lines the
+# remote side printed.  A side that does not finish within BENCH_NET_TIMEOUT
+# seconds (default 30) prints "HUNG NAME" instead of failing the run.
+tcp_sides() {   # mode args...
+	local mode=$1 d=$WORK/tcp lib=$LIB to=${BENCH_NET_TIMEOUT:-30}
+	shift
+	mkdir -p "$d"
+	case $lib in /*) ;; *) lib=$PWD/$lib ;; esac
+	timeout -s KILL "$to" "$OUT/bench_tcp" "$mode" --side native --reps "$REPS" "$@" >"$d/native" ||
+		{ echo "HUNG native $mode $*"; return 0; }
+	if ! env VOS_CONFIG="$NETCONF" LD_PRELOAD="$lib" VOS_RUNDIR="$RUN_SPIN" VOS_STATS=1 \
+		timeout -s KILL "$to" "$OUT/bench_tcp" "$mode" --side remote --reps "$REPS" "$@" \
+		>"$d/remote" 2>"$d/stats"; then
+		echo "HUNG remote $mode $* (killed after $to s; native: $(awk '$1 == "RESULT" { print $2, $7, $3 }' "$d/native"))"
+		return 0
+	fi
+	awk '$1 == "RESULT" && FILENAME == ARGV[1] { n[$2] = $7 " " $8 " " $9; next }
+	     FILENAME == ARGV[2] && $1 == "RESULT" && ($2 in n) { print "RESULT", $2, $3, n[$2], $7, $8, $9; last = $2; next }
+	     FILENAME == ARGV[2] && $1 == "RESULT" { print; next }
+	     FILENAME == ARGV[3] && / network requests=/ {
+		for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		if (v["requests"] > 0)
+			printf "RESULT %s_notifies per-req - - - %.4g %.4g %.4g\n", last,
+				(v["client_notifies"] + v["service_notifies"]) / v["requests"],
+				(v["client_notifies"] + v["service_notifies"]) / v["requests"],
+				(v["client_notifies"] + v["service_notifies"]) / v["requests"] }' \
+		"$d/native" "$d/remote" "$d/stats"
 }
 
 shim() {   # path command... : run it with libvirtuos/dispatch alone (VOS_SHIM=path)
@@ -267,6 +316,20 @@ run "getppid in a whole process: native, under libvirtuos.so, under the dispatch
 	getppid_rounds
 run "tar cf /dev/null $TAR_TREE: native, under libvirtuos.so, under the dispatcher alone" \
 	tar_rounds
+run "TCP 1-byte round trip over loopback, both ends in the program" \
+	tcp_sides rtt --iters 5000
+run "TCP connections accepted per second (connect, accept, close)" \
+	tcp_sides accept --ms "$MS"
+run "TCP bulk throughput, ${BENCH_NET_MIB:-1024} MiB in 64 KiB sends" \
+	tcp_sides bulk --mib "${BENCH_NET_MIB:-1024}"
+run "TCP round trip of one active connection among $NET_IDLE idle ones, epoll" \
+	tcp_sides idle --idle "$NET_IDLE" --wait epoll --iters 2000 --name tcp_idle_epoll
+run "the same, one thread blocked in recv per connection (service threads and RSS)" \
+	tcp_sides idle --idle "$NET_IDLE" --wait threads --iters 2000 --service-pid "$NETPID" \
+	--name tcp_idle_threads
+run "the same with 28 idle connections (below the client's 31 call slots per channel)" \
+	tcp_sides idle --idle 28 --wait threads --iters 2000 --service-pid "$NETPID" \
+	--name tcp_idle28_threads
 if [ -n "$AB_LIB" ]; then
 	run "A/B: 4 KiB forwarded pread, $AB_LIB vs this build" \
 		ab_sides latency --iters 30000 --name pread_4k_ab

@@ -10,6 +10,8 @@ PKGS="build-essential pkg-config libcmocka-dev liburcu-dev libxen-dev gnuplot-no
 missing=""
 # make bench-macro (benchmarks/macro/): sysbench fileio; ps finds the service's shadows
 PKGS="$PKGS sysbench procps"
+# Apache httpd in the primary (tests/integration/cases/93-apache-*, 94-*; benchmarks): apache2, ab
+PKGS="$PKGS apache2 apache2-utils"
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing="$missing $p"
 done

@@ -29,7 +29,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 TOP=$PWD
 
-BENCHMARKS="fileio"
+BENCHMARKS="fileio apache"
 EXPERIMENTS="recover"
 
 usage() {
