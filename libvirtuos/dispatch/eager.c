@@ -535,14 +535,20 @@ static int scan_cached(struct vos_eager_scan *s, struct vos_obj_view *v, uintptr
 	return flush(&b);
 }
 
-static void sort_u64(uint64_t *v, size_t n)      /* insertion sort: nearly sorted already */
+/* Shell sort (no allocation: scans run inside mmap calls): nearly sorted
+ * already, except the sites finish_one_nr appends at the end. */
+static void sort_u64(uint64_t *v, size_t n)
 {
-	for (size_t i = 1; i < n; i++) {
-		uint64_t x = v[i];
-		size_t j = i;
-		for (; j > 0 && v[j - 1] > x; j--)
-			v[j] = v[j - 1];
-		v[j] = x;
+	static const size_t gaps[] = { 701, 301, 132, 57, 23, 10, 4, 1 };
+	for (size_t g = 0; g < sizeof(gaps) / sizeof(gaps[0]); g++) {
+		size_t gap = gaps[g];
+		for (size_t i = gap; i < n; i++) {
+			uint64_t x = v[i];
+			size_t j = i;
+			for (; j >= gap && v[j - gap] > x; j -= gap)
+				v[j] = v[j - gap];
+			v[j] = x;
+		}
 	}
 }
 
