@@ -120,7 +120,7 @@ static _Atomic int lazy_switch;         /* a thread is turning dispatch on every
 static atomic_flag scan_lock = ATOMIC_FLAG_INIT;        /* eager.c's scans, one at a time */
 static _Atomic int lazy_done;
 static char lazy_reason[VOS_EAGER_WHY + 32];
-static _Atomic uint64_t n_eager_sites, n_eager_scans, n_eager_cached, install_ns;
+static _Atomic uint64_t n_eager_sites, n_eager_native, n_eager_scans, n_eager_cached, install_ns;
 
 /* The value a SIGSYS carries when vos_dispatch_install asks an existing thread to arm itself. */
 #define ARM_MAGIC 0x766f7341    /* "vosA" */
@@ -418,13 +418,17 @@ static void try_rewrite(uintptr_t site, long nr)
  * byte stores only if no other thread can be running it (alone);
  * otherwise it cannot be rewritten and the scan fails (lazy mode).
  */
-int vos_dispatch_rewrite_sites(const uintptr_t *sites, size_t n, int prot, int alone,
-			       uintptr_t *bad)
+int vos_dispatch_rewrite_sites(const uintptr_t *sites, size_t n, uintptr_t span_lo,
+			       uintptr_t span_hi, int prot, int alone, uintptr_t *bad)
 {
 	if (!n)
 		return 0;
 	uintptr_t first = sites[0] & ~(uintptr_t)4095;
 	uintptr_t last = (sites[n - 1] + 1) & ~(uintptr_t)4095;
+	if (span_lo < span_hi && (span_lo & ~(uintptr_t)4095) < first)
+		first = span_lo & ~(uintptr_t)4095;
+	if (span_lo < span_hi && ((span_hi - 1) & ~(uintptr_t)4095) > last)
+		last = (span_hi - 1) & ~(uintptr_t)4095;
 	int r = 0;
 	while (atomic_flag_test_and_set_explicit(&rewrite_lock, memory_order_acquire))
 		;
@@ -702,6 +706,7 @@ static void after_exec_map(long nr, const long a[6], long r)
 	}
 	atomic_fetch_add(&n_eager_scans, 1);
 	atomic_fetch_add(&n_eager_sites, sc.sites);
+	atomic_fetch_add(&n_eager_native, sc.native);
 	scan_unlock();
 	if (bad != 0)
 		go_lazy(sc.why);
@@ -748,6 +753,41 @@ void vos_dispatch_passthrough(long nr)
 					    (unsigned char)((old & NR_WATCH) | NR_PASS), false,
 					    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
 		;
+}
+
+/*
+ * Eager mode leaves a `syscall` site as it is when its function proves it
+ * runs one number only (eager.c) and that number is pass-through: with
+ * Syscall User Dispatch off it reaches the kernel at native cost, which is
+ * what the trampoline would do with it.  Sound only because a number never
+ * stops being pass-through (vos_dispatch_passthrough only adds; go_lazy
+ * clears NR_WATCH alone; a new image starts a new table), and never for
+ * the numbers the module must see: those vos_dispatch_passthrough ignores,
+ * the ones eager mode watches (NR_WATCH, set after the scan at install),
+ * and the others that end the process or change its code (so that a later
+ * version of the module may watch them without revisiting this).
+ */
+int vos_dispatch_nr_never_native(long nr)
+{
+	if (nr < 0 || nr >= SLED)
+		return 1;
+	switch (nr) {
+	case SYS_clone: case SYS_clone3: case SYS_fork: case SYS_vfork: case SYS_exit:
+	case SYS_rt_sigreturn: case SYS_rt_sigaction: case SYS_rt_sigprocmask:
+	case SYS_seccomp: case SYS_prctl:
+	case SYS_mmap: case SYS_mprotect: case SYS_pkey_mprotect:
+	case SYS_exit_group: case SYS_execve: case SYS_execveat: case SYS_mremap:
+	case SYS_munmap: case SYS_shmat: case SYS_remap_file_pages:
+	case SYS_restart_syscall:
+		return 1;
+	}
+	return 0;
+}
+
+int vos_dispatch_nr_native(long nr)
+{
+	return !vos_dispatch_nr_never_native(nr) &&
+	       __atomic_load_n(&vos_dispatch_nr_class[nr], __ATOMIC_ACQUIRE) == NR_PASS;
 }
 
 void vos_dispatch_set_precheck(vos_dispatch_precheck_fn fn)
@@ -1091,6 +1131,7 @@ static void scan_at_install(void)
 	int r = vos_eager_scan_loaded(&sc);
 	scan_unlock();
 	atomic_store(&n_eager_sites, sc.sites);
+	atomic_store(&n_eager_native, sc.native);
 	atomic_store(&n_eager_cached, sc.cached);
 	if (r == 0) {
 		static const int watch[] = { SYS_mmap, SYS_mprotect, SYS_pkey_mprotect };
@@ -1167,6 +1208,7 @@ void vos_dispatch_stats(struct vos_dispatch_stats *out)
 	out->eager = atomic_load(&vos_dispatch_eager);
 	out->lazy_reason = out->eager || !lazy_reason[0] ? NULL : lazy_reason;
 	out->eager_sites = atomic_load(&n_eager_sites);
+	out->eager_native = atomic_load(&n_eager_native);
 	out->eager_scans = atomic_load(&n_eager_scans);
 	out->eager_cached = atomic_load(&n_eager_cached);
 	out->install_ns = atomic_load(&install_ns);

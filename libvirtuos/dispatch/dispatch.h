@@ -72,6 +72,8 @@ struct vos_dispatch_stats {
 	int eager;
 	const char *lazy_reason;
 	uint64_t eager_sites;      /* sites rewritten by scanning (install and later mappings) */
+	uint64_t eager_native;     /* sites left a plain `syscall`: each provably runs one
+				    * pass-through number only (README.md, "Eager mode") */
 	uint64_t eager_scans;      /* executable mappings scanned after install */
 	uint64_t eager_cached;     /* segments classified from the cache at install (eager_cache.c) */
 	uint64_t install_ns;       /* the scan at install (0: none) */

@@ -50,31 +50,41 @@ static int fail(struct vos_eager_scan *s, const char *what, const struct vos_obj
 static ZydisDecoder decoder;
 static int decoder_ready;
 
+#define MAX_DEFER 1024          /* sites per segment that may stay native */
+
 struct batch {                  /* sites found, rewritten a batch at a time */
 	struct vos_eager_scan *s;
 	struct vos_obj_view *v;
 	uintptr_t delta;        /* runtime address = vaddr + delta */
 	int prot;
+	uintptr_t span_lo, span_hi;     /* runtime: pages made writable at least (vDSO) */
 	size_t n;
 	uintptr_t site[256];
 	/* Every candidate's verdict, for the cache (eager_cache.c). */
-	uint32_t *rec;          /* NULL: not recorded */
+	uint64_t *rec;          /* NULL: not recorded */
 	size_t nrec, rec_max;
 	uintptr_t rec_base;     /* vaddr of offset 0 */
+	/* Sites whose function proves they run one number only (prove_one_nr):
+	 * decided at the segment's end, once no branch from elsewhere in the
+	 * object can reach them either (finish_one_nr). */
+	size_t nd;
+	uintptr_t dsite[MAX_DEFER];     /* vaddr, increasing */
+	uint16_t dnr[MAX_DEFER];
 };
 
 #define MAX_CACHED 8192         /* candidates per segment the cache holds */
-static uint32_t rec_buf[MAX_CACHED], cache_buf[MAX_CACHED];
+static uint64_t rec_buf[MAX_CACHED], cache_buf[MAX_CACHED];
 
-static void record(struct batch *b, uintptr_t c, int site)
+/* nr1: the number + 1 a site provably always runs, 0 if not proven. */
+static void record(struct batch *b, uintptr_t c, int site, unsigned nr1)
 {
 	if (!b->rec)
 		return;
-	if (b->nrec == b->rec_max || c - b->rec_base > UINT32_MAX / 2) {
+	if (b->nrec == b->rec_max || c - b->rec_base > UINT32_MAX) {
 		b->rec = NULL;          /* too many: not cached */
 		return;
 	}
-	b->rec[b->nrec++] = (uint32_t)(c - b->rec_base) << 1 | (uint32_t)site;
+	b->rec[b->nrec++] = VOS_EAGER_REC(c - b->rec_base, site, nr1);
 }
 
 static int flush(struct batch *b)
@@ -82,16 +92,230 @@ static int flush(struct batch *b)
 	uintptr_t bad;
 	if (!b->n)
 		return 0;
-	if (vos_dispatch_rewrite_sites(b->site, b->n, b->prot, b->s->alone, &bad) != 0)
+	if (vos_dispatch_rewrite_sites(b->site, b->n, b->span_lo, b->span_hi, b->prot, b->s->alone,
+				       &bad) != 0)
 		return fail(b->s, "a site that cannot be rewritten", b->v, bad - b->delta);
 	b->s->sites += b->n;
 	b->n = 0;
 	return 0;
 }
 
+/* ---- sites that run one pass-through number only: left native ---------- */
+
+/* The number a decoded instruction puts in rax, if it is an immediate:
+ * `mov $imm32, %eax` (b8, c7 c0: zero-extended) or `mov $imm32, %rax`
+ * (48 c7 c0: sign-extended); -1 otherwise, or out of the class table. */
+static long imm_to_rax(const ZydisDecodedInstruction *insn, const unsigned char *p)
+{
+	int32_t imm;
+	uint64_t v;
+	if (insn->length == 5 && p[0] == 0xb8) {
+		memcpy(&imm, p + 1, 4);
+		v = (uint32_t)imm;
+	} else if (insn->length == 6 && p[0] == 0xc7 && p[1] == 0xc0) {
+		memcpy(&imm, p + 2, 4);
+		v = (uint32_t)imm;
+	} else if (insn->length == 7 && p[0] == 0x48 && p[1] == 0xc7 && p[2] == 0xc0) {
+		memcpy(&imm, p + 3, 4);
+		v = (uint64_t)(int64_t)imm;
+	} else {
+		return -1;
+	}
+	return v < VOS_EAGER_NR_MAX ? (long)v : -1;
+}
+
+/* Cheap filter before prove_one_nr decodes a whole function: the bytes
+ * before the site could be one of imm_to_rax's forms. */
+static bool maybe_after_mov(const unsigned char *code, uintptr_t begin, uintptr_t pc)
+{
+	const unsigned char *p = code + (pc - begin);
+	return (pc - begin >= 5 && p[-5] == 0xb8) ||
+	       (pc - begin >= 6 && p[-6] == 0xc7 && p[-5] == 0xc0) ||
+	       (pc - begin >= 7 && p[-7] == 0x48 && p[-6] == 0xc7 && p[-5] == 0xc0);
+}
+
+/*
+ * Decode the whole function [begin, end) from its FDE's start: for each
+ * site[j] (increasing, all in it), nr[j] = the number it always runs, or
+ * -1 if that is not proven.  Proven: an instruction starts at the site,
+ * the one right before it puts an immediate in rax (imm_to_rax), and no
+ * direct branch or RIP-relative operand of the function points at the
+ * site; the function has no indirect jump (a jump table could land
+ * there) and decodes to its end.  Branches from outside the function are
+ * checked later for the whole object (finish_one_nr).
+ */
+static void prove_one_nr(const unsigned char *code, uintptr_t begin, uintptr_t end,
+			 const uintptr_t *site, long *nr, size_t n)
+{
+	bool killed[64] = { false };
+	long prev_nr = -1;
+	size_t j = 0;
+	for (size_t k = 0; k < n; k++)
+		nr[k] = -1;
+	for (uintptr_t pc = begin; pc < end;) {
+		ZydisDecodedInstruction insn;
+		if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&decoder, NULL, code + (pc - begin),
+								 end - pc, &insn)))
+			goto none;
+		uintptr_t next = pc + insn.length;
+		for (; j < n && site[j] <= pc; j++)
+			if (site[j] == pc)
+				nr[j] = prev_nr;
+		if (insn.mnemonic == ZYDIS_MNEMONIC_JMP && !insn.raw.imm[0].is_relative)
+			goto none;      /* indirect (or far) jump */
+		uintptr_t t[3];
+		int nt = 0;
+		for (int i = 0; i < 2; i++)
+			if (insn.raw.imm[i].size && insn.raw.imm[i].is_relative)
+				t[nt++] = next + (uintptr_t)insn.raw.imm[i].value.s;
+		if ((insn.attributes & ZYDIS_ATTRIB_HAS_MODRM) && insn.raw.modrm.mod == 0 &&
+		    insn.raw.modrm.rm == 5)
+			t[nt++] = next + (uintptr_t)insn.raw.disp.value;    /* RIP-relative */
+		for (int i = 0; i < nt; i++)
+			for (size_t k = 0; k < n; k++)
+				if (site[k] == t[i])
+					killed[k] = true;
+		prev_nr = imm_to_rax(&insn, code + (pc - begin));
+		pc = next;
+	}
+	for (size_t k = 0; k < n; k++)
+		if (killed[k] || vos_dispatch_nr_never_native(nr[k]))
+			nr[k] = -1;
+	return;
+none:
+	for (size_t k = 0; k < n; k++)
+		nr[k] = -1;
+}
+
+/* The number of the deferred site at vaddr t, or -1 (b->dsite is sorted). */
+static long deferred_at(const struct batch *b, uintptr_t t)
+{
+	size_t lo = 0, hi = b->nd;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (b->dsite[mid] < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < b->nd && b->dsite[lo] == t ? (long)lo : -1;
+}
+
+#define BLOOM_WORDS 4096        /* 2^18 bits: the deferred sites' low 18 bits */
+
+static inline bool in_bloom(const uint64_t *bloom, uintptr_t t)
+{
+	return bloom[(t >> 6) & (BLOOM_WORDS - 1)] >> (t & 63) & 1;
+}
+
+static int32_t rd32(const unsigned char *p)
+{
+	int32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/*
+ * The deferred sites (b->dsite): any direct branch of the object, in any
+ * of its executable segments, that could land on one (a `.cold` part of
+ * a function is another FDE and jumps back into it) makes it an ordinary
+ * site.  Byte patterns, not decoded instructions: every e8/e9 rel32,
+ * 0f 8x rel32 and c7 f8 rel32 (xbegin) at any offset, and every short
+ * jump (eb, 7x, e0-e3 rel8) near the site, whatever instruction the
+ * bytes really belong to -- it errs only towards rewriting.  Then each
+ * site still proven is recorded with its number, and left native if that
+ * number is pass-through (vos_dispatch_nr_native); the others are
+ * rewritten.
+ */
+static int finish_one_nr(struct batch *b)
+{
+	static bool hit[MAX_DEFER];
+	static uint64_t bloom[BLOOM_WORDS];
+	if (!b->nd)
+		return 0;
+	memset(hit, 0, b->nd * sizeof(hit[0]));
+	memset(bloom, 0, sizeof(bloom));
+	for (size_t k = 0; k < b->nd; k++)
+		bloom[(b->dsite[k] >> 6) & (BLOOM_WORDS - 1)] |= 1ull << (b->dsite[k] & 63);
+	const __m128i e8 = _mm_set1_epi8((char)0xe8), e9 = _mm_set1_epi8((char)0xe9),
+		      of = _mm_set1_epi8(0x0f), c7 = _mm_set1_epi8((char)0xc7),
+		      f0 = _mm_set1_epi8((char)0xf0), x80 = _mm_set1_epi8((char)0x80),
+		      f8 = _mm_set1_epi8((char)0xf8);
+	for (int si = 0; si < b->v->nseg; si++) {
+		const struct vos_obj_seg *sg = &b->v->seg[si];
+		if (!(sg->flags & PF_X) || sg->len < 6)
+			continue;
+		const unsigned char *p = sg->data;
+		size_t n = sg->len;
+		for (size_t i = 0; i + 6 <= n;) {
+			unsigned mask;
+			size_t step;
+			if (i + 16 + 6 <= n) {
+				/* e8, e9 at i; 0f 8x or c7 f8 at i, i+1 */
+				__m128i x = _mm_loadu_si128((const __m128i *)(p + i));
+				__m128i y = _mm_loadu_si128((const __m128i *)(p + i + 1));
+				__m128i m = _mm_or_si128(_mm_cmpeq_epi8(x, e8), _mm_cmpeq_epi8(x, e9));
+				m = _mm_or_si128(m, _mm_and_si128(_mm_cmpeq_epi8(x, of),
+								  _mm_cmpeq_epi8(_mm_and_si128(y, f0), x80)));
+				m = _mm_or_si128(m, _mm_and_si128(_mm_cmpeq_epi8(x, c7), _mm_cmpeq_epi8(y, f8)));
+				mask = (unsigned)_mm_movemask_epi8(m);
+				step = 16;
+			} else {
+				mask = 1;
+				step = 1;
+			}
+			/* Both readings at every hit (the opcode is not looked at: fewer
+			 * mispredicted branches; a wrong reading can only add a hit). */
+			for (; mask; mask &= mask - 1) {
+				size_t o = i + (unsigned)__builtin_ctz(mask);
+				uintptr_t t1 = sg->vaddr + o + 5 + (uintptr_t)(intptr_t)rd32(p + o + 1);
+				uintptr_t t2 = sg->vaddr + o + 6 + (uintptr_t)(intptr_t)rd32(p + o + 2);
+				if (in_bloom(bloom, t1) | in_bloom(bloom, t2)) {
+					long k1 = deferred_at(b, t1), k2 = deferred_at(b, t2);
+					if (k1 >= 0)
+						hit[k1] = true;
+					if (k2 >= 0)
+						hit[k2] = true;
+				}
+			}
+			i += step;
+		}
+		/* Short jumps reach 128 bytes back and 127 forward. */
+		for (size_t k = 0; k < b->nd; k++) {
+			uintptr_t d = b->dsite[k];
+			if (d < sg->vaddr || d - sg->vaddr >= n)
+				continue;
+			size_t from = d - sg->vaddr > 130 ? d - sg->vaddr - 130 : 0;
+			for (size_t o = from; o + 2 <= n && o < d - sg->vaddr + 130; o++) {
+				unsigned char c = p[o];
+				if ((c == 0xeb || (c & 0xf0) == 0x70 || (c >= 0xe0 && c <= 0xe3)) &&
+				    sg->vaddr + o + 2 + (uintptr_t)(intptr_t)(int8_t)p[o + 1] == d)
+					hit[k] = true;
+			}
+		}
+	}
+	if (flush(b) != 0)
+		return -1;
+	for (size_t k = 0; k < b->nd; k++) {
+		uintptr_t d = b->dsite[k];
+		record(b, d, 1, hit[k] ? 0 : b->dnr[k] + 1u);
+		if (!hit[k] && vos_dispatch_nr_native(b->dnr[k])) {
+			b->s->native++;
+			continue;
+		}
+		if (b->n == sizeof(b->site) / sizeof(b->site[0]) && flush(b) != 0)
+			return -1;
+		b->site[b->n++] = d + b->delta;
+	}
+	b->nd = 0;
+	return flush(b);
+}
+
 /* Decode the function [begin, end) (FDE fde, or 0 for a gap between two)
  * from its start, or from the last CFI row before a candidate; cand[0..n)
- * (sorted, all inside it) are sites if an instruction starts there. */
+ * (sorted, all inside it) are sites if an instruction starts there.  A
+ * site right after a `mov $imm, %eax` in an FDE's function may run one
+ * number only: prove_one_nr, then finish_one_nr at the segment's end. */
 static int classify(struct batch *b, uintptr_t begin, uintptr_t end, uintptr_t fde,
 		    const uintptr_t *cand, size_t n)
 {
@@ -99,7 +323,10 @@ static int classify(struct batch *b, uintptr_t begin, uintptr_t end, uintptr_t f
 	const unsigned char *code = vos_ehf_at(v, begin, end - begin);
 	static uintptr_t locs[512];     /* scans are serialised (eager.h) */
 	size_t nlocs = fde ? vos_ehf_cfi_boundaries(v, fde, begin, locs, sizeof(locs) / sizeof(locs[0])) : 0;
-	size_t li = 0;
+	size_t li = 0, nsite = 0;
+	uintptr_t site[64];             /* n <= 64: scan_segment's groups */
+	long nr[64];
+	bool maybe = false;
 	if (!code)
 		return fail(b->s, "a function that cannot be read", v, begin);
 	uintptr_t pc = begin;
@@ -117,26 +344,56 @@ static int classify(struct batch *b, uintptr_t begin, uintptr_t end, uintptr_t f
 		uintptr_t next = pc + insn.length;
 		for (; i < n && cand[i] < next; i++) {
 			if (insn.mnemonic != ZYDIS_MNEMONIC_SYSCALL) {
-				record(b, cand[i], 0);  /* inside another instruction: not a site */
+				record(b, cand[i], 0, 0);       /* inside another instruction: not a site */
 				continue;
 			}
 			if (cand[i] != pc || insn.length != 2)
 				return fail(b->s, "a syscall with prefixes", v, pc);
-			if (b->n == sizeof(b->site) / sizeof(b->site[0]) && flush(b) != 0)
-				return -1;
-			record(b, pc, 1);
-			b->site[b->n++] = pc + b->delta;
+			maybe |= fde && maybe_after_mov(code, begin, pc);
+			site[nsite++] = pc;
 		}
 		pc = next;
 	}
+	if (maybe)
+		prove_one_nr(code, begin, end, site, nr, nsite);
+	for (size_t k = 0; k < nsite; k++) {
+		/* Not for the cache (a later mapping): only the numbers that
+		 * are pass-through now need the rest of the proof. */
+		if (maybe && nr[k] >= 0 && b->nd < MAX_DEFER && (b->rec || vos_dispatch_nr_native(nr[k]))) {
+			b->dsite[b->nd] = site[k];
+			b->dnr[b->nd++] = (uint16_t)nr[k];
+			continue;
+		}
+		if (b->n == sizeof(b->site) / sizeof(b->site[0]) && flush(b) != 0)
+			return -1;
+		record(b, site[k], 1, 0);
+		b->site[b->n++] = site[k] + b->delta;
+	}
 	return 0;
+}
+
+/* The vDSO is one special mapping the kernel cannot split: mprotect of
+ * part of it fails (EINVAL), so its batches make its whole segment
+ * writable.  (The view of the vDSO is the one without a path.) */
+static void set_span(struct batch *b, uintptr_t vaddr)
+{
+	b->span_lo = b->span_hi = 0;
+	if (b->v->path || b->v->file)
+		return;
+	for (int i = 0; i < b->v->nseg; i++) {
+		const struct vos_obj_seg *sg = &b->v->seg[i];
+		if (vaddr >= sg->vaddr && vaddr - sg->vaddr < sg->len) {
+			b->span_lo = sg->vaddr + b->delta;
+			b->span_hi = sg->vaddr + sg->len + b->delta;
+		}
+	}
 }
 
 /* Every 0f 05 at vaddr [lo, hi) of v, classified; sites rewritten.  With
  * rec, each candidate's verdict is recorded there (rec_max at most; *nrec
  * set to -1 if there were more). */
 static int scan_segment(struct vos_eager_scan *s, struct vos_obj_view *v, uintptr_t lo, uintptr_t hi,
-			uintptr_t delta, int prot, uint32_t *rec, long *nrec)
+			uintptr_t delta, int prot, uint64_t *rec, long *nrec)
 {
 	const unsigned char *p = vos_ehf_at(v, lo, hi - lo);
 	if (!p)
@@ -156,6 +413,8 @@ static int scan_segment(struct vos_eager_scan *s, struct vos_obj_view *v, uintpt
 	b.nrec = 0;
 	b.rec_max = MAX_CACHED;
 	b.rec_base = lo;
+	b.nd = 0;
+	set_span(&b, lo);
 	uintptr_t group[64], fbegin = 0, fend = 0, fde = 0;
 	size_t ng = 0, n = hi - lo;
 	const __m128i op0 = _mm_set1_epi8(0x0f), op1 = _mm_set1_epi8(0x05);
@@ -177,7 +436,7 @@ static int scan_segment(struct vos_eager_scan *s, struct vos_obj_view *v, uintpt
 			uintptr_t rt = c + delta;
 			s->candidates++;
 			if ((rt >= s->skip_lo && rt < s->skip_hi) || rt == s->skip_one) {
-				record(&b, c, 0);
+				record(&b, c, 0, 0);
 				continue;
 			}
 			if (ng && c < fend && ng < sizeof(group) / sizeof(group[0])) {
@@ -201,11 +460,13 @@ static int scan_segment(struct vos_eager_scan *s, struct vos_obj_view *v, uintpt
 			fbegin = fend = 0;
 			if (!vos_ehf_in_data_section(v, c))
 				return fail(s, "a candidate no FDE covers", v, c);
-			record(&b, c, 0);
+			record(&b, c, 0, 0);
 		}
 		i += step;
 	}
 	if (ng && classify(&b, fbegin, fend, fde, group, ng) != 0)
+		return -1;
+	if (finish_one_nr(&b) != 0)
 		return -1;
 	if (nrec)
 		*nrec = b.rec ? (long)b.nrec : -1;
@@ -219,7 +480,7 @@ static int scan_segment(struct vos_eager_scan *s, struct vos_obj_view *v, uintpt
  * site cannot be rewritten.
  */
 static int scan_cached(struct vos_eager_scan *s, struct vos_obj_view *v, uintptr_t lo, uintptr_t hi,
-		       uintptr_t delta, int prot, const uint32_t *cached, size_t ncached)
+		       uintptr_t delta, int prot, const uint64_t *cached, size_t ncached)
 {
 	const unsigned char *p = vos_ehf_at(v, lo, hi - lo);
 	size_t k = 0, n = hi - lo;
@@ -241,7 +502,7 @@ static int scan_cached(struct vos_eager_scan *s, struct vos_obj_view *v, uintptr
 		}
 		for (; mask; mask &= mask - 1) {
 			uint32_t off = (uint32_t)(i + (unsigned)__builtin_ctz(mask));
-			if (k == ncached || cached[k] >> 1 != off)
+			if (k == ncached || VOS_EAGER_REC_OFF(cached[k]) != off)
 				return 1;
 			k++;
 		}
@@ -256,26 +517,38 @@ static int scan_cached(struct vos_eager_scan *s, struct vos_obj_view *v, uintptr
 	b.prot = prot;
 	b.n = 0;
 	b.rec = NULL;
+	set_span(&b, lo);
 	s->candidates += ncached;
 	for (k = 0; k < ncached; k++) {
-		if (!(cached[k] & 1))
+		if (!VOS_EAGER_REC_SITE(cached[k]))
 			continue;
+		unsigned nr1 = VOS_EAGER_REC_NR1(cached[k]);
+		if (nr1 && vos_dispatch_nr_native((long)nr1 - 1)) {
+			s->native++;    /* proven to run this pass-through number only */
+			continue;
+		}
 		if (b.n == sizeof(b.site) / sizeof(b.site[0]) && flush(&b) != 0)
 			return -1;
-		b.site[b.n++] = lo + (cached[k] >> 1) + delta;
+		b.site[b.n++] = lo + VOS_EAGER_REC_OFF(cached[k]) + delta;
 	}
 	s->cached++;
 	return flush(&b);
 }
 
-static void sort_u32(uint32_t *v, size_t n)      /* insertion sort: nearly sorted already */
+/* Shell sort (no allocation: scans run inside mmap calls): nearly sorted
+ * already, except the sites finish_one_nr appends at the end. */
+static void sort_u64(uint64_t *v, size_t n)
 {
-	for (size_t i = 1; i < n; i++) {
-		uint32_t x = v[i];
-		size_t j = i;
-		for (; j > 0 && v[j - 1] > x; j--)
-			v[j] = v[j - 1];
-		v[j] = x;
+	static const size_t gaps[] = { 701, 301, 132, 57, 23, 10, 4, 1 };
+	for (size_t g = 0; g < sizeof(gaps) / sizeof(gaps[0]); g++) {
+		size_t gap = gaps[g];
+		for (size_t i = gap; i < n; i++) {
+			uint64_t x = v[i];
+			size_t j = i;
+			for (; j >= gap && v[j - gap] > x; j -= gap)
+				v[j] = v[j - gap];
+			v[j] = x;
+		}
 	}
 }
 
@@ -336,7 +609,7 @@ static int scan_loaded(struct vos_eager_scan *s, const struct dl_phdr_info *info
 				r = scan_segment(s, &v, ph->p_vaddr, ph->p_vaddr + ph->p_memsz,
 						 info->dlpi_addr, PROT_READ | PROT_EXEC, rec_buf, &n);
 				if (r == 0 && n >= 0) {
-					sort_u32(rec_buf, (size_t)n);
+					sort_u64(rec_buf, (size_t)n);
 					vos_eager_cache_store(key, rec_buf, (size_t)n);
 				}
 			}

@@ -5,9 +5,12 @@
  *
  * Key: the object's GNU build-id (it names the exact build), the segment's
  * virtual address and size.  Value: every candidate of the segment in
- * order, as (offset << 1 | is_site).  A cached value is used only if the
+ * order, as VOS_EAGER_REC (eager.h: offset, is_site, and the number a
+ * site provably always runs).  A cached value is used only if the
  * candidates found in memory now are exactly the cached ones, so a value
- * can at most call a real 0f 05 pair a site or not; the files live in a
+ * can at most call a real 0f 05 pair a site or not, or name the number a
+ * site runs (the module then leaves it native only if that number is
+ * pass-through in this process and none it must see); the files live in a
  * directory of the user's own (/dev/shm/vos-eager-UID, mode 0700, checked
  * to be ours), as trusted as the user's other files.  Written to a
  * temporary name and renamed: readers see a whole file or none.
@@ -25,7 +28,10 @@
 #include "dispatch/dispatch.h"
 #include "dispatch/eager.h"
 
-static const char magic[8] = "VOSEGR1\n";
+/* The format (VOS_EAGER_REC), in the magic and in the file names: builds
+ * with another format keep files of their own instead of replacing ours. */
+static const char magic[8] = "VOSEGR2\n";
+#define FORMAT "v2-"
 
 static long raw(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
 {
@@ -98,13 +104,13 @@ int vos_eager_cache_key(const struct dl_phdr_info *info, uintptr_t vaddr, uintpt
 	return -1;
 }
 
-long vos_eager_cache_load(const char *key, uint32_t *v, size_t max)
+long vos_eager_cache_load(const char *key, uint64_t *v, size_t max)
 {
 	const char *dir = cache_dir();
 	char path[200];
 	if (!dir)
 		return -1;
-	snprintf(path, sizeof(path), "%s/%s", dir, key);
+	snprintf(path, sizeof(path), "%s/" FORMAT "%s", dir, key);
 	int fd = (int)raw(SYS_openat, AT_FDCWD, (long)path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0, 0, 0);
 	if (fd < 0)
 		return -1;
@@ -114,21 +120,21 @@ long vos_eager_cache_load(const char *key, uint32_t *v, size_t max)
 	if (raw(SYS_read, fd, (long)head, sizeof(head), 0, 0, 0) == (long)sizeof(head) &&
 	    memcmp(head, magic, sizeof(magic)) == 0) {
 		memcpy(&n, head + 8, 4);
-		if (n <= max && raw(SYS_read, fd, (long)v, (long)n * 4, 0, 0, 0) == (long)n * 4)
+		if (n <= max && raw(SYS_read, fd, (long)v, (long)n * 8, 0, 0, 0) == (long)n * 8)
 			r = n;
 	}
 	raw(SYS_close, fd, 0, 0, 0, 0, 0);
 	return r;
 }
 
-void vos_eager_cache_store(const char *key, const uint32_t *v, size_t n)
+void vos_eager_cache_store(const char *key, const uint64_t *v, size_t n)
 {
 	const char *dir = cache_dir();
 	char tmp[200], path[200];
 	if (!dir || n > UINT32_MAX)
 		return;
-	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.%ld", dir, key, raw(SYS_getpid, 0, 0, 0, 0, 0, 0));
+	snprintf(path, sizeof(path), "%s/" FORMAT "%s", dir, key);
+	snprintf(tmp, sizeof(tmp), "%s/." FORMAT "%s.%ld", dir, key, raw(SYS_getpid, 0, 0, 0, 0, 0, 0));
 	int fd = (int)raw(SYS_openat, AT_FDCWD, (long)tmp,
 			  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600, 0, 0);
 	if (fd < 0)
@@ -138,7 +144,7 @@ void vos_eager_cache_store(const char *key, const uint32_t *v, size_t n)
 	memcpy(head, magic, sizeof(magic));
 	memcpy(head + 8, &n32, 4);
 	int ok = raw(SYS_write, fd, (long)head, sizeof(head), 0, 0, 0) == (long)sizeof(head) &&
-		 raw(SYS_write, fd, (long)v, (long)n * 4, 0, 0, 0) == (long)n * 4;
+		 raw(SYS_write, fd, (long)v, (long)n * 8, 0, 0, 0) == (long)n * 8;
 	raw(SYS_close, fd, 0, 0, 0, 0, 0);
 	if (!ok || raw(SYS_rename, (long)tmp, (long)path, 0, 0, 0, 0) != 0)
 		raw(SYS_unlink, (long)tmp, 0, 0, 0, 0, 0);

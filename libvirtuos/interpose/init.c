@@ -248,7 +248,7 @@ static void print_dispatch_stats(void)
 	n = snprintf(line, sizeof(line),
 		     "libvirtuos: %s[%d]: dispatch mode=%s%s%s%s%s state_save=%s syscalls=%llu "
 		     "traps=%llu traps_per_syscall=%s rewritten=%llu eager_sites=%llu "
-		     "eager_scans=%llu eager_cached=%llu install_us=%llu passthrough=%llu "
+		     "eager_native=%llu eager_scans=%llu eager_cached=%llu install_us=%llu passthrough=%llu "
 		     "precheck_native=%llu tramp_calls=%llu threads_armed=%llu "
 		     "threads_unarmed=%llu sigsys_refused=%llu seccomp_refused=%llu\n",
 		     program_invocation_short_name, (int)getpid(),
@@ -260,7 +260,7 @@ static void print_dispatch_stats(void)
 		     st.state_save ? st.state_save : "none",
 		     (unsigned long long)st.syscalls, (unsigned long long)st.traps, per,
 		     (unsigned long long)st.rewritten, (unsigned long long)st.eager_sites,
-		     (unsigned long long)st.eager_scans, (unsigned long long)st.eager_cached,
+		     (unsigned long long)st.eager_native, (unsigned long long)st.eager_scans, (unsigned long long)st.eager_cached,
 		     (unsigned long long)(st.install_ns / 1000),
 		     (unsigned long long)st.passthrough,
 		     (unsigned long long)st.precheck_native, (unsigned long long)st.tramp_calls,

@@ -865,6 +865,157 @@ static void run_self(const char *const extra[], int want)
 	assert_int_equal(WEXITSTATUS(st), want);
 }
 
+/* ---- sites left native: one pass-through number, provably ------------- */
+
+#define XSTR(x) STR(x)
+#define STR(x) #x
+
+/*
+ * Hand-written sites (with CFI, so each function has an FDE), for a child
+ * that made getppid and munmap pass-through before install
+ * (VOS_TEST_SCENARIO=native):
+ * - native_getppid: `mov $SYS_getppid, %eax; syscall; ret`: stays native;
+ * - native_getpgrp: the same with getpgrp, which the handler must see;
+ * - native_munmap: munmap, pass-through but one the module must see
+ *   (it watches executable memory): rewritten;
+ * - branch_target(which): the site is a branch target with getpgrp in eax
+ *   (which != 0) although getppid is set right before it: rewritten;
+ * - cold_site: getppid right before it, but another function
+ *   (cold_jumper, as gcc's .cold parts do) jumps there with getpgrp;
+ * - indirect_getppid: getppid right before, but the function has an
+ *   indirect jump: rewritten.
+ */
+long native_getppid(void), native_getpgrp(void), native_munmap(void *p, long len),
+     branch_target(long which), cold_getppid(void), cold_jumper(void), indirect_getppid(void);
+extern const unsigned char native_getppid_site[], native_getpgrp_site[], native_munmap_site[],
+			   branch_target_site[], cold_site[], indirect_site[];
+__asm__(".text\n"
+	".p2align 4\n"
+	".globl native_getppid\n.hidden native_getppid\n.type native_getppid, @function\n"
+	"native_getppid:\n.cfi_startproc\n"
+	"	mov $" XSTR(SYS_getppid) ", %eax\n"
+	"native_getppid_site:\n	syscall\n	ret\n.cfi_endproc\n"
+	".size native_getppid, .-native_getppid\n"
+	".p2align 4\n"
+	".globl native_getpgrp\n.hidden native_getpgrp\n.type native_getpgrp, @function\n"
+	"native_getpgrp:\n.cfi_startproc\n"
+	"	mov $" XSTR(SYS_getpgrp) ", %eax\n"
+	"native_getpgrp_site:\n	syscall\n	ret\n.cfi_endproc\n"
+	".size native_getpgrp, .-native_getpgrp\n"
+	".p2align 4\n"
+	".globl native_munmap\n.hidden native_munmap\n.type native_munmap, @function\n"
+	"native_munmap:\n.cfi_startproc\n"
+	"	mov $" XSTR(SYS_munmap) ", %eax\n"
+	"native_munmap_site:\n	syscall\n	ret\n.cfi_endproc\n"
+	".size native_munmap, .-native_munmap\n"
+	".p2align 4\n"
+	".globl branch_target\n.hidden branch_target\n.type branch_target, @function\n"
+	"branch_target:\n.cfi_startproc\n"
+	"	mov $" XSTR(SYS_getpgrp) ", %eax\n"
+	"	test %rdi, %rdi\n"
+	"	jnz branch_target_site\n"
+	"	mov $" XSTR(SYS_getppid) ", %eax\n"
+	"branch_target_site:\n	syscall\n	ret\n.cfi_endproc\n"
+	".size branch_target, .-branch_target\n"
+	".p2align 4\n"
+	".globl cold_getppid\n.hidden cold_getppid\n.type cold_getppid, @function\n"
+	"cold_getppid:\n.cfi_startproc\n"
+	"	mov $" XSTR(SYS_getppid) ", %eax\n"
+	"cold_site:\n	syscall\n	ret\n.cfi_endproc\n"
+	".size cold_getppid, .-cold_getppid\n"
+	/* Far enough that a short jump cannot reach: only the rel32 form. */
+	".p2align 8\n.skip 256, 0xcc\n"
+	".globl cold_jumper\n.hidden cold_jumper\n.type cold_jumper, @function\n"
+	"cold_jumper:\n.cfi_startproc\n"
+	"	mov $" XSTR(SYS_getpgrp) ", %eax\n"
+	"	jmp cold_site\n.cfi_endproc\n"
+	".size cold_jumper, .-cold_jumper\n"
+	".p2align 4\n"
+	".globl indirect_getppid\n.hidden indirect_getppid\n.type indirect_getppid, @function\n"
+	"indirect_getppid:\n.cfi_startproc\n"
+	"	lea 1f(%rip), %rcx\n"
+	"	jmp *%rcx\n"
+	"1:	mov $" XSTR(SYS_getppid) ", %eax\n"
+	"indirect_site:\n	syscall\n	ret\n.cfi_endproc\n"
+	".size indirect_getppid, .-indirect_getppid\n");
+
+static int is_native(const unsigned char *site)
+{
+	return site[0] == 0x0f && site[1] == 0x05;
+}
+
+static int is_rewritten(const unsigned char *site)
+{
+	return site[0] == 0xff && site[1] == 0xd0;
+}
+
+static int native_scenario(void)
+{
+	struct vos_dispatch_stats s0, s1;
+	vos_dispatch_stats(&s0);
+	if (!s0.eager)
+		return 77;
+	pid_t pgrp = getpgrp();
+	unsigned long pp0 = atomic_load(&seen_by_nr[SYS_getppid]);
+	unsigned long pg0 = atomic_load(&seen_by_nr[SYS_getpgrp]);
+	unsigned long mu0 = atomic_load(&seen_by_nr[SYS_munmap]);
+	if (!is_native(native_getppid_site) || s0.eager_native < 1) {
+		printf("native: getppid site %02x %02x, eager_native %llu\n", native_getppid_site[0],
+		       native_getppid_site[1], (unsigned long long)s0.eager_native);
+		return 2;
+	}
+	if (!is_rewritten(native_getpgrp_site) || !is_rewritten(native_munmap_site) ||
+	    !is_rewritten(branch_target_site) || !is_rewritten(cold_site) || !is_rewritten(indirect_site))
+		return 3;
+	for (int i = 0; i < 3; i++)
+		if (native_getppid() != native_ppid || native_getpgrp() != pgrp ||
+		    branch_target(0) != native_ppid || branch_target(1) != pgrp ||
+		    cold_getppid() != native_ppid || cold_jumper() != pgrp ||
+		    indirect_getppid() != native_ppid || native_munmap(NULL, 0) != -EINVAL)
+			return 4;
+	vos_dispatch_stats(&s1);
+	/* getppid is pass-through: never the handler, on either kind of site;
+	 * getpgrp reached it each time (3 sites x 3); munmap was run natively
+	 * by the trampoline (pass-through), through the rewritten site. */
+	if (atomic_load(&seen_by_nr[SYS_getppid]) != pp0 || atomic_load(&seen_by_nr[SYS_getpgrp]) - pg0 != 9 ||
+	    atomic_load(&seen_by_nr[SYS_munmap]) != mu0)
+		return 5;
+	/* 3 calls x (branch_target(0), cold_getppid, indirect_getppid, munmap)
+	 * through the trampoline's pass-through; native_getppid's are not seen. */
+	if (s1.traps != s0.traps || s1.passthrough - s0.passthrough != 12)
+		return 6;
+	if (s1.eager_native != s0.eager_native || is_native(native_getpgrp_site))
+		return 7;
+	printf("test_dispatch: native: %llu sites left native, %llu rewritten, %llu segments from the cache\n",
+	       (unsigned long long)s0.eager_native, (unsigned long long)s0.eager_sites,
+	       (unsigned long long)s0.eager_cached);
+	return 0;
+}
+
+/* Without pass-through numbers at install (this process), every site is
+ * rewritten, native_getppid's too; in a child that made getppid
+ * pass-through before install it stays a plain `syscall` (from a fresh
+ * scan, and from the cache this process's own scan wrote). */
+static void one_number_sites_left_native(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	if (!at_install.eager) {
+		skip();
+		return;
+	}
+	assert_int_equal(at_install.eager_native, 0);
+	assert_true(is_rewritten(native_getppid_site));
+	unsigned long n0 = my_getppid;
+	assert_int_equal(native_getppid(), native_ppid);
+	assert_int_equal(my_getppid - n0, 1);
+	static const char *const off[] = { "VOS_TEST_SCENARIO=native", "VOS_DISPATCH_CACHE=off", NULL };
+	static const char *const cache[] = { "VOS_TEST_SCENARIO=native", NULL };
+	run_self(off, 0);
+	run_self(cache, 0);     /* this process's install wrote the cache: the proof is */
+	run_self(cache, 0);     /* kept there whatever is pass-through */
+}
+
 static void jit_page_turns_dispatch_on(void **state)
 {
 	(void)state;
@@ -1237,6 +1388,7 @@ int main(void)
 		cmocka_unit_test(candidate_inside_instruction_left_alone),
 		cmocka_unit_test(dlopen_site_caught),
 		cmocka_unit_test(jit_page_turns_dispatch_on),
+		cmocka_unit_test(one_number_sites_left_native),
 		cmocka_unit_test(cache_gives_the_same_sites),
 		cmocka_unit_test(getppid_three_ways),
 		cmocka_unit_test(invalid_numbers_enosys),
@@ -1270,12 +1422,19 @@ int main(void)
 		return cmocka_run_group_tests(vectors_only, NULL, NULL);
 	}
 	if (getenv("VOS_TEST_SCENARIO")) {
+		const char *scenario = getenv("VOS_TEST_SCENARIO");
 		native_ppid = getppid();
+		if (strcmp(scenario, "native") == 0) {
+			vos_dispatch_passthrough(SYS_getppid);
+			vos_dispatch_passthrough(SYS_munmap);
+		}
 		if (vos_dispatch_install(counting_handler, NULL) != 0)
 			return 1;
 		const char *sites = getenv("VOS_TEST_SITES");
 		at_install.eager_sites = sites ? strtoull(sites, NULL, 10) : 0;
-		return strcmp(getenv("VOS_TEST_SCENARIO"), "cache") == 0 ? cache_scenario() : jit_scenario();
+		if (strcmp(scenario, "native") == 0)
+			return native_scenario();
+		return strcmp(scenario, "cache") == 0 ? cache_scenario() : jit_scenario();
 	}
 	if (setup() != 0)
 		return 1;
