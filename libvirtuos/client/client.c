@@ -973,6 +973,39 @@ void vos_client_abandon(struct vos_client *c)
 	free_client(c, 0);
 }
 
+int64_t vos_client_call_at_exit(struct vos_client *c, uint16_t op, int64_t a0, int timeout_ms)
+{
+	struct vos_req r = { .op = op, .arg = { a0 } };
+	struct timespec tick = { 0, 1000 * 1000 };
+	uint64_t deadline = vos_now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+	struct vos_slot *s;
+	int err;
+
+	if (!c || !c->xp || c->owner != getpid() || is_dead(c))
+		return -EIO;
+	/* No waiting for a slot (acquire_slow takes the lock): all busy is
+	 * the caller's problem, it skips the call. */
+	s = find_free(c);
+	if (!s)
+		return -EAGAIN;
+	err = vos_slot_submit(s, &r);
+	if (err)
+		return err;
+	/* Poll the ring ourselves: no lock, no parking, bounded by the
+	 * clock.  A call still in flight at the deadline keeps its slot. */
+	for (int spin = 0; !vos_slot_poll(s); spin++) {
+		if (vos_now_ms() >= deadline)
+			return -ETIMEDOUT;
+		if (spin < 64)
+			sched_yield();
+		else
+			nanosleep(&tick, NULL);
+	}
+	err = (int)vos_slot_wait(s);    /* done: returns at once */
+	vos_slot_release(s);
+	return err;
+}
+
 void vos_client_goodbye(struct vos_client *c, int timeout_ms)
 {
 	if (!c || !c->xp || c->owner != getpid() || is_dead(c))

@@ -235,6 +235,16 @@ struct vos_client *vos_client_adopt(const struct vos_client_config *cfg, const i
  * is $VOS_TRANSPORT's (as for a config whose transport is NULL).  0 or -errno. */
 int vos_client_peek_token(const int fds[4], uint8_t token[VOS_TOKEN_LEN]);
 
+/*
+ * The process is exiting: run one call (op, a0) without taking any lock or
+ * waiting for a free slot, polling for the answer itself for at most
+ * timeout_ms (a dead or hung service never keeps the process).  The
+ * result, -EAGAIN (no free slot: nothing sent), -ETIMEDOUT (no answer in
+ * time: the call stays in flight), -EIO (dead, or not this process's
+ * channel).  Only in the process that owns the channel.
+ */
+int64_t vos_client_call_at_exit(struct vos_client *c, uint16_t op, int64_t a0, int timeout_ms);
+
 /* The process is exiting: mark the client dead (calls fail with -EIO from
  * now on) and let the transport tell the service, waiting at most
  * timeout_ms for it to let go of the shared memory (transport.h, goodbye).

@@ -108,6 +108,12 @@ struct vos_conn *vos_conn_new(struct vos_client *c, uint32_t gen);
 int vos_internal_fds(int *out, int max);
 /* Forked child: forget every connection of the parent (single thread). */
 void vos_service_abandon_all(void);
+/* The process is ending: each service closes our remote fds now, bounded
+ * (service.c).  At most once; no lock, no allocation. */
+void vos_service_release_all(void);
+/* SYS_exit_group, and SYS_exit of the last thread: release_all, then the
+ * call (service.c). */
+long vos_exit_call(long nr, long a[6]);
 /* Next generation number for svc (under its lock or single-threaded). */
 uint32_t vos_service_next_gen(int svc);
 

@@ -15,6 +15,10 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "channel/vos_sys.h"
+#include "dispatch/dispatch.h"
 #include <sys/resource.h>
 #include "interpose_internal.h"
 
@@ -194,12 +198,108 @@ int vos_internal_fds(int *out, int max)
  * goodbye on every channel of this process, so that each service lets go of
  * the shared memory before the kernel frees it (transport.h, goodbye).
  * _exit() and death by a signal skip this; the channel then ends as it did
- * before (the service sees the client gone).
+ * before (the service sees the client gone).  The remote fds are released
+ * first (vos_service_release_all, also run at exit_group for _exit()).
  */
 #define GOODBYE_TIMEOUT_MS 1000
 
+/*
+ * The process is ending (exit_group, exit() or its last thread's exit):
+ * have each service it holds remote fds on close them now, and wait for
+ * that, so that they are gone before the process is, as natively (the
+ * kernel closes a process's fds before its parent can reap it): a prefork
+ * server's parent that waited for its children finds their listening
+ * socket closed.  Without this the shadow closes them only once it has
+ * seen the channel's hang-up, a moment after the process is gone.
+ *
+ * One VOS_OP_EXEC with an empty list per such channel: the shadow closes
+ * every fd of the client and only then answers.  No round trip for a
+ * process without remote fds.  Bounded (RELEASE_TIMEOUT_MS per channel): a
+ * dead or hung service, or a call of another thread that holds up the
+ * shadow's EXEC barrier (a blocking accept), never keeps the process;
+ * the fds then close as before, at the hang-up.  Called from the
+ * dispatcher at exit_group, so it takes no lock and allocates nothing; at
+ * most once per process.  Death by a signal runs no code: that case stays
+ * asynchronous.
+ */
+#define RELEASE_TIMEOUT_MS 1000
+
+static _Atomic int released;
+
+void vos_service_release_all(void)
+{
+	uint64_t used = 0;
+	int limit;
+
+	if (atomic_exchange(&released, 1))
+		return;
+	limit = vos_fd_scan_limit();
+	for (int fd = 0; fd < limit; fd++) {
+		uint32_t e = vos_fd_entry(fd);
+		int svc = (int)VOS_FDE_SVC(e);
+		struct vos_conn *conn;
+
+		if (VOS_FDE_KIND(e) != VOS_FDK_REMOTE || svc >= vos_nservices || svc >= 64)
+			continue;
+		conn = vos_service_live(svc);
+		if (conn && vos_fde_current(e, conn->gen))
+			used |= 1ull << svc;
+	}
+	for (int i = 0; i < vos_nservices && i < 64; i++) {
+		struct vos_conn *conn = vos_service_live(i);
+
+		if ((used & (1ull << i)) && conn)
+			(void)vos_client_call_at_exit(conn->client, VOS_OP_EXEC, 0, RELEASE_TIMEOUT_MS);
+	}
+}
+
+/*
+ * Is the calling thread the process's last one?  From /proc/self/stat:
+ * num_threads, less one if the leader (whose state the file shows) is a
+ * zombie that already exited (it is counted until the group ends).  Only
+ * for a raw SYS_exit: glibc's last thread calls exit() itself.  0 when it
+ * cannot tell (then the fds close at the hang-up, as before).
+ */
+static int last_thread(void)
+{
+	char buf[512], *p;
+	long fd = vos_sys_openat(AT_FDCWD, "/proc/self/stat", O_RDONLY | O_CLOEXEC, 0), n;
+	int field = 2;
+	char state = 0;
+	long threads = -1;
+
+	if (fd < 0)
+		return 0;
+	n = vos_sys_read((int)fd, buf, sizeof(buf) - 1);
+	vos_sys_close((int)fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');          /* the name may hold spaces and ')' */
+	if (!p)
+		return 0;
+	for (p++; *p && field < 20; p++) {
+		if (*p != ' ')
+			continue;
+		field++;
+		if (field == 3)
+			state = p[1];
+		else if (field == 20)
+			threads = strtol(p + 1, NULL, 10);
+	}
+	return threads == 1 || (threads == 2 && state == 'Z' && gettid() != getpid());
+}
+
+long vos_exit_call(long nr, long a[6])
+{
+	if (nr == SYS_exit_group || (vos_fd_scan_limit() > 0 && last_thread()))
+		vos_service_release_all();
+	return vos_dispatch_raw(nr, a);
+}
+
 __attribute__((destructor(101))) static void goodbye_all(void)
 {
+	vos_service_release_all();
 	atomic_store(&exiting, 1);
 	for (struct vos_conn *c = atomic_load(&all_conns); c; c = c->next_all)
 		vos_client_goodbye(c->client, GOODBYE_TIMEOUT_MS);

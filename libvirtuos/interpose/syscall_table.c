@@ -507,6 +507,17 @@ static long sc_getcwd(long a[6])
 	return (long)strlen(P(0)) + 1;
 }
 
+/* The process ends: its remote fds go first (service.c, release_all). */
+static long sc_exit_group(long a[6])
+{
+	return vos_exit_call(SYS_exit_group, a);
+}
+
+static long sc_exit(long a[6])
+{
+	return vos_exit_call(SYS_exit, a);
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 #define SC_MAX VOS_SC_MAX
@@ -655,6 +666,8 @@ static const struct sc_def sc_table[SC_MAX] = {
 	CALL(SYS_fchdir, sc_fchdir),
 	CALL(SYS_getcwd, sc_getcwd),
 	CALL(SYS_umask, sc_umask),
+	CALL(SYS_exit_group, sc_exit_group),
+	CALL(SYS_exit, sc_exit),
 	/* the channels' hand-off to the new image (exec.c) */
 	CALL(SYS_execve, vos_execve),
 	CALL(SYS_execveat, vos_execveat),

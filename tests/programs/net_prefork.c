@@ -8,6 +8,8 @@
  * children end bounded (child timeouts: the parent kills them).  Then
  * SO_REUSEPORT across processes: a child binds and listens on the port of
  * the parent's SO_REUSEPORT listener; a socket without the option cannot.
+ * Last, 20 children each listen and end (_exit, exit): each listener is
+ * refused right after the parent reaped its child.
  *
  * usage: net_prefork DIR
  */
@@ -100,6 +102,44 @@ int main(int argc, char **argv)
 	expect("every child exited 0", ok);
 	/* nobody listens any more */
 	show("connect after the last child", tcp_connect(port));
+
+	/* A child's listener is gone once the parent has reaped it: the kernel
+	 * closes a process's fds before its parent can wait for it.  Forwarded,
+	 * exit_group (and exit()) closes the remote fds before the process ends
+	 * (libvirtuos/interpose/service.c, release_all); a race here would show
+	 * as a connect that finds the listener.  _exit() and exit() children. */
+	{
+		int refused = 0;
+
+		fflush(stdout);         /* an exit() child flushes its copy */
+		for (int i = 0; i < 20; i++) {
+			int pp[2], cport = 0, status = -1, c;
+
+			if (pipe(pp) < 0)
+				break;
+			pid_t p = fork();
+			if (p == 0) {
+				int cl = tcp_listener(4, &cport);
+
+				if (write(pp[1], &cport, sizeof cport) != sizeof cport || cl < 0)
+					_exit(1);
+				if (i % 2)
+					exit(0);
+				_exit(0);
+			}
+			close(pp[1]);
+			if (read(pp[0], &cport, sizeof cport) != sizeof cport)
+				cport = 0;
+			close(pp[0]);
+			waitpid(p, &status, 0);
+			c = cport ? tcp_connect(cport) : 0;
+			if (c < 0 && errno == ECONNREFUSED)
+				refused++;
+			else if (c > 0)
+				close(c);
+		}
+		show("children whose listener was gone once reaped (of 20)", refused);
+	}
 
 	/* SO_REUSEPORT across processes */
 	{

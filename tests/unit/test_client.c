@@ -769,6 +769,29 @@ static void signals_do_not_fail_calls(void **state)
 	sigaction(SIGUSR1, &old, NULL);
 }
 
+/* The exit-time call (vos_client_call_at_exit): answered, it returns the
+ * result; on a service that does not answer it gives up at its bound with
+ * -ETIMEDOUT (never hangs an exit), the call left in flight. */
+static void call_at_exit_is_bounded(void **state)
+{
+	struct test_svc svc;
+	(void)state;
+
+	assert_int_equal(test_svc_start(&svc, SVC_NORMAL, 2), 0);
+	struct vos_client_config cfg = test_cfg(&svc);
+	struct vos_client *c = vos_client_connect(&cfg, VOS_HELLO_NEW, NULL);
+	assert_non_null(c);
+
+	assert_int_equal(vos_client_call_at_exit(c, VOS_OP_NOP, 0, 5000), 0);
+	assert_int_equal(vos_client_call_at_exit(c, TEST_OP_BLOCK, 0, 100), -ETIMEDOUT);
+	assert_true(wait_count(&svc.blocks_started, 1, 10000));
+	assert_false(vos_client_dead(c));
+	assert_int_equal(vos_call0(c, TEST_OP_RELEASE, 0, 0, 0), 0);
+	assert_int_equal(vos_call0(c, VOS_OP_NOP, 0, 0, 0), 0);
+	vos_client_close(c);
+	test_svc_stop(&svc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -785,6 +808,7 @@ int main(void)
 		cmocka_unit_test(long_call_outlives_dead_bound),
 		cmocka_unit_test(outside_poller_drives_the_channel),
 		cmocka_unit_test(signals_do_not_fail_calls),
+		cmocka_unit_test(call_at_exit_is_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
