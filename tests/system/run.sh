@@ -270,22 +270,31 @@ if [ "$xen_ok" = 1 ]; then
 	# in this guest set for a reason of its own (listed with the reason); one
 	# that matches is a failure, so the list cannot rot.
 	XEN_DIFFERS="
-		net_prefork:a child's sockets close when its shadow in the network domain learns of the child's exit (an event-channel hop away), after the parent's waitpid has returned, so the last connect still finds the listener (issue 9 point 3)
 		fcntl-misc:F_GET_SEALS on a regular file: 1 on dom0's tmpfs, EINVAL on the storage domain's ext4
 		fsize:stdio's buffer follows st_blksize, which differs between dom0's tmpfs and the storage domain's ext4
 		locks_killed:a killed client's locks are freed when its shadow sees the hang-up; the local-mode wait for it uses host pids
 		lockwait_mt:/proc/locks in dom0 does not list the storage domain's locks
 		tmpfile_link:dom0's /dev has no fd link, so the native side says ENOENT"
+	# XEN_UNTIMED: PROGRAM:REGEX:REASON, lines whose result depends on timing
+	# in this guest set, left out of both outputs (the rest must be equal).
+	XEN_UNTIMED="
+		net_prefork:^(connect after the last child|children whose listener was gone):a child's sockets close at its exit through a call to the network domain bounded to 1 s (libvirtuos/interpose/service.c); under TCG one child in 20 was still listening after waitpid (issue 9 point 3)"
 	for src in tests/programs/*.c; do
 		p=$(basename "$src" .c)
 		[ "$p" = svcdeath ] && continue
+		mask=$(printf '%s\n' "$XEN_UNTIMED" | sed -n "s/^[[:space:]]*$p:\([^:]*\):.*/\1/p")
+		filter=cat
+		if [ -n "$mask" ]; then
+			filter="grep -v -E '$mask'"
+			echo "NOTE: program $p: lines matching $mask left out over Xen ($(printf '%s\n' "$XEN_UNTIMED" | sed -n "s/^[[:space:]]*$p:[^:]*:\(.*\)/\1/p"))"
+		fi
 		vx "P=/opt/virtuos/tests/programs/$p
 			rm -rf /tmp/native-$p && mkdir -p /tmp/native-$p
 			timeout 120 \$P /tmp/native-$p > /tmp/$p.native 2>&1; echo \"exit \$?\" >> /tmp/$p.native
 			timeout 120 vos-run sh -c 'rm -rf /storage/prog-$p && mkdir /storage/prog-$p && exec '\$P' /storage/prog-$p' > /tmp/$p.xen 2>&1
 			echo \"exit \$?\" >> /tmp/$p.xen
-			sed 's#/tmp/native-$p#@D#g' /tmp/$p.native > /tmp/$p.native.n
-			grep -v '^libvirtuos: dispatch: page 0 cannot be mapped' /tmp/$p.xen | sed 's#/storage/prog-$p#@D#g' > /tmp/$p.xen.n
+			sed 's#/tmp/native-$p#@D#g' /tmp/$p.native | $filter > /tmp/$p.native.n
+			grep -v '^libvirtuos: dispatch: page 0 cannot be mapped' /tmp/$p.xen | sed 's#/storage/prog-$p#@D#g' | $filter > /tmp/$p.xen.n
 			diff /tmp/$p.native.n /tmp/$p.xen.n" > "$OUT/prog-$p.diff" 2>&1
 		rc=$?
 		why=$(printf '%s\n' "$XEN_DIFFERS" | sed -n "s/^[[:space:]]*$p:\(.*\)/\1/p")
