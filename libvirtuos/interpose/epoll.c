@@ -50,7 +50,6 @@
 #define EP_MAX_EVENTS   (INT32_MAX / (int)sizeof(struct epoll_event))
 #define EP_NUMS         8               /* numbers remembered per set */
 
-typedef uint64_t ksigset;
 
 struct ep_set {
 	struct ep_set *next;
@@ -473,19 +472,6 @@ static long ep_wait(int epfd, struct epoll_event *uev, int maxevents, int64_t ti
 	return total;
 }
 
-static int get_mask(const void *u, size_t size, ksigset *buf, const ksigset **out)
-{
-	*out = NULL;
-	if (!u)
-		return 0;
-	if (size != sizeof(ksigset))
-		return -EINVAL;
-	if (vos_copy_from_user(buf, u, sizeof(*buf)) < 0)
-		return -EFAULT;
-	*out = buf;
-	return 0;
-}
-
 long vos_epoll_wait_call(long a[6])
 {
 	int handled;
@@ -502,7 +488,7 @@ long vos_epoll_pwait_call(long a[6])
 	int handled;
 	long r;
 
-	if (atomic_load(&ep_count) == 0 || get_mask((const void *)a[4], (size_t)a[5], &buf, &mask) < 0)
+	if (atomic_load(&ep_count) == 0 || vos_get_sigmask((const void *)a[4], (size_t)a[5], &buf, &mask) < 0)
 		return vos_dispatch_raw(SYS_epoll_pwait, a);
 	r = ep_wait((int)a[0], (struct epoll_event *)a[1], (int)a[2],
 		    (int)a[3] < 0 ? -1 : (int64_t)(int)a[3] * 1000000, mask, &handled);
@@ -522,7 +508,7 @@ long vos_epoll_pwait2_call(long a[6])
 	int handled;
 	long r;
 
-	if (atomic_load(&ep_count) == 0 || get_mask((const void *)a[4], (size_t)a[5], &buf, &mask) < 0)
+	if (atomic_load(&ep_count) == 0 || vos_get_sigmask((const void *)a[4], (size_t)a[5], &buf, &mask) < 0)
 		return vos_dispatch_raw(SYS_epoll_pwait2, a);
 	if (a[3]) {
 		if (vos_copy_from_user(&ts, (const void *)a[3], sizeof(ts)) < 0 || ts.tv_sec < 0 ||

@@ -440,6 +440,11 @@ long vos_ppoll_call(long a[6]);
 long vos_select_call(long a[6]);
 long vos_pselect6_call(long a[6]);
 struct pollfd;
+/* The kernel's sigset_t (8 bytes), as ppoll, pselect6 and epoll_pwait take it. */
+typedef uint64_t ksigset;
+/* A signal mask from the program (ppoll's, pselect6's, epoll_pwait's): 0
+ * (*out NULL when none), -EINVAL (size), -EFAULT (poll.c). */
+int vos_get_sigmask(const void *u, size_t size, ksigset *buf, const ksigset **out);
 /* An epoll instance in a service (epoll.c) for vos_poll_epoll to wait on
  * with the list: VOS_OP_EPOLL_WAIT(inst, max); its events go to out (max
  * of them; max 0: readiness only), got = their count (0: none, < 0: the

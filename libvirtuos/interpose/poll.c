@@ -84,7 +84,6 @@
  * own (none could be made): look again this often. */
 #define NO_EVENTFD_NS   10000000ull
 
-typedef uint64_t ksigset;       /* the kernel's sigset_t (8 bytes) */
 
 static long raw6(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
 {
@@ -739,9 +738,7 @@ static void put_left_ts(void *u, int64_t timeout_ns, int64_t left_ns)
 	vos_copy_to_user(u, &ts, sizeof(ts));
 }
 
-/* A signal mask from the program (ppoll's, pselect6's): 0 (*out NULL when
- * none), -EINVAL (size), -EFAULT. */
-static int get_sigmask(const void *u, size_t size, ksigset *buf, const ksigset **out)
+int vos_get_sigmask(const void *u, size_t size, ksigset *buf, const ksigset **out)
 {
 	*out = NULL;
 	if (!u)
@@ -767,7 +764,7 @@ long vos_ppoll_call(long a[6])
 		return vos_dispatch_raw(SYS_ppoll, a);
 	if (a[2] && (r = get_timespec((const void *)a[2], &timeout_ns)) < 0)
 		return r;
-	if ((r = get_sigmask((const void *)a[3], (size_t)a[4], &maskbuf, &mask)) < 0)
+	if ((r = vos_get_sigmask((const void *)a[3], (size_t)a[4], &maskbuf, &mask)) < 0)
 		return r;
 	r = do_poll(ufds, n, timeout_ns, mask, &left);
 	if (a[2])
@@ -931,7 +928,7 @@ long vos_pselect6_call(long a[6])
 		return vos_dispatch_raw(SYS_pselect6, a);       /* the kernel's error */
 	if (a[5]) {
 		if (vos_copy_from_user(&sig, (const void *)a[5], sizeof(sig)) < 0 ||
-		    get_sigmask(sig.p, sig.size, &maskbuf, &mask) < 0)
+		    vos_get_sigmask(sig.p, sig.size, &maskbuf, &mask) < 0)
 			return vos_dispatch_raw(SYS_pselect6, a);
 	}
 	r = do_select((int)a[0], (uint64_t *)a[1], (uint64_t *)a[2], (uint64_t *)a[3],
